@@ -1,0 +1,3 @@
+"""ebaydash: analytics for eBay sellers on a cached SQL query layer."""
+
+__version__ = "0.1.0"

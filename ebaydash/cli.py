@@ -1,0 +1,119 @@
+"""The ``ebaydash`` command: demo data, seeding, and the scaling recommendation for scripts.
+
+Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from ebaydash.errors import ConfigError, EbaydashError
+from ebaydash.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from ebaydash.db.engine import Database, make_engine
+
+    return Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+
+
+def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash import sample_data
+
+    frames = sample_data.generate(seed=args.seed)
+    for path in sample_data.write_csvs(frames, Path(args.out)):
+        print(f"wrote {path} ({len(frames[path.stem]):,} rows)")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.seeding import seed_demo
+
+    db = _database(settings)
+    try:
+        result = seed_demo(db, Path(args.sample_dir or settings.sample_dir))
+    finally:
+        db.dispose()
+    print(result.message)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.seeding import seed_synthetic
+
+    db = _database(settings)
+    try:
+        result = seed_synthetic(db, args.orders, accounts=args.accounts, seed=args.seed)
+    finally:
+        db.dispose()
+    print(result.message)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash import services
+    from ebaydash.context import build_context
+
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        decision = services.recommendation(ctx)
+    finally:
+        ctx.close()
+    if args.json:
+        print(json.dumps(asdict(decision), default=str, indent=2))
+    else:
+        print(f"{decision.action}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
+        print(decision.reason)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ebaydash", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write the demo CSVs (deterministic from --seed)")
+    p.add_argument("--out", default="sample_data")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("seed-demo", help="load the demo CSVs into an empty database (idempotent)")
+    p.add_argument("--sample-dir", default=None)
+    p.set_defaults(handler=cmd_seed_demo)
+
+    p = sub.add_parser("seed", help="bulk-load a large synthetic data set, for benchmarks")
+    p.add_argument("--orders", type=int, default=100_000)
+    p.add_argument("--accounts", type=int, default=20)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(handler=cmd_seed)
+
+    p = sub.add_parser("recommend", help="print the scaling recommendation")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_recommend)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 2
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except EbaydashError as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

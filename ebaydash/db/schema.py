@@ -1,0 +1,139 @@
+"""Tables and indexes (SQLAlchemy Core). The same definitions run on SQLite and Postgres.
+
+Every index here serves a query in :mod:`ebaydash.db.queries`; the comment beside it names which.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from ebaydash.db.types import Money, UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; Postgres wants BIGINT for a million-row table.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
+LISTING_STATUSES: tuple[str, ...] = ("active", "ended", "sold_out")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("ebay_user_id", String(64), nullable=False, unique=True),
+    Column("marketplace", String(32), nullable=False, server_default="EBAY_US"),
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("ebay_username", String(128), nullable=False),
+    Column("email", String(255)),
+    UniqueConstraint("account_id", "ebay_username", name="uq_customers_account_username"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("sku", String(80), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    UniqueConstraint("account_id", "sku", name="uq_products_account_sku"),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("ebay_item_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("price", Money, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    UniqueConstraint("account_id", "ebay_item_id", name="uq_listings_account_item"),
+    CheckConstraint("quantity >= 0", name="ck_listings_quantity"),
+    # KPI: active listings per account
+    Index("ix_listings_account_status", "account_id", "status"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("ebay_order_id", String(64), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False),
+    Column("total_amount", Money, nullable=False),
+    Column("refunded_amount", Money, nullable=False, server_default=text("0")),
+    Column("currency", String(3), nullable=False),
+    Column("order_date", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "ebay_order_id", name="uq_orders_account_ebay_order"),
+    # KPIs, trends and the date-ordered orders pages: range scan per account by date (keyset on id)
+    Index("ix_orders_account_date", "account_id", "order_date", "id"),
+    # orders pages sorted by amount (keyset on id)
+    Index("ix_orders_account_amount", "account_id", "total_amount", "id"),
+    # status filter and status mix
+    Index("ix_orders_account_status_date", "account_id", "status", "order_date"),
+    # buyer filter, top buyers
+    Index("ix_orders_customer", "customer_id"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="SET NULL")),
+    Column("line_item_id", String(64)),
+    Column("sku", String(80), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    CheckConstraint("quantity > 0", name="ck_order_items_quantity"),
+    # drill-down and top products (join from orders in window)
+    Index("ix_order_items_order", "order_id"),
+    Index("ix_order_items_product", "product_id"),
+)
+
+# Small key/value facts about the database itself, e.g. when the demo data was last loaded.
+meta = Table(
+    "ebaydash_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+# In dependency order: load top to bottom, delete bottom to top.
+TABLES = (accounts, customers, products, listings, orders, order_items)
+
+
+def create_all(bind: Engine | Connection) -> None:
+    """Create missing tables and indexes; a no-op when they exist."""
+    metadata.create_all(bind, checkfirst=True)

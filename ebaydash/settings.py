@@ -1,0 +1,379 @@
+"""Configuration: every ``EBAYDASH_*`` variable, read once into a frozen :class:`Settings`.
+
+Each setting is declared once in :data:`SETTINGS` with its default and help text; the README's
+configuration table is checked against this list by the tests, so the two cannot drift apart.
+Nothing here reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ebaydash.errors import ConfigError
+
+PREFIX = "EBAYDASH_"
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError
+    return value
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError
+
+
+def _database_url(raw: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not raw:
+        return ""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ValueError from exc
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError
+    return raw
+
+
+def _redis_url(raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError from exc
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError
+    return level
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: the field it fills, how to parse it and what to tell a user who got it wrong."""
+
+    field: str
+    default: str
+    parse: Callable[[str], Any]
+    expected: str
+    help: str
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + self.field.upper()
+
+
+SETTINGS: tuple[Spec, ...] = (
+    Spec(
+        "database_url",
+        "",
+        _database_url,
+        "a SQLAlchemy URL starting sqlite:// or postgresql://",
+        "Database. Empty: a SQLite file under EBAYDASH_DATA_DIR (the embedded demo).",
+    ),
+    Spec("data_dir", ".data", str, "a directory path", "Where the embedded SQLite database lives."),
+    Spec(
+        "redis_url",
+        "",
+        _redis_url,
+        "a URL starting redis://, rediss:// or unix://, or empty",
+        "Shared L2 cache and cross-replica metrics. Empty: in-process cache only.",
+    ),
+    Spec(
+        "statement_timeout_ms",
+        "5000",
+        _positive_int,
+        "a whole number of milliseconds >= 1",
+        "Time limit of every SQL statement; past it the page shows a clear message.",
+    ),
+    Spec(
+        "pool_size",
+        "5",
+        _positive_int,
+        "a whole number >= 1",
+        "Database connections kept open per process (Postgres).",
+    ),
+    Spec(
+        "max_overflow",
+        "10",
+        _non_negative_int,
+        "a whole number >= 0",
+        "Extra connections allowed above the pool size under load.",
+    ),
+    Spec(
+        "pool_timeout_s",
+        "5",
+        _positive_float,
+        "a number of seconds > 0",
+        "How long a request waits for a free connection before giving up.",
+    ),
+    Spec(
+        "cache_ttl_s",
+        "300",
+        _positive_float,
+        "a number of seconds > 0",
+        "How long computed figures stay in the shared (L2) cache.",
+    ),
+    Spec(
+        "l1_ttl_s",
+        "1",
+        _positive_float,
+        "a number of seconds > 0",
+        "How long a process trusts its in-memory (L1) copy; bounds cross-process staleness.",
+    ),
+    Spec(
+        "l1_max_entries",
+        "4096",
+        _positive_int,
+        "a whole number >= 1",
+        "Most entries in the in-process cache.",
+    ),
+    Spec(
+        "l1_max_bytes",
+        "67108864",
+        _positive_int,
+        "a whole number of bytes >= 1",
+        "Most bytes held by the in-process cache.",
+    ),
+    Spec(
+        "redis_timeout_ms",
+        "250",
+        _positive_int,
+        "a whole number of milliseconds >= 1",
+        "Connect and read time limit for each Redis call; past it the cache falls back.",
+    ),
+    Spec(
+        "breaker_reset_s",
+        "10",
+        _positive_float,
+        "a number of seconds > 0",
+        "After Redis fails, how long to skip it before trying again.",
+    ),
+    Spec(
+        "slow_query_ms",
+        "200",
+        _positive_float,
+        "a number of milliseconds > 0",
+        "Statements slower than this are listed on the performance page.",
+    ),
+    Spec(
+        "timezone",
+        "UTC",
+        _timezone,
+        "an IANA time zone such as Europe/Berlin",
+        "Default zone for accounts and imports that do not name one.",
+    ),
+    Spec(
+        "sample_dir",
+        "sample_data",
+        str,
+        "a directory path",
+        "Where the demo CSVs are read from by `ebaydash seed-demo`.",
+    ),
+    Spec(
+        "resource_interval_s",
+        "5",
+        _positive_float,
+        "a number of seconds > 0",
+        "How often the resource sampler reads CPU and memory.",
+    ),
+    Spec("log_level", "INFO", _log_level, "one of DEBUG, INFO, WARNING, ERROR", "Logging verbosity."),
+    Spec(
+        "scale_up_response_ms",
+        "3000",
+        _positive_float,
+        "a number of milliseconds > 0",
+        "Scaling: average response time above which to scale up.",
+    ),
+    Spec(
+        "scale_down_response_ms",
+        "500",
+        _positive_float,
+        "a number of milliseconds > 0",
+        "Scaling: average response time below which scaling down is allowed.",
+    ),
+    Spec(
+        "scale_up_throughput_per_min",
+        "1000",
+        _positive_float,
+        "a number > 0",
+        "Scaling: requests per minute above which to scale up.",
+    ),
+    Spec(
+        "scale_down_throughput_per_min",
+        "100",
+        _positive_float,
+        "a number > 0",
+        "Scaling: requests per minute below which scaling down is allowed.",
+    ),
+    Spec(
+        "scale_up_memory",
+        "0.8",
+        _fraction,
+        "a fraction between 0 and 1",
+        "Scaling: memory use above which to scale up.",
+    ),
+    Spec(
+        "scale_down_memory",
+        "0.3",
+        _fraction,
+        "a fraction between 0 and 1",
+        "Scaling: memory use below which scaling down is allowed.",
+    ),
+    Spec(
+        "scale_cooldown_s",
+        "300",
+        _non_negative_float,
+        "a number of seconds >= 0",
+        "Scaling: least time between two scaling actions.",
+    ),
+    Spec("min_replicas", "1", _positive_int, "a whole number >= 1", "Scaling: fewest replicas to recommend."),
+    Spec("max_replicas", "10", _positive_int, "a whole number >= 1", "Scaling: most replicas to recommend."),
+    Spec(
+        "replicas",
+        "1",
+        _positive_int,
+        "a whole number >= 1",
+        "Scaling: replicas running now (set by the deployment).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration, parsed and validated. Build it with :meth:`from_env`."""
+
+    database_url: str = ""
+    data_dir: str = ".data"
+    redis_url: str | None = None
+    statement_timeout_ms: int = 5000
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout_s: float = 5.0
+    cache_ttl_s: float = 300.0
+    l1_ttl_s: float = 1.0
+    l1_max_entries: int = 4096
+    l1_max_bytes: int = 64 * 1024 * 1024
+    redis_timeout_ms: int = 250
+    breaker_reset_s: float = 10.0
+    slow_query_ms: float = 200.0
+    timezone: str = "UTC"
+    sample_dir: str = "sample_data"
+    resource_interval_s: float = 5.0
+    log_level: str = "INFO"
+    scale_up_response_ms: float = 3000.0
+    scale_down_response_ms: float = 500.0
+    scale_up_throughput_per_min: float = 1000.0
+    scale_down_throughput_per_min: float = 100.0
+    scale_up_memory: float = 0.8
+    scale_down_memory: float = 0.3
+    scale_cooldown_s: float = 300.0
+    min_replicas: int = 1
+    max_replicas: int = 10
+    replicas: int = 1
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            path = Path(self.data_dir) / "ebaydash.sqlite3"
+            object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        if self.min_replicas > self.max_replicas:
+            raise ConfigError(
+                f"EBAYDASH_MIN_REPLICAS ({self.min_replicas}) must not exceed "
+                f"EBAYDASH_MAX_REPLICAS ({self.max_replicas})."
+            )
+        if self.l1_ttl_s > self.cache_ttl_s:
+            raise ConfigError(
+                f"EBAYDASH_L1_TTL_S ({self.l1_ttl_s}) must not exceed EBAYDASH_CACHE_TTL_S "
+                f"({self.cache_ttl_s}): the in-process copy may not outlive the shared one."
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse every ``EBAYDASH_*`` variable; a malformed one raises :class:`ConfigError`
+        naming the variable and what it expects."""
+        values: dict[str, Any] = {}
+        for spec in SETTINGS:
+            raw = environ.get(spec.variable)
+            if raw is None:
+                continue
+            try:
+                values[spec.field] = spec.parse(raw.strip() if spec.parse is not str else raw)
+            except (ValueError, TypeError):
+                raise ConfigError(f"{spec.variable} is {raw!r}, but it must be {spec.expected}.") from None
+        known = {spec.variable for spec in SETTINGS}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+        return cls(**values, extra={k: environ[k] for k in unknown})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from :data:`SETTINGS`."""
+    lines = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
+    for spec in SETTINGS:
+        default = f"`{spec.default}`" if spec.default else "(empty)"
+        lines.append(f"| `{spec.variable}` | {default} | {spec.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,198 @@
+"""The only package module that imports streamlit: process singletons, shared widgets, formatting.
+
+Pages call :func:`context` for the process objects, :func:`selection` for the sidebar's account and
+date range, and wrap their body in :func:`guard` so an :class:`~ebaydash.errors.EbaydashError` is
+shown as a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import streamlit as st
+
+from ebaydash import services
+from ebaydash.context import Context, build_context
+from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError
+from ebaydash.models import Account, Kpi, Window
+from ebaydash.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PERIODS: dict[str, int | None] = {
+    "Last 7 days": 7,
+    "Last 30 days": 30,
+    "Last 90 days": 90,
+    "Last 12 months": 365,
+    "Custom range": None,
+}
+CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$"}
+
+
+# -- process singletons -------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _context() -> Context:
+    return build_context(Settings.from_env(os.environ))
+
+
+def context() -> Context:
+    """The process-wide context; a configuration error stops the page with its message."""
+    try:
+        return _context()
+    except ConfigError as exc:
+        _stop(f"Configuration problem: {exc}")
+
+
+def _stop(message: str) -> NoReturn:
+    st.error(message, icon="⚠️")
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Show errors as friendly messages. Expected ones say what to do; unexpected ones are logged."""
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        _stop(str(exc))
+    except EbaydashError as exc:
+        st.error(str(exc), icon="⚠️")
+    except Exception:
+        log.exception("unexpected error while rendering a page")
+        st.error(
+            "Something went wrong while preparing this view. It has been logged; "
+            "please refresh, and tell us if it keeps happening.",
+            icon="⚠️",
+        )
+
+
+# -- sidebar selection --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    account: Account
+    window: Window
+    period_label: str
+    fresh: bool
+
+
+def sidebar() -> Selection | None:
+    """Draw the shared account and date pickers and the refresh button (from app.py, on every run,
+    so the choice survives page switches). ``None`` when there is nothing to select."""
+    ctx = context()
+    with st.sidebar:
+        try:
+            all_accounts = services.accounts(ctx)
+        except DatabaseUnavailable as exc:
+            st.error(str(exc), icon="⚠️")
+            return None
+        if not all_accounts:
+            st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")
+            return None
+        by_id = {a.id: a for a in all_accounts}
+        if st.session_state.get("account_id") not in by_id:
+            st.session_state["account_id"] = services.default_account(all_accounts).id
+        account_id = st.selectbox(
+            "Account", options=list(by_id), format_func=lambda i: by_id[i].name, key="account_id"
+        )
+        account = by_id[account_id]
+        label = st.selectbox("Period", options=list(PERIODS), index=1, key="period")
+        days = PERIODS[label]
+        if days is None:
+            today = dt.datetime.now(dt.UTC).date()
+            picked = st.date_input(
+                "Dates",
+                value=st.session_state.get("custom_dates", (today - dt.timedelta(days=29), today)),
+                max_value=today + dt.timedelta(days=1),
+                key="custom_dates",
+            )
+            if not isinstance(picked, tuple) or len(picked) != 2:
+                st.caption("Pick a start and an end date.")
+                window = Window.last_days(30, account.timezone)
+            else:
+                window = Window.for_dates(picked[0], picked[1], account.timezone)
+        else:
+            window = Window.last_days(days, account.timezone)
+        fresh = st.button("↻ Refresh data", help="Read everything again from the database.")
+        st.caption(f"Times in {account.timezone}")
+        if ctx.cache.degraded:
+            st.warning(
+                "Cache degraded: the shared cache is not answering, figures come straight from the database.",
+                icon="🐢",
+            )
+    return Selection(account=account, window=window, period_label=label, fresh=fresh)
+
+
+def selection() -> Selection:
+    """The sidebar's choice for this run; stops the page when there is none."""
+    chosen = st.session_state.get("_selection")
+    if not isinstance(chosen, Selection):
+        _stop("Choose an account in the sidebar.")
+    return chosen
+
+
+def run_page(page: Any) -> None:
+    """Run the navigation's page, measure it, and keep the sidebar's choice for it to read."""
+    ctx = context()
+    started = time.perf_counter()
+    ok = False
+    try:
+        with guard():
+            st.session_state["_selection"] = sidebar()
+        page.run()
+        ok = True
+    finally:
+        ctx.recorder.record(
+            "page", str(getattr(page, "url_path", "page")), time.perf_counter() - started, ok=ok
+        )
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def money(amount: Decimal | int | float, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    value = Decimal(amount)
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):,.2f}"
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def delta(kpi: Kpi, *, currency: str | None = None) -> str | None:
+    """The tile's change line: absolute change and percentage against the previous window."""
+    change = kpi.change
+    if change == 0 and not kpi.previous:
+        return None
+    absolute = money(change, currency) if currency else f"{change:,}"
+    if not str(absolute).startswith("-"):
+        absolute = "+" + absolute
+    pct = kpi.change_pct
+    return f"{absolute} ({pct:+.1%})" if pct is not None else f"{absolute} (new)"
+
+
+def as_of(moment: dt.datetime, tz: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo(tz))
+    st.caption(f"Data as of {local:%Y-%m-%d %H:%M:%S %Z}")
+
+
+def window_caption(window: Window, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    first = window.start.astimezone(zone).date()
+    last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    return f"{first:%d %b %Y} – {last:%d %b %Y}"

@@ -1,0 +1,188 @@
+"""Shared fixtures: databases on both backends, Redis, the demo data, and service requirements.
+
+A test that needs Postgres, Redis or Chromium **fails** when it is missing under CI (``CI=true``)
+and is skipped with the reason elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ebaydash.db import ingest
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.schema import create_all
+from ebaydash.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "sample_data"
+PG_ADMIN_URL = os.environ.get("EBAYDASH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("EBAYDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("EBAYDASH_TEST_CHROMIUM", "/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(available: bool, what: str) -> None:
+    """Fail under CI, skip elsewhere, when a service the test needs is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI but is not available", pytrace=False)
+    pytest.skip(f"{what} is not available")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- Postgres -----------------------------------------------------------------------------------
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh Postgres database for this test session, dropped afterwards."""
+    require(_postgres_available(), "Postgres at 127.0.0.1:5432")
+    name = f"ebaydash_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# -- databases on both backends -----------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for the parametrised backend, with an empty schema."""
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return Settings(database_url=url, data_dir=str(tmp_path), sample_dir=str(SAMPLE_DIR))
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """An empty database (tables created, no rows) on the parametrised backend."""
+    database = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+    with database.transaction() as conn:
+        create_all(conn)
+        ingest.delete_all(conn)
+        conn.execute(ingest.meta.delete())
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        data_dir=str(tmp_path),
+        sample_dir=str(SAMPLE_DIR),
+    )
+
+
+# -- Redis --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    require(port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    require(path is not None, "the redis-server binary")
+    assert path is not None
+    return path
+
+
+# -- browser ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, object]:
+    require(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}")
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+# -- AppTest ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _apptest_uses_st_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest resets Streamlit's "uses the pages/ directory" flag before every run, and because
+    our page files live in ``pages/`` it then emulates the old directory-based multipage mode: on a
+    rerun it executes the page file directly and skips app.py (so the sidebar disappears). In a real
+    server app.py's ``st.navigation`` clears that flag once for the whole process; do the same here.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -1,0 +1,75 @@
+import pytest
+
+from ebaydash.errors import ConfigError
+from ebaydash.settings import SETTINGS, Settings, markdown_table
+from tests.conftest import ROOT
+
+
+def test_defaults_are_the_embedded_demo() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///.data/ebaydash.sqlite3"
+    assert settings.redis_url is None
+    assert settings.is_sqlite
+
+
+def test_every_variable_parses_its_default() -> None:
+    environ = {spec.variable: spec.default for spec in SETTINGS}
+    settings = Settings.from_env(environ)
+    assert settings == Settings.from_env({})
+
+
+def test_values_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "EBAYDASH_DATABASE_URL": "postgresql://u@h/db",
+            "EBAYDASH_REDIS_URL": "redis://localhost:6379/0",
+            "EBAYDASH_STATEMENT_TIMEOUT_MS": " 1500 ",
+            "EBAYDASH_SCALE_UP_MEMORY": "0.9",
+            "EBAYDASH_TIMEZONE": "Europe/Berlin",
+        }
+    )
+    assert settings.database_url == "postgresql://u@h/db"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.statement_timeout_ms == 1500
+    assert settings.scale_up_memory == 0.9
+    assert settings.timezone == "Europe/Berlin"
+    assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EBAYDASH_STATEMENT_TIMEOUT_MS", "soon"),
+        ("EBAYDASH_STATEMENT_TIMEOUT_MS", "0"),
+        ("EBAYDASH_POOL_SIZE", "-1"),
+        ("EBAYDASH_DATABASE_URL", "mysql://x/y"),
+        ("EBAYDASH_DATABASE_URL", "not a url"),
+        ("EBAYDASH_REDIS_URL", "localhost:6379"),
+        ("EBAYDASH_SCALE_UP_MEMORY", "1.5"),
+        ("EBAYDASH_CACHE_TTL_S", "nan"),
+        ("EBAYDASH_TIMEZONE", "Mars/Olympus"),
+        ("EBAYDASH_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_malformed_value_names_the_variable_and_what_it_expects(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert variable in message
+    assert repr(value) in message
+    assert "must be" in message
+
+
+def test_inconsistent_values_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="EBAYDASH_MIN_REPLICAS"):
+        Settings.from_env({"EBAYDASH_MIN_REPLICAS": "5", "EBAYDASH_MAX_REPLICAS": "2"})
+    with pytest.raises(ConfigError, match="EBAYDASH_L1_TTL_S"):
+        Settings.from_env({"EBAYDASH_L1_TTL_S": "60", "EBAYDASH_CACHE_TTL_S": "10"})
+
+
+def test_readme_configuration_table_is_generated_from_the_settings() -> None:
+    """Regenerate with `python -m ebaydash.settings` after adding a setting."""
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table() in readme
+    for spec in SETTINGS:
+        assert f"| `{spec.variable}` |" in readme
