@@ -1,28 +1,24 @@
-"""The page-facing API: plain functions returning dataclasses, no streamlit.
+"""Seller-facing services: accounts, overview figures, orders. Read through the cache, per account.
 
-Every function takes the process :class:`~ebaydash.context.Context` first. Account data is read
-through the cached query layer (``@cacheable``) in the account's namespace, so an import into one
-account invalidates exactly that account's figures. Callers pass ``fresh=True`` to bypass the cache
-and repopulate it (the refresh button).
+Account data is cached in the account's namespace (``acct:{id}``), so an import into one account
+invalidates exactly that account's figures. Callers pass ``fresh=True`` to bypass the cache and
+repopulate it (the refresh button).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Row
 
 from ebaydash.cache.tiered import cacheable
 from ebaydash.context import Context
 from ebaydash.db import queries
-from ebaydash.db.engine import Health
 from ebaydash.db.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.db.types import to_money
@@ -39,37 +35,10 @@ from ebaydash.models import (
     TrendPoint,
     Window,
 )
-from ebaydash.monitor import scaling
-from ebaydash.monitor.metrics import Snapshot
-from ebaydash.monitor.resources import ResourceSample
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from ebaydash.services._measure import measured
 
 PAGE_SIZES = (25, 50, 100)
 ZERO = Decimal("0.00")
-
-
-def measured(name: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Record the duration and outcome of a service call under ``name``."""
-
-    def decorate(fn: Callable[P, T]) -> Callable[P, T]:
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-            ctx = args[0]
-            assert isinstance(ctx, Context)
-            started = time.perf_counter()
-            ok = False
-            try:
-                result = fn(*args, **kwargs)
-                ok = True
-                return result
-            finally:
-                ctx.recorder.record("service", name, time.perf_counter() - started, ok=ok)
-
-        return wrapper
-
-    return decorate
 
 
 def _now() -> dt.datetime:
@@ -365,36 +334,3 @@ def export_orders_csv(
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
-
-
-# -- system -------------------------------------------------------------------------------------
-
-
-def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
-    return ctx.recorder.snapshot(window_s)
-
-
-def resource_history(ctx: Context) -> list[ResourceSample]:
-    if not ctx.sampler.history():
-        ctx.sampler.sample()
-    return ctx.sampler.history()
-
-
-def database_health(ctx: Context) -> Health:
-    return ctx.db.health()
-
-
-def recommendation(ctx: Context, state: scaling.State | None = None) -> scaling.Decision:
-    """The scaling decision for the current metrics, from the shared rules engine."""
-    snapshot = ctx.recorder.snapshot(300.0)
-    sample = ctx.sampler.latest() or ctx.sampler.sample()
-    busiest = snapshot.pages if snapshot.pages.count else snapshot.services
-    observed = scaling.Observed(
-        replicas=ctx.settings.replicas,
-        avg_response_ms=busiest.mean_ms if busiest.count else None,
-        throughput_per_min=busiest.per_minute if busiest.count else None,
-        memory_fraction=sample.system_memory_percent / 100,
-    )
-    return scaling.evaluate(
-        observed, scaling.Policy.from_settings(ctx.settings), state or scaling.State(), time.time()
-    )
