@@ -490,12 +490,12 @@ def synthetic(
         return np.arange(start[table], start[table] + n, dtype=np.int64)
 
     account_ids = ids("accounts", accounts)
-    tag = int(rng.integers(0, 1_000_000))
     account_frame = pd.DataFrame(
         {
             "id": account_ids,
-            "name": [f"Bench Shop {tag}-{i + 1:02d}" for i in range(accounts)],
-            "ebay_user_id": [f"bench_{tag}_{i + 1:02d}" for i in range(accounts)],
+            # account ids are unique in the database, so names built from them are too
+            "name": [f"Bench Shop {i:03d}" for i in account_ids],
+            "ebay_user_id": [f"bench_{i:03d}" for i in account_ids],
             "marketplace": "EBAY_US",
             "currency": "USD",
             "timezone": "UTC",

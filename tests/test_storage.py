@@ -124,3 +124,26 @@ def test_an_unreachable_database_gives_a_readable_error() -> None:
         queries.list_accounts(database)
     health = database.health()
     assert not health.ok and "cannot be reached" in health.message
+
+
+def test_synthetic_seed_loads_in_bulk_and_can_be_repeated(db: Database) -> None:
+    from sqlalchemy import func
+
+    from ebaydash.db.schema import order_items
+    from ebaydash.seeding import seed_synthetic
+
+    first = seed_synthetic(db, 3000, accounts=4, seed=1)
+    second = seed_synthetic(db, 2000, accounts=3, seed=1)
+    assert first.counts["orders"] == 3000 and second.counts["orders"] == 2000
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 5000
+        assert conn.execute(select(func.count()).select_from(accounts)).scalar_one() == 7
+        items = conn.execute(select(func.count()).select_from(order_items)).scalar_one()
+    assert items == first.counts["order_items"] + second.counts["order_items"]
+    # the foreign keys and indexes dropped for the bulk load are back
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
+    referred = {fk["referred_table"] for fk in inspector.get_foreign_keys("order_items")}
+    assert referred == {"orders", "products"}
+    assert "ix_orders_account_date" in {ix["name"] for ix in inspector.get_indexes("orders")}

@@ -31,6 +31,8 @@ from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SERVER_TIMEOUT_OPTION = "ebaydash_statement_timeout_ms"
+
 
 class QueryObserver(Protocol):
     def record(
@@ -58,6 +60,8 @@ def make_engine(settings: Settings) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(
         url,
+        # read back by Database: the limit every pooled connection already has
+        execution_options={SERVER_TIMEOUT_OPTION: settings.statement_timeout_ms},
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,
@@ -236,7 +240,7 @@ class Database:
             finally:
                 raw.set_progress_handler(None, 0)
         else:
-            if timeout_ms != self.timeout_ms:
+            if timeout_ms != self.engine.get_execution_options().get(SERVER_TIMEOUT_OPTION):
                 # SET LOCAL lasts until the end of this transaction, so the pool's default stays.
                 conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
             yield

@@ -26,7 +26,14 @@ from ebaydash.db.types import Money, UTCDateTime
 # SQLite only auto-increments INTEGER PRIMARY KEY; Postgres wants BIGINT for a million-row table.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
-metadata = MetaData()
+# Postgres' own default names, so DDL emitted by SQLAlchemy (e.g. dropping a foreign key around a
+# bulk load) matches databases created before the names were declared.
+metadata = MetaData(
+    naming_convention={
+        "pk": "%(table_name)s_pkey",
+        "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    }
+)
 
 ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
 LISTING_STATUSES: tuple[str, ...] = ("active", "ended", "sold_out")
