@@ -41,6 +41,10 @@ class Window:
             raise InvalidInput("A date range needs a time zone.")
         if self.end <= self.start:
             raise InvalidInput("The end of the date range must be after its start.")
+        # Kept in UTC: Python subtracts datetimes that share a zone on the wall clock, so a
+        # window across a DST change would otherwise be an hour off in ``length``.
+        object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
 
     @property
     def length(self) -> dt.timedelta:

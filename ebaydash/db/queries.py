@@ -75,13 +75,14 @@ def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def _live_at(moment: dt.datetime) -> ColumnElement[bool]:
-    """A listing that was active at ``moment``: started, and not ended by then. A listing marked
-    ended without an end time counts as ended. Sold-out listings stay up until they end (eBay keeps
-    them active, hidden from search), so they count."""
+    """A listing active in the last instant before ``moment`` (a window's end is exclusive, so
+    this is "active when the window closed"): started before it and not ended before it. A listing
+    marked ended without an end time counts as ended. Sold-out listings stay up until they end
+    (eBay keeps them active, hidden from search), so they count."""
     lc = listings.c
     return and_(
-        lc.started_at <= moment,
-        or_(lc.ended_at > moment, and_(lc.ended_at.is_(None), lc.status != "ended")),
+        lc.started_at < moment,
+        or_(lc.ended_at >= moment, and_(lc.ended_at.is_(None), lc.status != "ended")),
     )
 
 

@@ -58,7 +58,7 @@ FIGURES: dict[str, str] = {
     "above. 0 when there are none.",
     "Average order value": "Revenue ÷ orders (0 when there are no orders).",
     "Unique customers": "Distinct buyers of the orders above.",
-    "Active listings": "Listings active at the end of the period (now, while it is still running): "
+    "Active listings": "Listings active when the period closed (now, while it is still running): "
     "started and not yet ended. Sold-out listings stay active until they end. Compared with the "
     "start of the period.",
     "Active products": "Distinct products with an active listing, at the same moments.",
