@@ -121,7 +121,7 @@ def assert_kpis_match(
 
 
 def test_kpis_and_deltas_match_pandas_on_the_edge_cases(ctx: Context, db: Database) -> None:
-    shop, busy, quiet = edge_case_shop()
+    shop, busy, _ = edge_case_shop()
     shop.load(db)
     assert_kpis_match(ctx, shop, busy, NY, FIRST, LAST)
     k = sellers.kpis(ctx, busy, Window.for_dates(FIRST, LAST, NY))
