@@ -145,12 +145,16 @@ class Shop:
 
     # -- storing -------------------------------------------------------------------------------
 
-    def load(self, db: Database, *, only: dict[str, list[dict[str, Any]]] | None = None) -> None:
-        source = only if only is not None else self.rows
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.rows.items()}
+
+    def load(self, db: Database, *, since: dict[str, int] | None = None) -> None:
+        """Insert the rows (only those added after ``since = shop.counts()``, when given)."""
         with db.transaction() as conn:
             for name, table in TABLES.items():
-                if source.get(name):
-                    conn.execute(insert(table), source[name])
+                rows = self.rows[name][(since or {}).get(name, 0) :]
+                if rows:
+                    conn.execute(insert(table), rows)
 
     def frame(self, table: str) -> pd.DataFrame:
         columns = [c.name for c in TABLES[table].columns]
