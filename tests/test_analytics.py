@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ebaydash.context import Context, build_context
 from ebaydash.db import ingest, queries
 from ebaydash.db.engine import Database
-from ebaydash.errors import InvalidInput
+from ebaydash.errors import InvalidInput, NotFound
 from ebaydash.models import Window
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
@@ -316,7 +316,13 @@ def raw_kpis(db: Database, account_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def test_kpis_of_an_unknown_account_are_not_found(ctx: Context) -> None:
+    with pytest.raises(NotFound, match="no account with id 999"):
+        sellers.kpis(ctx, 999, Window.for_dates(FIRST, LAST, NY))
+
+
 def test_kpi_statement_returns_zeros_not_nulls_for_an_unknown_account(db: Database) -> None:
     figures = raw_kpis(db, 999)
+    assert figures.pop("currency") is None
     assert all(value == 0 for value in figures.values())
     assert figures["revenue_cur"] == Decimal("0.00")

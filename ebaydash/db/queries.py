@@ -154,7 +154,11 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         .where(lc.account_id == account_id)
         .subquery("listing_agg")
     )
-    stmt = select(order_agg, listing_agg).select_from(order_agg.join(listing_agg, true()))
+    # the account's currency rides along, so a cold overview needs no second round trip
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(order_agg, listing_agg, currency.label("currency")).select_from(
+        order_agg.join(listing_agg, true())
+    )
     row = db.fetch_one("account_kpis", stmt)
     assert row is not None  # aggregates without GROUP BY always return one row
     return row

@@ -122,8 +122,9 @@ def kpis(ctx: Context, account_id: int, window: Window) -> Kpis:
     - active listings / products: listings active at the end of the window (or now, while it is
       open), and the distinct products they sell; compared with the start of the window.
     """
-    acct = account(ctx, account_id)
     row = queries.account_kpis(ctx.db, account_id, window, _now())
+    if row.currency is None:
+        raise NotFound(f"There is no account with id {account_id}.")
 
     def pair(name: str) -> Kpi:
         current, previous = row._mapping[f"{name}_cur"], row._mapping[f"{name}_prev"]
@@ -135,7 +136,7 @@ def kpis(ctx: Context, account_id: int, window: Window) -> Kpis:
     aov = Kpi(_average(revenue.current, orders.current), _average(revenue.previous, orders.previous))
     return Kpis(
         account_id=account_id,
-        currency=acct.currency,
+        currency=row.currency,
         window=window,
         orders=orders,
         revenue=revenue,
