@@ -326,3 +326,12 @@ def test_kpi_statement_returns_zeros_not_nulls_for_an_unknown_account(db: Databa
     assert figures.pop("currency") is None
     assert all(value == 0 for value in figures.values())
     assert figures["revenue_cur"] == Decimal("0.00")
+
+
+def test_readme_defines_every_figure_as_the_tiles_do() -> None:
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Figures", 1)[1].split("\n## ", 1)[0]
+    listed = [line for line in section.splitlines() if line.startswith("- **")]
+    assert listed == [f"- **{name}**: {text}" for name, text in sellers.FIGURES.items()]

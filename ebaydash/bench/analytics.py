@@ -11,6 +11,7 @@ import os
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import psutil
@@ -64,7 +65,8 @@ def _cursor_at(ctx: Context, account_id: int, sort: str, depth: int) -> str:
         .limit(1),
     )
     assert row is not None, f"account {account_id} has fewer than {depth:,} orders"
-    key, row_id = row._mapping.values()
+    found: tuple[Any, ...] = tuple(row)
+    key, row_id = found[0], found[1]
     value = key.isoformat() if spec.kind == "datetime" else str(key)
     print_ = fingerprint({"account": account_id, "filter": sellers._filter_key(OrderFilter()), "sort": sort})
     return encode_cursor(Cursor(sort, "next", (value, int(row_id)), print_, offset=depth))
