@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import psutil
-from sqlalchemy import inspect, select
+from sqlalchemy import create_engine, inspect, literal_column, select, table
 
 from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash.context import Context, build_context
@@ -139,9 +139,11 @@ def _naive(env: BenchEnv) -> tuple[float, float, float, dict[str, object]]:
     rss_before = process.memory_info().rss
     tracemalloc.start()
     started = time.perf_counter()
-    frame = pd.read_sql(
-        "SELECT * FROM orders", env.settings.database_url.replace("postgresql://", "postgresql+psycopg://")
-    )
+    # the naive app's query, untyped as it would write it: every column of every order
+    everything = select(literal_column("*")).select_from(table("orders"))
+    engine = create_engine(env.settings.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    frame = pd.read_sql(everything, engine)
+    engine.dispose()
     frame["order_date"] = pd.to_datetime(frame["order_date"], utc=True)
     window = Window.last_days(30, "UTC")
     mine = frame[(frame.account_id == BIG_ACCOUNT) & (frame.status != "cancelled")]
