@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import psutil
-from sqlalchemy import create_engine, inspect, literal_column, select, table
+from sqlalchemy import Select, create_engine, inspect, literal_column, select, table
 
 from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash.context import Context, build_context
@@ -140,7 +140,7 @@ def _naive(env: BenchEnv) -> tuple[float, float, float, dict[str, object]]:
     tracemalloc.start()
     started = time.perf_counter()
     # the naive app's query, untyped as it would write it: every column of every order
-    everything = select(literal_column("*")).select_from(table("orders"))
+    everything: Select[Any] = select(literal_column("*")).select_from(table("orders"))
     engine = create_engine(env.settings.database_url.replace("postgresql://", "postgresql+psycopg://"))
     frame = pd.read_sql(everything, engine)
     engine.dispose()
