@@ -99,7 +99,8 @@ WEEKLY_AFTER_DAYS = 90  # longer windows are drawn per week: 365 daily bars are 
 
 
 def granularity_for(window: Window) -> Granularity:
-    return "week" if window.days > WEEKLY_AFTER_DAYS + 1 else "day"
+    # rounded: a window of whole local days across a DST change is an hour off whole days
+    return "week" if round(window.days) > WEEKLY_AFTER_DAYS else "day"
 
 
 @dataclass(frozen=True)
