@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ebaydash.errors import InvalidInput
@@ -23,24 +24,51 @@ class Account:
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open time range ``[start, end)`` of aware datetimes."""
+    """A half-open time range ``[start, end)`` of aware datetimes.
+
+    ``tz`` names the zone whose calendar days the window covers (set by :meth:`for_dates` and
+    :meth:`last_days`); :meth:`previous` then steps back whole local days, so a window that
+    crosses a DST change is compared with the same number of calendar days, not with a range an
+    hour off midnight.
+    """
 
     start: dt.datetime
     end: dt.datetime
+    tz: str | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InvalidInput("A date range needs a time zone.")
         if self.end <= self.start:
             raise InvalidInput("The end of the date range must be after its start.")
+        # Kept in UTC: Python subtracts datetimes that share a zone on the wall clock, so a
+        # window across a DST change would otherwise be an hour off in ``length``.
+        object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        object.__setattr__(self, "end", self.end.astimezone(dt.UTC))
 
     @property
     def length(self) -> dt.timedelta:
         return self.end - self.start
 
+    def local_dates(self) -> tuple[dt.date, dt.date] | None:
+        """First and last local day when the window is whole days of ``tz``; else ``None``."""
+        if self.tz is None:
+            return None
+        zone = ZoneInfo(self.tz)
+        start, end = self.start.astimezone(zone), self.end.astimezone(zone)
+        if start.timetz().replace(tzinfo=None) != dt.time() or end.timetz().replace(tzinfo=None) != dt.time():
+            return None
+        return start.date(), end.date() - dt.timedelta(days=1)
+
     def previous(self) -> Window:
-        """The window of the same length that ends where this one starts."""
-        return Window(self.start - self.length, self.start)
+        """The window of the same length that ends where this one starts (the same number of
+        local days, for a window of whole days)."""
+        dates = self.local_dates()
+        if dates is not None and self.tz is not None:
+            first, last = dates
+            days = (last - first).days + 1
+            return Window.for_dates(first - dt.timedelta(days=days), first - dt.timedelta(days=1), self.tz)
+        return Window(self.start - self.length, self.start, self.tz)
 
     @classmethod
     def last_days(cls, days: int, tz: str, today: dt.date | None = None) -> Window:
@@ -59,11 +87,20 @@ class Window:
         zone = ZoneInfo(tz)
         start = dt.datetime.combine(first, dt.time(), zone)
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
-        return cls(start, end)
+        return cls(start, end, tz)
 
     @property
     def days(self) -> float:
         return self.length.total_seconds() / 86400
+
+
+Granularity = Literal["day", "week"]
+WEEKLY_AFTER_DAYS = 90  # longer windows are drawn per week: 365 daily bars are unreadable
+
+
+def granularity_for(window: Window) -> Granularity:
+    # rounded: a window of whole local days across a DST change is an hour off whole days
+    return "week" if round(window.days) > WEEKLY_AFTER_DAYS else "day"
 
 
 @dataclass(frozen=True)
@@ -104,9 +141,57 @@ class Kpis:
 
 @dataclass(frozen=True)
 class TrendPoint:
+    """Orders and net revenue of one local day, or of the week starting that Monday."""
+
     bucket: dt.date
     orders: int
     revenue: Decimal
+
+
+@dataclass(frozen=True)
+class Trend:
+    granularity: Granularity
+    points: list[TrendPoint]
+
+    @property
+    def empty(self) -> bool:
+        return not any(p.orders for p in self.points)
+
+
+@dataclass(frozen=True)
+class TopProduct:
+    sku: str
+    title: str
+    units: int
+    revenue: Decimal
+    orders: int
+
+
+@dataclass(frozen=True)
+class TopBuyer:
+    customer_id: int
+    username: str
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    orders: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the overview page shows, for one account and window."""
+
+    kpis: Kpis
+    trend: Trend
+    top_by_revenue: list[TopProduct]
+    top_by_units: list[TopProduct]
+    top_buyers: list[TopBuyer]
+    status_mix: list[StatusCount]
 
 
 @dataclass(frozen=True)
@@ -129,6 +214,10 @@ class OrderRow:
     currency: str
     items: int
 
+    @property
+    def net_amount(self) -> Decimal:
+        return self.total_amount - self.refunded_amount
+
 
 @dataclass(frozen=True)
 class OrdersPage:
@@ -137,7 +226,11 @@ class OrdersPage:
     prev_cursor: str | None
     page_size: int
     sort: str
-    total: int | None = None
+    first_row: int = 1  # 1-based position of the page's first row in the listing
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.rows) - 1
 
 
 @dataclass(frozen=True)
@@ -162,3 +255,8 @@ class OrderDetail:
     @property
     def items_total(self) -> Decimal:
         return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @property
+    def other_amount(self) -> Decimal:
+        """Shipping, tax and anything else the order total holds beyond its lines."""
+        return self.order.total_amount - self.items_total

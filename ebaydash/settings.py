@@ -289,6 +289,13 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number >= 1",
         "Scaling: replicas running now (set by the deployment).",
     ),
+    Spec(
+        "export_timeout_s",
+        "300",
+        _positive_float,
+        "a number of seconds > 0",
+        "Time limit of a CSV export of orders (it streams every matching row).",
+    ),
 )
 
 
@@ -324,6 +331,7 @@ class Settings:
     min_replicas: int = 1
     max_replicas: int = 10
     replicas: int = 1
+    export_timeout_s: float = 300.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -196,3 +196,10 @@ def window_caption(window: Window, tz: str) -> str:
     first = window.start.astimezone(zone).date()
     last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
     return f"{first:%d %b %Y} – {last:%d %b %Y}"
+
+
+def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``moment`` on the account's clock: sellers think in their own zone, the database in UTC."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(tz)).strftime(fmt)

@@ -1,85 +1,134 @@
-"""Orders: filters, keyset-paginated table, drill-down into one order."""
+"""Orders: filters, keyset-paginated table, order drill-down and CSV export of the filter."""
+
+import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
 from ebaydash import services, ui
 from ebaydash.db.schema import ORDER_STATUSES
-from ebaydash.models import OrderFilter
+from ebaydash.models import OrderFilter, Window
 
 chosen = ui.selection()
 ctx = ui.context()
 account = chosen.account
+tz = account.timezone
 st.title("Orders")
-st.caption(f"{account.name} · {chosen.period_label}: {ui.window_caption(chosen.window, account.timezone)}")
 
 with ui.guard():
-    cols = st.columns([2, 2, 2, 1])
-    statuses = cols[0].multiselect("Status", ORDER_STATUSES, key="orders_status")
-    search = cols[1].text_input("Search order id, SKU or title", key="orders_search", max_chars=200)
-    buyer = cols[2].text_input("Buyer", key="orders_buyer", max_chars=128)
-    page_size = cols[3].selectbox("Per page", services.PAGE_SIZES, key="orders_page_size")
-    flt = OrderFilter(statuses=tuple(statuses), window=chosen.window, buyer=buyer, search=search)
+    top = st.columns([3, 3, 2])
+    statuses = top[0].multiselect("Status", ORDER_STATUSES, key="orders_status", placeholder="Any status")
+    search = top[1].text_input(
+        "Search order id, SKU or title",
+        key="orders_search",
+        max_chars=200,
+        help="Matches the text literally anywhere in the order id, or in an item's SKU or title.",
+    )
+    buyer = top[2].text_input("Buyer", key="orders_buyer", max_chars=128, help="Part of the eBay username.")
+    second = st.columns([3, 3, 2])
+    dates = second[0].radio(
+        "Dates", ["Sidebar period", "All time", "Custom"], key="orders_dates", horizontal=True
+    )
+    window: Window | None = chosen.window
+    if dates == "All time":
+        window = None
+    elif dates == "Custom":
+        today = dt.datetime.now(dt.UTC).date()
+        picked = second[0].date_input(
+            "From – to", value=(today - dt.timedelta(days=6), today), key="orders_custom_dates"
+        )
+        if isinstance(picked, tuple) and len(picked) == 2:
+            window = Window.for_dates(picked[0], picked[1], tz)
+        else:
+            st.caption("Pick a start and an end date; showing the sidebar period until then.")
+    sort = second[1].selectbox(
+        "Sort", list(services.SORT_LABELS), format_func=services.SORT_LABELS.get, key="orders_sort"
+    )
+    page_size = second[2].selectbox("Per page", services.PAGE_SIZES, key="orders_page_size")
+    flt = OrderFilter(statuses=tuple(statuses), window=window, buyer=buyer, search=search)
+    if window is not None:
+        st.caption(f"{ui.window_caption(window, tz)} · times in {tz}")
 
-    state_key = (account.id, flt, page_size)
+    # a new filter, sort or page size starts again from the first page
+    state_key = (account.id, flt, sort, page_size)
     if st.session_state.get("orders_state_key") != state_key:
         st.session_state["orders_state_key"] = state_key
         st.session_state["orders_cursor"] = None
+    cursor = st.session_state.get("orders_cursor")
+
+    nav = st.columns([1, 1, 1, 5])
+    if nav[0].button("⏮ First", disabled=cursor is None, key="orders_first"):
+        st.session_state["orders_cursor"] = None
+        st.rerun()
     page = services.orders_page(
-        ctx,
-        account.id,
-        flt,
-        cursor=st.session_state["orders_cursor"],
-        page_size=page_size,
-        fresh=chosen.fresh,
+        ctx, account.id, flt, sort=sort, cursor=cursor, page_size=page_size, fresh=chosen.fresh
     )
     total = services.orders_total(ctx, account.id, flt, fresh=chosen.fresh)
-    st.write(f"**{total:,}** matching orders")
-    table = pd.DataFrame(
-        [
-            {
-                "Order": r.ebay_order_id,
-                "Date": r.order_date.strftime("%Y-%m-%d %H:%M"),
-                "Status": r.status,
-                "Buyer": r.buyer or "",
-                "Items": r.items,
-                "Total": ui.money(r.total_amount, r.currency),
-            }
-            for r in page.rows
-        ]
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
-    nav = st.columns([1, 1, 6])
-    if nav[0].button("← Previous", disabled=page.prev_cursor is None):
+    if nav[1].button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):
         st.session_state["orders_cursor"] = page.prev_cursor
         st.rerun()
-    if nav[1].button("Next →", disabled=page.next_cursor is None):
+    if nav[2].button("Next →", disabled=page.next_cursor is None, key="orders_next"):
         st.session_state["orders_cursor"] = page.next_cursor
         st.rerun()
+    shown = f"rows {page.first_row:,}–{page.last_row:,}" if page.rows else "no rows on this page"
+    nav[3].markdown(f"**{total:,}** matching orders · {shown}")
+
+    table = pd.DataFrame(
+        {
+            "Order": [r.ebay_order_id for r in page.rows],
+            "Date": [ui.local_time(r.order_date, tz) for r in page.rows],
+            "Status": [r.status for r in page.rows],
+            "Buyer": [r.buyer or "" for r in page.rows],
+            "Items": [r.items for r in page.rows],
+            "Total": [ui.money(r.total_amount, r.currency) for r in page.rows],
+            "Refunded": [ui.money(r.refunded_amount, r.currency) for r in page.rows],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+
+    if total:
+        st.download_button(
+            f"⬇ Download {total:,} orders as CSV",
+            # deferred: the export runs only when clicked, streamed into a temporary file
+            data=lambda: services.export_orders_file(ctx, account.id, flt, sort=sort),
+            file_name=f"orders-{account.ebay_user_id}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="orders_export",
+        )
 
     if page.rows:
+        st.subheader("Order details")
         labels = {r.id: f"{r.ebay_order_id} · {r.buyer or 'unknown buyer'}" for r in page.rows}
-        order_id = st.selectbox("Order details", list(labels), format_func=labels.get)
+        order_id = st.selectbox("Order", list(labels), format_func=labels.get, key="orders_detail")
         detail = services.order_detail(ctx, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
-        st.subheader(f"Order {o.ebay_order_id}")
-        info = st.columns(4)
-        info[0].metric("Total", ui.money(o.total_amount, o.currency))
-        info[1].metric("Refunded", ui.money(o.refunded_amount, o.currency))
-        info[2].metric("Status", o.status)
-        info[3].metric("Buyer", o.buyer or "—")
+        st.caption(
+            f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"
+            f" · status **{o.status}**"
+        )
+        amounts = st.columns(5)
+        amounts[0].metric("Items", ui.money(detail.items_total, o.currency))
+        amounts[1].metric(
+            "Shipping & other",
+            ui.money(detail.other_amount, o.currency),
+            help="Order total minus its items: shipping, tax and other charges.",
+        )
+        amounts[2].metric("Total", ui.money(o.total_amount, o.currency))
+        amounts[3].metric("Refunded", ui.money(o.refunded_amount, o.currency))
+        amounts[4].metric("Net", ui.money(o.net_amount, o.currency), help="Total minus refunds.")
+        st.markdown(
+            f"**Buyer:** {o.buyer or 'unknown'}" + (f" · {detail.buyer_email}" if detail.buyer_email else "")
+        )
         st.dataframe(
             pd.DataFrame(
-                [
-                    {
-                        "SKU": i.sku,
-                        "Title": i.title,
-                        "Qty": i.quantity,
-                        "Unit price": ui.money(i.unit_price, o.currency),
-                        "Line total": ui.money(i.line_total, o.currency),
-                    }
-                    for i in detail.items
-                ]
+                {
+                    "SKU": [i.sku for i in detail.items],
+                    "Title": [i.title for i in detail.items],
+                    "Qty": [i.quantity for i in detail.items],
+                    "Unit price": [ui.money(i.unit_price, o.currency) for i in detail.items],
+                    "Line total": [ui.money(i.line_total, o.currency) for i in detail.items],
+                }
             ),
             hide_index=True,
             width="stretch",

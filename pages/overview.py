@@ -1,6 +1,8 @@
-"""Overview: KPI tiles with their change against the previous period, and the daily trend."""
+"""Overview: KPI tiles with their change against the previous period, the trend, top products,
+top buyers and the status mix."""
 
-import plotly.express as px
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from ebaydash import services, ui
@@ -12,63 +14,109 @@ st.title(f"{account.name}")
 st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.timezone)}")
 
 with ui.guard():
-    k = services.kpis(ctx, account.id, chosen.window, fresh=chosen.fresh)
-    cur = k.currency
-    row1 = st.columns(3)
-    row1[0].metric(
-        "Orders",
-        f"{k.orders.current:,}",
-        ui.delta(k.orders),
-        help="Orders placed in the period, cancelled orders excluded.",
-    )
-    row1[1].metric(
-        "Revenue",
-        ui.money(k.revenue.current, cur),
-        ui.delta(k.revenue, currency=cur),
-        help="Order totals minus refunds, cancelled orders excluded.",
-    )
-    row1[2].metric(
-        "Average order value",
-        ui.money(k.average_order_value.current, cur),
-        ui.delta(k.average_order_value, currency=cur),
-        help="Revenue ÷ orders.",
-    )
-    row2 = st.columns(3)
-    row2[0].metric(
-        "Unique customers",
-        f"{k.unique_customers.current:,}",
-        ui.delta(k.unique_customers),
-        help="Distinct buyers of the period's orders.",
-    )
-    row2[1].metric(
-        "Active listings",
-        f"{k.active_listings.current:,}",
-        ui.delta(k.active_listings),
-        help="Listings live at the end of the period; compared with its start.",
-    )
-    row2[2].metric(
-        "Active products",
-        f"{k.active_products.current:,}",
-        ui.delta(k.active_products),
-        help="Distinct products with a live listing at the end of the period.",
-    )
+    view = services.overview(ctx, account.id, chosen.window, fresh=chosen.fresh)
+    k, cur, help_ = view.kpis, view.kpis.currency, services.FIGURES
+    tiles = [
+        ("Orders", f"{k.orders.current:,}", ui.delta(k.orders), "normal"),
+        ("Revenue", ui.money(k.revenue.current, cur), ui.delta(k.revenue, currency=cur), "normal"),
+        (
+            "Average order value",
+            ui.money(k.average_order_value.current, cur),
+            ui.delta(k.average_order_value, currency=cur),
+            "normal",
+        ),
+        ("Unique customers", f"{k.unique_customers.current:,}", ui.delta(k.unique_customers), "normal"),
+        ("Active listings", f"{k.active_listings.current:,}", ui.delta(k.active_listings), "normal"),
+        ("Active products", f"{k.active_products.current:,}", ui.delta(k.active_products), "normal"),
+        # more refunds or cancellations is bad news: an increase shows red
+        ("Refunds", f"{k.refunds.current:,}", ui.delta(k.refunds), "inverse"),
+        (
+            "Refunded",
+            ui.money(k.refunded_amount.current, cur),
+            ui.delta(k.refunded_amount, currency=cur),
+            "inverse",
+        ),
+        ("Cancelled", f"{k.cancelled.current:,}", ui.delta(k.cancelled), "inverse"),
+    ]
+    for start in range(0, len(tiles), 3):
+        for column, (label, value, change, color) in zip(
+            st.columns(3), tiles[start : start + 3], strict=True
+        ):
+            column.metric(label, value, change, delta_color=color, help=help_[label])
+    st.caption("Changes compare with the same number of days just before this period.")
 
-    points = services.trend(ctx, account.id, chosen.window, fresh=chosen.fresh)
-    if any(p.orders for p in points):
-        frame = {
-            "day": [p.bucket for p in points],
-            "revenue": [float(p.revenue) for p in points],
-            "orders": [p.orders for p in points],
-        }
-        fig = px.bar(
-            frame,
-            x="day",
-            y="revenue",
-            hover_data=["orders"],
-            labels={"day": "", "revenue": f"Revenue ({cur})"},
-            title="Revenue per day",
+    per = "week" if view.trend.granularity == "week" else "day"
+    if view.trend.empty:
+        st.info("No orders in this period.")
+    else:
+        days = [p.bucket for p in view.trend.points]
+        fig = go.Figure(
+            [
+                go.Bar(x=days, y=[float(p.revenue) for p in view.trend.points], name=f"Revenue ({cur})"),
+                go.Scatter(
+                    x=days, y=[p.orders for p in view.trend.points], name="Orders", yaxis="y2", mode="lines"
+                ),
+            ]
+        )
+        fig.update_layout(
+            title=f"Revenue and orders per {per}" + (" (weeks start on Monday)" if per == "week" else ""),
+            yaxis={"title": f"Revenue ({cur})"},
+            yaxis2={"title": "Orders", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            legend={"orientation": "h"},
+            margin={"t": 50, "b": 10},
         )
         st.plotly_chart(fig, width="stretch")
-    else:
-        st.info("No orders in this period.")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Top products", help=help_["Top products"])
+        by_revenue, by_units = st.tabs(["By revenue", "By units"])
+        for tab, products in ((by_revenue, view.top_by_revenue), (by_units, view.top_by_units)):
+            if not products:
+                tab.caption("No products sold in this period.")
+                continue
+            tab.dataframe(
+                pd.DataFrame(
+                    {
+                        "SKU": [p.sku for p in products],
+                        "Title": [p.title for p in products],
+                        "Units": [p.units for p in products],
+                        "Revenue": [ui.money(p.revenue, cur) for p in products],
+                        "Orders": [p.orders for p in products],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+    with right:
+        st.subheader("Top buyers", help=help_["Top buyers"])
+        if view.top_buyers:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Buyer": [b.username for b in view.top_buyers],
+                        "Orders": [b.orders for b in view.top_buyers],
+                        "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("No buyers in this period.")
+
+    st.subheader("Status mix", help=help_["Status mix"])
+    placed = sum(s.orders for s in view.status_mix)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Status": [s.status for s in view.status_mix],
+                "Orders": [s.orders for s in view.status_mix],
+                "Share": [f"{s.orders / placed:.1%}" if placed else "—" for s in view.status_mix],
+                "Order totals": [ui.money(s.amount, cur) for s in view.status_mix],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     ui.as_of(k.as_of, account.timezone)

@@ -21,12 +21,16 @@ _CHECK_BYTES = 6
 _MAX_CURSOR_CHARS = 512
 
 
+_MAX_ID = 2**63 - 1  # BIGINT: a larger id would be a database error, not a page
+
+
 @dataclass(frozen=True)
 class Cursor:
     sort: str
     direction: Direction
     values: tuple[Any, ...]  # the boundary row's sort key, ending with its id
     fingerprint: str
+    offset: int = 0  # rows before the page this cursor leads to (for "rows 51–75 of 1,234")
 
 
 def _checksum(payload: bytes) -> bytes:
@@ -35,7 +39,7 @@ def _checksum(payload: bytes) -> bytes:
 
 def encode_cursor(cursor: Cursor) -> str:
     payload = json.dumps(
-        [cursor.sort, cursor.direction, list(cursor.values), cursor.fingerprint],
+        [cursor.sort, cursor.direction, list(cursor.values), cursor.fingerprint, cursor.offset],
         separators=(",", ":"),
     ).encode()
     raw = _checksum(payload) + payload
@@ -56,20 +60,30 @@ def decode_cursor(token: str, *, expected_sort: str, fingerprint: str) -> Cursor
     if len(check) != _CHECK_BYTES or check != _checksum(payload):
         raise InvalidCursor(_INVALID)
     try:
-        sort, direction, values, cursor_fingerprint = json.loads(payload)
+        sort, direction, values, cursor_fingerprint, offset = json.loads(payload)
     except (ValueError, TypeError):
         raise InvalidCursor(_INVALID) from None
     if (
         sort != expected_sort
         or direction not in ("next", "prev")
         or not isinstance(values, list)
-        or not values
-        or not isinstance(values[-1], int)
+        or len(values) != 2
+        or not _is_id(values[-1])
+        or not isinstance(values[0], str)
+        or not _is_count(offset)
     ):
         raise InvalidCursor(_INVALID)
     if cursor_fingerprint != fingerprint:
         raise InvalidCursor("The filters changed since this page was shown. Start again from page 1.")
-    return Cursor(sort, direction, tuple(values), fingerprint)
+    return Cursor(sort, direction, tuple(values), fingerprint, offset)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_ID
 
 
 def fingerprint(parts: dict[str, Any]) -> str:

@@ -11,14 +11,15 @@ multiply sums. Each table is aggregated in its own one-row subquery and the rows
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     and_,
-    case,
     cast,
     exists,
     func,
@@ -33,10 +34,10 @@ from sqlalchemy import Date as SADate
 from sqlalchemy.engine import Row
 
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import accounts, customers, listings, order_items, orders
+from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
 from ebaydash.db.types import Money, UTCDateTime
 from ebaydash.errors import InvalidInput
-from ebaydash.models import OrderFilter, Window
+from ebaydash.models import Granularity, OrderFilter, Window
 
 o = orders.c
 
@@ -65,69 +66,99 @@ def get_account(db: Database, account_id: int) -> Row[Any] | None:
 
 # -- KPIs ---------------------------------------------------------------------------------------
 
-
-def _money_sum(condition: ColumnElement[bool], amount: ColumnElement[Any]) -> ColumnElement[Any]:
-    """SUM of ``amount`` where ``condition`` holds, 0 (not NULL) when nothing matches."""
-    total = func.sum(case((condition, amount)))
-    return type_coerce(func.coalesce(total, literal(0)), Money)
+COUNTED = "cancelled"  # the one status that counts nowhere in the figures
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A money aggregate that is 0, never NULL, when nothing matches."""
+    return type_coerce(func.coalesce(expression, literal(0)), Money)
 
 
 def _live_at(moment: dt.datetime) -> ColumnElement[bool]:
-    """A listing that was live (started, not yet ended) at ``moment``."""
+    """A listing active in the last instant before ``moment`` (a window's end is exclusive, so
+    this is "active when the window closed"): started before it and not ended before it. A listing
+    marked ended without an end time counts as ended. Sold-out listings stay up until they end
+    (eBay keeps them active, hidden from search), so they count."""
+    lc = listings.c
     return and_(
-        listings.c.started_at <= moment,
-        or_(listings.c.ended_at.is_(None), listings.c.ended_at > moment),
+        lc.started_at < moment,
+        or_(lc.ended_at >= moment, and_(lc.ended_at.is_(None), lc.status != "ended")),
     )
 
 
 def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime) -> Row[Any]:
-    """Orders, revenue, customers, refunds, listings and products for ``window`` and the window of
-    the same length before it, in one statement and one round trip."""
-    previous = window.previous()
-    current_in = and_(o.order_date >= window.start, o.order_date < window.end)
-    previous_in = and_(o.order_date >= previous.start, o.order_date < previous.end)
-    counted = o.status != "cancelled"
-    net = type_coerce(o.total_amount - o.refunded_amount, Money)
+    """Orders, revenue, customers, refunds, cancellations, listings and products for ``window``
+    and for ``window.previous()``, in one statement and one round trip.
 
-    def order_figures(period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
-        live = and_(period, counted)
+    Orders are read once over both windows (one index range; index-only on Postgres) and split
+    with FILTER; listings are aggregated in their own one-row subquery. Both sides return exactly
+    one row, so joining them cannot fan out.
+    """
+    previous = window.previous()
+
+    def inside(period: Window) -> ColumnElement[bool]:
+        return and_(o.order_date >= period.start, o.order_date < period.end)
+
+    cancelled = o.status == COUNTED
+    # Each row's period and status flags are computed once, in a subquery Postgres may not flatten
+    # (OFFSET 0): the FILTERs below then test a boolean instead of re-evaluating the comparisons,
+    # which took most of the time of the statement at 45k orders.
+    flagged = (
+        select(
+            and_(inside(window), ~cancelled).label("cur"),
+            and_(inside(previous), ~cancelled).label("prev"),
+            and_(inside(window), cancelled).label("cur_x"),
+            and_(inside(previous), cancelled).label("prev_x"),
+            o.customer_id,
+            o.total_amount,
+            o.refunded_amount,
+        )
+        .where(
+            o.account_id == account_id,
+            o.order_date >= min(previous.start, window.start),
+            o.order_date < max(previous.end, window.end),
+        )
+        .offset(0)
+        .subquery("flagged")
+    )
+    f = flagged.c
+
+    def order_figures(live: Any, cancelled_flag: Any, suffix: str) -> list[ColumnElement[Any]]:
+        # revenue = totals - refunds: the refunds SUM is the same aggregate as the refunded figure,
+        # which Postgres computes once
+        totals = func.sum(f.total_amount).filter(live)
+        refunded = func.sum(f.refunded_amount).filter(live)
         return [
-            _count_if(live).label(f"orders_{suffix}"),
-            _money_sum(live, net).label(f"revenue_{suffix}"),
-            func.count(func.distinct(case((live, o.customer_id)))).label(f"customers_{suffix}"),
-            _count_if(and_(live, o.refunded_amount > 0)).label(f"refunds_{suffix}"),
-            _money_sum(live, o.refunded_amount).label(f"refunded_{suffix}"),
-            _count_if(and_(period, o.status == "cancelled")).label(f"cancelled_{suffix}"),
+            func.count().filter(live).label(f"orders_{suffix}"),
+            _money(totals - refunded).label(f"revenue_{suffix}"),
+            func.count(func.distinct(f.customer_id)).filter(live).label(f"customers_{suffix}"),
+            func.count().filter(and_(live, f.refunded_amount > 0)).label(f"refunds_{suffix}"),
+            _money(refunded).label(f"refunded_{suffix}"),
+            func.count().filter(cancelled_flag).label(f"cancelled_{suffix}"),
         ]
 
-    order_agg = (
-        select(*order_figures(current_in, "cur"), *order_figures(previous_in, "prev"))
-        .where(o.account_id == account_id, o.order_date >= previous.start, o.order_date < window.end)
-        .subquery("order_agg")
-    )
-    # Listings "now" are those live at the end of the window (or now, if the window is still open),
-    # and "before" those live when the window started.
+    order_agg = select(
+        *order_figures(f.cur, f.cur_x, "cur"), *order_figures(f.prev, f.prev_x, "prev")
+    ).subquery("order_agg")
+    # Listings "now" are those active at the end of the window (or now, while it is still open);
+    # the comparison is with those active at its start, i.e. the end of the previous window.
     end_moment = min(window.end, now)
+    lc = listings.c
     listing_agg = (
         select(
-            _count_if(_live_at(end_moment)).label("listings_cur"),
-            _count_if(_live_at(window.start)).label("listings_prev"),
-            func.count(func.distinct(case((_live_at(end_moment), listings.c.product_id)))).label(
-                "products_cur"
-            ),
-            func.count(func.distinct(case((_live_at(window.start), listings.c.product_id)))).label(
-                "products_prev"
-            ),
+            func.count().filter(_live_at(end_moment)).label("listings_cur"),
+            func.count().filter(_live_at(window.start)).label("listings_prev"),
+            func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
+            func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
         )
-        .where(listings.c.account_id == account_id)
+        .where(lc.account_id == account_id)
         .subquery("listing_agg")
     )
-    # both subqueries return exactly one row, so this join cannot fan out
-    stmt = select(order_agg, listing_agg).select_from(order_agg.join(listing_agg, true()))
+    # the account's currency rides along, so a cold overview needs no second round trip
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(order_agg, listing_agg, currency.label("currency")).select_from(
+        order_agg.join(listing_agg, true())
+    )
     row = db.fetch_one("account_kpis", stmt)
     assert row is not None  # aggregates without GROUP BY always return one row
     return row
@@ -144,25 +175,141 @@ def local_day(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElemen
     return cast(func.timezone(tz, column), SADate)
 
 
-def revenue_trend(db: Database, account_id: int, window: Window, tz: str) -> Sequence[Row[Any]]:
-    """Orders and net revenue per local day inside ``window`` (cancelled orders excluded)."""
-    day = local_day(o.order_date, tz, db.backend).label("day")
+def local_week(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElement[Any]:
+    """The Monday starting the local (ISO) week of a UTC timestamp in zone ``tz``."""
+    if backend == "sqlite":
+        # back six days, then forward to the next Monday: the Monday on or before the day
+        return type_coerce(func.date(func.ebaydash_local_date(column, tz), "-6 days", "weekday 1"), SADate())
+    return cast(func.date_trunc("week", func.timezone(tz, column)), SADate)
+
+
+def _in_window(window: Window) -> list[ColumnElement[bool]]:
+    return [o.order_date >= window.start, o.order_date < window.end]
+
+
+def revenue_trend(
+    db: Database, account_id: int, window: Window, tz: str, granularity: Granularity = "day"
+) -> Sequence[Row[Any]]:
+    """Orders and net revenue per local day (or ISO week) inside ``window``, cancelled excluded.
+    Buckets without orders are absent; the caller fills them."""
+    bucketing = local_week if granularity == "week" else local_day
+    bucket = bucketing(o.order_date, tz, db.backend).label("bucket")
     stmt = (
         select(
-            day,
+            bucket,
             func.count().label("orders"),
-            type_coerce(func.sum(o.total_amount - o.refunded_amount), Money).label("revenue"),
+            _money(func.sum(o.total_amount - o.refunded_amount)).label("revenue"),
         )
+        .where(o.account_id == account_id, *_in_window(window), o.status != COUNTED)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return db.fetch_all(f"revenue_trend_{granularity}", stmt)
+
+
+# -- top lists and status mix ---------------------------------------------------------------------
+
+TopProductsBy = Literal["revenue", "units"]
+MAX_TOP = 100
+
+
+def _top_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_TOP:
+        raise InvalidInput(f"A top list holds between 1 and {MAX_TOP} entries.")
+    return limit
+
+
+def top_products(
+    db: Database, account_id: int, window: Window, by: TopProductsBy, limit: int
+) -> Sequence[Row[Any]]:
+    """The best-selling SKUs of the window by line revenue (quantity × unit price) or by units.
+
+    Lines of cancelled and fully refunded orders are left out (those goods did not stay sold);
+    shipping and partial refunds belong to orders, not to products, so they are not spread over
+    lines. Ties break by SKU so the list is stable. The title is the catalogue's when the SKU is in
+    it, else the line's.
+    """
+    items = order_items.c
+    revenue = _money(func.sum(items.quantity * items.unit_price))
+    units = func.sum(items.quantity)
+    ranking = [revenue.desc(), units.desc()] if by == "revenue" else [units.desc(), revenue.desc()]
+    agg = (
+        select(
+            items.sku,
+            func.max(items.title).label("line_title"),
+            units.label("units"),
+            revenue.label("revenue"),
+            func.count(func.distinct(items.order_id)).label("orders"),
+        )
+        .select_from(order_items.join(orders, o.id == items.order_id))
+        .where(o.account_id == account_id, *_in_window(window), o.status.not_in((COUNTED, "refunded")))
+        .group_by(items.sku)
+        .order_by(*ranking, items.sku)
+        .limit(_top_limit(limit))
+        .subquery("agg")
+    )
+    # (account_id, sku) is unique in products, so this join adds a title and never a row
+    stmt = (
+        select(
+            agg.c.sku,
+            func.coalesce(products.c.title, agg.c.line_title).label("title"),
+            agg.c.units,
+            type_coerce(agg.c.revenue, Money).label("revenue"),
+            agg.c.orders,
+        )
+        .select_from(
+            agg.outerjoin(products, and_(products.c.account_id == account_id, products.c.sku == agg.c.sku))
+        )
+        .order_by(
+            *(
+                [agg.c.revenue.desc(), agg.c.units.desc()]
+                if by == "revenue"
+                else [agg.c.units.desc(), agg.c.revenue.desc()]
+            ),
+            agg.c.sku,
+        )
+    )
+    return db.fetch_all(f"top_products_by_{by}", stmt)
+
+
+def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Sequence[Row[Any]]:
+    """Buyers with the most net revenue in the window (cancelled orders excluded); ties by id."""
+    revenue = _money(func.sum(o.total_amount - o.refunded_amount))
+    agg = (
+        select(o.customer_id, func.count().label("orders"), revenue.label("revenue"))
         .where(
             o.account_id == account_id,
-            o.order_date >= window.start,
-            o.order_date < window.end,
-            o.status != "cancelled",
+            *_in_window(window),
+            o.status != COUNTED,
+            o.customer_id.is_not(None),
         )
-        .group_by(day)
-        .order_by(day)
+        .group_by(o.customer_id)
+        .order_by(revenue.desc(), func.count().desc(), o.customer_id)
+        .limit(_top_limit(limit))
+        .subquery("agg")
     )
-    return db.fetch_all("revenue_trend", stmt)
+    stmt = (
+        select(
+            agg.c.customer_id,
+            customers.c.ebay_username.label("username"),
+            agg.c.orders,
+            type_coerce(agg.c.revenue, Money).label("revenue"),
+        )
+        .select_from(agg.join(customers, customers.c.id == agg.c.customer_id))
+        .order_by(agg.c.revenue.desc(), agg.c.orders.desc(), agg.c.customer_id)
+    )
+    return db.fetch_all("top_buyers", stmt)
+
+
+def status_mix(db: Database, account_id: int, window: Window) -> Sequence[Row[Any]]:
+    """Orders and their total amount per status in the window, cancelled included."""
+    stmt = (
+        select(o.status, func.count().label("orders"), _money(func.sum(o.total_amount)).label("amount"))
+        .where(o.account_id == account_id, *_in_window(window))
+        .group_by(o.status)
+        .order_by(o.status)
+    )
+    return db.fetch_all("status_mix", stmt)
 
 
 # -- orders listing -----------------------------------------------------------------------------
@@ -183,6 +330,29 @@ SORTS: dict[str, SortSpec] = {
 }
 
 MAX_SEARCH_CHARS = 200
+MAX_BUYER_CHARS = 128
+
+
+def sort_spec(sort: str) -> SortSpec:
+    spec = SORTS.get(sort)
+    if spec is None:
+        raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(SORTS)}.")
+    return spec
+
+
+def check_text(value: str, what: str, limit: int) -> str:
+    """Refuse text no database could match literally: too long, control characters (Postgres text
+    cannot hold NUL) or lone surrogates (not encodable). Anything else is matched literally."""
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is limited to {limit:,} characters (got {len(value):,}).")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise InvalidInput(f"{what} contains control or invalid characters; remove them and try again.")
+    return value
+
+
+def _contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
+    # autoescape: %, _ and the escape character itself are matched literally, on both backends
+    return column.icontains(text, autoescape=True)
 
 
 def _filtered(account_id: int, flt: OrderFilter) -> list[ColumnElement[bool]]:
@@ -190,30 +360,25 @@ def _filtered(account_id: int, flt: OrderFilter) -> list[ColumnElement[bool]]:
     if flt.statuses:
         conditions.append(o.status.in_(flt.statuses))
     if flt.window is not None:
-        conditions.append(o.order_date >= flt.window.start)
-        conditions.append(o.order_date < flt.window.end)
+        conditions.extend(_in_window(flt.window))
     if flt.buyer:
+        buyer = check_text(flt.buyer, "The buyer filter", MAX_BUYER_CHARS)
         conditions.append(
             o.customer_id.in_(
                 select(customers.c.id).where(
-                    customers.c.account_id == account_id,
-                    customers.c.ebay_username.icontains(flt.buyer, autoescape=True),
+                    customers.c.account_id == account_id, _contains(customers.c.ebay_username, buyer)
                 )
             )
         )
     if flt.search:
-        if len(flt.search) > MAX_SEARCH_CHARS:
-            raise InvalidInput(f"Search text is limited to {MAX_SEARCH_CHARS} characters.")
+        search = check_text(flt.search, "Search text", MAX_SEARCH_CHARS)
         items = order_items.c
         conditions.append(
             or_(
-                o.ebay_order_id.icontains(flt.search, autoescape=True),
+                _contains(o.ebay_order_id, search),
                 exists().where(
                     items.order_id == o.id,
-                    or_(
-                        items.sku.icontains(flt.search, autoescape=True),
-                        items.title.icontains(flt.search, autoescape=True),
-                    ),
+                    or_(_contains(items.sku, search), _contains(items.title, search)),
                 ),
             )
         )
@@ -239,6 +404,10 @@ def _order_columns() -> list[Any]:
     ]
 
 
+def _with_buyer() -> Any:
+    return orders.outerjoin(customers, customers.c.id == o.customer_id)
+
+
 def orders_page(
     db: Database,
     account_id: int,
@@ -253,16 +422,16 @@ def orders_page(
     page exists. ``after``/``before`` are the (sort value, id) of the boundary row (keyset
     pagination: as fast at page 10,000 as at page 1, and stable while new orders arrive).
     Rows come back in display order either way."""
-    spec = SORTS.get(sort)
-    if spec is None:
-        raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(SORTS)}.")
+    spec = sort_spec(sort)
+    if after is not None and before is not None:
+        raise ValueError("give after or before, not both")
     conditions = _filtered(account_id, flt)
     key = tuple_(spec.column, o.id)
     backwards = before is not None
     boundary = before if backwards else after
     if boundary is not None:
         value_type = UTCDateTime() if spec.kind == "datetime" else Money()
-        bound = tuple_(literal(boundary[0], value_type), literal(boundary[1]))
+        bound = tuple_(literal(boundary[0], value_type), literal(boundary[1], BigInteger()))
         # walking forward in a descending sort means smaller keys; backwards means larger
         smaller = spec.descending != backwards
         conditions.append(key < bound if smaller else key > bound)
@@ -270,7 +439,7 @@ def orders_page(
     ordering = [spec.column.asc(), o.id.asc()] if ascending else [spec.column.desc(), o.id.desc()]
     stmt = (
         select(*_order_columns())
-        .select_from(orders.outerjoin(customers, customers.c.id == o.customer_id))
+        .select_from(_with_buyer())
         .where(*conditions)
         .order_by(*ordering)
         .limit(limit + 1)
@@ -288,7 +457,7 @@ def orders_count(db: Database, account_id: int, flt: OrderFilter) -> int:
 def order_detail(db: Database, account_id: int, order_id: int) -> Row[Any] | None:
     stmt = (
         select(*_order_columns(), o.updated_at, customers.c.email.label("buyer_email"))
-        .select_from(orders.outerjoin(customers, customers.c.id == o.customer_id))
+        .select_from(_with_buyer())
         .where(o.account_id == account_id, o.id == order_id)
     )
     return db.fetch_one("order_detail", stmt)
@@ -305,17 +474,19 @@ def order_lines(db: Database, account_id: int, order_id: int) -> Sequence[Row[An
     return db.fetch_all("order_lines", stmt)
 
 
-def export_orders(db: Database, account_id: int, flt: OrderFilter, sort: str) -> Iterator[Row[Any]]:
-    """Every order matching ``flt``, streamed with a server-side cursor."""
-    spec = SORTS.get(sort) or SORTS["newest"]
-    ordering = [spec.column.desc(), o.id.desc()] if spec.descending else [spec.column.asc(), o.id]
+def export_orders(
+    db: Database, account_id: int, flt: OrderFilter, sort: str, *, timeout_ms: int | None = None
+) -> Iterator[Row[Any]]:
+    """Every order matching ``flt`` in ``sort`` order, streamed with a server-side cursor."""
+    spec = sort_spec(sort)
+    ordering = [spec.column.desc(), o.id.desc()] if spec.descending else [spec.column.asc(), o.id.asc()]
     stmt = (
         select(*_order_columns())
-        .select_from(orders.outerjoin(customers, customers.c.id == o.customer_id))
+        .select_from(_with_buyer())
         .where(*_filtered(account_id, flt))
         .order_by(*ordering)
     )
-    return db.stream("export_orders", stmt)
+    return db.stream("export_orders", stmt, timeout_ms=timeout_ms)
 
 
 def order_count_total(db: Database) -> int:

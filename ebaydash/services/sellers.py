@@ -10,19 +10,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Row
 
 from ebaydash.cache.tiered import cacheable
 from ebaydash.context import Context
 from ebaydash.db import queries
-from ebaydash.db.pagination import Cursor, decode_cursor, encode_cursor, fingerprint
+from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.db.types import to_money
-from ebaydash.errors import InvalidInput, NotFound
+from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
 from ebaydash.models import (
     Account,
     Kpi,
@@ -32,13 +35,43 @@ from ebaydash.models import (
     OrderItem,
     OrderRow,
     OrdersPage,
+    Overview,
+    StatusCount,
+    TopBuyer,
+    TopProduct,
+    Trend,
     TrendPoint,
     Window,
+    granularity_for,
 )
 from ebaydash.services._measure import measured
 
 PAGE_SIZES = (25, 50, 100)
 ZERO = Decimal("0.00")
+
+# What each overview figure means: the tiles' help text, and README's "Figures" section (a test
+# keeps the two equal). The window is the sidebar's period in the account's time zone; each figure
+# is compared with the window of the same number of days just before it.
+FIGURES: dict[str, str] = {
+    "Orders": "Orders placed in the period. Cancelled orders are left out; refunded ones count.",
+    "Revenue": "Order totals (items, shipping and other charges) minus refunds, for the orders "
+    "above. 0 when there are none.",
+    "Average order value": "Revenue ÷ orders (0 when there are no orders).",
+    "Unique customers": "Distinct buyers of the orders above.",
+    "Active listings": "Listings active when the period closed (now, while it is still running): "
+    "started and not yet ended. Sold-out listings stay active until they end. Compared with the "
+    "start of the period.",
+    "Active products": "Distinct products with an active listing, at the same moments.",
+    "Refunds": "Orders of the period (not cancelled) with any refund, fully or partly.",
+    "Refunded": "The amount refunded on those orders.",
+    "Cancelled": "Orders placed in the period and cancelled; they count in no other figure.",
+    "Top products": "SKUs ranked by line revenue (quantity × unit price) or by units, over orders "
+    "that were neither cancelled nor fully refunded. Shipping and partial refunds belong to "
+    "orders, not to products.",
+    "Top buyers": "Buyers ranked by revenue (as above) of their orders in the period.",
+    "Status mix": "Every order placed in the period by its current status, cancelled included, "
+    "with the sum of their order totals.",
+}
 
 
 def _now() -> dt.datetime:
@@ -77,31 +110,33 @@ def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
 @measured("kpis")
 @cacheable("kpis", namespace="acct:{account_id}")
 def kpis(ctx: Context, account_id: int, window: Window) -> Kpis:
-    """The overview's tiles for ``window`` and the same-length window before it.
+    """The overview's tiles for ``window`` and the window of the same length before it.
 
-    Definitions (also shown as help text on the tiles):
-    - orders: orders placed in the window, cancelled ones excluded;
-    - revenue: their totals minus what was refunded on them;
+    Definitions (README "Figures"; also the help text on the tiles):
+    - orders: orders placed in the window, cancelled ones excluded (refunded ones included);
+    - revenue: their totals minus what was refunded on them (net), 0 when there are none;
     - average order value: revenue / orders (0 when there are no orders);
     - unique customers: distinct buyers of those orders;
-    - refunds: orders with any refund, and the refunded amount;
-    - active listings / products: listings live at the end of the window (or now), and the
-      distinct products they sell; the comparison is with the start of the window.
+    - refunds: those orders with any refund, and the refunded amount;
+    - cancelled: orders placed in the window and cancelled;
+    - active listings / products: listings active at the end of the window (or now, while it is
+      open), and the distinct products they sell; compared with the start of the window.
     """
-    acct = account(ctx, account_id)
     row = queries.account_kpis(ctx.db, account_id, window, _now())
+    if row.currency is None:
+        raise NotFound(f"There is no account with id {account_id}.")
 
     def pair(name: str) -> Kpi:
         current, previous = row._mapping[f"{name}_cur"], row._mapping[f"{name}_prev"]
         if isinstance(current, Decimal):
             return Kpi(to_money(current), to_money(previous))
-        return Kpi(int(current), int(previous))
+        return Kpi(int(current or 0), int(previous or 0))
 
     orders, revenue = pair("orders"), pair("revenue")
     aov = Kpi(_average(revenue.current, orders.current), _average(revenue.previous, orders.previous))
     return Kpis(
         account_id=account_id,
-        currency=acct.currency,
+        currency=row.currency,
         window=window,
         orders=orders,
         revenue=revenue,
@@ -124,26 +159,26 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 
 @measured("trend")
 @cacheable("trend", namespace="acct:{account_id}")
-def trend(ctx: Context, account_id: int, window: Window) -> list[TrendPoint]:
-    """Orders and revenue per local day of the account, every day of the window present."""
+def trend(ctx: Context, account_id: int, window: Window) -> Trend:
+    """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
+    for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
     acct = account(ctx, account_id)
-    rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone)
-    by_day = {_as_date(r.day): r for r in rows}
-    first = window.start.astimezone(_zone(acct.timezone)).date()
-    last = (window.end - dt.timedelta(microseconds=1)).astimezone(_zone(acct.timezone)).date()
+    granularity = granularity_for(window)
+    rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone, granularity)
+    by_bucket = {_as_date(r.bucket): r for r in rows}
+    zone = ZoneInfo(acct.timezone)
+    first = window.start.astimezone(zone).date()
+    last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    step = dt.timedelta(days=7 if granularity == "week" else 1)
+    if granularity == "week":
+        first -= dt.timedelta(days=first.weekday())
     points = []
-    day = first
-    while day <= last:
-        r = by_day.get(day)
-        points.append(TrendPoint(day, int(r.orders) if r else 0, to_money(r.revenue) if r else ZERO))
-        day += dt.timedelta(days=1)
-    return points
-
-
-def _zone(tz: str) -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(tz)
+    bucket = first
+    while bucket <= last:
+        r = by_bucket.get(bucket)
+        points.append(TrendPoint(bucket, int(r.orders) if r else 0, to_money(r.revenue) if r else ZERO))
+        bucket += step
+    return Trend(granularity=granularity, points=points)
 
 
 def _as_date(value: Any) -> dt.date:
@@ -154,20 +189,86 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
+TOP_N = 10
+
+
+@measured("top_products")
+@cacheable("top_products", namespace="acct:{account_id}")
+def top_products(
+    ctx: Context, account_id: int, window: Window, *, by: str = "revenue", limit: int = TOP_N
+) -> list[TopProduct]:
+    """Best-selling SKUs of the window by line revenue or by units (see queries.top_products)."""
+    if by not in ("revenue", "units"):
+        raise InvalidInput(f"Top products can be ranked by revenue or units, not {by!r}.")
+    rows = queries.top_products(ctx.db, account_id, window, "revenue" if by == "revenue" else "units", limit)
+    return [
+        TopProduct(
+            sku=r.sku, title=r.title, units=int(r.units), revenue=to_money(r.revenue), orders=int(r.orders)
+        )
+        for r in rows
+    ]
+
+
+@measured("top_buyers")
+@cacheable("top_buyers", namespace="acct:{account_id}")
+def top_buyers(ctx: Context, account_id: int, window: Window, *, limit: int = TOP_N) -> list[TopBuyer]:
+    """Buyers with the most net revenue in the window."""
+    return [
+        TopBuyer(
+            customer_id=int(r.customer_id),
+            username=r.username,
+            orders=int(r.orders),
+            revenue=to_money(r.revenue),
+        )
+        for r in queries.top_buyers(ctx.db, account_id, window, limit)
+    ]
+
+
+@measured("status_mix")
+@cacheable("status_mix", namespace="acct:{account_id}")
+def status_mix(ctx: Context, account_id: int, window: Window) -> list[StatusCount]:
+    """Orders and order totals per status (every known status, zeros included; cancelled too)."""
+    found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
+    statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
+    return [
+        StatusCount(
+            status,
+            int(found[status].orders) if status in found else 0,
+            to_money(found[status].amount) if status in found else ZERO,
+        )
+        for status in statuses
+    ]
+
+
+def overview(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Overview:
+    """Everything the overview page shows; each part is one statement, cached on its own."""
+    return Overview(
+        kpis=kpis(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
+        trend=trend(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
+        top_by_revenue=top_products(ctx, account_id, window, by="revenue", fresh=fresh),  # type: ignore[call-arg]
+        top_by_units=top_products(ctx, account_id, window, by="units", fresh=fresh),  # type: ignore[call-arg]
+        top_buyers=top_buyers(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
+        status_mix=status_mix(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
+    )
+
+
 # -- orders -------------------------------------------------------------------------------------
 
 
 def validate_filter(flt: OrderFilter) -> OrderFilter:
+    """The filter in canonical form (so equal filters share cache keys and cursors), or a clear
+    :class:`InvalidInput` for anything the database could not match literally."""
     unknown = [s for s in flt.statuses if s not in ORDER_STATUSES]
     if unknown:
         raise InvalidInput(f"Unknown order status {unknown[0]!r}; choose from {', '.join(ORDER_STATUSES)}.")
-    if flt.search is not None and len(flt.search) > queries.MAX_SEARCH_CHARS:
-        raise InvalidInput(f"Search text is limited to {queries.MAX_SEARCH_CHARS} characters.")
+    buyer = (flt.buyer or "").strip() or None
+    search = (flt.search or "").strip() or None
+    if buyer is not None:
+        queries.check_text(buyer, "The buyer filter", queries.MAX_BUYER_CHARS)
+    if search is not None:
+        queries.check_text(search, "Search text", queries.MAX_SEARCH_CHARS)
     return OrderFilter(
-        statuses=tuple(sorted(set(flt.statuses))),
-        window=flt.window,
-        buyer=(flt.buyer or "").strip() or None,
-        search=(flt.search or "").strip() or None,
+        statuses=tuple(sorted(set(flt.statuses))), window=flt.window, buyer=buyer, search=search
     )
 
 
@@ -186,26 +287,42 @@ def _row_to_order(row: Row[Any]) -> OrderRow:
 
 
 def _sort_value(order: OrderRow, sort: str) -> str:
-    spec = queries.SORTS[sort]
-    if spec.kind == "datetime":
+    if queries.SORTS[sort].kind == "datetime":
         return order.order_date.isoformat()
     return str(order.total_amount)
 
 
-def _parse_sort_value(value: Any, sort: str) -> Any:
-    from ebaydash.errors import InvalidCursor
+_BAD_CURSOR = "This page link is no longer valid (it was changed or cut short). Start again from page 1."
+_MONEY_LIMIT = Decimal("1e10")  # NUMERIC(12,2) holds less; a larger key cannot come from a row
 
+
+def _parse_sort_value(value: str, sort: str) -> Any:
     try:
         if queries.SORTS[sort].kind == "datetime":
-            parsed = dt.datetime.fromisoformat(str(value))
+            parsed = dt.datetime.fromisoformat(value)
             if parsed.tzinfo is None:
-                raise ValueError
+                raise ValueError("naive")
             return parsed
-        return to_money(str(value))
-    except (ValueError, ArithmeticError):
-        raise InvalidCursor(
-            "This page link is no longer valid (it was changed or cut short). Start again from page 1."
-        ) from None
+        money = to_money(value)
+        if not money.is_finite() or abs(money) >= _MONEY_LIMIT:
+            raise ValueError("out of range")
+        return money
+    except (ValueError, ArithmeticError, OverflowError):
+        raise InvalidCursor(_BAD_CURSOR) from None
+
+
+SORT_LABELS: dict[str, str] = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "amount_high": "Highest amount",
+    "amount_low": "Lowest amount",
+}
+
+
+def _check_page_request(sort: str, page_size: int) -> None:
+    if page_size not in PAGE_SIZES:
+        raise InvalidInput(f"Page size must be one of {', '.join(map(str, PAGE_SIZES))}.")
+    queries.sort_spec(sort)
 
 
 @measured("orders_page")
@@ -219,19 +336,19 @@ def orders_page(
     cursor: str | None = None,
     page_size: int = 25,
 ) -> OrdersPage:
-    """One page of orders, newest first by default; ``cursor`` comes from a previous page."""
-    if page_size not in PAGE_SIZES:
-        raise InvalidInput(f"Page size must be one of {', '.join(map(str, PAGE_SIZES))}.")
-    if sort not in queries.SORTS:
-        raise InvalidInput(f"Unknown sort {sort!r}; choose one of {', '.join(queries.SORTS)}.")
+    """One page of orders (newest first by default); ``cursor`` is a page's ``next_cursor`` or
+    ``prev_cursor``. Keyset pagination: no duplicates or gaps while orders arrive, and page
+    10,000 is as fast as page 1."""
+    _check_page_request(sort, page_size)
     flt = validate_filter(flt)
     print_ = fingerprint({"account": account_id, "filter": _filter_key(flt), "sort": sort})
     after = before = None
     direction = "next"
+    offset = 0
     if cursor:
         decoded = decode_cursor(cursor, expected_sort=sort, fingerprint=print_)
         boundary = (_parse_sort_value(decoded.values[0], sort), int(decoded.values[-1]))
-        direction = decoded.direction
+        direction, offset = decoded.direction, decoded.offset
         if direction == "next":
             after = boundary
         else:
@@ -246,20 +363,26 @@ def orders_page(
     if more:
         # the extra row lies beyond the page, on the side we are walking towards
         rows = rows[1:] if direction == "prev" else rows[:-1]
+    if direction == "prev":
+        has_next, has_prev = True, more
+        # orders that arrived since page 1 was shown make the way back longer than the way out
+        offset = offset if more else 0
+    else:
+        has_next, has_prev = more, after is not None
+    if direction == "prev" and not rows:
+        has_next = False
 
-    def token(order: OrderRow, to: str) -> str:
-        return encode_cursor(
-            Cursor(sort, "next" if to == "next" else "prev", (_sort_value(order, sort), order.id), print_)
-        )
+    def token(order: OrderRow, to: Direction, target_offset: int) -> str:
+        values = (_sort_value(order, sort), order.id)
+        return encode_cursor(Cursor(sort, to, values, print_, max(target_offset, 0)))
 
-    has_next = more if direction == "next" else before is not None
-    has_prev = (after is not None) if direction == "next" else more
     return OrdersPage(
         rows=rows,
-        next_cursor=token(rows[-1], "next") if rows and has_next else None,
-        prev_cursor=token(rows[0], "prev") if rows and has_prev else None,
+        next_cursor=token(rows[-1], "next", offset + len(rows)) if rows and has_next else None,
+        prev_cursor=token(rows[0], "prev", offset - page_size) if rows and has_prev else None,
         page_size=page_size,
         sort=sort,
+        first_row=offset + 1,
     )
 
 
@@ -294,6 +417,8 @@ def order_detail(ctx: Context, account_id: int, order_id: int) -> OrderDetail:
     )
 
 
+# -- export -------------------------------------------------------------------------------------
+
 EXPORT_COLUMNS = (
     "order_id",
     "ebay_order_id",
@@ -303,34 +428,68 @@ EXPORT_COLUMNS = (
     "items",
     "total_amount",
     "refunded_amount",
+    "net_amount",
     "currency",
 )
+_EXPORT_CHUNK_ROWS = 1000
 
 
 def export_orders_csv(
     ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest"
 ) -> Iterator[str]:
-    """CSV text of every matching order, yielded in chunks as rows stream from the database."""
+    """CSV text of every matching order, yielded in chunks of rows as they stream from the
+    database; dates in the account's zone with their UTC offset. Never holds the whole result."""
+    queries.sort_spec(sort)
     flt = validate_filter(flt)
+    zone = ZoneInfo(account(ctx, account_id).timezone)
+    rows = queries.export_orders(
+        ctx.db, account_id, flt, sort, timeout_ms=int(ctx.settings.export_timeout_s * 1000)
+    )
+    return _csv_chunks(rows, zone)
+
+
+def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    for n, row in enumerate(queries.export_orders(ctx.db, account_id, flt, sort), start=1):
+    for n, row in enumerate(rows, start=1):
         writer.writerow(
             [
                 row.id,
                 row.ebay_order_id,
-                row.order_date.isoformat(),
+                row.order_date.astimezone(zone).isoformat(),
                 row.status,
                 row.buyer or "",
                 row.items,
                 row.total_amount,
                 row.refunded_amount,
+                row.total_amount - row.refunded_amount,
                 row.currency,
             ]
         )
-        if n % 1000 == 0:
+        if n % _EXPORT_CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+@measured("export_orders")
+def export_orders_file(ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest") -> BinaryIO:
+    """The CSV export written chunk by chunk to a temporary file, returned open for reading.
+
+    Streamlit's download button cannot consume a generator; it takes a file. The file is already
+    unlinked, so it disappears when the reader is closed or collected, whatever happens next.
+    """
+    chunks = export_orders_csv(ctx, account_id, flt, sort=sort)
+    with tempfile.NamedTemporaryFile("wb", prefix="ebaydash-export-", suffix=".csv", delete=False) as out:
+        path = out.name
+        try:
+            for chunk in chunks:
+                out.write(chunk.encode("utf-8"))
+        except BaseException:
+            os.unlink(path)
+            raise
+    reader = open(path, "rb")  # noqa: SIM115 - the caller owns and closes it
+    os.unlink(path)
+    return reader

@@ -1,0 +1,213 @@
+"""AppTest interaction tests for the overview and orders pages, on a SQLite shop built in the test."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from ebaydash import services
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.schema import create_all
+from ebaydash.settings import Settings
+from tests import shop_data as sd
+from tests.conftest import ROOT
+from tests.shop_data import Shop
+
+TZ = "America/Chicago"
+
+
+def recent_shop() -> tuple[Shop, int, int]:
+    """Alpha: 60 orders over the last 20 days; Quiet: a listing and no orders at all."""
+    shop = Shop()
+    alpha = shop.account("Alpha", TZ)
+    quiet = shop.account("Quiet", TZ)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    buyers = [shop.customer(alpha, f"buyer{n}", f"b{n}@example.com") for n in range(6)]
+    statuses = ["paid", "shipped", "delivered", "delivered", "cancelled", "refunded"]
+    for n in range(60):
+        price = Decimal(10 + n) + Decimal("0.25")
+        status = statuses[n % 6]
+        shop.order(
+            alpha,
+            now - dt.timedelta(hours=8 * n + 1),
+            [(f"SKU-{n % 5}", f"Widget {n % 5}", 1 + n % 2, price)],
+            customer_id=buyers[n % 6],
+            status=status,
+            shipping=Decimal("4.99") if n % 3 == 0 else Decimal("0.00"),
+            refunded=Decimal("0.00"),
+        )
+        if status == "refunded":
+            shop.rows["orders"][-1]["refunded_amount"] = shop.rows["orders"][-1]["total_amount"]
+    product = shop.product(quiet, "JAR", "Jar")
+    shop.listing(quiet, product, now - dt.timedelta(days=100))
+    return shop, alpha, quiet
+
+
+@pytest.fixture
+def app_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
+    with db.transaction() as conn:
+        create_all(conn)
+    shop, _, _ = recent_shop()
+    shop.load(db)
+    db.dispose()
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    st.cache_resource.clear()
+    yield shop
+    st.cache_resource.clear()
+
+
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_shows_every_figure_with_its_definition(app_shop: Shop) -> None:
+    at = app().run()
+    assert not at.exception and not at.error
+    assert at.sidebar.selectbox(key="account_id").value == 1  # Alpha, the shop with recent orders
+    tiles = {m.label: m for m in at.metric}
+    assert set(tiles) == set(services.FIGURES) - {"Top products", "Top buyers", "Status mix"}
+    for label, tile in tiles.items():
+        assert tile.help == services.FIGURES[label]
+    today = dt.datetime.now(ZoneInfo(TZ)).date()
+    window_start, _ = sd.day_bounds(today - dt.timedelta(days=29), today, TZ)
+    truth = sd.order_figures(app_shop, 1, window_start, dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    assert tiles["Orders"].value == f"{truth['orders']:,}"
+    assert tiles["Revenue"].value == f"${truth['revenue']:,.2f}"
+    assert tiles["Cancelled"].value == str(truth["cancelled"])
+    assert len(at.dataframe) >= 4  # two top-product tabs, top buyers, status mix
+    statuses = at.dataframe[-1].value
+    assert dict(zip(statuses["Status"], statuses["Orders"], strict=True))["cancelled"] == truth["cancelled"]
+
+
+def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Shop) -> None:
+    at = app().run()
+    at.sidebar.selectbox(key="account_id").set_value(2).run()
+    assert not at.exception and not at.error
+    values = metrics(at)
+    assert values["Revenue"] == "$0.00" and values["Orders"] == "0"
+    assert values["Average order value"] == "$0.00"
+    assert values["Active listings"] == "1" and values["Active products"] == "1"
+    assert any("No orders in this period" in i.value for i in at.info)
+
+
+def orders_app() -> AppTest:
+    at = app().run()
+    at.switch_page("pages/orders.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
+def shown_orders(at: AppTest) -> list[str]:
+    return list(at.dataframe[0].value["Order"])
+
+
+def summary(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown if "matching orders" in m.value)
+
+
+def test_orders_page_pages_forward_and_back(app_shop: Shop) -> None:
+    at = orders_app()
+    # the sidebar's last 30 days hold all 60 orders, newest first
+    newest_first = [
+        o["ebay_order_id"]
+        for o in sorted(app_shop.rows["orders"], key=lambda o: o["order_date"], reverse=True)
+    ]
+    assert "**60** matching orders · rows 1–25" in summary(at)
+    first = shown_orders(at)
+    assert first == newest_first[:25]
+    assert at.button(key="orders_prev").disabled
+    at.button(key="orders_next").click().run()
+    assert "rows 26–50" in summary(at)
+    assert shown_orders(at) == newest_first[25:50]
+    at.button(key="orders_next").click().run()
+    assert shown_orders(at) == newest_first[50:] and at.button(key="orders_next").disabled
+    at.button(key="orders_prev").click().run()
+    at.button(key="orders_prev").click().run()
+    assert shown_orders(at) == first and "rows 1–25" in summary(at)
+
+
+def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> None:
+    at = orders_app()
+    at.button(key="orders_next").click().run()
+    at.multiselect(key="orders_status").set_value(["cancelled"]).run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert set(table["Status"]) == {"cancelled"} and len(table) == 10
+    assert "**10** matching orders · rows 1–10" in summary(at)
+    at.selectbox(key="orders_sort").set_value("amount_high").run()
+    totals = [Decimal(t.strip("$").replace(",", "")) for t in at.dataframe[0].value["Total"]]
+    assert totals == sorted(totals, reverse=True)
+    at.text_input(key="orders_search").input("widget 3").run()
+    assert set(at.dataframe[0].value["Order"]) == {
+        o["ebay_order_id"]
+        for o in app_shop.rows["orders"]
+        if o["status"] == "cancelled"
+        and any(i["order_id"] == o["id"] and i["sku"] == "SKU-3" for i in app_shop.rows["order_items"])
+    }
+    at.text_input(key="orders_search").input("50% off_\\").run()
+    assert not at.exception and not at.error
+    assert "**0** matching orders" in summary(at)
+
+
+def test_drill_down_shows_items_and_amounts(app_shop: Shop) -> None:
+    at = orders_app()
+    chooser = at.selectbox(key="orders_detail")
+    newest = max(app_shop.rows["orders"], key=lambda o: o["order_date"])  # n = 0: 4.99 shipping
+    assert chooser.value == newest["id"]
+    values = metrics(at)
+    assert values["Shipping & other"] == "$4.99"
+    assert values["Total"] == f"${newest['total_amount']:,.2f}"
+    lines = at.dataframe[1].value
+    assert list(lines["SKU"]) == ["SKU-0"] and list(lines["Qty"]) == [1]
+    second = sorted(app_shop.rows["orders"], key=lambda o: o["order_date"], reverse=True)[1]
+    chooser.set_value(second["id"]).run()
+    values = metrics(at)
+    assert values["Shipping & other"] == "$0.00" and values["Total"] == f"${second['total_amount']:,.2f}"
+
+
+def test_export_hands_streamlit_a_file_of_the_current_filter(
+    app_shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captured: list[Callable[[], Any]] = []
+    original = MediaFileManager.add_deferred
+
+    def capture(self: MediaFileManager, data: Callable[[], Any], *args: Any, **kwargs: Any) -> str:
+        captured.append(data)
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", capture)
+    at = orders_app()
+    at.multiselect(key="orders_status").set_value(["paid", "shipped"]).run()
+    button = at.get("download_button")[0]
+    assert "Download 20 orders as CSV" in button.label
+    handle = captured[-1]()  # what Streamlit runs when the button is clicked
+    rows = list(csv.DictReader(io.StringIO(handle.read().decode())))
+    handle.close()
+    assert len(rows) == 20 and {r["status"] for r in rows} == {"paid", "shipped"}
+
+
+def test_a_tampered_cursor_shows_a_message_and_first_page_recovers(app_shop: Shop) -> None:
+    at = orders_app()
+    at.session_state["orders_cursor"] = "eyJ0YW1wZXJlZCI6dHJ1ZX0"
+    at.run()
+    assert not at.exception
+    assert any("no longer valid" in e.value for e in at.error)
+    at.button(key="orders_first").click().run()
+    assert not at.error and "rows 1–25" in summary(at)
