@@ -13,6 +13,7 @@ from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, orders
 from ebaydash.errors import DatabaseUnavailable, QueryTimeout
 from ebaydash.seeding import seed_demo
+from ebaydash.settings import Settings
 from tests.conftest import SAMPLE_DIR
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
@@ -147,3 +148,28 @@ def test_synthetic_seed_loads_in_bulk_and_can_be_repeated(db: Database) -> None:
     referred = {fk["referred_table"] for fk in inspector.get_foreign_keys("order_items")}
     assert referred == {"orders", "products"}
     assert "ix_orders_account_date" in {ix["name"] for ix in inspector.get_indexes("orders")}
+
+
+def test_reads_survive_a_database_restart_of_their_pooled_connections(postgres_url: str) -> None:
+    """Every pooled connection is killed (as a Postgres restart would); the next read must still
+    succeed, without pre-ping, by retrying once on a fresh connection."""
+    from sqlalchemy import text
+
+    from ebaydash.db.engine import make_engine
+
+    settings = Settings(database_url=postgres_url)
+    database = Database(make_engine(settings), timeout_ms=5000)
+    pids = set()
+    with database.connect() as a, database.connect() as b:  # two pooled connections
+        pids = {
+            a.execute(text("SELECT pg_backend_pid()")).scalar(),
+            b.execute(text("SELECT pg_backend_pid()")).scalar(),
+        }
+    killer = Database(make_engine(settings), timeout_ms=5000)
+    with killer.connect() as conn:
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    killer.dispose()
+    assert database.fetch_one("after_restart", text("SELECT 42"))[0] == 42
+    assert database.fetch_one("again", text("SELECT 43"))[0] == 43
+    database.dispose()

@@ -448,6 +448,15 @@ def export_orders_csv(
     return _csv_chunks(rows, zone)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: buyer names and order ids come from imported
+    files, and a cell such as ``=HYPERLINK(…)`` would execute when a seller opens the export."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -456,10 +465,10 @@ def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
         writer.writerow(
             [
                 row.id,
-                row.ebay_order_id,
+                spreadsheet_safe(row.ebay_order_id),
                 row.order_date.astimezone(zone).isoformat(),
                 row.status,
-                row.buyer or "",
+                spreadsheet_safe(row.buyer or ""),
                 row.items,
                 row.total_amount,
                 row.refunded_amount,
