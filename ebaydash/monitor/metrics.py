@@ -24,6 +24,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -278,8 +279,8 @@ class MetricsRecorder:
         self._raw: dict[str, deque[RawEvent]] = {k: deque(maxlen=raw_per_kind) for k in EXACT_KINDS}
         self._buckets: Buckets = {}
         self._outbox: Buckets = {}  # folded, not yet pushed to the shared store
+        self._failed: tuple[str, Buckets] | None = None  # a push that failed: (batch id, buckets)
         self._shapes: OrderedDict[str, str] = OrderedDict()  # slow statement id → normalised SQL
-        self._new_shapes: dict[str, str] = {}
         self._names: dict[str, set[str]] = {}
         self._fold_lock = threading.Lock()
         self._push_lock = threading.Lock()
@@ -304,8 +305,6 @@ class MetricsRecorder:
     def note_shape(self, shape_id: str, shape: str) -> None:
         """Remember the normalised SQL text behind a slow-statement id (bounded, newest kept)."""
         with self._fold_lock:
-            if shape_id not in self._shapes:
-                self._new_shapes[shape_id] = shape
             self._shapes[shape_id] = shape
             self._shapes.move_to_end(shape_id)
             while len(self._shapes) > 500:
@@ -353,24 +352,41 @@ class MetricsRecorder:
         return (kind, name)
 
     def flush(self) -> bool:
-        """Fold, then push the outbox to the shared store. False when the push failed (the
-        counts stay in the outbox and go with the next push)."""
+        """Fold, then push to the shared store. False when the push failed: the batch is kept
+        and retried first next time (under the same id, so it can never count twice)."""
         self.fold()
         if self.shared is None:
             return True
         with self._push_lock:
+            if self._failed is not None:
+                batch_id, buckets = self._failed
+                horizon = bucket_start(self._clock()) - RETENTION_S
+                buckets = {s: v for s, v in buckets.items() if s >= horizon}
+                if buckets and not self.shared.push(buckets, self._shapes_for(buckets), batch_id=batch_id):
+                    self.dropped_pushes += 1
+                    return False
+                self._failed = None
             with self._fold_lock:
                 outbox, self._outbox = self._outbox, {}
-                shapes, self._new_shapes = self._new_shapes, {}
-            if not outbox and not shapes:
+            if not outbox:
                 return True
-            if self.shared.push(outbox, shapes):
+            batch_id = uuid.uuid4().hex
+            if self.shared.push(outbox, self._shapes_for(outbox), batch_id=batch_id):
                 return True
-            with self._fold_lock:  # keep them for the next try; the retention prune bounds them
-                self._outbox = merge_buckets(outbox, self._outbox)
-                self._new_shapes = {**shapes, **self._new_shapes}
-                self.dropped_pushes += 1
+            self._failed = (batch_id, outbox)
+            self.dropped_pushes += 1
             return False
+
+    def _shapes_for(self, buckets: Buckets) -> dict[str, str]:
+        """The SQL text of every slow statement in ``buckets`` (re-sent with each push, so the text
+        lives in Redis as long as its counts do)."""
+        with self._fold_lock:
+            return {
+                name: self._shapes[name]
+                for series in buckets.values()
+                for kind, name in series
+                if kind == "slow" and name in self._shapes
+            }
 
     def start(self, interval_s: float = 1.0) -> None:
         """Fold and flush from one background thread every ``interval_s``; later calls do nothing."""
@@ -426,7 +442,7 @@ class MetricsRecorder:
 
     def _cluster_buckets(self, since: int, now: float) -> tuple[Buckets | None, str | None]:
         assert self.shared is not None
-        self.fold()
+        self.flush()  # so this process's own latest events are in what we read
         starts = list(range(since, bucket_start(now) + 1, BUCKET_S))
         with self._push_lock:
             try:
@@ -434,8 +450,9 @@ class MetricsRecorder:
             except Exception as exc:  # SharedUnavailable or anything the client threw
                 return None, f"Shared metrics unavailable ({exc}); showing this process only."
             with self._fold_lock:
-                unsent = {s: v for s, v in self._outbox.items() if s >= since}
-                merge_buckets(merged, unsent)
+                unsent = [self._outbox] + ([self._failed[1]] if self._failed else [])
+                for part in unsent:
+                    merge_buckets(merged, {s: v for s, v in part.items() if s >= since})
         return merged, None
 
     def _raw_durations(self, since: int) -> dict[SeriesKey, list[float]]:
@@ -523,6 +540,7 @@ class MetricsRecorder:
         with self._fold_lock:
             self._buckets.clear()
             self._outbox.clear()
+            self._failed = None
             for ring in self._raw.values():
                 ring.clear()
             self.started_at = self._clock()

@@ -206,12 +206,12 @@ def _judge(
         return result("stale", None, f"data is {age} (limit {policy.max_age_s:,.0f} s)")
     shown = fmt(value, unit)
     if value > up:
-        if value / up <= 1 + policy.tolerance:
+        if value <= up * (1 + policy.tolerance):
             return result("tolerance", None, f"{shown} is above {fmt(up, unit)} but within the tolerance")
         desired = math.ceil(current * value / up)
         return result("up", desired, f"{shown} is above {fmt(up, unit)}")
     if value < down:
-        if value / down >= 1 - policy.tolerance:
+        if value >= down * (1 - policy.tolerance):
             return result("tolerance", None, f"{shown} is below {fmt(down, unit)} but within the tolerance")
         desired = max(math.ceil(current * value / down), 0)
         return result("down", desired, f"{shown} is below {fmt(down, unit)}")

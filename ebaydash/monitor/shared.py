@@ -10,6 +10,9 @@ Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch se
   (``ZADD GT`` keeps the largest).
 - ``P:shapes`` hash: slow-statement id → normalised SQL text.
 - ``P:replicas`` hash: replica id → JSON of its latest resource sample.
+- ``P:batch:ID`` a marker that push ``ID`` was applied, so a retried push is not counted twice.
+
+Pushes run as one Lua script: atomic, and idempotent per batch id.
 
 Bucket keys expire after the retention, so Redis holds a bounded amount whatever the traffic.
 Calls fail open: short timeouts, no retries, and after a failure a breaker skips Redis for
@@ -49,6 +52,29 @@ class Ping:
     message: str
 
 
+# KEYS[1] marks the batch as applied; ARGV[1] is the retention; then (op, key number, field, value)
+# quadruples: h = HINCRBY, z = ZADD GT (keep the worst), s = HSET. All or nothing, and only once.
+_PUSH = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+for i = 2, #ARGV, 4 do
+  local op, key, field, value = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  if op == 'h' then
+    redis.call('HINCRBY', key, field, value)
+  elseif op == 'z' then
+    redis.call('ZADD', key, 'GT', value, field)
+  else
+    redis.call('HSET', key, field, value)
+  end
+end
+for k = 2, #KEYS do
+  redis.call('EXPIRE', KEYS[k], ARGV[1])
+end
+return 1
+"""
+
+
 def make_client(url: str, *, timeout_ms: int) -> redis.Redis:
     timeout = timeout_ms / 1000
     return redis.Redis.from_url(
@@ -84,6 +110,7 @@ class SharedMetrics:
         self._lock = threading.Lock()
         self.last_error: str | None = None
         self.failures = 0
+        self._push_script = client.register_script(_PUSH)
 
     @classmethod
     def connect(cls, url: str, *, timeout_ms: int, prefix: str, breaker_reset_s: float) -> SharedMetrics:
@@ -118,33 +145,47 @@ class SharedMetrics:
     def _max_key(self, start: int) -> str:
         return f"{self.prefix}:x:{start}"
 
-    def push(self, buckets: Mapping[int, Mapping[SeriesKey, Aggregate]], shapes: Mapping[str, str]) -> bool:
-        """Add ``buckets`` to the shared counts in one round trip. False (never raises) on failure."""
+    def push(
+        self,
+        buckets: Mapping[int, Mapping[SeriesKey, Aggregate]],
+        shapes: Mapping[str, str],
+        *,
+        batch_id: str,
+    ) -> bool:
+        """Add ``buckets`` to the shared counts in one atomic script. False (never raises) on
+        failure. Pushing the same ``batch_id`` again is a no-op, so a push that timed out but
+        reached Redis is not counted twice when it is retried."""
+        keys: list[str] = [f"{self.prefix}:batch:{batch_id}"]
+        index: dict[str, int] = {}
+        ops: list[str | int] = []
 
-        def send() -> None:
-            pipe = self.client.pipeline(transaction=False)
-            for start, series in buckets.items():
-                bucket, worst = self._bucket_key(start), self._max_key(start)
-                for (kind, name), agg in series.items():
-                    base = f"{_clean(kind)}{SEPARATOR}{_clean(name)}{SEPARATOR}"
-                    pipe.hincrby(bucket, base + "n", agg.count)
-                    if agg.errors:
-                        pipe.hincrby(bucket, base + "e", agg.errors)
-                    pipe.hincrby(bucket, base + "us", round(agg.total_s * 1e6))
-                    if agg.rows:
-                        pipe.hincrby(bucket, base + "r", agg.rows)
-                    for index, n in agg.hist.items():
-                        pipe.hincrby(bucket, f"{base}h{index}", n)
-                    pipe.zadd(worst, {base[:-1]: round(agg.max_s * 1e6)}, gt=True)
-                pipe.expire(bucket, self.retention_s)
-                pipe.expire(worst, self.retention_s)
-            if shapes:
-                pipe.hset(f"{self.prefix}:shapes", mapping={k: v for k, v in shapes.items()})  # type: ignore[arg-type]
-                pipe.expire(f"{self.prefix}:shapes", self.retention_s * 4)
-            pipe.execute()
+        def key_no(key: str) -> int:
+            if key not in index:
+                keys.append(key)
+                index[key] = len(keys)  # Lua's KEYS are 1-based
+            return index[key]
 
+        for start, series in buckets.items():
+            bucket, worst = key_no(self._bucket_key(start)), key_no(self._max_key(start))
+            for (kind, name), agg in series.items():
+                member = f"{_clean(kind)}{SEPARATOR}{_clean(name)}"
+                stats: list[tuple[str, int]] = [("n", agg.count), ("us", round(agg.total_s * 1e6))]
+                if agg.errors:
+                    stats.append(("e", agg.errors))
+                if agg.rows:
+                    stats.append(("r", agg.rows))
+                stats.extend((f"h{i}", n) for i, n in agg.hist.items())
+                for stat, value in stats:
+                    ops += ["h", bucket, f"{member}{SEPARATOR}{stat}", value]
+                ops += ["z", worst, member, round(agg.max_s * 1e6)]
+        if shapes:
+            shapes_key = key_no(f"{self.prefix}:shapes")
+            for shape_id, text in shapes.items():
+                ops += ["s", shapes_key, shape_id, text]
+        if len(keys) == 1:
+            return True
         try:
-            self._call("push", send)
+            self._call("push", lambda: self._push_script(keys=keys, args=[self.retention_s, *ops]))
             return True
         except SharedUnavailable:
             return False
