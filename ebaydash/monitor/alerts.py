@@ -107,11 +107,16 @@ class AlertMonitor:
         self._events: deque[AlertEvent] = deque(maxlen=history)
         self._lock = threading.Lock()
         self._clock = clock
+        self._samples = 0
 
     def on_sample(self, sample: ResourceSample) -> None:
         recent = self.recorder.snapshot(ALERT_WINDOW_S, scope="process")
         now = self._clock() if self._clock else sample.at
         current = {a.key: a for a in check(sample, recent, self.limits)}
+        self._samples += 1
+        if self._samples == 1:
+            # the first CPU reading covers only the moments since start-up (imports, connections)
+            current.pop("cpu", None)
         with self._lock:
             for key, alert in current.items():
                 if key not in self._active:

@@ -98,6 +98,7 @@ class Reading:
 
     value: float | None
     at: float | None = None
+    note: str | None = None  # why a value is missing, in plain words
 
 
 MISSING = Reading(None, None)
@@ -200,7 +201,7 @@ def _judge(
     if value is None or math.isnan(value):
         if idle:
             return result("idle", policy.min_replicas, "no requests in the window")
-        return result("missing", None, "no data")
+        return result("missing", None, reading.note or "no data")
     if reading.at is None or now - reading.at > policy.max_age_s:
         age = "of unknown age" if reading.at is None else f"{now - reading.at:,.0f} s old"
         return result("stale", None, f"data is {age} (limit {policy.max_age_s:,.0f} s)")

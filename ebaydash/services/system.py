@@ -71,7 +71,7 @@ class PerformanceReport:
 
     @property
     def percentiles_exact(self) -> bool:
-        return all(s.exact for s in self.snapshot.summaries.values())
+        return all(self.snapshot.summary(kind).exact for kind in KIND_LABELS)
 
 
 def _latency_table(snap: Snapshot) -> pd.DataFrame:
@@ -326,9 +326,13 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     replicas = ctx.settings.replicas
     snap = ctx.recorder.snapshot(SCALING_WINDOW_S)
     reports = _replica_samples(ctx)
-    response = throughput = scaling.MISSING
     warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, SCALING_WINDOW_S)
-    if snap.note is None and not warming_up:
+    if snap.note is not None:
+        response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
+    elif warming_up:
+        age = now - ctx.recorder.started_at
+        response = throughput = scaling.Reading(None, None, f"collecting: metrics started {age:,.0f} s ago")
+    else:
         at: float | None = now
         if snap.scope == "cluster":
             at = max(float(s["at"]) for s in reports.values()) if reports else snap.newest_event_at
@@ -450,11 +454,16 @@ def rules_table(decision: scaling.Decision) -> pd.DataFrame:
 
 
 def what_if(
-    ctx: Context, observed: scaling.Observed, changes: Mapping[str, float], *, replicas: int | None = None
+    ctx: Context,
+    changes: Mapping[str, float],
+    *,
+    replicas: int | None = None,
+    observed: scaling.Observed | None = None,
 ) -> scaling.Decision:
-    """The decision the engine would make for ``observed`` with some policy values (and the
-    replica count) changed — without touching the shared state. Unknown or inconsistent values
+    """The decision the engine would make now (or for ``observed``) with some policy values and
+    the replica count changed — without touching the shared state. Unknown or inconsistent values
     raise InvalidInput."""
+    observed = observe(ctx) if observed is None else observed
     base = policy(ctx)
     known = {f.name for f in dataclasses.fields(base)}
     unknown = sorted(set(changes) - known)
