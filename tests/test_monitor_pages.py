@@ -111,7 +111,9 @@ def test_performance_page_merges_other_replicas_through_redis(
     prefix = f"ebaydash:test:{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("EBAYDASH_REDIS_URL", redis_url)
     monkeypatch.setenv("EBAYDASH_METRICS_PREFIX", prefix)
-    other = MetricsRecorder(shared=SharedMetrics.connect(redis_url, timeout_ms=500, prefix=prefix, breaker_reset_s=1))
+    other = MetricsRecorder(
+        shared=SharedMetrics.connect(redis_url, timeout_ms=500, prefix=prefix, breaker_reset_s=1)
+    )
     for ms in PROBE_MS:
         other.record("query", "probe_query", ms / 1000)
     assert other.flush()

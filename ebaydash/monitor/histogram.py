@@ -15,6 +15,7 @@ is the largest duration seen.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 
 FIRST_BOUND_S = 1e-6
@@ -23,22 +24,12 @@ BUCKETS = 85  # bounds reach FIRST_BOUND_S × 1.25**83 ≈ 112 s; one more bucke
 BOUNDS_S: tuple[float, ...] = tuple(FIRST_BOUND_S * GROWTH**i for i in range(BUCKETS - 1))
 LAST_BOUND_S = BOUNDS_S[-1]
 RELATIVE_ERROR = math.sqrt(GROWTH) - 1  # 0.118
-_LOG_GROWTH = math.log(GROWTH)
 
 
 def bucket_of(seconds: float) -> int:
     """The bucket index that holds ``seconds``."""
-    if seconds < FIRST_BOUND_S:
-        return 0
-    if seconds >= LAST_BOUND_S:
-        return BUCKETS - 1
-    index = int(math.log(seconds / FIRST_BOUND_S) / _LOG_GROWTH) + 1
-    # float rounding can land one off at an exact bound; the bounds tuple is the truth
-    if seconds < BOUNDS_S[index - 1]:
-        index -= 1
-    elif index < BUCKETS - 1 and seconds >= BOUNDS_S[index]:
-        index += 1
-    return index
+    # bucket i is [BOUNDS_S[i-1], BOUNDS_S[i]): exactly what bisect_right counts, in C
+    return bisect_right(BOUNDS_S, seconds)
 
 
 def bucket_range(index: int) -> tuple[float, float]:

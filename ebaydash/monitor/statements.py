@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-_STARTED = "ebaydash_started"
 MAX_SHAPE_CHARS = 2000
 
 
@@ -69,34 +68,45 @@ def verb(statement: str) -> str:
 def watch(engine: Engine, recorder: StatementRecorder, *, slow_query_ms: float) -> None:
     """Time every statement ``engine`` runs and record it in ``recorder``."""
     slow_s = slow_query_ms / 1000
+    verbs: dict[str, str] = {}  # statement text → verb; texts repeat (compiled-statement cache)
+
+    def verb_of(statement: str) -> str:
+        found = verbs.get(statement)
+        if found is None:
+            found = verb(statement)
+            if len(verbs) < 2000:
+                verbs[statement] = found
+        return found
 
     def before(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        conn.info.setdefault(_STARTED, []).append(time.perf_counter())
+        # the execution context lives exactly as long as the statement: a cheap place for the start
+        if context is not None:
+            context._ebaydash_started = time.perf_counter()
 
     def after(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        stack = conn.info.get(_STARTED)
-        if not stack:
+        started = getattr(context, "_ebaydash_started", None)
+        if started is None:
             return
-        seconds = time.perf_counter() - stack.pop()
+        seconds = time.perf_counter() - started
         rowcount = getattr(cursor, "rowcount", -1)
-        recorder.record("sql", verb(statement), seconds, rows=rowcount if rowcount and rowcount > 0 else None)
+        recorder.record(
+            "sql", verb_of(statement), seconds, rows=rowcount if rowcount and rowcount > 0 else None
+        )
         if seconds >= slow_s:
             _record_slow(recorder, statement, seconds, ok=True)
 
-    def failed(context: Any) -> None:
-        conn = context.connection
-        statement = context.statement
-        if conn is None or statement is None:
+    def failed(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        statement = exception_context.statement
+        started = getattr(context, "_ebaydash_started", None)
+        if started is None or statement is None:
             return
-        stack = conn.info.get(_STARTED)
-        if not stack:
-            return
-        seconds = time.perf_counter() - stack.pop()
-        recorder.record("sql", verb(statement), seconds, ok=False)
+        seconds = time.perf_counter() - started
+        recorder.record("sql", verb_of(statement), seconds, ok=False)
         if seconds >= slow_s:  # a statement stopped by its time limit is the slowest of all
             _record_slow(recorder, statement, seconds, ok=False)
 
