@@ -35,7 +35,7 @@ def live() -> None:
         tiles[1].metric(
             "L2 hit rate", ui.percent(report.l2_hit_rate), help="Lookups answered by the shared Redis cache."
         )
-        tiles[2].metric("Requests", f"{report.requests_per_minute:,.1f} /min", help="Page runs per minute.")
+        tiles[2].metric("Requests", f"{report.requests_per_minute:,.0f}/min", help="Page runs per minute.")
         tiles[3].metric(
             "Error rate", ui.percent(report.error_rate, 1), help="Share of service calls that failed."
         )
@@ -52,7 +52,13 @@ def live() -> None:
             title="Cache hit rate per level",
             markers=True,
         )
-        hit.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.05], legend_title_text="", xaxis_title="")
+        hit.update_layout(
+            yaxis_tickformat=".0%",
+            yaxis_range=[0, 1.05],
+            legend_title_text="",
+            xaxis_title="",
+            yaxis_title="",
+        )
         left.plotly_chart(hit, width="stretch", key="chart_hits")
         flow = px.line(
             timeline,
@@ -67,7 +73,7 @@ def live() -> None:
         latency.update_layout(legend_title_text="", xaxis_title="", yaxis_title="ms")
         left.plotly_chart(latency, width="stretch", key="chart_latency")
         errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
-        errors.update_layout(xaxis_title="")
+        errors.update_layout(xaxis_title="", yaxis_rangemode="tozero")
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")
@@ -80,7 +86,12 @@ def live() -> None:
         if report.slow_queries.empty:
             st.caption("None in this window.")
         else:
-            st.dataframe(report.slow_queries, hide_index=True, width="stretch")
+            st.dataframe(
+                report.slow_queries,
+                hide_index=True,
+                width="stretch",
+                column_config={"Statement": st.column_config.TextColumn(width="large")},
+            )
 
 
 @st.fragment(run_every=max(ctx.settings.monitor_refresh_s, 10.0))

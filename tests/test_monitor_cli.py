@@ -27,7 +27,7 @@ from tests.conftest import SAMPLE_DIR, free_port
 @pytest.fixture
 def demo_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
+    db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)  # busy machines
     seed_demo(db, SAMPLE_DIR)
     db.dispose()
     return url

@@ -30,7 +30,7 @@ SLOW_SHAPE = "SELECT * FROM orders WHERE account_id = ? AND status IN (...)"
 def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     settings = Settings(database_url=url)
-    db = Database(make_engine(settings), timeout_ms=5000)
+    db = Database(make_engine(settings), timeout_ms=60_000)  # seeding on a busy machine
     seed_demo(db, SAMPLE_DIR)
     db.dispose()
     monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)

@@ -110,7 +110,7 @@ class AlertMonitor:
         self._samples = 0
 
     def on_sample(self, sample: ResourceSample) -> None:
-        recent = self.recorder.snapshot(ALERT_WINDOW_S, scope="process")
+        recent = self.recorder.snapshot(ALERT_WINDOW_S, scope="process", exact=False)  # means suffice
         now = self._clock() if self._clock else sample.at
         current = {a.key: a for a in check(sample, recent, self.limits)}
         self._samples += 1

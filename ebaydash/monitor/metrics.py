@@ -269,7 +269,7 @@ class MetricsRecorder:
         *,
         shared: SharedMetrics | None = None,
         slow_query_ms: float = 200.0,
-        raw_per_kind: int = 50_000,
+        raw_per_kind: int = 20_000,
         fold_at: int = 4096,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -425,9 +425,12 @@ class MetricsRecorder:
                 if start >= since
             }
 
-    def snapshot(self, window_s: float = 300.0, *, scope: Scope | None = None) -> Snapshot:
+    def snapshot(
+        self, window_s: float = 300.0, *, scope: Scope | None = None, exact: bool = True
+    ) -> Snapshot:
         """Statistics over the last ``window_s``: the cluster's when shared (unless ``scope`` says
-        ``"process"``), else this process's."""
+        ``"process"``), else this process's. ``exact=False`` skips the raw durations (cheaper;
+        percentiles from the histograms)."""
         now = self._clock()
         since = window_start(now, window_s)
         want_cluster = self.shared is not None and scope != "process"
@@ -439,7 +442,7 @@ class MetricsRecorder:
         if buckets is None:
             buckets = self.local_buckets(since)
         span = now - since if actual == "cluster" else now - max(since, self.started_at)
-        raw = None if actual == "cluster" else self._raw_durations(since)
+        raw = self._raw_durations(since) if actual == "process" and exact else None
         return self._snapshot(buckets, now, window_s, span, actual, raw, note)
 
     def _cluster_buckets(self, since: int, now: float) -> tuple[Buckets | None, str | None]:
