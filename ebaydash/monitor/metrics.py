@@ -110,6 +110,21 @@ def merge_buckets(into: Buckets, other: Mapping[int, Mapping[SeriesKey, Aggregat
     return into
 
 
+def _absorb(into: Buckets, batch: Buckets) -> None:
+    """Like :func:`merge_buckets`, but takes ``batch``'s aggregates over instead of copying them."""
+    for start, series in batch.items():
+        target = into.get(start)
+        if target is None:
+            into[start] = series
+            continue
+        for key, agg in series.items():
+            existing = target.get(key)
+            if existing is None:
+                target[key] = agg
+            else:
+                existing.merge(agg)
+
+
 def bucket_start(at: float) -> int:
     return int(at // BUCKET_S) * BUCKET_S
 
@@ -318,14 +333,15 @@ class MetricsRecorder:
         """Move queued events into the time buckets (and the outbox, when shared)."""
         with self._fold_lock:
             pending = self._pending
-            shared = self.shared is not None
+            batch: Buckets = {}  # aggregate once per event, then merge per series (cheap)
             for _ in range(len(pending)):
                 at, kind, name, seconds, ok, rows = pending.popleft()
-                key = self._series_key(kind, name)
-                start = int(at // BUCKET_S) * BUCKET_S
-                self._add(self._buckets, start, key, seconds, ok, rows)
-                if shared:
-                    self._add(self._outbox, start, key, seconds, ok, rows)
+                self._add(
+                    batch, int(at // BUCKET_S) * BUCKET_S, self._series_key(kind, name), seconds, ok, rows
+                )
+            if self.shared is not None:
+                merge_buckets(self._outbox, batch)
+            _absorb(self._buckets, batch)
             horizon = bucket_start(self._clock()) - RETENTION_S
             for store in (self._buckets, self._outbox):
                 for start in [s for s in store if s < horizon]:
