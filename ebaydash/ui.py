@@ -154,9 +154,9 @@ def run_page(page: Any) -> None:
         page.run()
         ok = True
     finally:
-        ctx.recorder.record(
-            "page", str(getattr(page, "url_path", "page")), time.perf_counter() - started, ok=ok
-        )
+        # the default page's url_path is "": name it by its title instead
+        name = str(getattr(page, "url_path", "") or getattr(page, "title", "page")).lower()
+        ctx.recorder.record("page", name, time.perf_counter() - started, ok=ok)
 
 
 # -- formatting ---------------------------------------------------------------------------------

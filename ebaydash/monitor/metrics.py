@@ -277,7 +277,8 @@ class Snapshot:
 
 
 class MetricsRecorder:
-    """Thread-safe. ``record`` never blocks on a lock or on Redis."""
+    """Thread-safe. ``record`` never waits on Redis; it takes a lock only for the inline fold
+    when the queue is long (no I/O under that lock)."""
 
     def __init__(
         self,
@@ -304,7 +305,7 @@ class MetricsRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.started_at = clock()
-        self.dropped_pushes = 0
+        self.failed_pushes = 0
 
     # -- the hot path --------------------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class MetricsRecorder:
         names = self._names.get(kind)
         if names is None:
             if len(self._names) >= MAX_KINDS:
-                return (OTHER, name if name == OTHER else OTHER)
+                return (OTHER, OTHER)
             names = self._names[kind] = set()
         if name not in names:
             if len(names) >= MAX_NAMES_PER_KIND:
@@ -381,7 +382,7 @@ class MetricsRecorder:
                 horizon = bucket_start(self._clock()) - RETENTION_S
                 buckets = {s: v for s, v in buckets.items() if s >= horizon}
                 if buckets and not self.shared.push(buckets, self._shapes_for(buckets), batch_id=batch_id):
-                    self.dropped_pushes += 1
+                    self.failed_pushes += 1
                     return False
                 self._failed = None
             with self._fold_lock:
@@ -392,7 +393,7 @@ class MetricsRecorder:
             if self.shared.push(outbox, self._shapes_for(outbox), batch_id=batch_id):
                 return True
             self._failed = (batch_id, outbox)
-            self.dropped_pushes += 1
+            self.failed_pushes += 1
             return False
 
     def _shapes_for(self, buckets: Buckets) -> dict[str, str]:
