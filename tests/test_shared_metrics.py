@@ -241,3 +241,19 @@ def test_a_restarted_redis_is_used_again_by_itself(own_redis: OwnRedis) -> None:
     assert recorder.snapshot(60).scope == "cluster"
     # the restarted server lost the first push (no persistence); the outage's count arrived
     assert MetricsRecorder(shared=shared(own_redis.url, "restart")).snapshot(60).services.count == 1
+
+
+def test_the_background_flusher_pushes_without_being_asked(redis_url: str, prefix: str) -> None:
+    writer = MetricsRecorder(shared=shared(redis_url, prefix))
+    writer.start(interval_s=0.1)
+    try:
+        for _ in range(25):
+            writer.record("service", "kpis", 0.003)
+        reader = MetricsRecorder(shared=shared(redis_url, prefix))
+        deadline = time.monotonic() + 5
+        while reader.snapshot(60).services.count < 25:
+            assert time.monotonic() < deadline, "the flusher never pushed"
+            time.sleep(0.05)
+    finally:
+        writer.stop()
+    assert reader.snapshot(60).services.count == 25  # and nothing twice
