@@ -1,6 +1,7 @@
 """The ``ebaydash`` command: demo data, seeding, and the scaling recommendation for scripts.
 
-Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration.
+Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
+``recommend`` also exits 10 (scale up) and 11 (scale down).
 """
 
 from __future__ import annotations
@@ -58,21 +59,90 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# `ebaydash recommend` exit codes, for scripts and cron (also in README and --help)
+EXIT_HOLD = 0
+EXIT_SCALE_UP = 10
+EXIT_SCALE_DOWN = 11
+RECOMMEND_EXITS = {"hold": EXIT_HOLD, "scale_up": EXIT_SCALE_UP, "scale_down": EXIT_SCALE_DOWN}
+
+
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
 
+    if args.replicas is not None:
+        if args.replicas < 1:
+            print("ebaydash: --replicas must be at least 1", file=sys.stderr)
+            return 2
+        settings = settings.replace(replicas=args.replicas)
+    if settings.redis_url is None:
+        print(
+            "ebaydash: note: EBAYDASH_REDIS_URL is not set, so this command cannot see the app's "
+            "metrics (they stay in each app process); it will hold.",
+            file=sys.stderr,
+        )
     ctx = build_context(settings, start_sampler=False)
     try:
-        decision = services.recommendation(ctx)
+        decision = services.recommendation(ctx, act=not args.dry_run)
     finally:
         ctx.close()
+    code = RECOMMEND_EXITS[decision.action]
     if args.json:
-        print(json.dumps(asdict(decision), default=str, indent=2))
+        payload = {**asdict(decision), "label": decision.label, "exit_code": code, "dry_run": args.dry_run}
+        print(json.dumps(payload, default=str, indent=2))
     else:
-        print(f"{decision.action}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
+        print(f"{decision.label}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
         print(decision.reason)
-    return 0
+        for rule in decision.rules:
+            shown = "-" if rule.observed is None else f"{rule.observed:,.3g}"
+            print(f"  {rule.label}: {shown} ({rule.verdict}: {rule.note})")
+        if decision.cooldown_left_s:
+            print(f"  cooldown left: {decision.cooldown_left_s:,.0f} s")
+    if decision.rule == "state_unavailable":
+        return 1
+    return code
+
+
+def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash import loadgen
+    from ebaydash.context import build_context
+
+    loadgen.check_limits(seconds=args.seconds, requests=args.requests, workers=args.workers, fresh=args.fresh)
+    if settings.redis_url is None:
+        print(
+            "ebaydash: note: EBAYDASH_REDIS_URL is not set: this traffic is recorded in this process "
+            "only, and the app's charts show it only when both share a Redis.",
+            file=sys.stderr,
+        )
+    ctx = build_context(settings, start_sampler=False)
+    ctx.recorder.start()  # push the metrics while the load runs, so the charts move
+
+    def progress(result: loadgen.LoadResult) -> None:
+        if not args.quiet:
+            print(
+                f"  {result.seconds:5.0f} s  {result.requests:,} page views, {result.errors:,} errors",
+                flush=True,
+            )
+
+    try:
+        result = loadgen.run(
+            ctx,
+            seconds=args.seconds,
+            requests=args.requests,
+            workers=args.workers,
+            fresh=args.fresh,
+            seed=args.seed,
+            progress=progress,
+        )
+    finally:
+        ctx.close()
+    pages = ", ".join(f"{name} {n:,}" for name, n in sorted(result.by_page.items()))
+    print(
+        f"{result.requests:,} page views in {result.seconds:.1f} s ({result.per_minute:,.0f}/min; "
+        f"stopped by {result.stopped_by}), {result.errors:,} errors; p50 {result.percentile_ms(50):,.1f} ms, "
+        f"p95 {result.percentile_ms(95):,.1f} ms. {pages}."
+    )
+    return 0 if result.errors == 0 else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,9 +164,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(handler=cmd_seed)
 
-    p = sub.add_parser("recommend", help="print the scaling recommendation")
+    p = sub.add_parser(
+        "recommend",
+        help="print the scaling recommendation (exit 0 hold, 10 scale up, 11 scale down)",
+        description="The scaling rules engine's decision on the replicas' shared metrics. A change is "
+        "claimed in the shared scaling state (unless --dry-run), so of several replicas or cron jobs "
+        "only one acts on an episode; the others then hold during the cooldown.",
+        epilog="exit codes: 0 hold, 10 scale up, 11 scale down, 1 failure (e.g. the shared state "
+        "could not be written), 2 bad usage or configuration",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--dry-run", action="store_true", help="decide, but claim nothing in the shared state")
+    p.add_argument(
+        "--replicas", type=int, default=None, help="replicas running now (default EBAYDASH_REPLICAS)"
+    )
     p.set_defaults(handler=cmd_recommend)
+
+    p = sub.add_parser(
+        "loadgen",
+        help="drive real service calls so the monitoring pages show traffic",
+        description="Simulated visitors of the overview, orders and order-detail pages, calling the "
+        "same services. Stops after --requests page views or --seconds, whichever comes first.",
+    )
+    p.add_argument("--seconds", type=float, default=60.0, help="stop after this long (at most 3600)")
+    p.add_argument("--requests", type=int, default=2000, help="stop after this many page views")
+    p.add_argument("--workers", type=int, default=4, help="concurrent visitors (at most 32)")
+    p.add_argument("--fresh", type=float, default=0.1, help="share of calls that bypass the cache")
+    p.add_argument("--seed", type=int, default=None, help="repeatable choice of pages and accounts")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=cmd_loadgen)
     return parser
 
 

@@ -86,6 +86,19 @@ def _redis_url(raw: str) -> str | None:
     return raw
 
 
+def _tolerance(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < 1:
+        raise ValueError
+    return value
+
+
+def _key_prefix(raw: str) -> str:
+    if not raw or not all(c.isalnum() or c in ":_-." for c in raw):
+        raise ValueError
+    return raw
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -296,6 +309,70 @@ SETTINGS: tuple[Spec, ...] = (
         "a number of seconds > 0",
         "Time limit of a CSV export of orders (it streams every matching row).",
     ),
+    # -- monitoring and scaling (issue 5) ---------------------------------------------------------
+    Spec(
+        "scale_stabilisation_s",
+        "300",
+        _non_negative_float,
+        "a number of seconds >= 0",
+        "Scaling: scale down only below the highest recommendation of this many seconds.",
+    ),
+    Spec(
+        "scale_tolerance",
+        "0.1",
+        _tolerance,
+        "a fraction between 0 and 1 (exclusive)",
+        "Scaling: no change while a metric is within this fraction of its limit.",
+    ),
+    Spec(
+        "scale_max_data_age_s",
+        "120",
+        _positive_float,
+        "a number of seconds > 0",
+        "Scaling: metrics older than this are stale, and stale data means hold.",
+    ),
+    Spec(
+        "metrics_prefix",
+        "ebaydash:metrics",
+        _key_prefix,
+        "letters, digits and : _ - . only",
+        "Redis key prefix of the shared metrics (one per deployment sharing a Redis).",
+    ),
+    Spec(
+        "monitor_refresh_s",
+        "5",
+        _positive_float,
+        "a number of seconds > 0",
+        "How often the performance, resources and scaling charts refresh themselves.",
+    ),
+    Spec(
+        "alert_rss_mb",
+        "1024",
+        _positive_float,
+        "a number of MiB > 0",
+        "Alert when this process holds more memory (RSS) than this.",
+    ),
+    Spec(
+        "alert_cpu_percent",
+        "80",
+        _positive_float,
+        "a percentage > 0",
+        "Alert when this process's CPU use is above this.",
+    ),
+    Spec(
+        "alert_response_ms",
+        "2000",
+        _positive_float,
+        "a number of milliseconds > 0",
+        "Alert when the average page response over the last minute is slower than this.",
+    ),
+    Spec(
+        "alert_error_rate",
+        "0.05",
+        _fraction,
+        "a fraction between 0 and 1",
+        "Alert when more than this share of service calls failed over the last minute.",
+    ),
 )
 
 
@@ -332,6 +409,15 @@ class Settings:
     max_replicas: int = 10
     replicas: int = 1
     export_timeout_s: float = 300.0
+    scale_stabilisation_s: float = 300.0
+    scale_tolerance: float = 0.1
+    scale_max_data_age_s: float = 120.0
+    metrics_prefix: str = "ebaydash:metrics"
+    monitor_refresh_s: float = 5.0
+    alert_rss_mb: float = 1024.0
+    alert_cpu_percent: float = 80.0
+    alert_response_ms: float = 2000.0
+    alert_error_rate: float = 0.05
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

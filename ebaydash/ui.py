@@ -154,9 +154,9 @@ def run_page(page: Any) -> None:
         page.run()
         ok = True
     finally:
-        ctx.recorder.record(
-            "page", str(getattr(page, "url_path", "page")), time.perf_counter() - started, ok=ok
-        )
+        # the default page's url_path is "": name it by its title instead
+        name = str(getattr(page, "url_path", "") or getattr(page, "title", "page")).lower()
+        ctx.recorder.record("page", name, time.perf_counter() - started, ok=ok)
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -203,3 +203,53 @@ def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
     from zoneinfo import ZoneInfo
 
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+# -- monitor pages ------------------------------------------------------------------------------
+
+_STATUS = {
+    "ok": ("OK", "green"),
+    "degraded": ("Degraded", "orange"),
+    "down": ("Down", "red"),
+    "off": ("Off", "gray"),
+}
+
+
+def health_badges(checks: list[services.HealthCheck]) -> None:
+    """One line per check: a coloured status badge, the name and the detail."""
+    for check in checks:
+        label, color = _STATUS[check.status]
+        badge, text = st.columns([1, 8], vertical_alignment="center")
+        badge.badge(label, color=color)  # type: ignore[arg-type]
+        text.markdown(f"**{check.name}** — {check.detail}")
+
+
+def ms(value: float | None) -> str:
+    """A duration in milliseconds for a tile; a dash when there is none."""
+    if value is None or value != value:  # NaN: nothing recorded
+        return "—"
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:.{digits}%}"
+
+
+def clock_time(epoch_s: float) -> str:
+    """A moment as UTC wall-clock time for logs and tables."""
+    return f"{dt.datetime.fromtimestamp(epoch_s, dt.UTC):%H:%M:%S} UTC"
+
+
+def actions_table(actions: list[Any]) -> Any:
+    """The scaling actions as rows for ``st.dataframe``."""
+    return [
+        {
+            "When": f"{dt.datetime.fromtimestamp(a.at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
+            "Action": a.action.replace("_", " "),
+            "Replicas": f"{a.from_replicas} → {a.to_replicas}",
+            "Rule": a.rule.replace("_", " "),
+            "Reason": a.reason,
+            "By": a.actor,
+        }
+        for a in actions
+    ]

@@ -1,39 +1,105 @@
-"""Performance: cache hit rate per level, latency percentiles, throughput, errors, health."""
+"""Performance: cache hit rate per level, latency percentiles, throughput, errors, slow queries, health."""
 
-import math
-
+import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
 
 ctx = ui.context()
 st.title("Performance")
+window = st.segmented_control(
+    "Window",
+    options=list(services.WINDOW_LABELS),
+    format_func=services.WINDOW_LABELS.get,
+    default=300,
+    required=True,
+    key="performance_window",
+)
 
-with ui.guard():
-    snap = services.performance(ctx, 300.0)
-    st.caption("Last 5 minutes, this process")
 
-    def ms(value: float) -> str:
-        return "—" if math.isnan(value) else f"{value:,.1f} ms"
+@st.fragment(run_every=ctx.settings.monitor_refresh_s)
+def live() -> None:
+    with ui.guard():
+        report = services.performance_report(ctx, float(window or 300))
+        snap = report.snapshot
+        st.caption(
+            f"Last {services.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
+            f"refreshes every {ctx.settings.monitor_refresh_s:g} s."
+        )
+        if snap.note:
+            st.warning(snap.note, icon="🐢")
+        tiles = st.columns(5)
+        tiles[0].metric(
+            "L1 hit rate", ui.percent(report.l1_hit_rate), help="Lookups answered by the in-process cache."
+        )
+        tiles[1].metric(
+            "L2 hit rate", ui.percent(report.l2_hit_rate), help="Lookups answered by the shared Redis cache."
+        )
+        tiles[2].metric("Requests", f"{report.requests_per_minute:,.0f}/min", help="Page runs per minute.")
+        tiles[3].metric(
+            "Error rate", ui.percent(report.error_rate, 1), help="Share of service calls that failed."
+        )
+        tiles[4].metric(
+            "Page p95", ui.ms(snap.pages.p95_ms), help="95 % of page runs were at least this fast."
+        )
 
-    cols = st.columns(4)
-    for col, level in zip(cols[:2], ("l1", "l2"), strict=True):
-        rate = snap.hit_rate(level)
-        col.metric(f"{level.upper()} hit rate", "—" if rate is None else f"{rate:.0%}")
-    cols[2].metric("Throughput", f"{snap.pages.per_minute:,.1f} /min", help="Page runs per minute.")
-    cols[3].metric("Error rate", f"{snap.services.error_rate:.1%}", help="Failed service calls.")
-    lat = st.columns(3)
-    for col, (label, summary) in zip(
-        lat, (("Pages", snap.pages), ("Service calls", snap.services), ("SQL", snap.queries)), strict=True
-    ):
-        col.metric(f"{label} p50", ms(summary.p50_ms))
-        col.caption(f"p95 {ms(summary.p95_ms)} · p99 {ms(summary.p99_ms)} · {summary.count:,} calls")
+        timeline = report.timeline
+        left, right = st.columns(2)
+        hit = px.line(
+            timeline,
+            x="time",
+            y=["L1 hit rate", "L2 hit rate"],
+            title="Cache hit rate per level",
+            markers=True,
+        )
+        hit.update_layout(
+            yaxis_tickformat=".0%",
+            yaxis_range=[0, 1.05],
+            legend_title_text="",
+            xaxis_title="",
+            yaxis_title="",
+        )
+        left.plotly_chart(hit, width="stretch", key="chart_hits")
+        flow = px.line(
+            timeline,
+            x="time",
+            y=["Page runs/min", "Service calls/min", "SQL statements/min"],
+            title="Throughput",
+        )
+        flow.update_layout(legend_title_text="", xaxis_title="", yaxis_title="per minute")
+        right.plotly_chart(flow, width="stretch", key="chart_throughput")
+        left, right = st.columns(2)
+        latency = px.line(timeline, x="time", y=["Page p95 ms"], title="Page latency (p95)", markers=True)
+        latency.update_layout(legend_title_text="", xaxis_title="", yaxis_title="ms")
+        left.plotly_chart(latency, width="stretch", key="chart_latency")
+        errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
+        errors.update_layout(xaxis_title="", yaxis_rangemode="tozero")
+        right.plotly_chart(errors, width="stretch", key="chart_errors")
 
-    health = services.database_health(ctx)
+        st.subheader("Latency")
+        st.dataframe(report.latency, hide_index=True, width="stretch")
+        if not report.percentiles_exact:
+            st.caption("Percentiles are read from shared histograms: within ±12 % of the exact value.")
+        st.subheader("Queries")
+        st.dataframe(report.queries, hide_index=True, width="stretch")
+        st.subheader(f"Slow statements (over {report.slow_query_ms:g} ms)")
+        if report.slow_queries.empty:
+            st.caption("None in this window.")
+        else:
+            st.dataframe(
+                report.slow_queries,
+                hide_index=True,
+                width="stretch",
+                column_config={"Statement": st.column_config.TextColumn(width="large")},
+            )
+
+
+@st.fragment(run_every=max(ctx.settings.monitor_refresh_s, 10.0))
+def health() -> None:
     st.subheader("Health")
-    badge = "🟢" if health.ok else "🔴"
-    rt = f"{health.round_trip_ms:.1f} ms" if health.round_trip_ms is not None else "—"
-    st.write(f"{badge} Database ({health.backend}): {health.message}, round trip {rt}")
-    if health.pool is not None:
-        p = health.pool
-        st.write(f"Pool: {p.checked_out} checked out of {p.size}, overflow {p.overflow}/{p.max_overflow}")
+    with ui.guard():
+        ui.health_badges(services.health_checks(ctx))
+
+
+live()
+health()

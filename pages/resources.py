@@ -1,6 +1,5 @@
-"""Resources: CPU and memory of this process and the machine over time."""
+"""Resources: CPU and memory of this process and the machine over time, and the alert lines."""
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -9,22 +8,49 @@ from ebaydash import services, ui
 ctx = ui.context()
 st.title("Resources")
 
-with ui.guard():
-    history = services.resource_history(ctx)
-    latest = history[-1]
-    cols = st.columns(4)
-    cols[0].metric("Process memory", f"{latest.process_rss_bytes / 2**20:,.0f} MiB")
-    cols[1].metric("Process CPU", f"{latest.process_cpu_percent:.0f} %")
-    cols[2].metric("System memory", f"{latest.system_memory_percent:.0f} %")
-    cols[3].metric("System CPU", f"{latest.system_cpu_percent:.0f} %")
-    frame = pd.DataFrame(
-        {
-            "time": [pd.Timestamp(s.at, unit="s", tz="UTC") for s in history],
-            "process CPU %": [s.process_cpu_percent for s in history],
-            "system CPU %": [s.system_cpu_percent for s in history],
-            "system memory %": [s.system_memory_percent for s in history],
-        }
-    )
-    st.plotly_chart(
-        px.line(frame, x="time", y=["process CPU %", "system CPU %", "system memory %"]), width="stretch"
-    )
+
+@st.fragment(run_every=ctx.settings.monitor_refresh_s)
+def live() -> None:
+    with ui.guard():
+        report = services.resource_report(ctx)
+        latest = report.latest
+        st.caption(
+            f"This process and its machine, sampled every {report.interval_s:g} s; "
+            f"{len(report.history)} samples kept."
+        )
+        for alert in report.alerts:
+            st.error(alert.message, icon="🚨")
+        tiles = st.columns(6)
+        tiles[0].metric("Process memory", f"{latest.process_rss_bytes / 2**20:,.0f} MiB")
+        tiles[1].metric("Process CPU", f"{latest.process_cpu_percent:.0f} %")
+        tiles[2].metric("Threads", f"{latest.process_threads}")
+        tiles[3].metric("System memory", f"{latest.system_memory_percent:.0f} %")
+        tiles[4].metric("System CPU", f"{latest.system_cpu_percent:.0f} %")
+        tiles[5].metric("Load (1 min)", f"{latest.load_1m:.2f}")
+
+        frame = report.history
+        left, right = st.columns(2)
+        cpu = px.line(frame, x="time", y=["Process CPU %", "System CPU %"], title="CPU")
+        cpu.update_layout(legend_title_text="", xaxis_title="", yaxis_title="%")
+        left.plotly_chart(cpu, width="stretch", key="chart_cpu")
+        memory = px.line(frame, x="time", y=["Process memory MiB"], title="Process memory (RSS)")
+        memory.update_layout(legend_title_text="", xaxis_title="", yaxis_title="MiB")
+        right.plotly_chart(memory, width="stretch", key="chart_rss")
+        system = px.line(frame, x="time", y=["System memory %"], title="System memory")
+        system.update_layout(legend_title_text="", xaxis_title="", yaxis_title="%", yaxis_range=[0, 100])
+        left.plotly_chart(system, width="stretch", key="chart_system_memory")
+        load = px.line(frame, x="time", y=["Load (1 min)"], title="Load average")
+        load.update_layout(legend_title_text="", xaxis_title="", yaxis_title="")
+        right.plotly_chart(load, width="stretch", key="chart_load")
+
+        st.subheader("Replicas")
+        st.dataframe(report.replicas, hide_index=True, width="stretch")
+        with st.expander(f"Alert log ({len(report.alert_log)})"):
+            if not report.alert_log:
+                st.caption("No limit crossed since this process started.")
+            for event in report.alert_log:
+                when = ui.clock_time(event.at)
+                (st.warning if event.raised else st.success)(f"{when} — {event.message}")
+
+
+live()

@@ -1,6 +1,6 @@
-"""Scaling: the rules engine's recommendation and the reasons behind it."""
+"""Scaling: the rules engine's recommendation, its reasons, history, and a what-if panel."""
 
-import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -8,27 +8,93 @@ from ebaydash import services, ui
 ctx = ui.context()
 st.title("Scaling")
 
+
+@st.fragment(run_every=ctx.settings.monitor_refresh_s)
+def live() -> None:
+    with ui.guard():
+        report = services.scaling_report(ctx)
+        decision = report.decision
+        if report.state_note:
+            st.warning(report.state_note, icon="⚠️")
+        tiles = st.columns(4)
+        tiles[0].metric("Recommendation", decision.label)
+        tiles[1].metric("Replicas", f"{decision.current_replicas} → {decision.desired_replicas}")
+        tiles[2].metric("Deciding rule", decision.rule.replace("_", " "))
+        tiles[3].metric("Cooldown left", f"{decision.cooldown_left_s:,.0f} s")
+        show = {"scale_up": st.warning, "scale_down": st.success}.get(decision.action, st.info)
+        show(decision.reason)
+        st.dataframe(report.rules, hide_index=True, width="stretch")
+        st.caption(
+            "Inputs: average page response time and requests per minute per replica over the last "
+            "5 minutes, and memory use. Run `ebaydash recommend` to act on a recommendation."
+        )
+        st.subheader("History")
+        if report.recent.empty:
+            st.caption("No recommendation remembered in the stabilisation window yet.")
+        else:
+            chart = px.line(
+                report.recent,
+                x="time",
+                y="Recommended replicas",
+                markers=True,
+                line_shape="hv",
+                title=f"Recommendations, last {report.policy.stabilisation_s / 60:g} min",
+            )
+            chart.update_layout(xaxis_title="")
+            st.plotly_chart(chart, width="stretch", key="chart_recommendations")
+        if report.actions:
+            st.dataframe(ui.actions_table(report.actions), hide_index=True, width="stretch")
+        else:
+            st.caption("No scaling action taken yet.")
+
+
+live()
+
+st.subheader("What if?")
 with ui.guard():
-    decision = services.recommendation(ctx)
-    labels = {"scale_up": "Scale up", "scale_down": "Scale down", "hold": "Hold"}
-    cols = st.columns(3)
-    cols[0].metric("Recommendation", labels[decision.action])
-    cols[1].metric("Replicas", f"{decision.current_replicas} → {decision.desired_replicas}")
-    cols[2].metric("Cooldown left", f"{decision.cooldown_left_s:.0f} s")
-    st.info(decision.reason)
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Metric": r.metric,
-                    "Observed": r.observed,
-                    "Scale-up above": r.up_threshold,
-                    "Scale-down below": r.down_threshold,
-                    "Verdict": r.verdict,
-                }
-                for r in decision.rules
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    base = services.policy(ctx)
+    with st.form("what_if"):
+        cols = st.columns(3)
+        values = {
+            "scale_up_response_ms": cols[0].number_input(
+                "Scale up above (ms)", min_value=1.0, value=base.scale_up_response_ms, step=100.0
+            ),
+            "scale_down_response_ms": cols[0].number_input(
+                "Scale down below (ms)", min_value=1.0, value=base.scale_down_response_ms, step=50.0
+            ),
+            "scale_up_throughput_per_min": cols[1].number_input(
+                "Scale up above (requests/min)", min_value=1.0, value=base.scale_up_throughput_per_min
+            ),
+            "scale_down_throughput_per_min": cols[1].number_input(
+                "Scale down below (requests/min)", min_value=1.0, value=base.scale_down_throughput_per_min
+            ),
+            "scale_up_memory": cols[2].number_input(
+                "Scale up above (memory)",
+                min_value=0.01,
+                max_value=1.0,
+                value=base.scale_up_memory,
+                step=0.05,
+            ),
+            "scale_down_memory": cols[2].number_input(
+                "Scale down below (memory)",
+                min_value=0.01,
+                max_value=1.0,
+                value=base.scale_down_memory,
+                step=0.05,
+            ),
+        }
+        more = st.columns(4)
+        values["tolerance"] = more[0].number_input(
+            "Tolerance", min_value=0.0, max_value=0.9, value=base.tolerance
+        )
+        values["min_replicas"] = more[1].number_input("Min replicas", min_value=1, value=base.min_replicas)
+        values["max_replicas"] = more[2].number_input("Max replicas", min_value=1, value=base.max_replicas)
+        replicas = more[3].number_input("Replicas now", min_value=1, value=ctx.settings.replicas)
+        tried = st.form_submit_button("Try these values")
+    if tried:
+        outcome = services.what_if(ctx, values, replicas=int(replicas))
+        st.metric(
+            "Would recommend", f"{outcome.label}: {outcome.current_replicas} → {outcome.desired_replicas}"
+        )
+        st.info(outcome.reason)
+        st.dataframe(services.rules_table(outcome), hide_index=True, width="stretch")

@@ -492,3 +492,70 @@ def export_orders(
 def order_count_total(db: Database) -> int:
     row = db.fetch_one("order_count_total", select(func.count()).select_from(orders))
     return int(row[0]) if row else 0
+
+
+# -- scaling state (monitor) ----------------------------------------------------------------------
+# The rules engine's shared memory. Writers use compare-and-set on ``version``: an UPDATE that
+# names the version it read changes nothing when another replica wrote first, and the caller
+# re-reads and re-decides. The first write of a scope is an INSERT that loses to a concurrent one.
+
+
+def ensure_scaling_tables(db: Database) -> None:
+    """Create the scaling tables when an older database lacks them (no-op otherwise)."""
+    from ebaydash.db.schema import SCALING_TABLES, metadata
+
+    with db.transaction() as conn:
+        metadata.create_all(conn, tables=list(SCALING_TABLES), checkfirst=True)
+
+
+def scaling_state_row(db: Database, scope: str) -> Row[Any] | None:
+    from ebaydash.db.schema import scaling_state
+
+    return db.fetch_one("scaling_state", select(scaling_state).where(scaling_state.c.scope == scope))
+
+
+def scaling_state_write(
+    db: Database,
+    scope: str,
+    expected_version: int,
+    values: dict[str, Any],
+    action: dict[str, Any] | None = None,
+) -> bool:
+    """Store ``values`` as version ``expected_version + 1`` if the row is still at
+    ``expected_version`` (0: no row yet), and record ``action`` in the same transaction.
+    False when another writer got there first."""
+    from sqlalchemy import insert, update
+    from sqlalchemy.exc import IntegrityError
+
+    from ebaydash.db.schema import scaling_actions, scaling_state
+
+    row = {**values, "version": expected_version + 1}
+    try:
+        with db.transaction() as conn:
+            if expected_version == 0:
+                conn.execute(insert(scaling_state).values(scope=scope, **row))
+            else:
+                result = conn.execute(
+                    update(scaling_state)
+                    .where(scaling_state.c.scope == scope, scaling_state.c.version == expected_version)
+                    .values(**row)
+                )
+                if result.rowcount != 1:
+                    return False
+            if action is not None:
+                conn.execute(insert(scaling_actions).values(scope=scope, **action))
+    except IntegrityError:  # another replica inserted the first row at the same moment
+        return False
+    return True
+
+
+def scaling_actions_recent(db: Database, scope: str, limit: int = 50) -> Sequence[Row[Any]]:
+    from ebaydash.db.schema import scaling_actions
+
+    stmt = (
+        select(scaling_actions)
+        .where(scaling_actions.c.scope == scope)
+        .order_by(scaling_actions.c.at.desc(), scaling_actions.c.id.desc())
+        .limit(limit)
+    )
+    return db.fetch_all("scaling_actions_recent", stmt)

@@ -10,12 +10,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -152,3 +154,40 @@ TABLES = (accounts, customers, products, listings, orders, order_items)
 def create_all(bind: Engine | Connection) -> None:
     """Create missing tables and indexes; a no-op when they exist."""
     metadata.create_all(bind, checkfirst=True)
+
+
+# -- scaling state (monitor) ----------------------------------------------------------------------
+# One row per scope holds the rules engine's memory shared by every replica: the last action (for
+# the cooldown) and recent recommendations (for the scale-down stabilisation window). Replicas
+# update it with a compare-and-set on ``version``, so only one of them acts on an episode.
+# Times are epoch seconds, as the engine uses them.
+scaling_state = Table(
+    "scaling_state",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("last_action", String(16)),
+    Column("last_action_at", Float),
+    Column("last_desired", Integer),
+    Column("recent", Text, nullable=False, server_default="[]"),  # JSON [[at, desired], …]
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+# Every scaling action a replica claimed, newest last: the scaling page's history.
+scaling_actions = Table(
+    "scaling_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scope", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_replicas", Integer, nullable=False),
+    Column("to_replicas", Integer, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Index("ix_scaling_actions_scope_at", "scope", "at"),
+)
+
+SCALING_TABLES = (scaling_state, scaling_actions)

@@ -1,27 +1,137 @@
-"""MetricsRecorder: timings and outcomes of page runs, service calls, SQL and cache operations.
+"""MetricsRecorder: timings and outcomes of page runs, service calls, SQL statements and cache use.
 
-In-process and bounded: the newest ``max_events`` events are kept in a ring buffer, and every
-statistic (percentiles, throughput, error rate, hit rates) is computed over a sliding window.
+Recording is the hot path (every SQL statement and cache lookup passes here), so ``record`` only
+appends a tuple to a queue. A *fold* (from a background thread every second, when a reader asks,
+or when the queue grows past ``fold_at``) turns queued events into per-``BUCKET_S`` aggregates:
+count, errors, total and worst duration, and a latency histogram (:mod:`.histogram`) per series
+``(kind, name)``. Buckets older than ``RETENTION_S`` are dropped, names per kind are capped, and the
+raw durations kept for exact percentiles are a bounded ring per kind, so memory stays bounded
+whatever the traffic.
+
+Readers ask for a window (1, 5 or 15 minutes). Counts, error rates, means and throughput come from
+the buckets and are exact. Percentiles are exact when this process's ring still holds the whole
+window (in-process mode); otherwise, and always for the cluster view, they are read from the
+merged histograms, within :data:`~ebaydash.monitor.histogram.RELATIVE_ERROR`.
+
+With a :class:`~ebaydash.monitor.shared.SharedMetrics` (Redis configured) the folded buckets are
+also pushed there by the background flusher, and reads merge every replica's buckets; if Redis does
+not answer, the reader falls back to this process's own numbers and says so.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+import uuid
+from bisect import bisect_right
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal
+
+from ebaydash.monitor import histogram
+
+if TYPE_CHECKING:
+    from ebaydash.monitor.shared import SharedMetrics
+
+log = logging.getLogger(__name__)
+
+BUCKET_S = 10
+WINDOWS_S: tuple[int, ...] = (60, 300, 900)
+RETENTION_S = max(WINDOWS_S) + 2 * BUCKET_S
+MAX_NAMES_PER_KIND = 200
+MAX_KINDS = 16
+OTHER = "(other)"
+# kinds whose raw durations are kept for exact in-process percentiles
+EXACT_KINDS = ("page", "service", "query", "sql")
+
+SeriesKey = tuple[str, str]  # (kind, name)
+_BOUNDS = histogram.BOUNDS_S
+RawEvent = tuple[float, str, str, float, bool, "int | None"]  # at, kind, name, seconds, ok, rows
 
 
-class Event(NamedTuple):
-    at: float  # wall clock, seconds
-    kind: str  # page | service | query | cache
-    name: str
-    duration_s: float
-    ok: bool
-    rows: int | None
+class Aggregate:
+    """Counts of one series in one time bucket. Aggregates add up across processes."""
+
+    __slots__ = ("count", "errors", "hist", "max_s", "rows", "total_s")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.errors = 0
+        self.total_s = 0.0
+        self.max_s = 0.0
+        self.rows = 0
+        self.hist: dict[int, int] = {}
+
+    def add(self, seconds: float, ok: bool, rows: int | None) -> None:
+        self.count += 1
+        if not ok:
+            self.errors += 1
+        self.total_s += seconds
+        if seconds > self.max_s:
+            self.max_s = seconds
+        if rows:
+            self.rows += rows
+        index = bisect_right(_BOUNDS, seconds)  # histogram.bucket_of, inlined: this runs per event
+        self.hist[index] = self.hist.get(index, 0) + 1
+
+    def merge(self, other: Aggregate) -> None:
+        self.count += other.count
+        self.errors += other.errors
+        self.total_s += other.total_s
+        self.max_s = max(self.max_s, other.max_s)
+        self.rows += other.rows
+        for index, n in other.hist.items():
+            self.hist[index] = self.hist.get(index, 0) + n
+
+    def copy(self) -> Aggregate:
+        clone = Aggregate()
+        clone.merge(self)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"Aggregate(count={self.count}, errors={self.errors}, total_s={self.total_s:.6f})"
+
+
+Buckets = dict[int, dict[SeriesKey, Aggregate]]  # bucket start (epoch seconds) → series → counts
+
+
+def merge_buckets(into: Buckets, other: Mapping[int, Mapping[SeriesKey, Aggregate]]) -> Buckets:
+    for start, series in other.items():
+        target = into.setdefault(start, {})
+        for key, agg in series.items():
+            existing = target.get(key)
+            if existing is None:
+                target[key] = agg.copy()
+            else:
+                existing.merge(agg)
+    return into
+
+
+def _absorb(into: Buckets, batch: Buckets) -> None:
+    """Like :func:`merge_buckets`, but takes ``batch``'s aggregates over instead of copying them."""
+    for start, series in batch.items():
+        target = into.get(start)
+        if target is None:
+            into[start] = series
+            continue
+        for key, agg in series.items():
+            existing = target.get(key)
+            if existing is None:
+                target[key] = agg
+            else:
+                existing.merge(agg)
+
+
+def bucket_start(at: float) -> int:
+    return int(at // BUCKET_S) * BUCKET_S
+
+
+def window_start(now: float, window_s: float) -> int:
+    """The first bucket a window of ``window_s`` ending ``now`` includes (bucket-aligned)."""
+    return math.ceil((now - window_s) / BUCKET_S) * BUCKET_S
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -39,100 +149,420 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Summary:
-    """Statistics of one kind of event over a window."""
+    """Statistics of one kind (or one series) of event over a window. Times in milliseconds."""
 
-    count: int
-    errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    per_minute: float
+    count: int = 0
+    errors: int = 0
+    p50_ms: float = math.nan
+    p95_ms: float = math.nan
+    p99_ms: float = math.nan
+    mean_ms: float = math.nan
+    max_ms: float = math.nan
+    per_minute: float = 0.0
+    rows: int = 0
+    exact: bool = True  # False: percentiles read from the histogram (see histogram.RELATIVE_ERROR)
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.count if self.count else 0.0
 
 
-def summarise(events: Iterable[Event], window_s: float) -> Summary:
-    events = list(events)
-    durations = sorted(e.duration_s * 1000 for e in events)
-    errors = sum(1 for e in events if not e.ok)
-    count = len(durations)
+def summarise(
+    aggregates: Iterable[Aggregate], span_s: float, durations_s: list[float] | None = None
+) -> Summary:
+    """One :class:`Summary` from bucket aggregates. ``durations_s`` (the raw durations of the same
+    events, any order) makes the percentiles exact; without it they come from the histogram."""
+    total = Aggregate()
+    for agg in aggregates:
+        total.merge(agg)
+    if total.count == 0:
+        return Summary()
+    if durations_s:
+        ordered = sorted(durations_s)
+        p50, p95, p99 = (percentile(ordered, q) * 1000 for q in (50, 95, 99))
+        exact = True
+    else:
+        p50, p95, p99 = (
+            histogram.percentile_from_counts(total.hist, q, max_s=total.max_s) * 1000 for q in (50, 95, 99)
+        )
+        exact = False
     return Summary(
-        count=count,
-        errors=errors,
-        p50_ms=percentile(durations, 50),
-        p95_ms=percentile(durations, 95),
-        p99_ms=percentile(durations, 99),
-        mean_ms=(sum(durations) / count) if count else math.nan,
-        per_minute=count / (window_s / 60),
+        count=total.count,
+        errors=total.errors,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        mean_ms=total.total_s / total.count * 1000,
+        max_ms=total.max_s * 1000,
+        per_minute=total.count / max(span_s, 1.0) * 60,
+        rows=total.rows,
+        exact=exact,
     )
 
 
 @dataclass(frozen=True)
+class SlowQuery:
+    shape: str
+    count: int
+    mean_ms: float
+    worst_ms: float
+
+
+Scope = Literal["process", "cluster"]
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """What the performance and scaling pages read: one window's worth of statistics."""
+    """One window's statistics: what the performance and scaling pages read."""
 
     taken_at: float
     window_s: float
-    pages: Summary
-    services: Summary
-    queries: Summary
-    cache_hits: dict[str, int] = field(default_factory=dict)
-    cache_misses: int = 0
-    cache_errors: int = 0
+    span_s: float  # the time the window's buckets actually cover (≤ window_s)
+    scope: Scope
+    summaries: Mapping[str, Summary] = field(default_factory=dict)
+    series: Mapping[SeriesKey, Summary] = field(default_factory=dict)
+    slow_queries: tuple[SlowQuery, ...] = ()
+    newest_event_at: float | None = None
+    note: str | None = None  # e.g. "Redis did not answer: this process only"
+    buckets: Mapping[int, Mapping[SeriesKey, Aggregate]] = field(default_factory=dict, repr=False)
+
+    def summary(self, kind: str) -> Summary:
+        return self.summaries.get(kind, Summary())
+
+    @property
+    def pages(self) -> Summary:
+        return self.summary("page")
+
+    @property
+    def services(self) -> Summary:
+        return self.summary("service")
+
+    @property
+    def queries(self) -> Summary:
+        return self.summary("query")
+
+    @property
+    def statements(self) -> Summary:
+        return self.summary("sql")
+
+    def count(self, kind: str, name: str) -> int:
+        return self.series.get((kind, name), Summary()).count
+
+    @property
+    def cache_hits(self) -> dict[str, int]:
+        return {
+            name.removesuffix(".hit"): s.count
+            for (kind, name), s in self.series.items()
+            if kind == "cache" and name.endswith(".hit")
+        }
+
+    @property
+    def cache_misses(self) -> int:
+        return self.count("cache", "miss")
+
+    @property
+    def cache_errors(self) -> int:
+        return sum(s.count for (kind, name), s in self.series.items() if kind == "cache" and "error" in name)
+
+    @property
+    def cache_lookups(self) -> int:
+        return sum(self.cache_hits.values()) + self.cache_misses
 
     def hit_rate(self, level: str) -> float | None:
-        lookups = sum(self.cache_hits.values()) + self.cache_misses
+        """Share of all lookups answered by ``level`` (``l1``, ``l2``); None without lookups."""
+        lookups = self.cache_lookups
         if lookups == 0:
             return None
         return self.cache_hits.get(level, 0) / lookups
 
 
 class MetricsRecorder:
-    def __init__(self, *, max_events: int = 100_000, clock: Callable[[], float] = time.time) -> None:
-        self._events: deque[Event] = deque(maxlen=max_events)
+    """Thread-safe. ``record`` never waits on Redis; it takes a lock only for the inline fold
+    when the queue is long (no I/O under that lock)."""
+
+    def __init__(
+        self,
+        *,
+        shared: SharedMetrics | None = None,
+        slow_query_ms: float = 200.0,
+        raw_per_kind: int = 20_000,
+        fold_at: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.shared = shared
+        self.slow_query_ms = slow_query_ms
         self._clock = clock
-        self._lock = threading.Lock()
+        self._fold_at = fold_at
+        self._pending: deque[RawEvent] = deque()
+        self._raw: dict[str, deque[RawEvent]] = {k: deque(maxlen=raw_per_kind) for k in EXACT_KINDS}
+        self._buckets: Buckets = {}
+        self._outbox: Buckets = {}  # folded, not yet pushed to the shared store
+        self._failed: tuple[str, Buckets] | None = None  # a push that failed: (batch id, buckets)
+        self._shapes: OrderedDict[str, str] = OrderedDict()  # slow statement id → normalised SQL
+        self._names: dict[str, set[str]] = {}
+        self._fold_lock = threading.Lock()
+        self._push_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started_at = clock()
+        self.failed_pushes = 0
+
+    # -- the hot path --------------------------------------------------------------------------
 
     def record(
         self, kind: str, name: str, duration_s: float, *, ok: bool = True, rows: int | None = None
     ) -> None:
-        # deque.append is atomic under the GIL, so recording takes no lock
-        self._events.append(Event(self._clock(), kind, name, duration_s, ok, rows))
+        event = (self._clock(), kind, name, duration_s, ok, rows)
+        self._pending.append(event)  # deque.append is atomic: no lock on the hot path
+        raw = self._raw.get(kind)
+        if raw is not None:
+            raw.append(event)
+        if len(self._pending) >= self._fold_at:
+            self.fold()
 
-    def events(self, window_s: float, kind: str | None = None) -> list[Event]:
-        since = self._clock() - window_s
-        with self._lock:
-            snapshot = list(self._events)
-        return [e for e in snapshot if e.at >= since and (kind is None or e.kind == kind)]
+    def note_shape(self, shape_id: str, shape: str) -> None:
+        """Remember the normalised SQL text behind a slow-statement id (bounded, newest kept)."""
+        with self._fold_lock:
+            self._shapes[shape_id] = shape
+            self._shapes.move_to_end(shape_id)
+            while len(self._shapes) > 500:
+                self._shapes.popitem(last=False)
 
-    def snapshot(self, window_s: float = 300.0) -> Snapshot:
-        events = self.events(window_s)
-        by_kind: dict[str, list[Event]] = {"page": [], "service": [], "query": [], "cache": []}
-        for e in events:
-            by_kind.setdefault(e.kind, []).append(e)
-        hits: dict[str, int] = {}
-        misses = errors = 0
-        for e in by_kind["cache"]:
-            if e.name.endswith(".hit"):
-                level = e.name.removesuffix(".hit")
-                hits[level] = hits.get(level, 0) + 1
-            elif e.name == "miss":
-                misses += 1
-            elif e.name.endswith(".error"):
-                errors += 1
+    # -- folding and flushing ------------------------------------------------------------------
+
+    def fold(self) -> None:
+        """Move queued events into the time buckets (and the outbox, when shared)."""
+        with self._fold_lock:
+            pending = self._pending
+            batch: Buckets = {}  # aggregate once per event, then merge per series (cheap)
+            for _ in range(len(pending)):
+                at, kind, name, seconds, ok, rows = pending.popleft()
+                self._add(
+                    batch, int(at // BUCKET_S) * BUCKET_S, self._series_key(kind, name), seconds, ok, rows
+                )
+            if self.shared is not None:
+                merge_buckets(self._outbox, batch)
+            _absorb(self._buckets, batch)
+            horizon = bucket_start(self._clock()) - RETENTION_S
+            for store in (self._buckets, self._outbox):
+                for start in [s for s in store if s < horizon]:
+                    del store[start]
+
+    @staticmethod
+    def _add(store: Buckets, start: int, key: SeriesKey, seconds: float, ok: bool, rows: int | None) -> None:
+        series = store.get(start)
+        if series is None:
+            series = store[start] = {}
+        agg = series.get(key)
+        if agg is None:
+            agg = series[key] = Aggregate()
+        agg.add(seconds, ok, rows)
+
+    def _series_key(self, kind: str, name: str) -> SeriesKey:
+        names = self._names.get(kind)
+        if names is None:
+            if len(self._names) >= MAX_KINDS:
+                return (OTHER, OTHER)
+            names = self._names[kind] = set()
+        if name not in names:
+            if len(names) >= MAX_NAMES_PER_KIND:
+                return (kind, OTHER)
+            names.add(name)
+        return (kind, name)
+
+    def flush(self) -> bool:
+        """Fold, then push to the shared store. False when the push failed: the batch is kept
+        and retried first next time (under the same id, so it can never count twice)."""
+        self.fold()
+        if self.shared is None:
+            return True
+        with self._push_lock:
+            if self._failed is not None:
+                batch_id, buckets = self._failed
+                horizon = bucket_start(self._clock()) - RETENTION_S
+                buckets = {s: v for s, v in buckets.items() if s >= horizon}
+                if buckets and not self.shared.push(buckets, self._shapes_for(buckets), batch_id=batch_id):
+                    self.failed_pushes += 1
+                    return False
+                self._failed = None
+            with self._fold_lock:
+                outbox, self._outbox = self._outbox, {}
+            if not outbox:
+                return True
+            batch_id = uuid.uuid4().hex
+            if self.shared.push(outbox, self._shapes_for(outbox), batch_id=batch_id):
+                return True
+            self._failed = (batch_id, outbox)
+            self.failed_pushes += 1
+            return False
+
+    def _shapes_for(self, buckets: Buckets) -> dict[str, str]:
+        """The SQL text of every slow statement in ``buckets`` (re-sent with each push, so the text
+        lives in Redis as long as its counts do)."""
+        with self._fold_lock:
+            return {
+                name: self._shapes[name]
+                for series in buckets.values()
+                for kind, name in series
+                if kind == "slow" and name in self._shapes
+            }
+
+    def start(self, interval_s: float = 1.0) -> None:
+        """Fold and flush from one background thread every ``interval_s``; later calls do nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(interval_s,), name="ebaydash-metrics", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                self.flush()
+            except Exception:  # the flusher must outlive any surprise
+                log.exception("metrics flush failed")
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def local_buckets(self, since: int) -> Buckets:
+        """Copies of this process's buckets from ``since`` on."""
+        self.fold()
+        with self._fold_lock:
+            return {
+                start: {k: a.copy() for k, a in series.items()}
+                for start, series in self._buckets.items()
+                if start >= since
+            }
+
+    def snapshot(
+        self, window_s: float = 300.0, *, scope: Scope | None = None, exact: bool = True
+    ) -> Snapshot:
+        """Statistics over the last ``window_s``: the cluster's when shared (unless ``scope`` says
+        ``"process"``), else this process's. ``exact=False`` skips the raw durations (cheaper;
+        percentiles from the histograms)."""
+        now = self._clock()
+        since = window_start(now, window_s)
+        want_cluster = self.shared is not None and scope != "process"
+        note = None
+        buckets: Buckets | None = None
+        if want_cluster:
+            buckets, note = self._cluster_buckets(since, now)
+        actual: Scope = "cluster" if buckets is not None else "process"
+        if buckets is None:
+            buckets = self.local_buckets(since)
+        span = now - since if actual == "cluster" else now - max(since, self.started_at)
+        raw = self._raw_durations(since) if actual == "process" and exact else None
+        return self._snapshot(buckets, now, window_s, span, actual, raw, note)
+
+    def _cluster_buckets(self, since: int, now: float) -> tuple[Buckets | None, str | None]:
+        assert self.shared is not None
+        self.flush()  # so this process's own latest events are in what we read
+        starts = list(range(since, bucket_start(now) + 1, BUCKET_S))
+        with self._push_lock:
+            try:
+                merged = self.shared.read(starts)
+            except Exception as exc:  # SharedUnavailable or anything the client threw
+                return None, f"Shared metrics unavailable ({exc}); showing this process only."
+            with self._fold_lock:
+                unsent = [self._outbox] + ([self._failed[1]] if self._failed else [])
+                for part in unsent:
+                    merge_buckets(merged, {s: v for s, v in part.items() if s >= since})
+        return merged, None
+
+    def _raw_durations(self, since: int) -> dict[SeriesKey, list[float]]:
+        """Durations per series from the rings, for the kinds whose ring covers the window."""
+        out: dict[SeriesKey, list[float]] = {}
+        for kind, ring in self._raw.items():
+            events = list(ring)
+            if len(events) == ring.maxlen and events and events[0][0] >= since:
+                continue  # the ring lost part of the window: leave this kind to the histograms
+            for at, _kind, name, seconds, _ok, _rows in events:
+                if at >= since:
+                    out.setdefault(self._series_key(kind, name), []).append(seconds)
+        return out
+
+    def _snapshot(
+        self,
+        buckets: Buckets,
+        now: float,
+        window_s: float,
+        span_s: float,
+        scope: Scope,
+        raw: dict[SeriesKey, list[float]] | None,
+        note: str | None,
+    ) -> Snapshot:
+        per_series: dict[SeriesKey, list[Aggregate]] = {}
+        newest: int | None = None
+        for start, series in buckets.items():
+            for key, agg in series.items():
+                per_series.setdefault(key, []).append(agg)
+                if agg.count and (newest is None or start > newest):
+                    newest = start
+        series_summaries = {
+            key: summarise(aggs, span_s, raw.get(key) if raw is not None else None)
+            for key, aggs in per_series.items()
+        }
+        kinds: dict[str, list[Aggregate]] = {}
+        for (kind, _name), aggs in per_series.items():
+            kinds.setdefault(kind, []).extend(aggs)
+        kind_summaries = {}
+        for kind, aggs in kinds.items():
+            durations = None
+            if raw is not None:
+                durations = [d for (k, _n), values in raw.items() if k == kind for d in values]
+            kind_summaries[kind] = summarise(aggs, span_s, durations)
+        slow = tuple(
+            sorted(
+                (
+                    SlowQuery(
+                        shape=self._shape_text(name),
+                        count=s.count,
+                        mean_ms=s.mean_ms,
+                        worst_ms=s.max_ms,
+                    )
+                    for (kind, name), s in series_summaries.items()
+                    if kind == "slow"
+                ),
+                key=lambda q: (-q.worst_ms, q.shape),
+            )
+        )
         return Snapshot(
-            taken_at=self._clock(),
+            taken_at=now,
             window_s=window_s,
-            pages=summarise(by_kind["page"], window_s),
-            services=summarise(by_kind["service"], window_s),
-            queries=summarise(by_kind["query"], window_s),
-            cache_hits=hits,
-            cache_misses=misses,
-            cache_errors=errors,
+            span_s=span_s,
+            scope=scope,
+            summaries=kind_summaries,
+            series=series_summaries,
+            slow_queries=slow,
+            newest_event_at=None if newest is None else min(float(newest + BUCKET_S), now),
+            note=note,
+            buckets=buckets,
         )
 
+    def _shape_text(self, shape_id: str) -> str:
+        text = self._shapes.get(shape_id)
+        if text is None and self.shared is not None:
+            text = self.shared.shape(shape_id)
+            if text is not None:
+                with self._fold_lock:
+                    self._shapes[shape_id] = text
+        return text or f"(statement {shape_id})"
+
     def clear(self) -> None:
-        self._events.clear()
+        """Forget everything this process recorded (tests, and the page's reset button)."""
+        self.fold()
+        with self._fold_lock:
+            self._buckets.clear()
+            self._outbox.clear()
+            self._failed = None
+            for ring in self._raw.values():
+                ring.clear()
+            self.started_at = self._clock()

@@ -47,6 +47,7 @@ class ResourceSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._listeners: list[Callable[[ResourceSample], None]] = []
         # the first cpu_percent() call has nothing to compare with and returns 0: prime it
         self._process.cpu_percent(None)
         psutil.cpu_percent(None)
@@ -67,7 +68,16 @@ class ResourceSampler:
             load_1m=os.getloadavg()[0],
         )
         self._history.append(sample)
+        for listener in list(self._listeners):
+            try:
+                listener(sample)
+            except Exception:  # an alert or publish failure must not stop the sampling
+                log.exception("resource sample listener failed")
         return sample
+
+    def subscribe(self, listener: Callable[[ResourceSample], None]) -> None:
+        """Call ``listener`` with every new sample (alerts, publishing to the other replicas)."""
+        self._listeners.append(listener)
 
     def start(self) -> None:
         """Start the background thread once; later calls do nothing."""

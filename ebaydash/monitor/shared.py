@@ -1,0 +1,311 @@
+"""Every Redis call the monitor makes lives here: shared metric buckets, slow-statement texts,
+the replicas' latest resource samples, and a ping for the health panel.
+
+Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch seconds):
+
+- ``P:b:S``   hash, one per time bucket. Fields ``kind|name|stat`` where stat is ``n`` (count),
+  ``e`` (errors), ``us`` (total microseconds), ``r`` (rows) or ``h<i>`` (histogram bucket ``i``).
+  Written with HINCRBY, so every replica's counts add up.
+- ``P:x:S``   sorted set, member ``kind|name``, score = the worst duration in microseconds
+  (``ZADD GT`` keeps the largest).
+- ``P:shapes`` hash: slow-statement id → normalised SQL text.
+- ``P:replicas`` hash: replica id → JSON of its latest resource sample.
+- ``P:batch:ID`` a marker that push ``ID`` was applied, so a retried push is not counted twice.
+
+Pushes run as one Lua script: atomic, and idempotent per batch id.
+
+Bucket keys expire after the retention, so Redis holds a bounded amount whatever the traffic.
+Calls fail open: short timeouts, no retries, and after a failure a breaker skips Redis for
+``breaker_reset_s`` so a dead server costs one timeout per period, not one per call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ebaydash.monitor.metrics import RETENTION_S, Aggregate, Buckets, SeriesKey
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = "|"
+
+
+class SharedUnavailable(Exception):
+    """Redis did not answer (or the breaker is open); callers fall back to local numbers."""
+
+
+@dataclass(frozen=True)
+class Ping:
+    ok: bool
+    round_trip_ms: float | None
+    message: str
+
+
+# KEYS[1] marks the batch as applied; ARGV[1] is the retention; then (op, key number, field, value)
+# quadruples: h = HINCRBY, z = ZADD GT (keep the worst), s = HSET. All or nothing, and only once.
+_PUSH = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+for i = 2, #ARGV, 4 do
+  local op, key, field, value = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  if op == 'h' then
+    redis.call('HINCRBY', key, field, value)
+  elseif op == 'z' then
+    redis.call('ZADD', key, 'GT', value, field)
+  else
+    redis.call('HSET', key, field, value)
+  end
+end
+for k = 2, #KEYS do
+  redis.call('EXPIRE', KEYS[k], ARGV[1])
+end
+return 1
+"""
+
+
+def make_client(url: str, *, timeout_ms: int) -> redis.Redis:
+    timeout = timeout_ms / 1000
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # a retry would double the wait on a dead server
+        health_check_interval=0,
+        decode_responses=True,
+    )
+
+
+def _clean(name: str) -> str:
+    return name.replace(SEPARATOR, "/")
+
+
+class SharedMetrics:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "ebaydash:metrics",
+        retention_s: int = RETENTION_S + 60,
+        breaker_reset_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.retention_s = retention_s
+        self.breaker_reset_s = breaker_reset_s
+        self._clock = clock
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+        self.failures = 0
+        self._push_script = client.register_script(_PUSH)
+
+    @classmethod
+    def connect(cls, url: str, *, timeout_ms: int, prefix: str, breaker_reset_s: float) -> SharedMetrics:
+        return cls(make_client(url, timeout_ms=timeout_ms), prefix=prefix, breaker_reset_s=breaker_reset_s)
+
+    # -- the breaker ---------------------------------------------------------------------------
+
+    @property
+    def breaker_open(self) -> bool:
+        return self._clock() < self._open_until
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        if self.breaker_open:
+            raise SharedUnavailable(f"skipping Redis after an error: {self.last_error}")
+        try:
+            result = fn()
+        except (redis.RedisError, OSError) as exc:
+            with self._lock:
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self._open_until = self._clock() + self.breaker_reset_s
+            log.warning("shared metrics: %s failed (%s); retrying in %.0f s", what, exc, self.breaker_reset_s)
+            raise SharedUnavailable(self.last_error) from exc
+        self.last_error = None
+        return result
+
+    # -- metric buckets ------------------------------------------------------------------------
+
+    def _bucket_key(self, start: int) -> str:
+        return f"{self.prefix}:b:{start}"
+
+    def _max_key(self, start: int) -> str:
+        return f"{self.prefix}:x:{start}"
+
+    def push(
+        self,
+        buckets: Mapping[int, Mapping[SeriesKey, Aggregate]],
+        shapes: Mapping[str, str],
+        *,
+        batch_id: str,
+    ) -> bool:
+        """Add ``buckets`` to the shared counts in one atomic script. False (never raises) on
+        failure. Pushing the same ``batch_id`` again is a no-op, so a push that timed out but
+        reached Redis is not counted twice when it is retried."""
+        keys: list[str] = [f"{self.prefix}:batch:{batch_id}"]
+        index: dict[str, int] = {}
+        ops: list[str | int] = []
+
+        def key_no(key: str) -> int:
+            if key not in index:
+                keys.append(key)
+                index[key] = len(keys)  # Lua's KEYS are 1-based
+            return index[key]
+
+        for start, series in buckets.items():
+            bucket, worst = key_no(self._bucket_key(start)), key_no(self._max_key(start))
+            for (kind, name), agg in series.items():
+                member = f"{_clean(kind)}{SEPARATOR}{_clean(name)}"
+                stats: list[tuple[str, int]] = [("n", agg.count), ("us", round(agg.total_s * 1e6))]
+                if agg.errors:
+                    stats.append(("e", agg.errors))
+                if agg.rows:
+                    stats.append(("r", agg.rows))
+                stats.extend((f"h{i}", n) for i, n in agg.hist.items())
+                for stat, value in stats:
+                    ops += ["h", bucket, f"{member}{SEPARATOR}{stat}", value]
+                ops += ["z", worst, member, round(agg.max_s * 1e6)]
+        if shapes:
+            shapes_key = key_no(f"{self.prefix}:shapes")
+            for shape_id, text in shapes.items():
+                ops += ["s", shapes_key, shape_id, text]
+        if len(keys) == 1:
+            return True
+        try:
+            self._call("push", lambda: self._push_script(keys=keys, args=[self.retention_s, *ops]))
+            return True
+        except SharedUnavailable:
+            return False
+
+    def read(self, starts: Sequence[int]) -> Buckets:
+        """Every replica's counts for the buckets starting at ``starts``, merged."""
+
+        def fetch() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for start in starts:
+                pipe.hgetall(self._bucket_key(start))
+                pipe.zrange(self._max_key(start), 0, -1, withscores=True)
+            return list(pipe.execute())
+
+        replies = self._call("read", fetch)
+        out: Buckets = {}
+        for i, start in enumerate(starts):
+            fields: dict[str, str] = replies[2 * i]
+            worst: list[tuple[str, float]] = replies[2 * i + 1]
+            if not fields:
+                continue
+            out[start] = _decode_bucket(fields, worst)
+        return out
+
+    def shape(self, shape_id: str) -> str | None:
+        try:
+            value = self._call("shape", lambda: self.client.hget(f"{self.prefix}:shapes", shape_id))
+        except SharedUnavailable:
+            return None
+        return str(value) if value is not None else None
+
+    # -- replicas' resource samples -------------------------------------------------------------
+
+    def publish_sample(self, replica: str, sample: Mapping[str, Any]) -> bool:
+        key = f"{self.prefix}:replicas"
+
+        def send() -> None:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(key, replica, json.dumps(dict(sample)))
+            pipe.expire(key, self.retention_s)
+            pipe.execute()
+
+        try:
+            self._call("publish", send)
+            return True
+        except SharedUnavailable:
+            return False
+
+    def replica_samples(self, *, max_age_s: float, now: float | None = None) -> dict[str, dict[str, Any]]:
+        """The latest sample of every replica that reported within ``max_age_s`` (wall clock)."""
+        key = f"{self.prefix}:replicas"
+        raw: dict[str, str] = self._call("replicas", lambda: self.client.hgetall(key))
+        now = time.time() if now is None else now
+        fresh: dict[str, dict[str, Any]] = {}
+        gone: list[str] = []
+        for replica, text in raw.items():
+            try:
+                sample = json.loads(text)
+                at = float(sample["at"])
+            except (ValueError, KeyError, TypeError):
+                gone.append(replica)
+                continue
+            if now - at <= max_age_s:
+                fresh[replica] = sample
+            elif now - at > self.retention_s:
+                gone.append(replica)
+        if gone:  # replicas that stopped long ago: forget them
+            with contextlib.suppress(SharedUnavailable):
+                self._call("forget", lambda: self.client.hdel(key, *gone))
+        return fresh
+
+    # -- health --------------------------------------------------------------------------------
+
+    def ping(self) -> Ping:
+        if self.breaker_open:
+            return Ping(False, None, f"not answering ({self.last_error}); retrying shortly")
+        started = time.perf_counter()
+        try:
+            self._call("ping", self.client.ping)
+        except SharedUnavailable as exc:
+            return Ping(False, None, f"not answering ({exc})")
+        return Ping(True, (time.perf_counter() - started) * 1000, "reachable")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _decode_bucket(
+    fields: Mapping[str, str], worst: Sequence[tuple[str, float]]
+) -> dict[SeriesKey, Aggregate]:
+    series: dict[SeriesKey, Aggregate] = {}
+
+    def agg_for(kind_name: str) -> Aggregate | None:
+        kind, sep, name = kind_name.partition(SEPARATOR)
+        if not sep:
+            return None
+        key = (kind, name)
+        agg = series.get(key)
+        if agg is None:
+            agg = series[key] = Aggregate()
+        return agg
+
+    for field, value in fields.items():
+        kind_name, sep, stat = field.rpartition(SEPARATOR)
+        agg = agg_for(kind_name) if sep else None
+        if agg is None:
+            continue
+        number = int(value)
+        if stat == "n":
+            agg.count = number
+        elif stat == "e":
+            agg.errors = number
+        elif stat == "us":
+            agg.total_s = number / 1e6
+        elif stat == "r":
+            agg.rows = number
+        elif stat.startswith("h") and stat[1:].isdigit():
+            agg.hist[int(stat[1:])] = number
+    for member, score in worst:
+        agg = agg_for(member)
+        if agg is not None:
+            agg.max_s = float(score) / 1e6
+    return {k: a for k, a in series.items() if a.count}
