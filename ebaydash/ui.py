@@ -45,8 +45,25 @@ def _context() -> Context:
     return build_context(Settings.from_env(os.environ))
 
 
+def _ensure_entered_through_app() -> None:
+    """Rerun through app.py when Streamlit ran a page file on its own.
+
+    Our page files live in ``pages/``. Until ``st.navigation`` has run once in the process,
+    Streamlit assumes the old folder-based multipage mode, so a server whose very first request is
+    a deep link (``/orders``) executes ``pages/orders.py`` directly: no sidebar, no navigation,
+    nothing measured. ``st.navigation`` clears that flag; when a page finds it still set, this run
+    skipped app.py, so clear it ourselves and rerun the same page through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def context() -> Context:
     """The process-wide context; a configuration error stops the page with its message."""
+    _ensure_entered_through_app()
     try:
         return _context()
     except ConfigError as exc:
@@ -137,6 +154,7 @@ def sidebar() -> Selection | None:
 
 def selection() -> Selection:
     """The sidebar's choice for this run; stops the page when there is none."""
+    _ensure_entered_through_app()
     chosen = st.session_state.get("_selection")
     if not isinstance(chosen, Selection):
         _stop("Choose an account in the sidebar.")

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from ebaydash import services
 from ebaydash.context import build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import Window
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, free_port
+from tests.servers import running_app, seeded_sqlite
 
 pytestmark = pytest.mark.browser
 
@@ -27,51 +21,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     data = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{data / 'demo.sqlite3'}"
-    settings = Settings(database_url=url)
-    db = Database(make_engine(settings), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
-    port = free_port()
-    env = {**os.environ, "EBAYDASH_DATABASE_URL": url}
-    log = open(data / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"streamlit did not start: {(data / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
-        yield base, settings
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+    url = seeded_sqlite(data)
+    with running_app(data, {"EBAYDASH_DATABASE_URL": url}) as base:
+        yield base, Settings(database_url=url)
 
 
 def expected_orders_tile(settings: Settings) -> str:
@@ -101,3 +53,18 @@ def test_every_page_opens_and_the_orders_kpi_matches_the_database(
         expect(page.locator("h1").filter(has_text=title)).to_be_visible(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
     assert dt.datetime.now().year > 2000
+
+
+@pytest.mark.parametrize("path", ["orders", "performance"])
+def test_a_deep_link_as_the_first_request_still_gets_the_whole_app(
+    tmp_path: Path, page: Page, path: str
+) -> None:
+    """A fresh server whose very first request is a deep link: the page must come with app.py's
+    sidebar and navigation (Streamlit would otherwise run the page file on its own)."""
+    url = seeded_sqlite(tmp_path)
+    with running_app(tmp_path, {"EBAYDASH_DATABASE_URL": url}) as base:
+        page.goto(f"{base}/{path}")
+        expect(page.locator("h1").filter(has_text=path.capitalize())).to_be_visible(timeout=30_000)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        expect(sidebar.get_by_text("Account", exact=True)).to_be_visible(timeout=30_000)
+        expect(sidebar.get_by_role("link", name="Overview")).to_be_visible()

@@ -3,11 +3,7 @@ by itself, without rerunning the page."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,69 +11,25 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics
-from ebaydash.seeding import seed_demo
-from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, free_port
+from tests.servers import running_app, seeded_sqlite
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 
 @pytest.fixture
 def shared_server(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str]]:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
+    url = seeded_sqlite(tmp_path)
     prefix = f"ebaydash:test:{uuid.uuid4().hex[:12]}"
-    port = free_port()
     env = {
-        **os.environ,
         "EBAYDASH_DATABASE_URL": url,
         "EBAYDASH_REDIS_URL": redis_url,
         "EBAYDASH_METRICS_PREFIX": prefix,
         "EBAYDASH_MONITOR_REFRESH_S": "1",
     }
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
+    with running_app(tmp_path, env) as base:
         yield base, prefix
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def tile(page: Page, label: str) -> str:

@@ -1,0 +1,71 @@
+"""Real `streamlit run` servers for browser tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.seeding import seed_demo
+from ebaydash.settings import Settings
+from tests.conftest import ROOT, SAMPLE_DIR, free_port
+
+
+def seeded_sqlite(directory: Path) -> str:
+    """A demo database under ``directory``; returns its URL."""
+    url = f"sqlite:///{directory / 'demo.sqlite3'}"
+    db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
+    seed_demo(db, SAMPLE_DIR)
+    db.dispose()
+    return url
+
+
+@contextmanager
+def running_app(log_dir: Path, env: dict[str, str]) -> Iterator[str]:
+    """`streamlit run app.py` on a free port with ``env`` added; yields its base URL once
+    `/_stcore/health` answers, and stops it afterwards."""
+    port = free_port()
+    log_path = log_dir / f"streamlit-{port}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"streamlit did not start: {log_path.read_text()}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
