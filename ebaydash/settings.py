@@ -289,6 +289,13 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number >= 1",
         "Scaling: replicas running now (set by the deployment).",
     ),
+    Spec(
+        "import_max_mb",
+        "200",
+        _positive_int,
+        "a whole number of megabytes >= 1",
+        "Largest order file an import accepts; bigger ones are refused with a message.",
+    ),
 )
 
 
@@ -324,6 +331,7 @@ class Settings:
     min_replicas: int = 1
     max_replicas: int = 10
     replicas: int = 1
+    import_max_mb: int = 200
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -4,6 +4,12 @@ Every function takes the process :class:`~ebaydash.context.Context` first. Pages
 package only; the modules behind it split the API by audience.
 """
 
+from ebaydash.services.imports import (
+    ImportFile,
+    ImportReport,
+    import_orders,
+    timezones,
+)
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     PAGE_SIZES,
@@ -28,11 +34,14 @@ from ebaydash.services.system import (
 __all__ = [
     "EXPORT_COLUMNS",
     "PAGE_SIZES",
+    "ImportFile",
+    "ImportReport",
     "account",
     "accounts",
     "database_health",
     "default_account",
     "export_orders_csv",
+    "import_orders",
     "kpis",
     "order_detail",
     "orders_page",
@@ -40,6 +49,7 @@ __all__ = [
     "performance",
     "recommendation",
     "resource_history",
+    "timezones",
     "trend",
     "validate_filter",
 ]
