@@ -26,6 +26,8 @@ def decode(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise Unreadable("the file claims to be UTF-16 text but is not") from None
+    if b"\x00" in data[:65536]:
+        raise Unreadable("this is a binary file, not a CSV or JSON export")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -327,7 +327,8 @@ def _parse_group(
         price = amount(row, "price", required=True)
         shipping = amount(row, "shipping", required=False)
         line_totals.append(amount(row, "total", required=False))
-        sku = row.get("sku") or row.get("item_number")
+        # eBay titles are at most 80 characters, so a title can name a product when nothing else does
+        sku = row.get("sku") or row.get("item_number") or row.get("title")
         title = row.get("title") or sku
         if sku and len(sku) > 80:
             problems.add(row, _SHOWN["sku"], "the SKU is longer than 80 characters")
@@ -335,7 +336,7 @@ def _parse_group(
             problems.add(row, _SHOWN["title"], "the title is longer than 300 characters")
         if not sku:
             problems.add(
-                row, _SHOWN["sku"], "the row has no Custom Label (SKU) nor Item Number to name its product"
+                row, _SHOWN["sku"], "the row has no Custom Label (SKU), Item Number or title to name its product"
             )
         transaction = row.get("transaction_id") or None
         if len(problems.errors) == before and quantity and price is not None and sku and title:
@@ -411,7 +412,7 @@ def _parse_group(
             lines=tuple(lines),
             buyer=buyer,
             buyer_email=email,
-            source=Source(file, rows[0].line),
+            source=Source(file, rows[0].line, "\n".join(r.raw for r in rows)),
         ),
         [],
     )

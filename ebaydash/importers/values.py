@@ -95,11 +95,13 @@ def money_text(text: str) -> tuple[Decimal, str | None]:
     negative = False
     if raw.startswith("(") and raw.endswith(")"):  # accounting style
         negative, raw = True, raw[1:-1].strip()
+    if raw.startswith("-"):
+        negative, raw = True, raw[1:].strip()
     match = _MONEY.fullmatch(raw)
     if match is None:
         raise ValueProblem(f"{text!r} is not an amount (expected e.g. $12.34)")
-    negative = negative or bool(match["sign"]) or raw.startswith("-")
-    symbol = (match["pre"].strip().lstrip("-").strip() or match["post"].strip()).strip()
+    negative = negative or bool(match["sign"])
+    symbol = (match["pre"].strip() or match["post"].strip()).strip()
     currency = None
     if symbol:
         currency = CURRENCY_SYMBOLS.get(symbol) or CURRENCY_SYMBOLS.get(symbol.upper())

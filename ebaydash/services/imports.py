@@ -37,7 +37,7 @@ class ImportFile:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass
 class FileSummary:
     name: str
     format: str
@@ -212,6 +212,11 @@ def import_orders(
         )
         report.errors.extend(currency_problems)
         report.rejected += len(currency_problems)
+        for summary in report.files:
+            moved = sum(1 for e in currency_problems if e.file == summary.name)
+            summary.valid -= moved
+            summary.rejected += moved
+            summary.errors += moved
     valid, report.duplicates = checks.deduplicate(valid)
     sellers = sorted({s for s in seller_ids} | {o.seller_id for o in valid if o.seller_id})
     ebay_user_id = (
