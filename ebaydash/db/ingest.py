@@ -316,7 +316,6 @@ def _pg_upsert(
     report(0.45, "comparing with stored orders")
     conn.execute(text(_PG_PLAN), params)
     conn.execute(text(_PG_ITEMS_CHANGED))
-    conn.execute(text("ANALYZE ebaydash_import_plan"))
     counts: dict[str, int] = {
         str(action): int(n)
         for action, n in conn.execute(
@@ -337,14 +336,19 @@ def _pg_upsert(
 
 
 def _pg_stage(conn: Connection, records: Sequence[OrderRecord]) -> None:
+    # the joins and the sort below stay in memory; a few statistics are enough for the planner
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    conn.execute(text("SET LOCAL default_statistics_target = 10"))
     for statement in _PG_STAGING.split(";"):
         conn.execute(text(statement))
     driver = conn.connection.driver_connection
+    # binary COPY: about three times faster than text for Decimal and datetime values
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(
             "COPY ebaydash_import_orders (n, ebay_order_id, buyer, buyer_email, status, total_amount, "
-            "refunded_amount, currency, order_date, updated_at) FROM STDIN"
+            "refunded_amount, currency, order_date, updated_at) FROM STDIN WITH (FORMAT binary)"
         ) as copy:
+            copy.set_types(_PG_ORDER_TYPES)
             for n, r in enumerate(records):
                 copy.write_row(
                     (
@@ -362,8 +366,9 @@ def _pg_stage(conn: Connection, records: Sequence[OrderRecord]) -> None:
                 )
         with cursor.copy(
             "COPY ebaydash_import_items (order_n, position, line_item_id, sku, title, quantity, unit_price) "
-            "FROM STDIN"
+            "FROM STDIN WITH (FORMAT binary)"
         ) as copy:
+            copy.set_types(_PG_ITEM_TYPES)
             for n, r in enumerate(records):
                 for position, line in enumerate(r.lines):
                     copy.write_row(
@@ -372,6 +377,21 @@ def _pg_stage(conn: Connection, records: Sequence[OrderRecord]) -> None:
     # temporary tables have no statistics until analysed; the planner needs them for hash joins
     conn.execute(text("ANALYZE ebaydash_import_orders"))
     conn.execute(text("ANALYZE ebaydash_import_items"))
+
+
+_PG_ORDER_TYPES = [
+    "int4",
+    "text",
+    "text",
+    "text",
+    "text",
+    "numeric",
+    "numeric",
+    "text",
+    "timestamptz",
+    "timestamptz",
+]
+_PG_ITEM_TYPES = ["int4", "int4", "text", "text", "text", "int4", "numeric"]
 
 
 def _pg_write_orders(conn: Connection, account_id: int) -> None:

@@ -88,18 +88,24 @@ def looks_like(text: str) -> bool:
     return False
 
 
-@dataclass
 class _Row:
-    line: int
-    cells: dict[str, str]
-    raw: str
+    """One data row: its line, its non-empty values by canonical field, its cells as read."""
+
+    __slots__ = ("cells", "has_item", "line", "values")
+
+    def __init__(self, line: int, cells: list[str], columns: dict[int, str]) -> None:
+        self.line = line
+        self.cells = cells
+        width = len(cells)
+        self.values = {key: value for i, key in columns.items() if i < width and (value := cells[i].strip())}
+        self.has_item = any(k in self.values for k in ITEM_FIELDS)
 
     def get(self, key: str) -> str:
-        return self.cells.get(key, "").strip()
+        return self.values.get(key, "")
 
     @property
-    def has_item(self) -> bool:
-        return any(self.get(k) for k in ITEM_FIELDS)
+    def raw(self) -> str:
+        return _raw(self.cells)
 
 
 @dataclass
@@ -116,7 +122,7 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
     groups: dict[str, _Group] = {}
     loose: list[_Row] = []  # rows that cannot be grouped (no order number, no record number)
     columns: dict[int, str] = {}
-    for line, cells, raw in rows:
+    for line, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
         if cells[0] == _CSV_ERROR:
@@ -144,11 +150,11 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
                     line,
                     None,
                     f"the row has {len(cells)} fields but the header has {len(header)}",
-                    raw=raw,
+                    raw=_raw(cells),
                 )
             )
             continue
-        row = _Row(line, {key: cells[i] for i, key in columns.items() if i < len(cells)}, raw)
+        row = _Row(line, cells, columns)
         key = row.get("sales_record") or row.get("order_id")
         if not key:
             loose.append(row)
@@ -196,8 +202,8 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
     return result
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str], str]]:
-    """(first line number, cells, raw text) of every CSV record, blank lines included."""
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) of every CSV record, blank lines included."""
     reader = csv.reader(io.StringIO(text, newline=""))
     end = 0
     while True:
@@ -208,10 +214,10 @@ def _records(text: str) -> Iterator[tuple[int, list[str], str]]:
             return
         except csv.Error as exc:
             end = reader.line_num
-            yield start, [_CSV_ERROR, str(exc)], ""
+            yield start, [_CSV_ERROR, str(exc)]
             continue
         end = reader.line_num
-        yield start, cells, _raw(cells)
+        yield start, cells
 
 
 def _raw(cells: list[str]) -> str:
@@ -336,7 +342,7 @@ def _parse_group(
             problems.add(row, _SHOWN["title"], "the title is longer than 300 characters")
         if not sku:
             problems.add(
-                row, _SHOWN["sku"], "the row has no Custom Label (SKU), Item Number or title to name its product"
+                row, _SHOWN["sku"], "nothing names the product (no Custom Label, Item Number or title)"
             )
         transaction = row.get("transaction_id") or None
         if len(problems.errors) == before and quantity and price is not None and sku and title:
@@ -412,7 +418,7 @@ def _parse_group(
             lines=tuple(lines),
             buyer=buyer,
             buyer_email=email,
-            source=Source(file, rows[0].line, "\n".join(r.raw for r in rows)),
+            source=Source(file, rows[0].line),
         ),
         [],
     )

@@ -7,6 +7,7 @@ it into a :class:`~ebaydash.importers.records.RowError` with the file, line and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -187,6 +188,7 @@ def iso_instant(value: Any) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
+@functools.lru_cache(maxsize=8192)  # exports repeat timestamps (sale and payment in one minute)
 def local_instant(text: str, zone: ZoneInfo) -> dt.datetime:
     """A Seller Hub date such as ``Sep-30-26 23:45:00`` in ``zone`` (unless it names its own zone),
     as UTC. Also accepts ``30-Sep-26``, ``2026-09-30 23:45:00`` and ISO timestamps with offsets."""
@@ -230,10 +232,13 @@ def local_instant(text: str, zone: ZoneInfo) -> dt.datetime:
 
 def _localise(naive: dt.datetime, zone: ZoneInfo, shown: str) -> dt.datetime:
     aware = naive.replace(tzinfo=zone)
-    # A wall time skipped by a daylight-saving change does not survive a round trip through UTC.
-    if aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != naive:
+    utc = aware.astimezone(dt.UTC)
+    # Only around a daylight-saving change do the two folds differ; there, a wall time the clocks
+    # skipped does not survive a round trip through UTC. (A repeated hour takes its first fold.)
+    near_change = aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset()
+    if near_change and utc.astimezone(zone).replace(tzinfo=None) != naive:
         raise ValueProblem(f"{shown!r} does not exist in {zone.key} (the clocks skipped it)")
-    return aware.astimezone(dt.UTC)
+    return utc
 
 
 # -- text ---------------------------------------------------------------------------------------
