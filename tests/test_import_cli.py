@@ -77,7 +77,9 @@ def test_problems_stop_the_import_with_exit_code_1_and_every_one_is_listed(
     assert len(list(csv.DictReader(rejects.open()))) == 2
 
 
-def test_a_missing_file_or_bad_zone_is_a_usage_error(database: Database, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_file_or_bad_zone_is_a_usage_error(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["import", "/nonexistent/orders.csv", "--account", "Shop"]) == 2
     assert "no such file" in capsys.readouterr().err
     csv_file = str(FIXTURES / "seller_hub_orders.csv")
@@ -90,6 +92,8 @@ def test_the_timezone_option_places_seller_hub_dates(database: Database) -> None
     csv_file = str(FIXTURES / "seller_hub_orders.csv")
     assert main(["import", csv_file, "--account", "Gadgets", "--timezone", "Asia/Tokyo"]) == 0
     with database.connect() as conn:
-        first = conn.execute(select(orders.c.order_date).where(orders.c.ebay_order_id == "23-20000-00001")).scalar()
+        first = conn.execute(
+            select(orders.c.order_date).where(orders.c.ebay_order_id == "23-20000-00001")
+        ).scalar()
     # Sep-30-26 23:45:00 in Tokyo (UTC+9)
     assert first is not None and first.isoformat() == "2026-09-30T14:45:00+00:00"

@@ -53,7 +53,9 @@ def test_uploading_pages_into_a_new_account_shows_the_counts_and_the_new_numbers
 
     db = Database(make_engine(demo_env), timeout_ms=5000)
     with db.connect() as conn:
-        account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == "Retro Imports")).scalar_one()
+        account_id = conn.execute(
+            select(accounts.c.id).where(accounts.c.name == "Retro Imports")
+        ).scalar_one()
         rows = conn.execute(select(orders).where(orders.c.account_id == account_id)).all()
     db.dispose()
     assert len(rows) == 6

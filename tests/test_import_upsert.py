@@ -51,7 +51,9 @@ def page_file(name: str, mutate: Callable[[dict[str, Any]], None] | None = None)
     return ImportFile(name, json.dumps(raw, indent=1).encode())
 
 
-def run_import(ctx: Context, files: list[ImportFile], account: str = "Retro Records", **kwargs: Any) -> ImportReport:
+def run_import(
+    ctx: Context, files: list[ImportFile], account: str = "Retro Records", **kwargs: Any
+) -> ImportReport:
     report = services.import_orders(ctx, files, account_name=account, **kwargs)
     # nothing is ever dropped silently: every order in the files is accounted for
     assert report.accounted == report.orders_in, report.counts()
@@ -152,7 +154,9 @@ def test_getorders_pages_land_exactly_as_in_the_files(ctx: Context, db: Database
 
 
 def test_seller_hub_csv_lands_in_the_accounts_time_zone(ctx: Context, db: Database) -> None:
-    report = run_import(ctx, [fixture_file("seller_hub_orders.csv")], "Gadget Garage", timezone="America/Chicago")
+    report = run_import(
+        ctx, [fixture_file("seller_hub_orders.csv")], "Gadget Garage", timezone="America/Chicago"
+    )
     assert report.committed and report.imported == 3
     frame = stored_orders(db).set_index("ebay_order_id")
     assert frame.loc["23-20000-00001"].order_date == dt.datetime(2026, 10, 1, 4, 45, tzinfo=dt.UTC)
@@ -240,7 +244,9 @@ def bad_page(page: dict[str, Any]) -> None:
     page["orders"][2]["creationDate"] = "2026-09-31T00:00:00Z"
 
 
-def test_one_bad_order_aborts_the_whole_import_and_every_problem_is_listed(ctx: Context, db: Database) -> None:
+def test_one_bad_order_aborts_the_whole_import_and_every_problem_is_listed(
+    ctx: Context, db: Database
+) -> None:
     run_import(ctx, [fixture_file(PAGES[1])])
     before = snapshot(db)
     report = run_import(ctx, [page_file(PAGES[0], bad_page), fixture_file("seller_hub_orders.csv")])
@@ -368,7 +374,8 @@ def test_the_next_page_view_shows_the_imported_numbers(ctx: Context, db: Databas
     after = services.kpis(ctx, first.account_id, window)
     # ground truth: pandas over the stored rows
     frame = stored_orders(db)
-    live = frame[(frame.status != "cancelled") & (frame.order_date >= window.start) & (frame.order_date < window.end)]
+    in_window = (frame.order_date >= window.start) & (frame.order_date < window.end)
+    live = frame[(frame.status != "cancelled") & in_window]
     assert after.orders.current == len(live) == before.orders.current + 1
     assert after.revenue.current == sum(live.total_amount - live.refunded_amount)
     assert after.cancelled.current == 1
@@ -408,7 +415,8 @@ def big_seller_hub_csv(target_bytes: int) -> tuple[bytes, int]:
         )
         lines.append(row)
         size += len(row) + 1
-    lines += ["", f'"{n} record(s) downloaded, from Jan-01-26 00:00:00 to Dec-31-26 23:59:59"', '"Seller ID : big_shop"']
+    footer = f'"{n} record(s) downloaded, from Jan-01-26 00:00:00 to Dec-31-26 23:59:59"'
+    lines += ["", footer, '"Seller ID : big_shop"']
     return ("\r\n".join(lines) + "\r\n").encode(), n
 
 
@@ -431,7 +439,7 @@ def test_a_50_mb_export_imports_completely(ctx: Context, db: Database, tmp_path:
 def test_a_file_over_the_size_limit_is_refused_with_a_message(db: Database, settings: Settings) -> None:
     context = build_context(settings.replace(import_max_mb=1), start_sampler=False)
     try:
-        data, n = big_seller_hub_csv(2 * 2**20)
+        data, _n = big_seller_hub_csv(2 * 2**20)
         report = run_import(context, [ImportFile("big.csv", data)], "Big Shop")
     finally:
         context.close()
@@ -444,13 +452,15 @@ def test_pages_of_a_search_that_are_missing_are_pointed_out(ctx: Context) -> Non
     report = run_import(ctx, [fixture_file(PAGES[0])])
     assert report.committed
     assert report.warnings == [
-        f"{PAGES[0]}: the search matched 6 orders but these pages hold 4; import the other pages too to have them all."
+        f"{PAGES[0]}: the search matched 6 orders but these pages hold 4; "
+        "import the other pages too to have them all."
     ]
 
 
 def test_records_passed_twice_to_the_upsert_are_a_programming_error(db: Database) -> None:
-    from ebaydash.importers import read_file
     from zoneinfo import ZoneInfo
+
+    from ebaydash.importers import read_file
 
     parsed = read_file(PAGES[0], (FIXTURES / PAGES[0]).read_bytes(), zone=ZoneInfo("UTC"))
     with db.transaction() as conn:

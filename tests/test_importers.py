@@ -311,7 +311,10 @@ def test_a_missing_column_is_named_with_the_wordings_we_accept() -> None:
     lines = text.splitlines()
     header = lines[1].split(",")
     drop = header.index('"Sale Date"')
-    rows = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) if "," in line else line for line in lines]
+    rows = [
+        ",".join(c for i, c in enumerate(line.split(",")) if i != drop) if "," in line else line
+        for line in lines
+    ]
     parsed = read("no-date.csv", "\n".join(rows).encode())
     assert not parsed.readable and parsed.orders == []
     assert parsed.orders_found == 3  # still counted: nothing vanishes silently
@@ -338,7 +341,9 @@ def test_a_missing_column_is_named_with_the_wordings_we_accept() -> None:
         ("Order Number", "", "Order Number", "no order number"),
     ],
 )
-def test_bad_cells_are_reported_with_line_field_and_reason(cell: str, value: str, field: str, reason: str) -> None:
+def test_bad_cells_are_reported_with_line_field_and_reason(
+    cell: str, value: str, field: str, reason: str
+) -> None:
     header = ["Sales Record Number", "Order Number", "Item Title", "Quantity", "Sold For", "Sale Date"]
     good = ["1", "1-1", "Widget", "1", "$9.99", "Sep-30-26 23:45:00"]
     bad = dict(zip(header, ["2", "1-2", "Gadget", "1", "$1.00", "Oct-01-26 10:00:00"], strict=True))
