@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, text
+from sqlalchemy import Table, and_, delete, func, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
@@ -272,6 +272,7 @@ SELECT p.order_id, :account_id, s.ebay_order_id, p.customer_id, s.status, s.tota
        s.refunded_amount, s.currency, s.order_date, s.updated_at
 FROM ebaydash_import_plan p JOIN ebaydash_import_orders s ON s.n = p.n
 WHERE p.action IN ('new', 'changed')
+ORDER BY s.order_date
 ON CONFLICT (account_id, ebay_order_id) DO UPDATE SET
     customer_id = EXCLUDED.customer_id, status = EXCLUDED.status,
     total_amount = EXCLUDED.total_amount, refunded_amount = EXCLUDED.refunded_amount,
@@ -480,101 +481,127 @@ def _sqlite_products(conn: Connection, account_id: int, records: Sequence[OrderR
 _PlanRow = tuple[str, int, OrderRecord, int | None]  # action, order id, record, customer id
 
 
+class _Stored:
+    """Values as SQLite stores them (integer cents, fixed-format UTC text), converted by the
+    columns' own types: comparing and writing these skips per-row work in SQLAlchemy, which is
+    most of the time an import spends on SQLite."""
+
+    def __init__(self, conn: Connection) -> None:
+        def processor(column: Any) -> Callable[[Any], Any]:
+            found = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            return found if found is not None else (lambda value: value)
+
+        self.money = processor(orders.c.total_amount)
+        self.moment = processor(orders.c.order_date)
+
+    def order(self, r: OrderRecord, customer_id: int | None) -> tuple[Any, ...]:
+        """In the order of :data:`_ORDER_FIELDS`."""
+        return (
+            customer_id,
+            r.status,
+            self.money(r.total_amount),
+            self.money(r.refunded_amount),
+            r.currency,
+            self.moment(r.order_date),
+            self.moment(r.updated_at),
+        )
+
+    def lines(self, r: OrderRecord) -> Counter[tuple[Any, ...]]:
+        return Counter(
+            (li.line_item_id, li.sku, li.title, li.quantity, self.money(li.unit_price)) for li in r.lines
+        )
+
+
 def _sqlite_plan(
     conn: Connection, account_id: int, records: Sequence[OrderRecord], customer_ids: Mapping[str, int]
 ) -> list[_PlanRow]:
-    stored: dict[str, Row[Any]] = {}
+    stored = _Stored(conn)
+    fields = ", ".join(_ORDER_FIELDS)
+    existing: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks([r.ebay_order_id for r in records]):
-        query = select(orders.c.id, orders.c.ebay_order_id, *(orders.c[f] for f in _ORDER_FIELDS)).where(
-            orders.c.account_id == account_id, orders.c.ebay_order_id.in_(chunk)
+        marks = ", ".join("?" * len(chunk))
+        found = conn.exec_driver_sql(
+            f"SELECT ebay_order_id, id, {fields} FROM orders "
+            f"WHERE account_id = ? AND ebay_order_id IN ({marks})",
+            (account_id, *chunk),
         )
-        stored.update({row.ebay_order_id: row for row in conn.execute(query)})
-    stored_items: dict[int, Counter[tuple[Any, ...]]] = {}
-    for chunk in _chunks([row.id for row in stored.values()]):
-        query = select(
-            order_items.c.order_id,
-            order_items.c.line_item_id,
-            order_items.c.sku,
-            order_items.c.title,
-            order_items.c.quantity,
-            order_items.c.unit_price,
-        ).where(order_items.c.order_id.in_(chunk))
-        for item in conn.execute(query):
-            stored_items.setdefault(item.order_id, Counter())[tuple(item)[1:]] += 1
+        existing.update({row[0]: tuple(row[1:]) for row in found})
+    existing_lines: dict[int, Counter[tuple[Any, ...]]] = {}
+    for chunk in _chunks([row[0] for row in existing.values()]):
+        marks = ", ".join("?" * len(chunk))
+        found = conn.exec_driver_sql(
+            "SELECT order_id, line_item_id, sku, title, quantity, unit_price FROM order_items "
+            f"WHERE order_id IN ({marks})",
+            tuple(chunk),
+        )
+        for row in found:
+            existing_lines.setdefault(row[0], Counter())[tuple(row[1:])] += 1
     next_id = int(conn.execute(select(func.coalesce(func.max(orders.c.id), 0))).scalar_one()) + 1
+    updated_at = _ORDER_FIELDS.index("updated_at")
     plan: list[_PlanRow] = []
     for r in records:
         customer_id = customer_ids.get(r.buyer) if r.buyer is not None else None
-        existing = stored.get(r.ebay_order_id)
-        if existing is None:
+        found_row = existing.get(r.ebay_order_id)
+        if found_row is None:
             plan.append(("new", next_id, r, customer_id))
             next_id += 1
             continue
-        if r.updated_at < existing.updated_at:
-            plan.append(("older", existing.id, r, customer_id))
-            continue
-        mine = (
-            customer_id,
-            r.status,
-            r.total_amount,
-            r.refunded_amount,
-            r.currency,
-            r.order_date,
-            r.updated_at,
-        )
-        items = Counter((li.line_item_id, li.sku, li.title, li.quantity, li.unit_price) for li in r.lines)
-        fields_same = tuple(existing._mapping[f] for f in _ORDER_FIELDS) == mine
-        same = fields_same and items == stored_items.get(existing.id, Counter())
-        plan.append(("same" if same else "changed", existing.id, r, customer_id))
+        order_id, values = int(found_row[0]), found_row[1:]
+        mine = stored.order(r, customer_id)
+        # the fixed-width UTC text sorts as the instants do
+        if mine[updated_at] < values[updated_at]:
+            plan.append(("older", order_id, r, customer_id))
+        elif mine == values and stored.lines(r) == existing_lines.get(order_id, Counter()):
+            plan.append(("same", order_id, r, customer_id))
+        else:
+            plan.append(("changed", order_id, r, customer_id))
     return plan
 
 
+_SQLITE_ORDERS = (
+    f"INSERT INTO orders (id, account_id, ebay_order_id, {', '.join(_ORDER_FIELDS)}) "
+    f"VALUES (?, ?, ?, {', '.join('?' * len(_ORDER_FIELDS))}) "
+    "ON CONFLICT (account_id, ebay_order_id) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in _ORDER_FIELDS)
+    + " WHERE ("
+    + " OR ".join(f"orders.{f} IS NOT excluded.{f}" for f in _ORDER_FIELDS)
+    + ") AND orders.updated_at <= excluded.updated_at"
+)
+
+
 def _sqlite_write_orders(conn: Connection, account_id: int, plan: Sequence[_PlanRow]) -> None:
+    stored = _Stored(conn)
     rows = [
-        {
-            "id": order_id,
-            "account_id": account_id,
-            "ebay_order_id": r.ebay_order_id,
-            "customer_id": customer_id,
-            "status": r.status,
-            "total_amount": r.total_amount,
-            "refunded_amount": r.refunded_amount,
-            "currency": r.currency,
-            "order_date": r.order_date,
-            "updated_at": r.updated_at,
-        }
+        (order_id, account_id, r.ebay_order_id, *stored.order(r, customer_id))
         for action, order_id, r, customer_id in plan
         if action in ("new", "changed")
     ]
-    if not rows:
-        return
-    stmt = sqlite_insert(orders)
-    changed = or_(*(orders.c[f].is_distinct_from(stmt.excluded[f]) for f in _ORDER_FIELDS))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[orders.c.account_id, orders.c.ebay_order_id],
-        set_={f: stmt.excluded[f] for f in _ORDER_FIELDS},
-        where=and_(changed, orders.c.updated_at <= stmt.excluded.updated_at),
-    )
-    conn.execute(stmt, rows)
+    if rows:
+        conn.exec_driver_sql(_SQLITE_ORDERS, rows)
 
 
 def _sqlite_replace_items(conn: Connection, plan: Sequence[_PlanRow], product_ids: Mapping[str, int]) -> None:
     changed = [order_id for action, order_id, _r, _c in plan if action == "changed"]
     for chunk in _chunks(changed):
         conn.execute(delete(order_items).where(order_items.c.order_id.in_(chunk)))
+    money = _Stored(conn).money
     rows = [
-        {
-            "order_id": order_id,
-            "product_id": product_ids.get(line.sku),
-            "line_item_id": line.line_item_id,
-            "sku": line.sku,
-            "title": line.title,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-        }
+        (
+            order_id,
+            product_ids.get(line.sku),
+            line.line_item_id,
+            line.sku,
+            line.title,
+            line.quantity,
+            money(line.unit_price),
+        )
         for action, order_id, r, _c in plan
         if action in ("new", "changed")
         for line in r.lines
     ]
     if rows:
-        conn.execute(insert(order_items), rows)
+        conn.exec_driver_sql(
+            "INSERT INTO order_items (order_id, product_id, line_item_id, sku, title, quantity, unit_price) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
