@@ -82,6 +82,16 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
 
+    if args.timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            print(
+                f"ebaydash: {args.timezone!r} is not a time zone; use e.g. America/New_York", file=sys.stderr
+            )
+            return 2
     files = []
     for name in args.files:
         path = Path(name)

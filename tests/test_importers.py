@@ -65,8 +65,10 @@ def test_the_format_is_detected_from_the_content(name: str, expected: str) -> No
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         (b"name,price\nwidget,1.00\n", "not a file ebaydash can import"),
         ("Order Number,Sale Date\n1,Sep-30-26\n".encode("latin-1") + b"caf\xe9", "not UTF-8"),
-        (b'{"href": "x", "total": 0}', 'no "orders" list'),
+        (b'{"href": "x", "total": 0}', 'not a getOrders page: it has no "orders" list'),
+        (b'{"orders": {"a": 1}}', 'not a getOrders page: it has no "orders" list'),
         (b"[1, 2, 3]", "expected a getOrders page"),
+        (b'{"orders": nope}', "not valid JSON"),
     ],
 )
 def test_unreadable_files_get_one_clear_file_level_error(data: bytes, reason: str) -> None:

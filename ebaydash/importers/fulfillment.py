@@ -27,10 +27,11 @@ T = TypeVar("T")
 class _Broken(Exception):
     """The JSON text itself is malformed at ``offset``."""
 
-    def __init__(self, offset: int, reason: str) -> None:
+    def __init__(self, offset: int, reason: str, *, syntax: bool = True) -> None:
         super().__init__(reason)
         self.offset = offset
         self.reason = reason
+        self.syntax = syntax  # False: valid JSON, but not shaped like a getOrders page
 
 
 def looks_like(text: str) -> bool:
@@ -45,9 +46,12 @@ def parse(name: str, text: str) -> ParsedFile:
     except _Broken as exc:
         line, column = lines.position(exc.offset)
         result.readable = False
-        result.errors.append(
-            RowError(name, line, None, f"this is not valid JSON ({exc.reason} at column {column})")
+        reason = (
+            f"this is not valid JSON ({exc.reason} at column {column})"
+            if exc.syntax
+            else f"this JSON is not a getOrders page: {exc.reason}"
         )
+        result.errors.append(RowError(name, line, None, reason))
         return result
     if header.get("_single_order"):
         header = {}
@@ -94,7 +98,7 @@ def _read_page(text: str) -> tuple[dict[str, Any], list[tuple[int, Any]], _Broke
     """
     pos = _skip(text, 0)
     if text[pos : pos + 1] != "{":
-        raise _Broken(pos, 'expected a getOrders page: an object with an "orders" list')
+        raise _Broken(pos, 'expected a getOrders page: an object with an "orders" list', syntax=False)
     header: dict[str, Any] = {}
     elements: list[tuple[int, Any]] = []
     saw_orders = False
@@ -133,7 +137,7 @@ def _read_page(text: str) -> tuple[dict[str, Any], list[tuple[int, Any]], _Broke
     if not saw_orders:
         if "orderId" in header:  # a single order, as getOrder returns it
             return {"_single_order": True}, [(_skip(text, 0), header)], None
-        raise _Broken(0, 'no "orders" list: this is not a getOrders page')
+        raise _Broken(0, 'it has no "orders" list (nor an "orderId", as a single order would)', syntax=False)
     return header, elements, None
 
 

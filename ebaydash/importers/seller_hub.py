@@ -12,6 +12,8 @@ What the export looks like, and what we assume where eBay does not say:
   the order's total. Without a summary row the order's total is the sum of its rows' "Total Price"
   (each row's own total); without a "Total Price" column it is Σ "Sold For" × "Quantity" plus
   "Shipping And Handling".
+- A line's product is named by its "Custom Label" (SKU), else its "Item Number", else its title
+  (eBay titles are at most 80 characters, the length of a SKU).
 - "Sold For" is the price of one unit. Money is written like ``$12.34``, ``£1,234.56`` or
   ``EUR 12,34``; its symbol gives the currency (rows without one use ``default_currency``).
 - Dates like ``Sep-30-26 23:45:00`` are the seller's local time in ``zone``. The order's last
