@@ -11,6 +11,7 @@ navigation = st.navigation(
         "Sellers": [
             st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
             st.Page("pages/orders.py", title="Orders", icon="🧾"),
+            st.Page("pages/import_orders.py", title="Import orders", icon="📥"),
         ],
         "System": [
             st.Page("pages/performance.py", title="Performance", icon="⏱️"),

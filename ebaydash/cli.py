@@ -1,4 +1,4 @@
-"""The ``ebaydash`` command: demo data, seeding, and the scaling recommendation for scripts.
+"""The ``ebaydash`` command: demo data, seeding, importing orders, and the scaling recommendation.
 
 Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
 ``recommend`` also exits 10 (scale up) and 11 (scale down).
@@ -145,6 +145,73 @@ def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.errors == 0 else 1
 
 
+MAX_ERRORS_SHOWN = 50
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash import services
+    from ebaydash.context import build_context
+
+    if args.timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            print(
+                f"ebaydash: {args.timezone!r} is not a time zone; use e.g. America/New_York", file=sys.stderr
+            )
+            return 2
+    files = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            print(f"ebaydash: {name}: no such file", file=sys.stderr)
+            return 2
+        files.append(services.ImportFile(path.name, path.read_bytes()))
+    steps: list[str] = []
+
+    def progress(_fraction: float, step: str) -> None:
+        if sys.stderr.isatty() and (not steps or steps[-1] != step):
+            steps.append(step)
+            print(f"… {step}", file=sys.stderr)
+
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        report = services.import_orders(
+            ctx,
+            files,
+            account_name=args.account,
+            timezone=args.timezone,
+            skip_invalid=args.skip_invalid,
+            progress=progress,
+        )
+    finally:
+        ctx.close()
+    for f in report.files:
+        print(f"{f.name}: {f.format}, {f.orders:,} orders, {f.valid:,} valid, {f.errors:,} problems")
+    if report.account_created:
+        print(f"Created the account {report.account_name!r} (it did not exist).")
+    print(report.summary)
+    counts = " + ".join(f"{n:,} {label}" for label, n in report.counts().items() if n)
+    print(f"Orders: {counts or '0'} = {report.accounted:,} of {report.orders_in:,} in the files.")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if report.errors:
+        shown = report.errors[:MAX_ERRORS_SHOWN]
+        print(f"{len(report.errors):,} problem(s):")
+        for error in shown:
+            print(f"  {error.describe()}")
+        if len(report.errors) > len(shown):
+            more = len(report.errors) - len(shown)
+            hint = "" if args.rejects else " (use --rejects FILE to write them all)"
+            print(f"  … and {more:,} more{hint}")
+    if args.rejects:
+        Path(args.rejects).write_text(report.rejects_csv(), encoding="utf-8")
+        print(f"Wrote {len(report.errors):,} problem(s) to {args.rejects}.")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ebaydash", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +230,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", type=int, default=20)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(handler=cmd_seed)
+
+    p = sub.add_parser(
+        "import",
+        help="import orders: Fulfillment API getOrders pages (JSON) or Seller Hub Orders reports (CSV)",
+        description="Import order files into an account, all or nothing unless --skip-invalid. "
+        "Exit code 1 when problems stopped the import.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="getOrders JSON pages or Seller Hub CSV files")
+    p.add_argument("--account", required=True, help="account name; created when it does not exist")
+    p.add_argument(
+        "--timezone",
+        default=None,
+        help="zone of the Seller Hub dates, e.g. America/New_York (default: the account's, else "
+        "EBAYDASH_TIMEZONE)",
+    )
+    p.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid orders and list the invalid ones"
+    )
+    p.add_argument("--rejects", metavar="CSV", default=None, help="write every problem to this CSV file")
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser(
         "recommend",

@@ -373,6 +373,13 @@ SETTINGS: tuple[Spec, ...] = (
         "a fraction between 0 and 1",
         "Alert when more than this share of service calls failed over the last minute.",
     ),
+    Spec(
+        "import_max_mb",
+        "200",
+        _positive_int,
+        "a whole number of megabytes >= 1",
+        "Largest order file an import accepts; bigger ones are refused with a message.",
+    ),
 )
 
 
@@ -418,6 +425,7 @@ class Settings:
     alert_cpu_percent: float = 80.0
     alert_response_ms: float = 2000.0
     alert_error_rate: float = 0.05
+    import_max_mb: int = 200
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -119,6 +119,10 @@ def sidebar() -> Selection | None:
             st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")
             return None
         by_id = {a.id: a for a in all_accounts}
+        # another page (the import) may ask for an account to be shown next
+        wanted = st.session_state.pop("select_account_id", None)
+        if wanted in by_id:
+            st.session_state["account_id"] = wanted
         if st.session_state.get("account_id") not in by_id:
             st.session_state["account_id"] = services.default_account(all_accounts).id
         account_id = st.selectbox(

@@ -4,6 +4,12 @@ Every function takes the process :class:`~ebaydash.context.Context` first. Pages
 package only; the modules behind it split the API by audience.
 """
 
+from ebaydash.services.imports import (
+    ImportFile,
+    ImportReport,
+    import_orders,
+    timezones,
+)
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     FIGURES,
@@ -51,6 +57,8 @@ __all__ = [
     "SORT_LABELS",
     "WINDOW_LABELS",
     "HealthCheck",
+    "ImportFile",
+    "ImportReport",
     "PerformanceReport",
     "ResourceReport",
     "ScalingReport",
@@ -61,6 +69,7 @@ __all__ = [
     "export_orders_csv",
     "export_orders_file",
     "health_checks",
+    "import_orders",
     "kpis",
     "order_detail",
     "orders_page",
@@ -75,6 +84,7 @@ __all__ = [
     "rules_table",
     "scaling_report",
     "status_mix",
+    "timezones",
     "top_buyers",
     "top_products",
     "trend",

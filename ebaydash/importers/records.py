@@ -1,0 +1,101 @@
+"""What the parsers produce: validated, normalised orders with their lines, and row errors.
+
+Records carry exact values only: ``Decimal`` money with two places, aware UTC datetimes, statuses
+already mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record came from: the file name and its 1-based line (the order's first line)."""
+
+    file: str
+    line: int | None
+    raw: str = ""  # the original text of the row or order, for the rejects file
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecord:
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    line_item_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    ebay_order_id: str
+    status: str
+    total_amount: Decimal
+    refunded_amount: Decimal
+    currency: str
+    order_date: dt.datetime
+    updated_at: dt.datetime
+    lines: tuple[LineRecord, ...]
+    buyer: str | None = None
+    buyer_email: str | None = None
+    seller_id: str | None = None
+    marketplace: str | None = None
+    source: Source = field(default_factory=lambda: Source("", None), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in the input: which file, which line, which field, and why, in plain words.
+
+    ``line`` is ``None`` for problems with the file as a whole; ``field`` is ``None`` when no single
+    field is to blame. ``order_id`` names the eBay order when it is known.
+    """
+
+    file: str
+    line: int | None
+    field: str | None
+    reason: str
+    order_id: str | None = None
+    raw: str = ""
+
+    def describe(self) -> str:
+        where = self.file + (f", line {self.line}" if self.line is not None else "")
+        what = f"{self.field}: " if self.field else ""
+        order = f" (order {self.order_id})" if self.order_id else ""
+        return f"{where}{order}: {what}{self.reason}"
+
+
+@dataclass
+class ParsedFile:
+    """One file's outcome: the valid orders, the errors, and how many orders the file held.
+
+    ``orders_found`` counts every order the file holds, valid or not (one per unidentifiable row),
+    so ``len(orders) + rejected orders == orders_found``.
+    """
+
+    name: str
+    format: str  # "fulfillment-json" | "seller-hub-csv" | "unknown"
+    orders: list[OrderRecord] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    orders_found: int = 0
+    rows_read: int = 0  # data rows (CSV) or orders (JSON) read
+    seller_id: str | None = None
+    # what the file says it holds: getOrders' "total" (of the whole search, over all pages) or the
+    # Seller Hub footer's "N record(s) downloaded"; compared with what was read
+    declared_total: int | None = None
+    readable: bool = True  # False when the file as a whole could not be read
+
+    @property
+    def rejected_orders(self) -> int:
+        return self.orders_found - len(self.orders)
+
+
+FORMAT_LABELS = {
+    "fulfillment-json": "Fulfillment API getOrders (JSON)",
+    "seller-hub-csv": "Seller Hub Orders report (CSV)",
+    "unknown": "not recognised",
+}

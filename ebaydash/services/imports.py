@@ -1,0 +1,299 @@
+"""Importing a seller's own order files (Fulfillment API JSON, Seller Hub CSV) into an account.
+
+One call does it all: read and check every file, then write everything in one transaction — or
+nothing, when any row is bad (unless ``skip_invalid``). The report says what happened to every
+order in the input: imported + updated + unchanged + older + duplicates + rejected + held back
+always equals the orders found. Afterwards the account's cached figures are invalidated, so the
+next page view shows the new numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import exc as sa_exc
+
+from ebaydash.context import Context
+from ebaydash.db import ingest
+from ebaydash.errors import ImportFailed, InvalidInput
+from ebaydash.importers import FORMAT_LABELS, OrderRecord, ParsedFile, RowError, checks, read_file, rejects
+from ebaydash.seeding import DEMO_PRISTINE
+from ebaydash.services._measure import measured
+
+IMPORT_TIMEOUT_MS = 15 * 60 * 1000  # a statement of a large import may take minutes, not 5 s
+MAX_ACCOUNT_NAME = 100
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """One file to import: its name (for messages) and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class FileSummary:
+    name: str
+    format: str
+    orders: int
+    valid: int
+    rejected: int
+    errors: int
+
+
+@dataclass
+class ImportReport:
+    """What an import did. The counts are orders and always add up to ``orders_in``."""
+
+    account_name: str
+    account_id: int | None = None
+    account_created: bool = False
+    committed: bool = False
+    files: list[FileSummary] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    orders_in: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    older: int = 0  # the stored copy had changed more recently: kept
+    duplicates: int = 0  # further copies of an order within this import
+    rejected: int = 0  # invalid orders
+    held_back: int = 0  # valid orders not written because the import was rejected
+    seconds: float = 0.0
+
+    @property
+    def accounted(self) -> int:
+        return (
+            self.imported
+            + self.updated
+            + self.unchanged
+            + self.older
+            + self.duplicates
+            + self.rejected
+            + self.held_back
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True unless bad input stopped the import."""
+        return self.committed or not self.errors
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "older": self.older,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "held back": self.held_back,
+        }
+
+    @property
+    def summary(self) -> str:
+        if self.committed:
+            head = (
+                f"Imported into {self.account_name!r}"
+                + (" (a new account)" if self.account_created else "")
+                + f": {self.imported:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
+            )
+            if self.older:
+                head += f", {self.older:,} kept (the stored copy is newer)"
+            if self.duplicates:
+                head += f", {self.duplicates:,} duplicate copies skipped"
+            if self.rejected:
+                head += f", {self.rejected:,} rejected (see the error report)"
+            return head + f" — {self.orders_in:,} orders in {self.seconds:.1f} s."
+        if self.errors:
+            return (
+                f"Nothing was imported: {self.rejected:,} of {self.orders_in:,} orders have problems "
+                f"({len(self.errors):,} listed below). Fix them and import again, or choose to skip "
+                "invalid rows to import the other "
+                f"{self.held_back:,}."
+            )
+        return "The files hold no orders; nothing was imported."
+
+    def rejects_csv(self) -> str:
+        return rejects.rejects_csv(self.errors)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise InvalidInput("Give the account a name.")
+    if len(cleaned) > MAX_ACCOUNT_NAME:
+        raise InvalidInput(f"An account name is limited to {MAX_ACCOUNT_NAME} characters.")
+    return cleaned
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{name!r} is not a time zone; use a name such as Europe/Berlin.") from None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:56] or "account"
+
+
+@measured("import_orders")
+def import_orders(
+    ctx: Context,
+    files: Sequence[ImportFile],
+    *,
+    account_name: str,
+    timezone: str | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``files`` into the account called ``account_name`` (created when there is none).
+
+    ``timezone`` is the zone of the Seller Hub dates (default: the account's, else the setting).
+    Bad input never raises: it comes back in the report's ``errors`` with ``committed`` False.
+    """
+    started = time.perf_counter()
+    report_progress = progress or (lambda _fraction, _step: None)
+    name = _clean_name(account_name)
+    if not files:
+        raise InvalidInput("Choose at least one file to import.")
+    with ctx.db.connect() as conn:
+        existing = ingest.find_account(conn, name)
+    zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
+    report = ImportReport(account_name=existing.name if existing is not None else name)
+
+    valid: list[OrderRecord] = []
+    seller_ids: list[str] = []
+    parsed_files: list[ParsedFile] = []
+    total_bytes = sum(len(f.data) for f in files) or 1
+    done_bytes = 0
+    for file in files:
+        report_progress(0.45 * done_bytes / total_bytes, f"Reading {file.name}")
+        parsed = read_file(
+            file.name,
+            file.data,
+            zone=zone,
+            default_currency=existing.currency if existing is not None else "USD",
+            max_bytes=ctx.settings.import_max_mb * 2**20,
+        )
+        done_bytes += len(file.data)
+        parsed_files.append(parsed)
+        valid.extend(parsed.orders)
+        report.errors.extend(parsed.errors)
+        report.warnings.extend(parsed.warnings)
+        if parsed.seller_id:
+            seller_ids.append(parsed.seller_id)
+        report.orders_in += parsed.orders_found
+        report.rejected += parsed.rejected_orders
+        report.files.append(
+            FileSummary(
+                name=file.name,
+                format=FORMAT_LABELS[parsed.format],
+                orders=parsed.orders_found,
+                valid=len(parsed.orders),
+                rejected=parsed.rejected_orders,
+                errors=len(parsed.errors),
+            )
+        )
+
+    report_progress(0.5, "Checking the orders together")
+    report.warnings.extend(checks.completeness_warnings(parsed_files))
+    currency = checks.account_currency(valid, existing.currency if existing is not None else None)
+    if currency is not None:
+        valid, currency_problems = checks.currency_errors(
+            valid, currency, report.account_name, existing=existing is not None
+        )
+        report.errors.extend(currency_problems)
+        report.rejected += len(currency_problems)
+        for summary in report.files:
+            moved = sum(1 for e in currency_problems if e.file == summary.name)
+            summary.valid -= moved
+            summary.rejected += moved
+            summary.errors += moved
+    valid, report.duplicates = checks.deduplicate(valid)
+    sellers = sorted({s for s in seller_ids} | {o.seller_id for o in valid if o.seller_id})
+    ebay_user_id = (
+        existing.ebay_user_id if existing is not None else (sellers[0] if len(sellers) == 1 else _slug(name))
+    )
+    report.warnings.extend(checks.seller_warnings(valid, seller_ids, ebay_user_id))
+
+    if (report.errors and not skip_invalid) or not valid:
+        report.held_back = len(valid)
+        report.account_id = existing.id if existing is not None else None
+        report.seconds = time.perf_counter() - started
+        report_progress(1.0, "Stopped: nothing was imported" if report.errors else "Nothing to import")
+        return report
+
+    report_progress(0.5, "Writing")
+    marketplace = next((o.marketplace for o in valid if o.marketplace), None) or "EBAY_US"
+    try:
+        with ctx.db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
+            # written first, in the same transaction: a seller's data is never replaced by the demo
+            ingest.set_meta(conn, DEMO_PRISTINE, "no")
+            account = ingest.find_account(conn, name)
+            if account is None:
+                account_id = ingest.create_account(
+                    conn,
+                    name=name,
+                    ebay_user_id=ebay_user_id,
+                    currency=currency or "USD",
+                    timezone=zone.key,
+                    marketplace=marketplace,
+                )
+                report.account_created = True
+            else:
+                account_id = int(account.id)
+            counts = ingest.upsert_orders(
+                conn,
+                account_id,
+                valid,
+                progress=lambda fraction, step: report_progress(0.5 + 0.48 * fraction, f"Writing: {step}"),
+            )
+    except sa_exc.IntegrityError as exc:
+        raise ImportFailed(
+            "The import was rolled back and nothing was changed: the database refused a row "
+            f"({_first_line(exc.orig)}). Another import may have run at the same moment; try again."
+        ) from exc
+    except sa_exc.DataError as exc:
+        raise ImportFailed(
+            "The import was rolled back and nothing was changed: a value did not fit "
+            f"({_first_line(exc.orig)})."
+        ) from exc
+    report.committed = True
+    report.account_id = account_id
+    report.imported, report.updated = counts.imported, counts.updated
+    report.unchanged, report.older = counts.unchanged, counts.older
+    # the account's figures, and the accounts list (its newest order date), are stale now
+    ctx.cache.invalidate(f"acct:{account_id}")
+    ctx.cache.invalidate("global")
+    report.seconds = time.perf_counter() - started
+    report_progress(1.0, "Done")
+    return report
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "no detail"
+
+
+def timezones() -> list[str]:
+    """Time zone names for the import page's picker, the common ones first."""
+    from zoneinfo import available_timezones
+
+    common = [
+        "UTC",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "Europe/London",
+        "Europe/Berlin",
+        "Australia/Sydney",
+    ]
+    return common + sorted(available_timezones() - set(common))

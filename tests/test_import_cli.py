@@ -1,0 +1,99 @@
+"""``ebaydash import``: output, exit codes and the rejects file, end to end on SQLite."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from ebaydash.cli import main
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.schema import create_all, orders
+from ebaydash.settings import Settings
+from tests.test_importers import FIXTURES
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
+    with db.transaction() as conn:
+        create_all(conn)
+    return db
+
+
+def order_count(db: Database) -> int:
+    with db.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
+
+
+def test_import_creates_the_account_and_says_so(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = [str(FIXTURES / "getorders_page1.json"), str(FIXTURES / "getorders_page2.json")]
+    assert main(["import", *files, "--account", "Retro Records"]) == 0
+    out = capsys.readouterr().out
+    assert "Created the account 'Retro Records'" in out
+    assert "6 new, 0 updated, 0 unchanged" in out
+    assert "6 imported = 6 of 6 in the files" in out
+    assert order_count(database) == 6
+    # again: nothing new, and the account is not created twice
+    assert main(["import", *files, "--account", "Retro Records"]) == 0
+    out = capsys.readouterr().out
+    assert "Created the account" not in out and "6 unchanged" in out
+
+
+def test_problems_stop_the_import_with_exit_code_1_and_every_one_is_listed(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = json.loads((FIXTURES / "getorders_page1.json").read_text())
+    raw["orders"][0]["lineItems"][0]["quantity"] = 0
+    raw["orders"][3]["pricingSummary"]["total"]["value"] = "lots"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw, indent=2))
+    rejects = tmp_path / "problems.csv"
+    code = main(["import", str(bad), "--account", "Shop", "--rejects", str(rejects)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Nothing was imported" in out
+    text = bad.read_text()
+    line = text[: text.rfind("{", 0, text.index('"12-10000-00001"'))].count("\n") + 1
+    assert f"bad.json, line {line} (order 12-10000-00001): orders[0].lineItems[0].quantity" in out
+    assert "orders[3].pricingSummary.total.value: 'lots' is not an amount" in out
+    assert "2 rejected + 2 held back = 4 of 4" in out
+    assert order_count(database) == 0
+    rows = list(csv.DictReader(rejects.open()))
+    assert [r["order_id"] for r in rows] == ["12-10000-00001", "12-10000-00004"]
+
+    # the same file with --skip-invalid imports the two good orders
+    assert main(["import", str(bad), "--account", "Shop", "--skip-invalid", "--rejects", str(rejects)]) == 0
+    out = capsys.readouterr().out
+    assert "2 new" in out and "2 rejected" in out
+    assert order_count(database) == 2
+    assert len(list(csv.DictReader(rejects.open()))) == 2
+
+
+def test_a_missing_file_or_bad_zone_is_a_usage_error(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", "/nonexistent/orders.csv", "--account", "Shop"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    csv_file = str(FIXTURES / "seller_hub_orders.csv")
+    assert main(["import", csv_file, "--account", "Shop", "--timezone", "Moon/Base"]) == 2
+    assert "not a time zone" in capsys.readouterr().err
+    assert order_count(database) == 0
+
+
+def test_the_timezone_option_places_seller_hub_dates(database: Database) -> None:
+    csv_file = str(FIXTURES / "seller_hub_orders.csv")
+    assert main(["import", csv_file, "--account", "Gadgets", "--timezone", "Asia/Tokyo"]) == 0
+    with database.connect() as conn:
+        first = conn.execute(
+            select(orders.c.order_date).where(orders.c.ebay_order_id == "23-20000-00001")
+        ).scalar()
+    # Sep-30-26 23:45:00 in Tokyo (UTC+9)
+    assert first is not None and first.isoformat() == "2026-09-30T14:45:00+00:00"

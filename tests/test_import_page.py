@@ -1,0 +1,97 @@
+"""AppTest of the import page: upload, import into a new account, see it on the overview; and a bad
+file shows its problems, not a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.schema import accounts, orders
+from ebaydash.settings import Settings
+from tests.test_app import app, demo_env  # noqa: F401  (fixture)
+from tests.test_importers import FIXTURES
+
+PAGE = "pages/import_orders.py"
+
+
+def open_import_page() -> AppTest:
+    at = app().run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Import orders"
+    return at
+
+
+def import_button(at: AppTest):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == "Import")
+
+
+def test_uploading_pages_into_a_new_account_shows_the_counts_and_the_new_numbers(
+    demo_env: Settings,  # noqa: F811
+) -> None:
+    at = open_import_page()
+    assert import_button(at).disabled  # nothing uploaded yet
+    at.file_uploader(key="import_files").set_value(
+        [
+            (name, (FIXTURES / name).read_bytes(), "application/json")
+            for name in ("getorders_page1.json", "getorders_page2.json")
+        ]
+    )
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("Retro Imports").run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "Imported into 'Retro Imports' (a new account): 6 new" in at.success[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Imported"], metrics["Updated"], metrics["Unchanged"]) == ("6", "0", "0")
+
+    db = Database(make_engine(demo_env), timeout_ms=5000)
+    with db.connect() as conn:
+        account_id = conn.execute(
+            select(accounts.c.id).where(accounts.c.name == "Retro Imports")
+        ).scalar_one()
+        rows = conn.execute(select(orders).where(orders.c.account_id == account_id)).all()
+    db.dispose()
+    assert len(rows) == 6
+    # the sidebar now offers, and shows, the new account
+    assert at.sidebar.selectbox(key="account_id").value == account_id
+
+    # the overview shows its numbers at once (the account's cache was invalidated)
+    at.switch_page("pages/overview.py").run()
+    at.sidebar.selectbox(key="period").set_value("Custom range").run()
+    at.sidebar.date_input(key="custom_dates").set_value((dt.date(2026, 9, 1), dt.date(2026, 10, 31))).run()
+    assert not at.exception and not at.error
+    shown = {m.label: m.value for m in at.metric}
+    live = [r for r in rows if r.status != "cancelled"]
+    assert int(shown["Orders"].replace(",", "")) == len(live)
+    revenue = sum((r.total_amount - r.refunded_amount for r in live), Decimal("0"))
+    assert shown["Revenue"] == f"${revenue:,.2f}"
+
+
+def test_a_bad_file_lists_its_problems_and_imports_nothing(demo_env: Settings) -> None:  # noqa: F811
+    raw = json.loads((FIXTURES / "getorders_page1.json").read_text())
+    raw["orders"][2]["lineItems"][0]["quantity"] = -1
+    at = open_import_page()
+    accounts_before = at.sidebar.selectbox(key="account_id").options
+    at.file_uploader(key="import_files").set_value(("bad.json", json.dumps(raw).encode(), "application/json"))
+    at.run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    [message] = at.error
+    assert "Nothing was imported: 1 of 4 orders have problems" in message.value
+    problems = at.dataframe[-1].value
+    assert list(problems["Field"]) == ["orders[2].lineItems[0].quantity"]
+    assert "at least 1" in problems["Problem"][0]
+    assert at.sidebar.selectbox(key="account_id").options == accounts_before
+    # a file that is not an export at all
+    at.file_uploader(key="import_files").set_value(("notes.txt", b"hello", "text/plain"))
+    at.run()
+    import_button(at).click().run()
+    assert not at.exception
+    assert "not a file ebaydash can import" in at.dataframe[-1].value["Problem"][0]
