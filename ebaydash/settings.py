@@ -86,6 +86,12 @@ def _redis_url(raw: str) -> str | None:
     return raw
 
 
+def _key_prefix(raw: str) -> str:
+    if not raw or len(raw) > 64 or not all(c.isalnum() or c in "_-.:" for c in raw):
+        raise ValueError
+    return raw
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -289,6 +295,13 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number >= 1",
         "Scaling: replicas running now (set by the deployment).",
     ),
+    Spec(
+        "cache_prefix",
+        "ebaydash",
+        _key_prefix,
+        "up to 64 letters, digits or _ - . :",
+        "Prefix of every key in the shared cache, so several deployments can share one Redis.",
+    ),
 )
 
 
@@ -324,6 +337,7 @@ class Settings:
     min_replicas: int = 1
     max_replicas: int = 10
     replicas: int = 1
+    cache_prefix: str = "ebaydash"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -38,7 +38,12 @@ def approx_size(value: Any, _depth: int = 0) -> int:
 
 
 class MemoryBackend:
-    """LRU with per-entry expiry. ``get`` of an expired entry is a miss and frees it."""
+    """LRU with per-entry expiry, bounded by entries and by (estimated) bytes.
+
+    ``get`` of an expired entry is a miss. With ``stale_s > 0`` an expired entry is kept that much
+    longer for :meth:`get_stale` (serving the old value while one caller makes a new one); it
+    still counts against the bounds and is the first to go under LRU.
+    """
 
     name = "l1"
 
@@ -49,8 +54,10 @@ class MemoryBackend:
         max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
         sizeof: Callable[[Any], int] = approx_size,
+        stale_s: float = 0.0,
     ) -> None:
         self.max_entries = max_entries
+        self.stale_s = stale_s
         self.max_bytes = max_bytes
         self._clock = clock
         self._sizeof = sizeof
@@ -64,10 +71,23 @@ class MemoryBackend:
             entry = self._data.get(key)
             if entry is None:
                 return NO_VALUE
-            if entry.expires_at <= self._clock():
-                self._remove(key)
+            now = self._clock()
+            if entry.expires_at <= now:
+                if entry.expires_at + self.stale_s <= now:
+                    self._remove(key)
                 return NO_VALUE
             self._data.move_to_end(key)
+            return entry.value
+
+    def get_stale(self, key: str) -> Any | NoValue:
+        """The value of ``key`` even if it expired less than ``stale_s`` ago."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return NO_VALUE
+            if entry.expires_at + self.stale_s <= self._clock():
+                self._remove(key)
+                return NO_VALUE
             return entry.value
 
     def set(self, key: str, value: Any, ttl: float) -> None:

@@ -50,7 +50,7 @@ def _now() -> dt.datetime:
 
 @measured("accounts")
 @cacheable("accounts", namespace="global", ttl=60)
-def accounts(ctx: Context) -> list[Account]:
+def accounts(ctx: Context, *, fresh: bool = False) -> list[Account]:
     return [Account(**row._mapping) for row in queries.list_accounts(ctx.db)]
 
 
@@ -65,7 +65,7 @@ def default_account(candidates: list[Account], *, now: dt.datetime | None = None
 
 
 def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
-    for candidate in accounts(ctx, fresh=fresh):  # type: ignore[call-arg]
+    for candidate in accounts(ctx, fresh=fresh):
         if candidate.id == account_id:
             return candidate
     raise NotFound(f"There is no account with id {account_id}.")
@@ -76,7 +76,7 @@ def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
 
 @measured("kpis")
 @cacheable("kpis", namespace="acct:{account_id}")
-def kpis(ctx: Context, account_id: int, window: Window) -> Kpis:
+def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Kpis:
     """The overview's tiles for ``window`` and the same-length window before it.
 
     Definitions (also shown as help text on the tiles):
@@ -124,7 +124,7 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 
 @measured("trend")
 @cacheable("trend", namespace="acct:{account_id}")
-def trend(ctx: Context, account_id: int, window: Window) -> list[TrendPoint]:
+def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[TrendPoint]:
     """Orders and revenue per local day of the account, every day of the window present."""
     acct = account(ctx, account_id)
     rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone)
@@ -218,6 +218,7 @@ def orders_page(
     sort: str = "newest",
     cursor: str | None = None,
     page_size: int = 25,
+    fresh: bool = False,
 ) -> OrdersPage:
     """One page of orders, newest first by default; ``cursor`` comes from a previous page."""
     if page_size not in PAGE_SIZES:
@@ -274,14 +275,14 @@ def _filter_key(flt: OrderFilter) -> dict[str, Any]:
 
 @measured("orders_total")
 @cacheable("orders_total", namespace="acct:{account_id}")
-def orders_total(ctx: Context, account_id: int, flt: OrderFilter) -> int:
+def orders_total(ctx: Context, account_id: int, flt: OrderFilter, *, fresh: bool = False) -> int:
     """How many orders match; cached, because counting is the costly part of a listing."""
     return queries.orders_count(ctx.db, account_id, validate_filter(flt))
 
 
 @measured("order_detail")
 @cacheable("order_detail", namespace="acct:{account_id}")
-def order_detail(ctx: Context, account_id: int, order_id: int) -> OrderDetail:
+def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = False) -> OrderDetail:
     row = queries.order_detail(ctx.db, account_id, order_id)
     if row is None:
         raise NotFound(f"Order {order_id} does not exist in this account.")
