@@ -321,3 +321,17 @@ def export_orders(db: Database, account_id: int, flt: OrderFilter, sort: str) ->
 def order_count_total(db: Database) -> int:
     row = db.fetch_one("order_count_total", select(func.count()).select_from(orders))
     return int(row[0]) if row else 0
+
+
+# -- order writes (the cached order repository) -------------------------------------------------
+
+
+def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:
+    """Set one order's status (and ``updated_at``); False when the account has no such order."""
+    stmt = (
+        orders.update()
+        .where(o.account_id == account_id, o.id == order_id)
+        .values(status=status, updated_at=now)
+    )
+    with db.transaction() as conn:
+        return conn.execute(stmt).rowcount == 1

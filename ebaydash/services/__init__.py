@@ -4,6 +4,8 @@ Every function takes the process :class:`~ebaydash.context.Context` first. Pages
 package only; the modules behind it split the API by audience.
 """
 
+from ebaydash.services.cache import cache_status
+from ebaydash.services.order_repository import OrderRepository, update_order_status
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     PAGE_SIZES,
@@ -28,8 +30,10 @@ from ebaydash.services.system import (
 __all__ = [
     "EXPORT_COLUMNS",
     "PAGE_SIZES",
+    "OrderRepository",
     "account",
     "accounts",
+    "cache_status",
     "database_health",
     "default_account",
     "export_orders_csv",
@@ -41,5 +45,6 @@ __all__ = [
     "recommendation",
     "resource_history",
     "trend",
+    "update_order_status",
     "validate_filter",
 ]
