@@ -76,6 +76,13 @@ def test_set_overwrites_and_delete_removes(cache_backend: CacheBackend) -> None:
     cache_backend.delete("k")  # deleting nothing is fine
 
 
+def test_get_with_ttl_tells_how_long_the_entry_has_left(cache_backend: CacheBackend) -> None:
+    cache_backend.set("k", "v", 30)
+    value, left = cache_backend.get_with_ttl("k")
+    assert value == "v" and 25 < left <= 30
+    assert cache_backend.get_with_ttl("missing") == (NO_VALUE, 0.0)
+
+
 def test_entries_expire_after_their_ttl(cache_backend: CacheBackend) -> None:
     cache_backend.set("short", "x", 0.15)
     cache_backend.set("long", "y", 60)
@@ -207,11 +214,12 @@ def test_locks_are_exclusive_expire_and_are_released_only_by_their_owner(shared:
 
 
 def test_claim_returns_the_value_or_the_lock(shared: RedisBackend) -> None:
-    token, value = shared.claim("k", 5)
+    token, value, _ = shared.claim("k", 5)
     assert token is not None and value is NO_VALUE
-    assert shared.claim("k", 5) == (None, NO_VALUE)  # someone (us) is creating it
+    assert shared.claim("k", 5) == (None, NO_VALUE, 0.0)  # someone (us) is creating it
     shared.set_and_unlock("k", [], 60, token)
-    assert shared.claim("k", 5) == (None, [])  # a falsy value is a value
+    token, value, left = shared.claim("k", 5)
+    assert token is None and value == [] and 55 < left <= 60  # a falsy value is a value
     assert shared.try_lock("k", 5) is not None  # set_and_unlock released the lock
 
 

@@ -46,6 +46,10 @@ class CacheBackend(Protocol):
 
     def get(self, key: str) -> Any | NoValue: ...
 
+    def get_with_ttl(self, key: str) -> tuple[Any | NoValue, float]:
+        """The value and the seconds it has left (so a copy kept elsewhere does not outlive it)."""
+        ...
+
     def set(self, key: str, value: Any, ttl: float) -> None: ...
 
     def delete(self, key: str) -> None: ...
@@ -69,10 +73,10 @@ class SharedCoordination(Protocol):
         """Release the lock if ``token`` still owns it (it may have expired and moved on)."""
         ...
 
-    def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue]:
-        """In one round trip: ``(None, value)`` if ``key`` has a value by now; else
-        ``(token, NO_VALUE)`` if this caller got the creator lock, ``(None, NO_VALUE)`` if
-        another caller holds it."""
+    def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue, float]:
+        """In one round trip: ``(None, value, seconds left)`` if ``key`` has a value by now;
+        else ``(token, NO_VALUE, 0)`` if this caller got the creator lock, ``(None, NO_VALUE, 0)``
+        if another caller holds it."""
         ...
 
     def set_and_unlock(self, key: str, value: Any, ttl: float, token: str) -> None:

@@ -67,17 +67,20 @@ class MemoryBackend:
         self.evictions = 0
 
     def get(self, key: str) -> Any | NoValue:
+        return self.get_with_ttl(key)[0]
+
+    def get_with_ttl(self, key: str) -> tuple[Any | NoValue, float]:
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
-                return NO_VALUE
+                return NO_VALUE, 0.0
             now = self._clock()
             if entry.expires_at <= now:
                 if entry.expires_at + self.stale_s <= now:
                     self._remove(key)
-                return NO_VALUE
+                return NO_VALUE, 0.0
             self._data.move_to_end(key)
-            return entry.value
+            return entry.value, entry.expires_at - now
 
     def get_stale(self, key: str) -> Any | NoValue:
         """The value of ``key`` even if it expired less than ``stale_s`` ago."""

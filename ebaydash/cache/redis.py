@@ -7,7 +7,9 @@ are a miss, counted, and never an exception.
 
 Keys, under a configurable prefix (``ebaydash`` by default):
 
-- ``{prefix}:c{FORMAT}:{key}``  cached values, with the TTL of their namespace
+- ``{prefix}:c{FORMAT}:{key}``  cached values, with the TTL of their namespace; the bytes are
+  ``{expiry in ms since 1970}|{JSON}``, so a process copying a value into its L1 knows how long
+  the original has left and never keeps it longer
 - ``{prefix}:ver:{namespace}``  namespace version counters (INCR), refreshed on each bump
 - ``{prefix}:lock:{key}``       creator locks (SET NX PX), released only by their owner's token
 
@@ -103,16 +105,19 @@ class RedisBackend:
     # -- values --------------------------------------------------------------------------------
 
     def get(self, key: str) -> Any | NoValue:
+        return self.get_with_ttl(key)[0]
+
+    def get_with_ttl(self, key: str) -> tuple[Any | NoValue, float]:
         try:
             raw: Any = self._run(lambda c: c.get(self._values + key))
         except _WrongType:
             raw = b"<not a string>"  # a list or hash where a value belongs: garbage too
         if raw is None:
-            return NO_VALUE
+            return NO_VALUE, 0.0
         return self._decode(key, raw)
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        data = self._encode(value)
+        data = self._encode(value, ttl)
         if data is None:
             return
         ttl_ms = max(1, int(ttl * 1000))
@@ -171,7 +176,7 @@ class RedisBackend:
     def unlock(self, key: str, token: str) -> bool:
         return bool(self._run(lambda c: c.eval(_UNLOCK, 1, self._locks + key, token)))
 
-    def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue]:
+    def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue, float]:
         token = secrets.token_hex(16)
         ttl_ms = max(1, int(ttl_s * 1000))
 
@@ -182,15 +187,15 @@ class RedisBackend:
             return pipe.execute(raise_on_error=False)
 
         raw, acquired = self._run(claim)
-        value = self._decode(key, raw) if isinstance(raw, bytes) else NO_VALUE
+        value, left = self._decode(key, raw) if isinstance(raw, bytes) else (NO_VALUE, 0.0)
         if value is not NO_VALUE:
             if acquired is True:  # created meanwhile by someone else: not ours to create now
                 self.unlock(key, token)
-            return None, value
-        return (token if acquired is True else None), NO_VALUE
+            return None, value, left
+        return (token if acquired is True else None), NO_VALUE, 0.0
 
     def set_and_unlock(self, key: str, value: Any, ttl: float, token: str) -> None:
-        data = self._encode(value)
+        data = self._encode(value, ttl)
         ttl_ms = max(1, int(ttl * 1000))
 
         def store(c: redis.Redis) -> list[Any]:
@@ -231,9 +236,12 @@ class RedisBackend:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _decode(self, key: str, raw: Any) -> Any | NoValue:
+    def _decode(self, key: str, raw: Any) -> tuple[Any | NoValue, float]:
         try:
-            return codec.loads(raw)
+            expiry, separator, data = raw.partition(b"|")
+            if not separator or not expiry.isdigit():
+                raise codec.CodecError("no expiry before the value")
+            return codec.loads(data), int(expiry) / 1000 - time.time()
         except codec.CodecError as exc:
             # Someone wrote something we did not (or an older format): a miss, and the creator's
             # value will overwrite it.
@@ -241,11 +249,11 @@ class RedisBackend:
                 self.decode_errors += 1
             self._event("l2.decode.error", ok=False)
             log.warning("unreadable cache entry %r treated as a miss: %s", key, exc)
-            return NO_VALUE
+            return NO_VALUE, 0.0
 
-    def _encode(self, value: Any) -> bytes | None:
+    def _encode(self, value: Any, ttl: float) -> bytes | None:
         try:
-            return codec.dumps(value)
+            return b"%d|" % int((time.time() + ttl) * 1000) + codec.dumps(value)
         except codec.CodecError as exc:
             # A programming error (a service returned a type the codec does not know). The value
             # still lives in L1; say so once per type instead of on every call.

@@ -184,13 +184,13 @@ class TieredCache:
         if self.l2 is None:
             return NO_VALUE
         try:
-            value = self.l2.get(key)
+            value, left = self.l2.get_with_ttl(key)
         except CacheUnavailable as exc:
             self._l2_failed(exc, started)
             return NO_VALUE
         if value is not NO_VALUE:
             self._record("l2.hit", started)
-            self.l1.set(key, value, self._ttls(key, None)[1])
+            self._copy_to_l1(key, value, left)
         return value
 
     def _stale(self, key: str) -> Any | NoValue:
@@ -240,15 +240,15 @@ class TieredCache:
                 if refresh:
                     token = self._shared.try_lock(key, self.lock_ttl_s)
                 else:
-                    token, value = self._shared.claim(key, self.lock_ttl_s)
+                    token, value, left = self._shared.claim(key, self.lock_ttl_s)
                     if value is not NO_VALUE:
                         self._record("l2.hit", started)
-                        self.l1.set(key, value, self._ttls(key, ttl)[1])
+                        self._copy_to_l1(key, value, left)
                         return cast(T, value)
                     if token is None:
                         value = self._stale(key)
                         if value is NO_VALUE:
-                            value, token = self._wait_for_peer(key, ttl)
+                            value, token = self._wait_for_peer(key)
                         if value is not NO_VALUE:
                             return cast(T, value)
             except CacheUnavailable as exc:
@@ -264,7 +264,7 @@ class TieredCache:
         self._store(key, value, ttl, token)
         return value
 
-    def _wait_for_peer(self, key: str, ttl: float | None) -> tuple[Any | NoValue, str | None]:
+    def _wait_for_peer(self, key: str) -> tuple[Any | NoValue, str | None]:
         """Poll L2 while another process creates ``key``: its value, or the lock once it is free
         (the holder failed or crashed), or neither after ``lock_wait_s`` (then we create it)."""
         assert self._shared is not None
@@ -274,11 +274,11 @@ class TieredCache:
         while (remaining := deadline - time.monotonic()) > 0:
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
-            token, value = self._shared.claim(key, self.lock_ttl_s)
+            token, value, left = self._shared.claim(key, self.lock_ttl_s)
             if value is not NO_VALUE:
                 self._record("lock.wait", started)
                 self._record("l2.hit", started)
-                self.l1.set(key, value, self._ttls(key, ttl)[1])
+                self._copy_to_l1(key, value, left)
                 return value, None
             if token is not None:
                 self._record("lock.wait", started)
@@ -316,6 +316,10 @@ class TieredCache:
         if ttl is None:
             ttl = self.namespace_ttls.get(key.partition(":")[0], self.default_ttl)
         return ttl, min(ttl, self.l1_ttl)
+
+    def _copy_to_l1(self, key: str, value: Any, l2_left: float) -> None:
+        # never longer than the L2 original has left, so L1 cannot serve it past its TTL
+        self.l1.set(key, value, min(self._ttls(key, None)[1], l2_left))
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_guard:
