@@ -79,7 +79,7 @@ class CircuitBreaker:
             self._failures += 1
             if self._state is BreakerState.HALF_OPEN or self._failures >= self.failure_threshold:
                 self._opened_at = self._clock()
-                if self._state is not BreakerState.OPEN:
+                if self._state is BreakerState.CLOSED:  # a failed probe is the same outage
                     self.times_opened += 1
                 self._set(BreakerState.OPEN)
 

@@ -187,7 +187,8 @@ class RedisBackend:
             return pipe.execute(raise_on_error=False)
 
         raw, acquired = self._run(claim)
-        value, left = self._decode(key, raw) if isinstance(raw, bytes) else (NO_VALUE, 0.0)
+        # garbage here was already counted by the lookup just before: do not count it twice
+        value, left = self._decode(key, raw, quiet=True) if isinstance(raw, bytes) else (NO_VALUE, 0.0)
         if value is not NO_VALUE:
             if acquired is True:  # created meanwhile by someone else: not ours to create now
                 self.unlock(key, token)
@@ -236,13 +237,15 @@ class RedisBackend:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _decode(self, key: str, raw: Any) -> tuple[Any | NoValue, float]:
+    def _decode(self, key: str, raw: Any, *, quiet: bool = False) -> tuple[Any | NoValue, float]:
         try:
             expiry, separator, data = raw.partition(b"|")
             if not separator or not expiry.isdigit():
                 raise codec.CodecError("no expiry before the value")
             return codec.loads(data), int(expiry) / 1000 - time.time()
         except codec.CodecError as exc:
+            if quiet:
+                return NO_VALUE, 0.0
             # Someone wrote something we did not (or an older format): a miss, and the creator's
             # value will overwrite it.
             with self._counts_lock:
