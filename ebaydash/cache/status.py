@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -48,12 +47,12 @@ class EventCounts:
     """Thread-safe counters of cache events since the process started (never reset, cheap)."""
 
     def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def add(self, name: str) -> None:
         with self._lock:
-            self._counts[name] += 1
+            self._counts[name] = self._counts.get(name, 0) + 1
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:

@@ -45,7 +45,7 @@ class NamespaceVersions:
             return str(self._local.get(namespace, 0))
         seen = self._seen.get(namespace)
         now = self._clock()
-        if seen is None or now - seen[1] >= self.check_every_s or self._local:
+        if seen is None or now - seen[1] >= self.check_every_s:
             seen = self._refresh(namespace, seen, now)
         unpublished = self._local.get(namespace)
         return f"{seen[0]}~{unpublished}" if unpublished else str(seen[0])
@@ -79,8 +79,10 @@ class NamespaceVersions:
             version = self.store.get_version(namespace) if self.store is not None else 0
         except CacheUnavailable as exc:
             self._error(exc, started)
-            # Keep what we knew; with the breaker open the next try costs nothing.
-            return seen if seen is not None else (0, now)
+            # Keep what we knew, and ask again only after another interval: during an outage
+            # every lookup would otherwise pay for a refused call.
+            with self._lock:
+                return self._remember(namespace, seen[0] if seen is not None else 0, now)
         with self._lock:
             return self._remember(namespace, version, now)
 
