@@ -321,3 +321,28 @@ def test_every_cached_service_result_round_trips(tmp_path: Path) -> None:
     assert page.rows
     for result in results:
         assert round_trip(result) == result
+
+
+def test_rows_restored_without_init_are_ordinary_frozen_dataclasses() -> None:
+    rows = [
+        OrderRow(
+            i,
+            f"o{i}",
+            dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            "paid",
+            None,
+            Decimal("1.00"),
+            Decimal(0),
+            "USD",
+            1,
+        )
+        for i in range(3)
+    ]
+    back = round_trip(rows)
+    assert back == rows and [hash(r) for r in back] == [hash(r) for r in rows]  # type: ignore[union-attr]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        back[0].status = "cancelled"  # type: ignore[index]
+    assert dataclasses.replace(back[0], status="shipped").status == "shipped"  # type: ignore[index]
+    # a class that validates in __post_init__ still goes through __init__
+    windows = [Window.last_days(n, "UTC", today=dt.date(2026, 1, 31)) for n in (1, 7, 30)]
+    assert round_trip(windows) == windows

@@ -43,6 +43,7 @@ class CodecError(ValueError):
 _BY_NAME: dict[str, type[Any]] = {}
 _NAME_OF: dict[type[Any], str] = {}
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
+_RESTORABLE: set[type[Any]] = set()  # no __post_init__ to run, no slots: rows may skip __init__
 _registered_modules: set[str] = set()
 
 
@@ -61,6 +62,8 @@ def register(cls: type[Any]) -> type[Any]:
     _BY_NAME[name] = cls
     _NAME_OF[cls] = name
     _FIELDS[cls] = fields
+    if not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__"):
+        _RESTORABLE.add(cls)
     return cls
 
 
@@ -338,7 +341,18 @@ def _rows(payload: Any) -> list[Any]:
         decoded.append(values if code == "r" else list(map(_COLUMN_DECODERS[code], values)))
     if not decoded:
         return [cls() for _ in range(count)]
-    return list(map(cls, *decoded))
+    if cls not in _RESTORABLE:
+        return list(map(cls, *decoded))
+    # A frozen dataclass's __init__ sets each field through object.__setattr__, the bulk of the
+    # cost of a page of rows. A class without __post_init__ or slots is restored the way pickle
+    # and copy restore it, by filling its __dict__: the same object, in about half the time.
+    fields, new = _FIELDS[cls], object.__new__
+    rows = []
+    for values in zip(*decoded, strict=True):
+        row = new(cls)
+        row.__dict__.update(zip(fields, values, strict=True))
+        rows.append(row)
+    return rows
 
 
 def _registered(name: Any) -> type[Any]:

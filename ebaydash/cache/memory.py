@@ -23,7 +23,7 @@ class _Entry(NamedTuple):
     size: int
 
 
-_SAMPLE = 8  # containers longer than this are estimated from this many of their items
+_SAMPLE = 4  # containers longer than this are estimated from this many of their items
 
 
 def approx_size(value: Any, _depth: int = 0) -> int:
