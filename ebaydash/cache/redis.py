@@ -47,6 +47,19 @@ end
 return 0
 """
 
+# The value if there is one; else the creator lock if it is free. One round trip, and no lock
+# taken (nor released again) when the value is there. A key of the wrong type reads as absent.
+_CLAIM = """
+local value = redis.pcall('get', KEYS[1])
+if type(value) == 'string' then
+    return {1, value}
+end
+if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return {2}
+end
+return {0}
+"""
+
 # Redis failing to answer (down, hung, too slow, mid-restart): trip the breaker.
 _OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -179,21 +192,14 @@ class RedisBackend:
     def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue, float]:
         token = secrets.token_hex(16)
         ttl_ms = max(1, int(ttl_s * 1000))
-
-        def claim(c: redis.Redis) -> list[Any]:
-            pipe = c.pipeline(transaction=False)
-            pipe.get(self._values + key)
-            pipe.set(self._locks + key, token, nx=True, px=ttl_ms)
-            return pipe.execute(raise_on_error=False)
-
-        raw, acquired = self._run(claim)
-        # garbage here was already counted by the lookup just before: do not count it twice
-        value, left = self._decode(key, raw, quiet=True) if isinstance(raw, bytes) else (NO_VALUE, 0.0)
-        if value is not NO_VALUE:
-            if acquired is True:  # created meanwhile by someone else: not ours to create now
-                self.unlock(key, token)
-            return None, value, left
-        return (token if acquired is True else None), NO_VALUE, 0.0
+        reply = self._run(lambda c: c.eval(_CLAIM, 2, self._values + key, self._locks + key, token, ttl_ms))
+        if reply[0] == 1:
+            value, left = self._decode(key, reply[1])
+            if value is not NO_VALUE:
+                return None, value, left
+            # garbage where the value belongs: create it (if nobody else is) and overwrite it
+            return self.try_lock(key, ttl_s), NO_VALUE, 0.0
+        return (token if reply[0] == 2 else None), NO_VALUE, 0.0
 
     def set_and_unlock(self, key: str, value: Any, ttl: float, token: str) -> None:
         data = self._encode(value, ttl)
@@ -237,15 +243,13 @@ class RedisBackend:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _decode(self, key: str, raw: Any, *, quiet: bool = False) -> tuple[Any | NoValue, float]:
+    def _decode(self, key: str, raw: Any) -> tuple[Any | NoValue, float]:
         try:
             expiry, separator, data = raw.partition(b"|")
             if not separator or not expiry.isdigit():
                 raise codec.CodecError("no expiry before the value")
             return codec.loads(data), int(expiry) / 1000 - time.time()
         except codec.CodecError as exc:
-            if quiet:
-                return NO_VALUE, 0.0
             # Someone wrote something we did not (or an older format): a miss, and the creator's
             # value will overwrite it.
             with self._counts_lock:

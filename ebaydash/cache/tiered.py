@@ -6,10 +6,11 @@ Keys are scoped by a namespace such as ``acct:42``. Each namespace has a version
 
 Stampedes: in one process, one thread per key runs the creator while the others wait for its
 value, or get the previous value at once if L1 still holds an expired copy (dogpile style).
-Across processes sharing Redis, the creator first claims a short Redis lock (``SET NX PX``, with
-an owner token); a process that finds the lock taken polls for the value and, if none comes
-within ``lock_wait_s``, computes it itself. Nobody waits forever, and a crashed holder's lock
-expires after ``lock_ttl_s``.
+Across processes sharing Redis, an L1 miss reads L2 and, if the value is not there, takes a short
+creator lock (``SET NX PX`` with an owner token) in the same round trip; a process that finds the
+lock taken polls for the value and, if none comes within ``lock_wait_s``, computes it itself.
+Nobody waits forever, and a crashed holder's lock expires after ``lock_ttl_s``. A miss thus costs
+two round trips: the read-or-claim and the store-and-release.
 
 Failures of the L2 never reach the caller: they are recorded, and the value comes from the
 creator instead (see :mod:`ebaydash.cache.redis` for time limits and the circuit breaker).
@@ -84,6 +85,7 @@ class TieredCache:
         )
         self.counts = EventCounts()
         self._locks: dict[str, threading.Lock] = {}
+        self._creating: set[str] = set()  # keys whose creator runs now: others may get stale copies
         self._locks_guard = threading.Lock()
 
     # -- the API pages rely on -----------------------------------------------------------------
@@ -108,9 +110,11 @@ class TieredCache:
             if value is not NO_VALUE:
                 self._record("l1.hit", started)
                 return cast(T, value)
-            value = self._lookup_l2(key, started)
-            if value is not NO_VALUE:
-                return cast(T, value)
+            if self._shared is None:
+                value = self._lookup_l2(key, started)
+                if value is not NO_VALUE:
+                    return cast(T, value)
+            # with a shared L2, _create reads it and claims the creator lock in one round trip
         return self._create(key, creator, ttl, refresh)
 
     def get(self, key: str) -> Any | NoValue:
@@ -214,8 +218,8 @@ class TieredCache:
     def _create(self, key: str, creator: Callable[[], T], ttl: float | None, refresh: bool) -> T:
         lock = self._lock_for(key)
         if not lock.acquire(blocking=False):
-            # Another thread of this process is creating this key right now.
-            if not refresh:
+            # Another thread of this process is reading L2 for this key or creating it.
+            if not refresh and key in self._creating:
                 stale = self._stale(key)
                 if stale is not NO_VALUE:
                     return cast(T, stale)
@@ -263,12 +267,15 @@ class TieredCache:
             except CacheUnavailable as exc:
                 self._l2_failed(exc, started)
         started = time.perf_counter()
+        self._creating.add(key)
         try:
             value = creator()
         except BaseException:
             if token is not None:
                 self._unlock(key, token)
             raise
+        finally:
+            self._creating.discard(key)
         self._record("miss", started)
         self._store(key, value, ttl, token)
         return value
