@@ -18,7 +18,9 @@ No command here scans keys: invalidation is a version bump, old entries age out 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import secrets
 import threading
 import time
@@ -110,6 +112,8 @@ class RedisBackend:
         self._versions = f"{prefix}:ver:"
         self._locks = f"{prefix}:lock:"
         self._version_ttl_ms = int(version_ttl_s * 1000)
+        self._token_prefix = secrets.token_hex(8) + ":"
+        self._token_counter = itertools.count()
         self._counts_lock = threading.Lock()
         self.decode_errors = 0
         self.encode_errors = 0
@@ -181,7 +185,7 @@ class RedisBackend:
     # -- creator locks -------------------------------------------------------------------------
 
     def try_lock(self, key: str, ttl_s: float) -> str | None:
-        token = secrets.token_hex(16)
+        token = self._token()
         ttl_ms = max(1, int(ttl_s * 1000))
         acquired = self._run(lambda c: c.set(self._locks + key, token, nx=True, px=ttl_ms))
         return token if acquired else None
@@ -190,7 +194,7 @@ class RedisBackend:
         return bool(self._run(lambda c: c.eval(_UNLOCK, 1, self._locks + key, token)))
 
     def claim(self, key: str, ttl_s: float) -> tuple[str | None, Any | NoValue, float]:
-        token = secrets.token_hex(16)
+        token = self._token()
         ttl_ms = max(1, int(ttl_s * 1000))
         reply = self._run(lambda c: c.eval(_CLAIM, 2, self._values + key, self._locks + key, token, ttl_ms))
         if reply[0] == 1:
@@ -242,6 +246,11 @@ class RedisBackend:
         self._client.close()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        # unique per lock taken: random per backend, the process (forks share the counter), then
+        # a counter: no system call per lock, unlike secrets.token_hex
+        return f"{self._token_prefix}{os.getpid()}:{next(self._token_counter)}"
 
     def _decode(self, key: str, raw: Any) -> tuple[Any | NoValue, float]:
         try:

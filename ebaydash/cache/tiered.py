@@ -6,11 +6,11 @@ Keys are scoped by a namespace such as ``acct:42``. Each namespace has a version
 
 Stampedes: in one process, one thread per key runs the creator while the others wait for its
 value, or get the previous value at once if L1 still holds an expired copy (dogpile style).
-Across processes sharing Redis, an L1 miss reads L2 and, if the value is not there, takes a short
-creator lock (``SET NX PX`` with an owner token) in the same round trip; a process that finds the
+Across processes sharing Redis, the creator first claims a short lock (``SET NX PX`` with an
+owner token, together with a last look at the value, in one round trip); a process that finds the
 lock taken polls for the value and, if none comes within ``lock_wait_s``, computes it itself.
-Nobody waits forever, and a crashed holder's lock expires after ``lock_ttl_s``. A miss thus costs
-two round trips: the read-or-claim and the store-and-release.
+Nobody waits forever, and a crashed holder's lock expires after ``lock_ttl_s``. A miss costs three
+round trips (read, claim, store-and-release); an L2 hit one.
 
 Failures of the L2 never reach the caller: they are recorded, and the value comes from the
 creator instead (see :mod:`ebaydash.cache.redis` for time limits and the circuit breaker).
@@ -110,11 +110,10 @@ class TieredCache:
             if value is not NO_VALUE:
                 self._record("l1.hit", started)
                 return cast(T, value)
-            if self._shared is None:
-                value = self._lookup_l2(key, started)
-                if value is not NO_VALUE:
-                    return cast(T, value)
-            # with a shared L2, _create reads it and claims the creator lock in one round trip
+            # a plain GET: the cheapest way to an L2 hit, which is far more common than a miss
+            value = self._lookup_l2(key, started)
+            if value is not NO_VALUE:
+                return cast(T, value)
         return self._create(key, creator, ttl, refresh)
 
     def get(self, key: str) -> Any | NoValue:
