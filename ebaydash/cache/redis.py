@@ -198,7 +198,8 @@ class RedisBackend:
         ttl_ms = max(1, int(ttl_s * 1000))
         reply = self._run(lambda c: c.eval(_CLAIM, 2, self._values + key, self._locks + key, token, ttl_ms))
         if reply[0] == 1:
-            value, left = self._decode(key, reply[1])
+            # garbage here was counted by the lookup just before: do not count it twice
+            value, left = self._decode(key, reply[1], quiet=True)
             if value is not NO_VALUE:
                 return None, value, left
             # garbage where the value belongs: create it (if nobody else is) and overwrite it
@@ -252,13 +253,15 @@ class RedisBackend:
         # a counter: no system call per lock, unlike secrets.token_hex
         return f"{self._token_prefix}{os.getpid()}:{next(self._token_counter)}"
 
-    def _decode(self, key: str, raw: Any) -> tuple[Any | NoValue, float]:
+    def _decode(self, key: str, raw: Any, *, quiet: bool = False) -> tuple[Any | NoValue, float]:
         try:
             expiry, separator, data = raw.partition(b"|")
             if not separator or not expiry.isdigit():
                 raise codec.CodecError("no expiry before the value")
             return codec.loads(data), int(expiry) / 1000 - time.time()
         except codec.CodecError as exc:
+            if quiet:
+                return NO_VALUE, 0.0
             # Someone wrote something we did not (or an older format): a miss, and the creator's
             # value will overwrite it.
             with self._counts_lock:
