@@ -406,3 +406,12 @@ def test_every_page_facing_service_reads_through_the_cache_with_the_account_in_i
         assert key_for(sellers.accounts, ctx).startswith("global:v")
     finally:
         ctx.close()
+
+
+def test_the_cache_prefix_setting_is_validated() -> None:
+    from ebaydash.errors import ConfigError
+
+    assert Settings.from_env({"EBAYDASH_CACHE_PREFIX": "shop-eu:1"}).cache_prefix == "shop-eu:1"
+    for bad in ("", "has space", "x" * 65, "a*b"):
+        with pytest.raises(ConfigError, match="EBAYDASH_CACHE_PREFIX"):
+            Settings.from_env({"EBAYDASH_CACHE_PREFIX": bad})
