@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from ebaydash.cache.memory import MemoryBackend
+from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.monitor.alerts import AlertMonitor
@@ -27,7 +28,39 @@ class Context:
     def close(self) -> None:
         self.sampler.stop()
         self.recorder.stop()  # monitor: flush the last metrics to the shared store
+        self.cache.close()
         self.db.dispose()
+
+
+def build_cache(settings: Settings, recorder: MetricsRecorder | None = None) -> TieredCache:
+    """L1 always; L2 on Redis only when ``settings.redis_url`` is set. Nothing connects here, so a
+    Redis that is down does not stop the app from starting (the cache starts degraded)."""
+    l2 = None
+    if settings.redis_url:
+        l2 = RedisBackend(
+            settings.redis_url,
+            timeout_s=settings.redis_timeout_ms / 1000,
+            reset_s=settings.breaker_reset_s,
+            prefix=settings.cache_prefix,
+            observer=recorder,
+        )
+    # A creator runs a statement or two; its Redis lock outlives that, so another process waits
+    # for the value rather than running the same query, and a crashed holder blocks no longer.
+    lock_ttl_s = settings.statement_timeout_ms / 1000 + 1
+    return TieredCache(
+        # expired L1 entries are kept one more TTL, to serve while one caller refreshes them
+        MemoryBackend(
+            max_entries=settings.l1_max_entries,
+            max_bytes=settings.l1_max_bytes,
+            stale_s=settings.cache_ttl_s,
+        ),
+        l2,
+        default_ttl=settings.cache_ttl_s,
+        # without a shared level there is no other process to fall out of step with
+        l1_ttl=settings.l1_ttl_s if l2 is not None else settings.cache_ttl_s,
+        observer=recorder,
+        lock_ttl_s=lock_ttl_s,
+    )
 
 
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
@@ -35,13 +68,7 @@ def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     recorder = build_recorder(settings)  # monitor: shared through Redis when configured
     db = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=recorder)
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
-    cache = TieredCache(
-        MemoryBackend(max_entries=settings.l1_max_entries, max_bytes=settings.l1_max_bytes),
-        None,
-        default_ttl=settings.cache_ttl_s,
-        l1_ttl=settings.cache_ttl_s if settings.redis_url is None else settings.l1_ttl_s,
-        observer=recorder,
-    )
+    cache = build_cache(settings, recorder)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts
     if start_sampler:
         sampler.start()

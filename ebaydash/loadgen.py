@@ -130,16 +130,16 @@ def _visit(ctx: Context, page: str, account: Account, rng: random.Random, fresh:
     window = Window.last_days(rng.choice(PERIODS), account.timezone)
     bypass = rng.random() < fresh
     if page == "overview":
-        services.kpis(ctx, account.id, window, fresh=bypass)  # type: ignore[call-arg]
-        services.trend(ctx, account.id, window, fresh=bypass)  # type: ignore[call-arg]
+        services.kpis(ctx, account.id, window, fresh=bypass)
+        services.trend(ctx, account.id, window, fresh=bypass)
         return
     flt = OrderFilter(window=window if rng.random() < 0.5 else None)
-    first = services.orders_page(ctx, account.id, flt, fresh=bypass)  # type: ignore[call-arg]
+    first = services.orders_page(ctx, account.id, flt, fresh=bypass)
     if page == "orders":
-        services.orders_total(ctx, account.id, flt, fresh=bypass)  # type: ignore[call-arg]
+        services.orders_total(ctx, account.id, flt, fresh=bypass)
         if first.next_cursor and rng.random() < 0.3:
             services.orders_page(ctx, account.id, flt, cursor=first.next_cursor)
         return
     if first.rows:
         order = rng.choice(first.rows)
-        services.order_detail(ctx, account.id, order.id, fresh=bypass)  # type: ignore[call-arg]
+        services.order_detail(ctx, account.id, order.id, fresh=bypass)

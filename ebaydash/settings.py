@@ -94,7 +94,7 @@ def _tolerance(raw: str) -> float:
 
 
 def _key_prefix(raw: str) -> str:
-    if not raw or not all(c.isalnum() or c in ":_-." for c in raw):
+    if not raw or len(raw) > 64 or not all(c.isalnum() or c in "_-.:" for c in raw):
         raise ValueError
     return raw
 
@@ -380,6 +380,13 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number of megabytes >= 1",
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
+    Spec(
+        "cache_prefix",
+        "ebaydash",
+        _key_prefix,
+        "up to 64 letters, digits or _ - . :",
+        "Prefix of every key in the shared cache, so several deployments can share one Redis.",
+    ),
 )
 
 
@@ -426,6 +433,7 @@ class Settings:
     alert_response_ms: float = 2000.0
     alert_error_rate: float = 0.05
     import_max_mb: int = 200
+    cache_prefix: str = "ebaydash"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -186,3 +186,18 @@ def _apptest_uses_st_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+# -- a private Redis for fault tests ------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(redis_server_binary: str, tmp_path: Path) -> Iterator[object]:
+    """A redis-server of this test's own, on a free port: the test may stop, freeze or slow it."""
+    from tests.cache_support import RedisServer
+
+    server = RedisServer(redis_server_binary, tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()

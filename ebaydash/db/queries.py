@@ -559,3 +559,17 @@ def scaling_actions_recent(db: Database, scope: str, limit: int = 50) -> Sequenc
         .limit(limit)
     )
     return db.fetch_all("scaling_actions_recent", stmt)
+
+
+# -- order writes (the cached order repository) -------------------------------------------------
+
+
+def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:
+    """Set one order's status (and ``updated_at``); False when the account has no such order."""
+    stmt = (
+        orders.update()
+        .where(o.account_id == account_id, o.id == order_id)
+        .values(status=status, updated_at=now)
+    )
+    with db.transaction() as conn:
+        return conn.execute(stmt).rowcount == 1

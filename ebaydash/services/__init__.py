@@ -4,12 +4,14 @@ Every function takes the process :class:`~ebaydash.context.Context` first. Pages
 package only; the modules behind it split the API by audience.
 """
 
+from ebaydash.services.cache import cache_status
 from ebaydash.services.imports import (
     ImportFile,
     ImportReport,
     import_orders,
     timezones,
 )
+from ebaydash.services.order_repository import OrderRepository, update_order_status
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     FIGURES,
@@ -59,11 +61,13 @@ __all__ = [
     "HealthCheck",
     "ImportFile",
     "ImportReport",
+    "OrderRepository",
     "PerformanceReport",
     "ResourceReport",
     "ScalingReport",
     "account",
     "accounts",
+    "cache_status",
     "database_health",
     "default_account",
     "export_orders_csv",
@@ -88,6 +92,7 @@ __all__ = [
     "top_buyers",
     "top_products",
     "trend",
+    "update_order_status",
     "validate_filter",
     "what_if",
 ]

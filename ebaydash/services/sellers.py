@@ -83,7 +83,7 @@ def _now() -> dt.datetime:
 
 @measured("accounts")
 @cacheable("accounts", namespace="global", ttl=60)
-def accounts(ctx: Context) -> list[Account]:
+def accounts(ctx: Context, *, fresh: bool = False) -> list[Account]:
     return [Account(**row._mapping) for row in queries.list_accounts(ctx.db)]
 
 
@@ -98,7 +98,7 @@ def default_account(candidates: list[Account], *, now: dt.datetime | None = None
 
 
 def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
-    for candidate in accounts(ctx, fresh=fresh):  # type: ignore[call-arg]
+    for candidate in accounts(ctx, fresh=fresh):
         if candidate.id == account_id:
             return candidate
     raise NotFound(f"There is no account with id {account_id}.")
@@ -109,7 +109,7 @@ def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
 
 @measured("kpis")
 @cacheable("kpis", namespace="acct:{account_id}")
-def kpis(ctx: Context, account_id: int, window: Window) -> Kpis:
+def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Kpis:
     """The overview's tiles for ``window`` and the window of the same length before it.
 
     Definitions (README "Figures"; also the help text on the tiles):
@@ -159,7 +159,7 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 
 @measured("trend")
 @cacheable("trend", namespace="acct:{account_id}")
-def trend(ctx: Context, account_id: int, window: Window) -> Trend:
+def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
     """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
     acct = account(ctx, account_id)
@@ -195,7 +195,13 @@ TOP_N = 10
 @measured("top_products")
 @cacheable("top_products", namespace="acct:{account_id}")
 def top_products(
-    ctx: Context, account_id: int, window: Window, *, by: str = "revenue", limit: int = TOP_N
+    ctx: Context,
+    account_id: int,
+    window: Window,
+    *,
+    by: str = "revenue",
+    limit: int = TOP_N,
+    fresh: bool = False,
 ) -> list[TopProduct]:
     """Best-selling SKUs of the window by line revenue or by units (see queries.top_products)."""
     if by not in ("revenue", "units"):
@@ -211,7 +217,9 @@ def top_products(
 
 @measured("top_buyers")
 @cacheable("top_buyers", namespace="acct:{account_id}")
-def top_buyers(ctx: Context, account_id: int, window: Window, *, limit: int = TOP_N) -> list[TopBuyer]:
+def top_buyers(
+    ctx: Context, account_id: int, window: Window, *, limit: int = TOP_N, fresh: bool = False
+) -> list[TopBuyer]:
     """Buyers with the most net revenue in the window."""
     return [
         TopBuyer(
@@ -226,7 +234,7 @@ def top_buyers(ctx: Context, account_id: int, window: Window, *, limit: int = TO
 
 @measured("status_mix")
 @cacheable("status_mix", namespace="acct:{account_id}")
-def status_mix(ctx: Context, account_id: int, window: Window) -> list[StatusCount]:
+def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
     found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
     statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
@@ -243,12 +251,12 @@ def status_mix(ctx: Context, account_id: int, window: Window) -> list[StatusCoun
 def overview(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Overview:
     """Everything the overview page shows; each part is one statement, cached on its own."""
     return Overview(
-        kpis=kpis(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
-        trend=trend(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
-        top_by_revenue=top_products(ctx, account_id, window, by="revenue", fresh=fresh),  # type: ignore[call-arg]
-        top_by_units=top_products(ctx, account_id, window, by="units", fresh=fresh),  # type: ignore[call-arg]
-        top_buyers=top_buyers(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
-        status_mix=status_mix(ctx, account_id, window, fresh=fresh),  # type: ignore[call-arg]
+        kpis=kpis(ctx, account_id, window, fresh=fresh),
+        trend=trend(ctx, account_id, window, fresh=fresh),
+        top_by_revenue=top_products(ctx, account_id, window, by="revenue", fresh=fresh),
+        top_by_units=top_products(ctx, account_id, window, by="units", fresh=fresh),
+        top_buyers=top_buyers(ctx, account_id, window, fresh=fresh),
+        status_mix=status_mix(ctx, account_id, window, fresh=fresh),
     )
 
 
@@ -335,6 +343,7 @@ def orders_page(
     sort: str = "newest",
     cursor: str | None = None,
     page_size: int = 25,
+    fresh: bool = False,
 ) -> OrdersPage:
     """One page of orders (newest first by default); ``cursor`` is a page's ``next_cursor`` or
     ``prev_cursor``. Keyset pagination: no duplicates or gaps while orders arrive, and page
@@ -397,14 +406,14 @@ def _filter_key(flt: OrderFilter) -> dict[str, Any]:
 
 @measured("orders_total")
 @cacheable("orders_total", namespace="acct:{account_id}")
-def orders_total(ctx: Context, account_id: int, flt: OrderFilter) -> int:
+def orders_total(ctx: Context, account_id: int, flt: OrderFilter, *, fresh: bool = False) -> int:
     """How many orders match; cached, because counting is the costly part of a listing."""
     return queries.orders_count(ctx.db, account_id, validate_filter(flt))
 
 
 @measured("order_detail")
 @cacheable("order_detail", namespace="acct:{account_id}")
-def order_detail(ctx: Context, account_id: int, order_id: int) -> OrderDetail:
+def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = False) -> OrderDetail:
     row = queries.order_detail(ctx.db, account_id, order_id)
     if row is None:
         raise NotFound(f"Order {order_id} does not exist in this account.")
