@@ -94,7 +94,7 @@ def assert_kpis_match(
     days = (last - first).days + 1
     start, end = day_bounds(first, last, tz)
     prev_start, prev_end = day_bounds(first - dt.timedelta(days=days), first - dt.timedelta(days=1), tz)
-    k = sellers.kpis(ctx, account_id, Window.for_dates(first, last, tz), fresh=True)  # type: ignore[call-arg]
+    k = sellers.kpis(ctx, account_id, Window.for_dates(first, last, tz), fresh=True)
     cur, prev = (
         sd.order_figures(shop, account_id, start, end),
         sd.order_figures(shop, account_id, prev_start, prev_end),
@@ -192,14 +192,14 @@ def test_weekly_trend_for_long_windows_matches_pandas(ctx: Context, db: Database
 
 def assert_lists_match(ctx: Context, shop: Shop, account_id: int, window: Window, limit: int = 5) -> None:
     for by in ("revenue", "units"):
-        got = sellers.top_products(ctx, account_id, window, by=by, limit=limit, fresh=True)  # type: ignore[call-arg]
+        got = sellers.top_products(ctx, account_id, window, by=by, limit=limit, fresh=True)
         truth = sd.top_products_truth(shop, account_id, window.start, window.end, by, limit)
         assert [(p.sku, p.title, p.units, p.revenue, p.orders) for p in got] == truth, by
-    buyers = sellers.top_buyers(ctx, account_id, window, limit=limit, fresh=True)  # type: ignore[call-arg]
+    buyers = sellers.top_buyers(ctx, account_id, window, limit=limit, fresh=True)
     assert [(b.username, b.orders, b.revenue) for b in buyers] == sd.top_buyers_truth(
         shop, account_id, window.start, window.end, limit
     )
-    mix = sellers.status_mix(ctx, account_id, window, fresh=True)  # type: ignore[call-arg]
+    mix = sellers.status_mix(ctx, account_id, window, fresh=True)
     truth_mix = sd.status_truth(shop, account_id, window.start, window.end)
     assert {s.status: (s.orders, s.amount) for s in mix if s.orders} == truth_mix
     assert [s.status for s in mix][:6] == ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"]
@@ -285,7 +285,7 @@ def test_random_shops_match_pandas(
     shop.load(db)
     window = Window.for_dates(first, last, tz)
     assert_kpis_match(ctx, shop, account_id, tz, first, last)
-    trend = sellers.trend(ctx, account_id, window, fresh=True)  # type: ignore[call-arg]
+    trend = sellers.trend(ctx, account_id, window, fresh=True)
     weekly = days > 90
     assert trend.granularity == ("week" if weekly else "day")
     truth = sd.trend_truth(shop, account_id, window.start, window.end, tz, weekly)

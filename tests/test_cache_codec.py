@@ -140,7 +140,9 @@ def order_rows(draw: st.DrawFn) -> OrderRow:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(order_rows(), max_size=60), st.one_of(st.none(), st.text()))
 def test_orders_pages_round_trip(rows: list[OrderRow], cursor: str | None) -> None:
-    page = OrdersPage(rows=rows, next_cursor=cursor, prev_cursor=None, page_size=50, sort="newest", total=7)
+    page = OrdersPage(
+        rows=rows, next_cursor=cursor, prev_cursor=None, page_size=50, sort="newest", first_row=7
+    )
     back = round_trip(page)
     assert back == page
     assert all(same(a.order_date, b.order_date) for a, b in zip(back.rows, rows, strict=True))  # type: ignore[attr-defined]

@@ -204,4 +204,7 @@ def test_the_monitor_talks_to_redis_from_one_module_only() -> None:
                 importers.add(path.relative_to(ROOT).as_posix())
     monitor = {p for p in importers if p.startswith("ebaydash/monitor/")}
     assert monitor == {"ebaydash/monitor/shared.py"}
-    assert all(p.startswith(("ebaydash/monitor/", "ebaydash/cache/")) for p in importers), importers
+    # the app talks to Redis from cache/redis.py and monitor/shared.py only; benchmarks may
+    # measure a raw client as the baseline
+    app = {p for p in importers if not p.startswith("ebaydash/bench/")}
+    assert app == {"ebaydash/cache/redis.py", "ebaydash/monitor/shared.py"}, importers

@@ -32,7 +32,7 @@ def ctx(db: Database, settings: Settings) -> Iterator[Context]:
 
 
 def queries_run(ctx: Context) -> int:
-    return len(ctx.recorder.events(3600, "query"))
+    return ctx.recorder.snapshot(3600, scope="process").queries.count
 
 
 def two_accounts(ctx: Context) -> tuple[int, int]:

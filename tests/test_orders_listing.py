@@ -154,7 +154,7 @@ def test_the_total_is_cached_until_refreshed(ctx: Context, db: Database, shop: t
     data.order(account_id, sd.local_midnight(LAST, TZ), [("N", "n", 1, Decimal("1.00"))])
     data.load(db, since=since)
     assert sellers.orders_total(ctx, account_id, OrderFilter()) == 140
-    assert sellers.orders_total(ctx, account_id, OrderFilter(), fresh=True) == 141  # type: ignore[call-arg]
+    assert sellers.orders_total(ctx, account_id, OrderFilter(), fresh=True) == 141
 
 
 @pytest.mark.parametrize("sort", ["newest", "amount_low"])
@@ -393,6 +393,6 @@ def test_search_text_matches_literally(ctx: Context, db: Database, needle: str) 
     for n in range(3):
         data.order(a, when, [("tuv", "wxyz" * (n + 1), 1, Decimal("1.00"))], ebay_order_id="q" * (n + 3))
     data.load(db)
-    page = sellers.orders_page(ctx, a, OrderFilter(search=needle), fresh=True)  # type: ignore[call-arg]
+    page = sellers.orders_page(ctx, a, OrderFilter(search=needle), fresh=True)
     assert [r.id for r in page.rows] == [target]
-    assert sellers.orders_total(ctx, a, OrderFilter(search=needle), fresh=True) == 1  # type: ignore[call-arg]
+    assert sellers.orders_total(ctx, a, OrderFilter(search=needle), fresh=True) == 1

@@ -48,9 +48,18 @@ def _normalise(value: Any) -> Any:
     raise TypeError(f"cannot use a {type(value).__qualname__} as part of a cache key")
 
 
+class UnkeyableArguments(TypeError):
+    """Arguments no key can be built from (text that is not valid Unicode)."""
+
+
 def argument_hash(arguments: Mapping[str, Any]) -> str:
     """A short stable hash of normalised arguments, for cache keys."""
-    payload = orjson.dumps(arguments, default=_normalise, option=_HASH_OPTIONS)
+    try:
+        payload = orjson.dumps(arguments, default=_normalise, option=_HASH_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if "UTF-8" in str(exc):
+            raise UnkeyableArguments(str(exc)) from exc
+        raise
     return hashlib.blake2b(payload, digest_size=10).hexdigest()
 
 
@@ -116,7 +125,12 @@ def cacheable(
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             fresh = bool(kwargs.get("fresh") if declares_fresh else kwargs.pop("fresh", False))
-            key, ctx = key_and_context(args, kwargs)
+            try:
+                key, ctx = key_and_context(args, kwargs)
+            except UnkeyableArguments:
+                # e.g. a lone surrogate typed into a search box: nothing to cache, and the
+                # function's own validation gives the user the message
+                return fn(*args, **kwargs)
             return ctx.cache.get_or_create(key, lambda: fn(*args, **kwargs), ttl, refresh=fresh)
 
         def cache_key(*args: Any, **kwargs: Any) -> str:

@@ -320,6 +320,11 @@ class MetricsRecorder:
         if len(self._pending) >= self._fold_at:
             self.fold()
 
+    def last_duration(self, kind: str) -> float | None:
+        """Seconds taken by the newest event of an exact kind (page, service, query, sql)."""
+        raw = self._raw.get(kind)
+        return raw[-1][3] if raw else None
+
     def note_shape(self, shape_id: str, shape: str) -> None:
         """Remember the normalised SQL text behind a slow-statement id (bounded, newest kept)."""
         with self._fold_lock:
