@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ebaydash import cli, loadgen
+from ebaydash import cli, loadgen, services
 from ebaydash.context import build_context
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.errors import InvalidInput
@@ -254,13 +254,14 @@ def test_health_checks_without_redis(demo_url: str) -> None:
     db = checks["Database (sqlite)"]
     assert db.status == "ok" and "round trip" in db.detail and "pool" in db.detail
     assert checks["Redis"].status == "off"
-    assert checks["Cache breaker"].status == "off"
+    assert checks["Cache"].status == "off" and "in-process cache" in checks["Cache"].detail
 
 
 def test_health_checks_with_redis_down(demo_url: str) -> None:
     settings = Settings(database_url=demo_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     ctx = build_context(settings, start_sampler=False)
     try:
+        assert services.accounts(ctx)  # served by the database while the shared cache fails
         started = time.perf_counter()
         checks = {c.name: c for c in system.health_checks(ctx)}
         assert time.perf_counter() - started < 2
@@ -268,6 +269,7 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
         ctx.close()
     assert checks["Redis"].status == "down"
     assert checks["Database (sqlite)"].status == "ok"
+    assert checks["Cache"].status == "degraded" and "from the database" in checks["Cache"].detail
 
 
 @pytest.mark.redis
@@ -278,6 +280,7 @@ def test_health_checks_with_redis(demo_url: str, redis_url: str) -> None:
     finally:
         ctx.close()
     assert checks["Redis"].status == "ok" and "round trip" in checks["Redis"].detail
+    assert checks["Cache"].status == "ok" and "breaker closed" in checks["Cache"].detail
 
 
 def test_health_of_an_unreachable_database() -> None:

@@ -226,14 +226,21 @@ def health_checks(ctx: Context) -> list[HealthCheck]:
 
 
 def _cache_check(ctx: Context) -> HealthCheck:
-    cache: Any = ctx.cache
-    if getattr(cache, "l2", None) is None:
-        return HealthCheck("Cache breaker", "off", "no shared (L2) cache: the in-process cache only")
-    state = getattr(cache, "breaker_state", None)  # the cache layer may expose its breaker's state
-    extra = f" ({state})" if state else ""
-    if bool(getattr(cache, "degraded", False)):
-        return HealthCheck("Cache breaker", "degraded", f"open{extra}: figures come from the database")
-    return HealthCheck("Cache breaker", "ok", f"closed{extra}: the shared cache answers")
+    status = ctx.cache.status()
+    l1 = (
+        f"in-process cache {status.l1_entries:,}/{status.l1_max_entries:,} entries, "
+        f"{status.l1_bytes / 2**20:,.1f}/{status.l1_max_bytes / 2**20:,.0f} MiB"
+    )
+    if status.l2 is None:
+        return HealthCheck("Cache", "off", f"no shared (L2) cache; {l1}")
+    l2 = status.l2
+    opened = f", opened {l2.times_opened}× since start" if l2.times_opened else ""
+    if status.degraded:
+        error = f" Last error: {l2.last_error}." if l2.last_error else ""
+        return HealthCheck(
+            "Cache", "degraded", f"breaker {l2.state}: figures come from the database{opened}.{error} {l1}"
+        )
+    return HealthCheck("Cache", "ok", f"breaker {l2.state}: the shared cache answers{opened}; {l1}")
 
 
 # -- resources ----------------------------------------------------------------------------------
