@@ -166,8 +166,21 @@ class Database:
             self._observe(name, started, ok, len(rows))
 
     def _read(self, statement: Executable, timeout_ms: int | None) -> Sequence[Row[Any]]:
-        with self.connect(timeout_ms=timeout_ms) as conn:
-            return conn.execute(statement).all()
+        limit = timeout_ms or self.timeout_ms
+        if self.is_sqlite or limit != self._server_timeout_ms:
+            with self.connect(timeout_ms=timeout_ms) as conn:
+                return conn.execute(statement).all()
+        # One statement needs no transaction: in autocommit the driver sends no BEGIN and the
+        # pool no ROLLBACK on return, ~0.15 ms less per read on loopback. (A non-default time
+        # limit needs SET LOCAL, hence a transaction, and takes the path above.)
+        with self._translate_errors(limit), self.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            return auto.execute(statement).all()
+
+    @property
+    def _server_timeout_ms(self) -> int | None:
+        value = self.engine.get_execution_options().get(SERVER_TIMEOUT_OPTION)
+        return int(value) if value is not None else None
 
     def fetch_one(
         self, name: str, statement: Executable, *, timeout_ms: int | None = None
@@ -250,7 +263,7 @@ class Database:
             finally:
                 raw.set_progress_handler(None, 0)
         else:
-            if timeout_ms != self.engine.get_execution_options().get(SERVER_TIMEOUT_OPTION):
+            if timeout_ms != self._server_timeout_ms:
                 # SET LOCAL lasts until the end of this transaction, so the pool's default stays.
                 conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
             yield
