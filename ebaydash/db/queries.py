@@ -66,7 +66,7 @@ def get_account(db: Database, account_id: int) -> Row[Any] | None:
 
 # -- KPIs ---------------------------------------------------------------------------------------
 
-COUNTED = "cancelled"  # the one status that counts nowhere in the figures
+CANCELLED = "cancelled"  # the one status that counts in no figure but its own
 
 
 def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -91,55 +91,51 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
     and for ``window.previous()``, in one statement and one round trip.
 
     Orders are read once over both windows (one index range; index-only on Postgres) and split
-    with FILTER; listings are aggregated in their own one-row subquery. Both sides return exactly
-    one row, so joining them cannot fan out.
+    with FILTER; cancelled orders and listings are aggregated in their own one-row subqueries.
+    Every side returns exactly one row, so joining them cannot fan out.
     """
     previous = window.previous()
-
-    def inside(period: Window) -> ColumnElement[bool]:
-        return and_(o.order_date >= period.start, o.order_date < period.end)
-
-    cancelled = o.status == COUNTED
-    # Each row's period and status flags are computed once, in a subquery Postgres may not flatten
-    # (OFFSET 0): the FILTERs below then test a boolean instead of re-evaluating the comparisons,
-    # which took most of the time of the statement at 45k orders.
-    flagged = (
+    assert previous.end == window.start  # the two windows are contiguous: one range holds both
+    span = and_(o.account_id == account_id, o.order_date >= previous.start, o.order_date < window.end)
+    # Cancelled orders are filtered out once per row in WHERE (not in every aggregate's FILTER),
+    # and each row's window is computed once in a subquery Postgres may not flatten (OFFSET 0):
+    # per-row work was most of this statement's time at 45k orders (47 -> ~38 ms).
+    live = (
         select(
-            and_(inside(window), ~cancelled).label("cur"),
-            and_(inside(previous), ~cancelled).label("prev"),
-            and_(inside(window), cancelled).label("cur_x"),
-            and_(inside(previous), cancelled).label("prev_x"),
+            (o.order_date >= window.start).label("cur"),
             o.customer_id,
             o.total_amount,
             o.refunded_amount,
         )
-        .where(
-            o.account_id == account_id,
-            o.order_date >= min(previous.start, window.start),
-            o.order_date < max(previous.end, window.end),
-        )
+        .where(span, o.status != CANCELLED)
         .offset(0)
-        .subquery("flagged")
+        .subquery("live")
     )
-    f = flagged.c
+    f = live.c
 
-    def order_figures(live: Any, cancelled_flag: Any, suffix: str) -> list[ColumnElement[Any]]:
+    def order_figures(in_period: Any, suffix: str) -> list[ColumnElement[Any]]:
         # revenue = totals - refunds: the refunds SUM is the same aggregate as the refunded figure,
         # which Postgres computes once
-        totals = func.sum(f.total_amount).filter(live)
-        refunded = func.sum(f.refunded_amount).filter(live)
+        totals = func.sum(f.total_amount).filter(in_period)
+        refunded = func.sum(f.refunded_amount).filter(in_period)
         return [
-            func.count().filter(live).label(f"orders_{suffix}"),
+            func.count().filter(in_period).label(f"orders_{suffix}"),
             _money(totals - refunded).label(f"revenue_{suffix}"),
-            func.count(func.distinct(f.customer_id)).filter(live).label(f"customers_{suffix}"),
-            func.count().filter(and_(live, f.refunded_amount > 0)).label(f"refunds_{suffix}"),
+            func.count(func.distinct(f.customer_id)).filter(in_period).label(f"customers_{suffix}"),
+            func.count().filter(and_(in_period, f.refunded_amount > 0)).label(f"refunds_{suffix}"),
             _money(refunded).label(f"refunded_{suffix}"),
-            func.count().filter(cancelled_flag).label(f"cancelled_{suffix}"),
         ]
 
-    order_agg = select(
-        *order_figures(f.cur, f.cur_x, "cur"), *order_figures(f.prev, f.prev_x, "prev")
-    ).subquery("order_agg")
+    order_agg = select(*order_figures(f.cur, "cur"), *order_figures(~f.cur, "prev")).subquery("order_agg")
+    # few orders are cancelled: the (account, status, date) index finds them directly
+    cancelled_agg = (
+        select(
+            func.count().filter(o.order_date >= window.start).label("cancelled_cur"),
+            func.count().filter(o.order_date < window.start).label("cancelled_prev"),
+        )
+        .where(span, o.status == CANCELLED)
+        .subquery("cancelled_agg")
+    )
     # Listings "now" are those active at the end of the window (or now, while it is still open);
     # the comparison is with those active at its start, i.e. the end of the previous window.
     end_moment = min(window.end, now)
@@ -156,8 +152,8 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
     )
     # the account's currency rides along, so a cold overview needs no second round trip
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
-    stmt = select(order_agg, listing_agg, currency.label("currency")).select_from(
-        order_agg.join(listing_agg, true())
+    stmt = select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
+        order_agg.join(cancelled_agg, true()).join(listing_agg, true())
     )
     row = db.fetch_one("account_kpis", stmt)
     assert row is not None  # aggregates without GROUP BY always return one row
@@ -200,7 +196,7 @@ def revenue_trend(
             func.count().label("orders"),
             _money(func.sum(o.total_amount - o.refunded_amount)).label("revenue"),
         )
-        .where(o.account_id == account_id, *_in_window(window), o.status != COUNTED)
+        .where(o.account_id == account_id, *_in_window(window), o.status != CANCELLED)
         .group_by(bucket)
         .order_by(bucket)
     )
@@ -242,7 +238,7 @@ def top_products(
             func.count(func.distinct(items.order_id)).label("orders"),
         )
         .select_from(order_items.join(orders, o.id == items.order_id))
-        .where(o.account_id == account_id, *_in_window(window), o.status.not_in((COUNTED, "refunded")))
+        .where(o.account_id == account_id, *_in_window(window), o.status.not_in((CANCELLED, "refunded")))
         .group_by(items.sku)
         .order_by(*ranking, items.sku)
         .limit(_top_limit(limit))
@@ -280,7 +276,7 @@ def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Seq
         .where(
             o.account_id == account_id,
             *_in_window(window),
-            o.status != COUNTED,
+            o.status != CANCELLED,
             o.customer_id.is_not(None),
         )
         .group_by(o.customer_id)
