@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 DEMO_LOADED_ON = "demo_loaded_on"
 DEMO_PRISTINE = "demo_pristine"
+LOAD_TIMEOUT_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     today = now.date().isoformat()
-    with db.transaction() as conn:
+    # a bulk load, not a page query: the page time limit would abort it on a slow machine
+    with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         create_all(conn)
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = ingest.get_meta(conn, DEMO_LOADED_ON)
@@ -73,7 +75,7 @@ def mark_not_pristine(db: Database) -> None:
 def seed_synthetic(db: Database, orders: int, *, accounts: int = 20, seed: int = 42) -> SeedResult:
     """Add a large synthetic data set (new accounts) with bulk loading."""
     started = time.perf_counter()
-    with db.transaction(timeout_ms=3_600_000) as conn:
+    with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         create_all(conn)
         start_ids = ingest.next_ids(conn)
         frames = sample_data.synthetic(orders, accounts=accounts, seed=seed, start_ids=start_ids)

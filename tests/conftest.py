@@ -120,6 +120,26 @@ def db(settings: Settings) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, seeded once per session (seeding takes seconds on a busy machine)."""
+    from ebaydash.seeding import seed_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
+    database = Database(make_engine(Settings(database_url=f"sqlite:///{path}")), timeout_ms=60_000)
+    seed_demo(database, SAMPLE_DIR)
+    database.dispose()  # closing the last connection folds the WAL into the file
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template: Path, tmp_path: Path) -> str:
+    """A private copy of the demo database for one test."""
+    target = tmp_path / "demo.sqlite3"
+    shutil.copyfile(demo_template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     return Settings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,19 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ebaydash.db.engine import Database, make_engine
-from ebaydash.seeding import seed_demo
-from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, free_port
+from tests.conftest import ROOT, free_port
 
 
-def seeded_sqlite(directory: Path) -> str:
-    """A demo database under ``directory``; returns its URL."""
-    url = f"sqlite:///{directory / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
-    return url
+def seeded_sqlite(directory: Path, template: Path) -> str:
+    """A copy of the session's demo database (``demo_template``) under ``directory``; its URL."""
+    target = directory / "demo.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
 
 
 @contextmanager

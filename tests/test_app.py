@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ebaydash.db.engine import Database, make_engine
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, free_port
+from tests.conftest import ROOT, free_port
 
 PAGES = ["pages/orders.py", "pages/performance.py", "pages/resources.py", "pages/scaling.py"]
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+def demo_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    url = demo_url
     settings = Settings(database_url=url)
-    db = Database(make_engine(settings), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
     monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
     st.cache_resource.clear()
     yield settings

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+def server(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[tuple[str, Settings]]:
     data = tmp_path_factory.mktemp("browser")
-    url = seeded_sqlite(data)
+    url = seeded_sqlite(data, demo_template)
     with running_app(data, {"EBAYDASH_DATABASE_URL": url}) as base:
         yield base, Settings(database_url=url)
 
@@ -57,11 +57,11 @@ def test_every_page_opens_and_the_orders_kpi_matches_the_database(
 
 @pytest.mark.parametrize("path", ["orders", "performance"])
 def test_a_deep_link_as_the_first_request_still_gets_the_whole_app(
-    tmp_path: Path, page: Page, path: str
+    tmp_path: Path, demo_template: Path, page: Page, path: str
 ) -> None:
     """A fresh server whose very first request is a deep link: the page must come with app.py's
     sidebar and navigation (Streamlit would otherwise run the page file on its own)."""
-    url = seeded_sqlite(tmp_path)
+    url = seeded_sqlite(tmp_path, demo_template)
     with running_app(tmp_path, {"EBAYDASH_DATABASE_URL": url}) as base:
         page.goto(f"{base}/{path}")
         expect(page.locator("h1").filter(has_text=path.capitalize())).to_be_visible(timeout=30_000)

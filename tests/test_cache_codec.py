@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import math
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -19,11 +18,8 @@ from hypothesis import strategies as st
 from ebaydash import models, services
 from ebaydash.cache import codec
 from ebaydash.context import build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import Account, Kpi, OrderFilter, OrderRow, OrdersPage, Window
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import SAMPLE_DIR
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 
@@ -297,12 +293,9 @@ def test_an_entry_of_a_changed_class_is_a_miss_not_a_wrong_value() -> None:
 # -- what the services really return ------------------------------------------------------------
 
 
-def test_every_cached_service_result_round_trips(tmp_path: Path) -> None:
+def test_every_cached_service_result_round_trips(demo_url: str) -> None:
     """If a service returned a type the codec refuses, L2 would silently never hold it."""
-    settings_ = Settings(database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    db = Database(make_engine(settings_), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
+    settings_ = Settings(database_url=demo_url)
     ctx = build_context(settings_, start_sampler=False)
     try:
         all_accounts = services.accounts(ctx)

@@ -11,7 +11,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +20,10 @@ from ebaydash import services
 from ebaydash.cache import key_for
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.context import Context, build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import Kpis, OrderFilter, Window
-from ebaydash.seeding import seed_demo
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests.cache_support import RedisServer
-from tests.conftest import SAMPLE_DIR
 
 pytestmark = pytest.mark.redis
 
@@ -59,15 +55,6 @@ def figures(kpis: Kpis) -> Kpis:
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
-    return url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -15,25 +14,15 @@ from streamlit.testing.v1 import AppTest
 from ebaydash import ui
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import orders
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
 from tests.cache_support import RedisServer
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.redis
 
 TIMEOUT_S = 0.25
 SLACK_S = 0.4  # scheduling noise on a shared two-core machine
 DEGRADED = "Cache degraded"
-
-
-@pytest.fixture
-def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
-    return url
 
 
 @pytest.fixture

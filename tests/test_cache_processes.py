@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from pathlib import Path
 
 import pytest
 
 from ebaydash import services
 from ebaydash.context import build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import OrderFilter, Window
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
 from tests import cache_workers
 from tests.cache_support import RedisServer, unique_prefix
-from tests.conftest import SAMPLE_DIR
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -25,12 +21,9 @@ spawn = multiprocessing.get_context("spawn")
 
 
 def test_a_write_in_one_process_is_seen_by_another_within_a_second(
-    own_redis: RedisServer, tmp_path: Path
+    own_redis: RedisServer, demo_url: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
+    url = demo_url
     settings = Settings(database_url=url, redis_url=own_redis.url, l1_ttl_s=1.0)
     ctx = build_context(settings, start_sampler=False)
     try:

@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,14 +18,12 @@ from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
 from ebaydash.cache.versions import NamespaceVersions
 from ebaydash.context import build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import OrderFilter, Window
 from ebaydash.monitor.metrics import MetricsRecorder
-from ebaydash.seeding import seed_demo
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests.cache_support import FakeClock
-from tests.conftest import SAMPLE_DIR, free_port
+from tests.conftest import free_port
 
 
 class Counter:
@@ -393,12 +390,9 @@ def test_cacheable_passes_bad_calls_through_as_type_errors() -> None:
 
 
 def test_every_page_facing_service_reads_through_the_cache_with_the_account_in_its_key(
-    tmp_path: Path,
+    demo_url: str,
 ) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    db = Database(make_engine(settings), timeout_ms=5000)
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
+    settings = Settings(database_url=demo_url)
     ctx = build_context(settings, start_sampler=False)
     try:
         account = services.default_account(services.accounts(ctx))

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 
 @pytest.fixture
-def shared_server(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str]]:
-    url = seeded_sqlite(tmp_path)
+def shared_server(tmp_path: Path, demo_template: Path, redis_url: str) -> Iterator[tuple[str, str]]:
+    url = seeded_sqlite(tmp_path, demo_template)
     prefix = f"ebaydash:test:{uuid.uuid4().hex[:12]}"
     env = {
         "EBAYDASH_DATABASE_URL": url,

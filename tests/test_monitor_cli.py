@@ -6,31 +6,19 @@ import json
 import logging
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from ebaydash import cli, loadgen, services
 from ebaydash.context import build_context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor.alerts import AlertMonitor, Limits, check
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
-from ebaydash.seeding import seed_demo
 from ebaydash.services import system
 from ebaydash.settings import Settings
-from tests.conftest import SAMPLE_DIR, free_port
-
-
-@pytest.fixture
-def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)  # busy machines
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
-    return url
+from tests.conftest import free_port
 
 
 @pytest.fixture

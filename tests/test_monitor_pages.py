@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,25 +13,20 @@ from streamlit.testing.v1 import AppTest
 
 from ebaydash import ui
 from ebaydash.context import Context
-from ebaydash.db.engine import Database, make_engine
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
-from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.conftest import ROOT
 
 PROBE_MS = [4.0, 9.0, 12.0, 15.0, 40.0]
 SLOW_SHAPE = "SELECT * FROM orders WHERE account_id = ? AND status IN (...)"
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+def demo_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    url = demo_url
     settings = Settings(database_url=url)
-    db = Database(make_engine(settings), timeout_ms=60_000)  # seeding on a busy machine
-    seed_demo(db, SAMPLE_DIR)
-    db.dispose()
     monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
     # one sample at start-up, then none: the test decides what the history holds
     monkeypatch.setenv("EBAYDASH_RESOURCE_INTERVAL_S", "3600")
