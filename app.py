@@ -4,19 +4,19 @@ import streamlit as st
 
 from ebaydash import ui
 
-st.set_page_config(page_title="ebaydash", page_icon="📦", layout="wide")
+st.set_page_config(page_title="ebaydash", page_icon=":material/storefront:", layout="wide")
 
 navigation = st.navigation(
     {
         "Sellers": [
-            st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-            st.Page("pages/orders.py", title="Orders", icon="🧾"),
-            st.Page("pages/import_orders.py", title="Import orders", icon="📥"),
+            st.Page("pages/overview.py", title="Overview", icon=":material/insights:", default=True),
+            st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
+            st.Page("pages/import_orders.py", title="Import orders", icon=":material/upload_file:"),
         ],
         "System": [
-            st.Page("pages/performance.py", title="Performance", icon="⏱️"),
-            st.Page("pages/resources.py", title="Resources", icon="🖥️"),
-            st.Page("pages/scaling.py", title="Scaling", icon="📈"),
+            st.Page("pages/performance.py", title="Performance", icon=":material/speed:"),
+            st.Page("pages/resources.py", title="Resources", icon=":material/memory:"),
+            st.Page("pages/scaling.py", title="Scaling", icon=":material/trending_up:"),
         ],
     }
 )

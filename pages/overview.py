@@ -61,7 +61,16 @@ with ui.guard():
         fig.update_layout(
             title=f"Revenue and orders per {per}" + (" (weeks start on Monday)" if per == "week" else ""),
             yaxis={"title": f"Revenue ({cur})"},
-            yaxis2={"title": "Orders", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            yaxis2={
+                "title": "Orders",
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                # whole orders only: about five ticks, each a whole number
+                "tickformat": ",d",
+                "dtick": max(1, -(-max(p.orders for p in view.trend.points) // 5)),
+                "showgrid": False,
+            },
             legend={"orientation": "h"},
             margin={"t": 50, "b": 10},
         )
