@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,6 +21,9 @@ from ebaydash.db import ingest
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import create_all
 from ebaydash.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.cache_support import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -212,9 +216,9 @@ def _apptest_uses_st_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def own_redis(redis_server_binary: str, tmp_path: Path) -> Iterator[object]:
+def own_redis(redis_server_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test's own, on a free port: the test may stop, freeze or slow it."""
-    from tests.cache_support import RedisServer
+    from tests.cache_support import RedisServer  # cache_support imports this module
 
     server = RedisServer(redis_server_binary, tmp_path).start()
     try:

@@ -3,8 +3,6 @@ this process's numbers without ever blocking the app."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +16,8 @@ import pytest
 from ebaydash.monitor import histogram
 from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics, make_client
-from tests.conftest import ROOT, free_port, port_open
+from tests.cache_support import RedisServer
+from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.redis
 
@@ -147,62 +146,7 @@ def test_nothing_listening_fails_open_fast() -> None:
     assert store.ping().ok is False
 
 
-class OwnRedis:
-    """A redis-server of the test's own, to stop, freeze and restart (never the shared one)."""
-
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not port_open("127.0.0.1", self.port):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-
-    def freeze(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.thaw()
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis(redis_server_binary: str) -> Iterator[OwnRedis]:
-    server = OwnRedis(redis_server_binary)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_a_frozen_redis_costs_one_short_timeout_then_recovers(own_redis: OwnRedis) -> None:
+def test_a_frozen_redis_costs_one_short_timeout_then_recovers(own_redis: RedisServer) -> None:
     store = shared(own_redis.url, "frozen", timeout_ms=200, breaker_reset_s=0.5)
     recorder = MetricsRecorder(shared=store)
     recorder.record("page", "overview", 0.01)
@@ -226,7 +170,7 @@ def test_a_frozen_redis_costs_one_short_timeout_then_recovers(own_redis: OwnRedi
     assert MetricsRecorder(shared=shared(own_redis.url, "frozen")).snapshot(60).pages.count == 101
 
 
-def test_a_restarted_redis_is_used_again_by_itself(own_redis: OwnRedis) -> None:
+def test_a_restarted_redis_is_used_again_by_itself(own_redis: RedisServer) -> None:
     store = shared(own_redis.url, "restart", timeout_ms=200, breaker_reset_s=0.3)
     recorder = MetricsRecorder(shared=store)
     recorder.record("service", "kpis", 0.01)
