@@ -71,21 +71,8 @@ end
 return {0}
 """
 
-# Store the value and release the creator lock in one step (a miss's last round trip).
-_STORE_AND_UNLOCK = """
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('get', KEYS[2]) == ARGV[3] then
-    return redis.call('del', KEYS[2])
-end
-return 0
-"""
-
-
-def _sha1(script: str) -> str:
-    return hashlib.sha1(script.encode()).hexdigest()
-
-
-_SCRIPTS = {script: _sha1(script) for script in (_UNLOCK, _CLAIM, _STORE_AND_UNLOCK)}
+_SCRIPTS = {script: hashlib.sha1(script.encode()).hexdigest() for script in (_UNLOCK, _CLAIM)}
+_SCRIPT_TEXTS = {sha: script for script, sha in _SCRIPTS.items()}
 
 # Connections kept aside for the fast path beyond this many go back to redis-py's pool.
 _MAX_IDLE = 32
@@ -243,7 +230,11 @@ class RedisBackend:
             self.unlock(key, token)
             return
         ttl_ms = max(1, int(ttl * 1000))
-        self._eval(_STORE_AND_UNLOCK, 2, self._values + key, self._locks + key, data, ttl_ms, token)
+        # one round trip; the value goes by plain SET, as through a script Redis would copy it
+        self._pipeline(
+            ("SET", self._values + key, data, "PX", ttl_ms),
+            ("EVALSHA", _SCRIPTS[_UNLOCK], 1, self._locks + key, token),
+        )
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -327,30 +318,37 @@ class RedisBackend:
         self.breaker.success()
         return result
 
-    def _call(self, *args: Any, script: str | None = None) -> Any:
-        """One command on the fast path, through the breaker. With ``script`` (an EVALSHA), the
-        script's text is sent instead if Redis does not know its SHA1 (restarted, flushed)."""
+    def _call(self, *args: Any) -> Any:
+        """One command on the fast path, through the breaker."""
+        return self._pipeline(args)[0]
+
+    def _eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
+        return self._call("EVALSHA", _SCRIPTS[script], numkeys, *keys_and_args)
+
+    def _pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Commands sent together on the fast path (one round trip), through the breaker; their
+        replies, or the first command's refusal raised once all replies are read. A script
+        Redis does not know by its SHA1 (restarted, flushed) is sent once more as text."""
         if not self.breaker.allow():
             raise CircuitOpen("the shared cache is being skipped after a recent failure")
         try:
-            try:
-                reply = self._send(args)
-            except NoScriptError:
-                if script is None:
-                    raise
-                reply = self._send(("EVAL", script, *args[2:]))
+            replies = self._send(commands)
+            for i, reply in enumerate(replies):
+                if isinstance(reply, NoScriptError):
+                    _, sha, *rest = commands[i]
+                    replies[i] = reply = self._send((("EVAL", _SCRIPT_TEXTS[sha], *rest),))[0]
+                if isinstance(reply, redis.ResponseError):
+                    raise reply
         except redis.RedisError as exc:
             raise self._failed(exc) from exc
         except OSError as exc:
             raise self._failed(exc) from exc
         self.breaker.success()
-        return reply
+        return replies
 
-    def _eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
-        return self._call("EVALSHA", _SCRIPTS[script], numkeys, *keys_and_args, script=script)
-
-    def _send(self, args: tuple[Any, ...]) -> Any:
-        """Send one command and read its reply on a connection of the fast path."""
+    def _send(self, commands: tuple[tuple[Any, ...], ...]) -> list[Any]:
+        """Send commands and read their replies (a refusal is returned as its exception) on a
+        connection of the fast path."""
         if self._pid != os.getpid():
             # A forked child must not talk over its parent's sockets; they stay the parent's.
             self._idle = deque()
@@ -370,13 +368,21 @@ class RedisBackend:
                 # pool does, rather than fail this call and open the breaker for nothing.
                 connection.disconnect()
         try:
-            connection.send_packed_command(connection.pack_command(*args), check_health=False)
-            return connection.read_response()
-        except redis.ResponseError:
-            raise  # the whole reply was read: the connection is fine
+            if len(commands) == 1:
+                packed = connection.pack_command(*commands[0])
+            else:
+                packed = connection.pack_commands(commands)
+            connection.send_packed_command(packed, check_health=False)
+            replies = []
+            for _ in commands:
+                try:
+                    replies.append(connection.read_response())
+                except redis.ResponseError as exc:  # the whole reply was read: go on
+                    replies.append(exc)
+            return replies
         except BaseException:
             # redis-py closed it already on its own errors; for anything else (an interrupt) the
-            # reply may still be on its way and must not be read as the next command's
+            # replies may still be on their way and must not be read as the next command's
             connection.disconnect()
             raise
         finally:
