@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import hiredis
 import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
@@ -354,11 +355,10 @@ class RedisBackend:
             self._idle = deque()
             self._pid = os.getpid()
         try:
-            connection = self._idle.pop()
+            connection = self._idle.pop()  # connected: a connection that failed is not kept
         except IndexError:
             connection = self._pool.get_connection()  # connected, or raises (and keeps it)
         else:
-            connection.connect()  # a no-op while connected; raises if Redis cannot be reached
             try:
                 dirty = connection.can_read()
             except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -368,10 +368,9 @@ class RedisBackend:
                 # pool does, rather than fail this call and open the breaker for nothing.
                 connection.disconnect()
         try:
-            if len(commands) == 1:
-                packed = connection.pack_command(*commands[0])
-            else:
-                packed = connection.pack_commands(commands)
+            # hiredis packs plain str, bytes and int arguments (all these commands have) in C;
+            # redis-py's packer around it cost more than the packing itself
+            packed = [b"".join(map(hiredis.pack_command, commands))]
             connection.send_packed_command(packed, check_health=False)
             replies = []
             for _ in commands:
@@ -379,17 +378,17 @@ class RedisBackend:
                     replies.append(connection.read_response())
                 except redis.ResponseError as exc:  # the whole reply was read: go on
                     replies.append(exc)
-            return replies
         except BaseException:
             # redis-py closed it already on its own errors; for anything else (an interrupt) the
             # replies may still be on their way and must not be read as the next command's
             connection.disconnect()
+            self._pool.release(connection)  # connecting again is the pool's job (and its checks)
             raise
-        finally:
-            if len(self._idle) < _MAX_IDLE:
-                self._idle.append(connection)
-            else:
-                self._pool.release(connection)
+        if len(self._idle) < _MAX_IDLE:
+            self._idle.append(connection)
+        else:
+            self._pool.release(connection)
+        return replies
 
     def _failed(self, exc: BaseException) -> CacheUnavailable:
         if isinstance(exc, redis.ResponseError):
