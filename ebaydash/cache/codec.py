@@ -365,8 +365,19 @@ def _dataclass(payload: Any) -> Any:
     return cls(*[_decode(v) for v in values])
 
 
+def _decimals(values: list[Any]) -> list[Decimal]:
+    # Columns of amounts repeat values (refunds are mostly 0.00): make each distinct one once.
+    # Decimals are immutable, so rows sharing one is safe, and it spares L1 the copies.
+    distinct = set(values)
+    if len(distinct) * 2 > len(values):
+        return list(map(Decimal, values))
+    if set(map(type, distinct)) != {str}:  # 1 == 1.0 == True: only text may be merged
+        raise CodecError("a column of decimals holds something other than text")
+    made = {text: Decimal(text) for text in distinct}
+    return list(map(made.__getitem__, values))
+
+
 _COLUMN_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "d": Decimal,
     "t": dt.datetime.fromisoformat,
     "a": dt.date.fromisoformat,
     "x": _decode,
@@ -381,7 +392,12 @@ def _rows(payload: Any) -> list[Any]:
     for column in columns:
         code, values = _list(column, 2)
         values = _list(values, count)
-        decoded.append(values if code == "r" else list(map(_COLUMN_DECODERS[code], values)))
+        if code == "r":
+            decoded.append(values)
+        elif code == "d":
+            decoded.append(_decimals(values))
+        else:
+            decoded.append(list(map(_COLUMN_DECODERS[code], values)))
     if not decoded:
         return [cls() for _ in range(count)]
     build = _ROW_BUILDERS.get(cls)
