@@ -341,3 +341,30 @@ def test_rows_restored_without_init_are_ordinary_frozen_dataclasses() -> None:
     # a class that validates in __post_init__ still goes through __init__
     windows = [Window.last_days(n, "UTC", today=dt.date(2026, 1, 31)) for n in (1, 7, 30)]
     assert round_trip(windows) == windows
+
+
+def test_repeated_amounts_decode_to_equal_decimals_and_only_from_text() -> None:
+    rows = [
+        OrderRow(
+            i,
+            f"o{i}",
+            dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            "paid",
+            None,
+            Decimal("1.10") if i % 2 else Decimal("2.00"),
+            Decimal("0.00"),
+            "USD",
+            1,
+        )
+        for i in range(10)
+    ]
+    data = codec.dumps(rows)
+    back = codec.loads(data)
+    assert back == rows and all(type(r.refunded_amount) is Decimal for r in back)
+    # numbers where text belongs: 1, 1.0 and True are equal keys, so they must not be merged
+    columns = orjson.loads(data)["$rows"][2]
+    refunds = next(column for column in columns if column[0] == "d" and column[1][0] == "0.00")
+    refunds[1] = [1, 1.0, True, 1, 1.0, True, 1, 1.0, True, 1]
+    forged = orjson.dumps({"$rows": [orjson.loads(data)["$rows"][0], 10, columns]})
+    with pytest.raises(codec.CodecError):
+        codec.loads(forged)

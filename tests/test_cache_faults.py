@@ -18,6 +18,7 @@ import redis
 
 from ebaydash import services
 from ebaydash.cache import key_for
+from ebaydash.cache.api import NO_VALUE
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.context import Context, build_context
 from ebaydash.models import Kpis, OrderFilter, Window
@@ -236,3 +237,55 @@ def test_redis_errors_never_escape_as_redis_exceptions(shop: Shop) -> None:
                 pytest.fail(f"a Redis error reached the caller: {exc!r}")
     finally:
         shop.server.thaw()
+
+
+def test_scripts_still_run_after_redis_forgets_them(own_redis: RedisServer) -> None:
+    backend = RedisBackend(own_redis.url)
+    try:
+        token, value, _ = backend.claim("k", 5)
+        assert token is not None and value is NO_VALUE
+        own_redis.client().script_flush()  # as after a restart: EVALSHA answers NOSCRIPT
+        backend.set_and_unlock("k", "v", 60, token)
+        assert backend.try_lock("k", 5) is not None  # the lock was released all the same
+        own_redis.client().script_flush()
+        assert backend.claim("k", 5) == (None, "v", pytest.approx(60, abs=5))
+        assert backend.available
+    finally:
+        backend.close()
+
+
+def test_a_restart_between_two_calls_costs_no_failure(own_redis: RedisServer) -> None:
+    backend = RedisBackend(own_redis.url)
+    try:
+        backend.set("k", 1, 60)
+        assert backend.get("k") == 1
+        own_redis.restart()  # the connection the backend keeps is closed by the old server
+        assert backend.get("k") is NO_VALUE  # a fresh connection to the new, empty server
+        assert backend.available and backend.breaker.times_opened == 0
+    finally:
+        backend.close()
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+def test_a_call_interrupted_before_its_reply_leaves_no_reply_for_the_next(
+    own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = RedisBackend(own_redis.url)
+    try:
+        backend.set("a", "value of a", 60)
+        backend.set("b", "value of b", 60)
+
+        def interrupted(*args: Any, **kwargs: Any) -> Any:
+            raise _Interrupted  # e.g. KeyboardInterrupt after the command went out
+
+        monkeypatch.setattr(backend._pool.connection_class, "read_response", interrupted)
+        with pytest.raises(_Interrupted):
+            backend.get("a")
+        monkeypatch.undo()
+        assert backend.get("b") == "value of b"  # not a's reply, still on its way
+        assert backend.get("a") == "value of a"
+    finally:
+        backend.close()

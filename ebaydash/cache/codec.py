@@ -44,7 +44,8 @@ class CodecError(ValueError):
 _BY_NAME: dict[str, type[Any]] = {}
 _NAME_OF: dict[type[Any], str] = {}
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
-_RESTORABLE: set[type[Any]] = set()  # no __post_init__ to run, no slots: rows may skip __init__
+# classes without __post_init__ or slots, whose rows are restored without __init__ (see _rows)
+_ROW_BUILDERS: dict[type[Any], Callable[[type[Any], list[list[Any]]], list[Any]]] = {}
 _registered_modules: set[str] = set()
 
 
@@ -64,8 +65,36 @@ def register(cls: type[Any]) -> type[Any]:
     _NAME_OF[cls] = name
     _FIELDS[cls] = fields
     if not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__"):
-        _RESTORABLE.add(cls)
+        _ROW_BUILDERS[cls] = _row_builder(fields)
     return cls
+
+
+def _row_builder(fields: tuple[str, ...]) -> Callable[[type[Any], list[list[Any]]], list[Any]]:
+    """A function turning columns into rows of a class with these fields, restored the way pickle
+    and copy restore them: a new object whose ``__dict__`` is filled, skipping ``__init__`` (a
+    frozen dataclass's __init__ sets each field through object.__setattr__, most of the cost).
+
+    Its source is made here, once per registered class, like the ``__init__`` that dataclasses
+    writes: a dict display with the field names as constants builds each row's dict in one step,
+    about 40 % faster than ``dict(zip(fields, values))``. Only the class's own field names go into
+    it, as string literals (repr); nothing read from Redis ever does."""
+    names = [f"v{i}" for i in range(len(fields))]
+    items = ", ".join(f"{field!r}: {name}" for field, name in zip(fields, names, strict=True))
+    source = (
+        "def build(cls, columns):\n"
+        "    new = object.__new__\n"
+        "    rows = []\n"
+        "    append = rows.append\n"
+        f"    for ({', '.join(names)},) in zip(*columns, strict=True):\n"
+        "        row = new(cls)\n"
+        f"        row.__dict__.update({{{items}}})\n"
+        "        append(row)\n"
+        "    return rows\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, {"__builtins__": {"object": object, "zip": zip}}, namespace)
+    build: Callable[[type[Any], list[list[Any]]], list[Any]] = namespace["build"]
+    return build
 
 
 def register_module_dataclasses(module: Any) -> None:
@@ -336,8 +365,19 @@ def _dataclass(payload: Any) -> Any:
     return cls(*[_decode(v) for v in values])
 
 
+def _decimals(values: list[Any]) -> list[Decimal]:
+    # Columns of amounts repeat values (refunds are mostly 0.00): make each distinct one once.
+    # Decimals are immutable, so rows sharing one is safe, and it spares L1 the copies.
+    distinct = set(values)
+    if len(distinct) * 2 > len(values):
+        return list(map(Decimal, values))
+    if set(map(type, distinct)) != {str}:  # 1 == 1.0 == True: only text may be merged
+        raise CodecError("a column of decimals holds something other than text")
+    made = {text: Decimal(text) for text in distinct}
+    return list(map(made.__getitem__, values))
+
+
 _COLUMN_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "d": Decimal,
     "t": dt.datetime.fromisoformat,
     "a": dt.date.fromisoformat,
     "x": _decode,
@@ -352,21 +392,18 @@ def _rows(payload: Any) -> list[Any]:
     for column in columns:
         code, values = _list(column, 2)
         values = _list(values, count)
-        decoded.append(values if code == "r" else list(map(_COLUMN_DECODERS[code], values)))
+        if code == "r":
+            decoded.append(values)
+        elif code == "d":
+            decoded.append(_decimals(values))
+        else:
+            decoded.append(list(map(_COLUMN_DECODERS[code], values)))
     if not decoded:
         return [cls() for _ in range(count)]
-    if cls not in _RESTORABLE:
+    build = _ROW_BUILDERS.get(cls)
+    if build is None:  # it validates in __post_init__, or has slots: through __init__
         return list(map(cls, *decoded))
-    # A frozen dataclass's __init__ sets each field through object.__setattr__, the bulk of the
-    # cost of a page of rows. A class without __post_init__ or slots is restored the way pickle
-    # and copy restore it, by filling its __dict__: the same object, in about half the time.
-    fields, new = _FIELDS[cls], object.__new__
-    rows = []
-    for values in zip(*decoded, strict=True):
-        row = new(cls)
-        row.__dict__.update(zip(fields, values, strict=True))
-        rows.append(row)
-    return rows
+    return build(cls, decoded)
 
 
 def _registered(name: Any) -> type[Any]:
