@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     store: dict[str, Any] = json.loads(store_path.read_text()) if store_path.exists() else {}
     store["machine"] = machine()
     store.setdefault("sections", {})
-    command = "python -m ebaydash.bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m ebaydash.bench", shlex.join(given)]) if given else "make bench"
     when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     failures: list[str] = []
     for name in args.only or sections():
