@@ -173,3 +173,18 @@ def test_reads_survive_a_database_restart_of_their_pooled_connections(postgres_u
     assert database.fetch_one("after_restart", text("SELECT 42"))[0] == 42
     assert database.fetch_one("again", text("SELECT 43"))[0] == 43
     database.dispose()
+
+
+def test_tables_created_after_a_bulk_seed_still_get_their_foreign_keys(db: Database) -> None:
+    # Re-adding the keys with ALTER TABLE must not change the shared Table objects: a later
+    # CREATE TABLE in the same process (a second database, a test) would silently lose them.
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from ebaydash.db.schema import order_items
+    from ebaydash.seeding import seed_synthetic
+
+    seed_synthetic(db, 200, accounts=2, seed=3)
+    ddl = str(CreateTable(order_items).compile(dialect=postgresql.dialect()))
+    assert "FOREIGN KEY(order_id) REFERENCES orders" in ddl
+    assert "FOREIGN KEY(product_id) REFERENCES products" in ddl
