@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, registry
 
 from ebaydash.bench import BenchEnv, Measurement, check
@@ -189,6 +189,9 @@ def _cleanup(db: Database, account_id: int) -> None:
         conn.execute(
             delete(products).where(products.c.account_id == account_id, products.c.sku.like(f"{NEW_SKUS}%"))
         )
+    # Vacuumed now, or autovacuum would clean up these deletions in the middle of the next timing
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) orders, order_items, customers, products"))
 
 
 def _timed_upsert(

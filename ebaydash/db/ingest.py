@@ -286,31 +286,32 @@ class _Stored:
 
 
 def _plan(records: Sequence[OrderRecord], customer_ids: Mapping[str, int], stored: _Stored) -> list[_PlanRow]:
+    """Stored orders first, in the given order; then new ones with ids in date order, so that the
+    primary key and the date indexes grow at one end instead of all over."""
     updated_at = _ORDER_FIELDS.index("updated_at")
-    decided: list[tuple[str, int | None]] = []
+    plan: list[_PlanRow] = []
+    new: list[tuple[OrderRecord, int | None]] = []
     for r in records:
+        customer_id = customer_ids.get(r.buyer) if r.buyer is not None else None
         found = stored.orders.get(r.ebay_order_id)
         if found is None:
-            decided.append(("new", None))
+            new.append((r, customer_id))
             continue
         order_id, values = int(found[0]), found[1:]
-        mine = stored.storage.order(r, customer_ids.get(r.buyer) if r.buyer is not None else None)
+        mine = stored.storage.order(r, customer_id)
         if mine[updated_at] < values[updated_at]:
-            decided.append(("older", order_id))
+            action = "older"
         elif mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
-            decided.append(("same", order_id))
+            action = "same"
         else:
-            decided.append(("changed", order_id))
-    fresh = iter(stored.allocate(sum(1 for _action, order_id in decided if order_id is None)))
-    return [
-        _PlanRow(
-            action,
-            next(fresh) if order_id is None else order_id,
-            r,
-            customer_ids.get(r.buyer) if r.buyer is not None else None,
-        )
-        for (action, order_id), r in zip(decided, records, strict=True)
-    ]
+            action = "changed"
+        plan.append(_PlanRow(action, order_id, r, customer_id))
+    new.sort(key=lambda pair: pair[0].order_date)
+    plan.extend(
+        _PlanRow("new", order_id, r, customer_id)
+        for order_id, (r, customer_id) in zip(stored.allocate(len(new)), new, strict=True)
+    )
+    return plan
 
 
 def _to_write(plan: Sequence[_PlanRow]) -> list[_PlanRow]:
@@ -401,6 +402,8 @@ def _pg_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]
                 lines.setdefault(row[0], Counter())[row[1:]] += 1
 
     def allocate(n: int) -> list[int]:
+        if n == 0:
+            return []
         with _cursor(conn) as cursor:
             # OFFSET 0 keeps the sequence's name looked up once: inlined, it was looked up per row,
             # which was four fifths of the time
@@ -439,8 +442,7 @@ WHERE o.id = given.id
 
 
 def _pg_write_orders(conn: Connection, account_id: int, plan: Sequence[_PlanRow]) -> None:
-    # in date order, so the date indexes fill page by page instead of all over
-    new = sorted((row for row in plan if row.action == "new"), key=lambda row: row.record.order_date)
+    new = [row for row in plan if row.action == "new"]  # in date order (see _plan)
     changed = [row for row in plan if row.action == "changed"]
     with _cursor(conn) as cursor:
         if new:
