@@ -78,7 +78,7 @@ def run(env: BenchEnv) -> list[Measurement]:
     return [
         Measurement(
             SECTION,
-            f"bulk upsert, new orders: {size} into {env.orders:,} (Postgres, COPY + ON CONFLICT)",
+            f"bulk upsert, new orders: {size} into {env.orders:,} (Postgres, planned upsert + binary COPY)",
             bulk_rate,
             "orders/s",
             f">= {TARGET_PER_S:,} orders/s",

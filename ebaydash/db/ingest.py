@@ -123,6 +123,9 @@ def set_meta(conn: Connection, key: str, value: str) -> None:
 # items) and differ only in how they read and write. Postgres: an advisory lock per account keeps
 # the plan true until commit; new orders and all items go in with binary COPY straight into their
 # tables, changed orders with one UPDATE over arrays. SQLite (one writer at a time): executemany.
+# Staging tables with INSERT … SELECT … ON CONFLICT wrote every row twice and took 5.2 s for 100k
+# new orders into 1M on the benchmark machine; this takes about 4 s, most of it index maintenance
+# and foreign-key triggers on the server.
 
 IMPORT_LOCK_CLASS = 0x0EBA1  # advisory lock namespace: one import at a time per account
 _ORDER_FIELDS = (
