@@ -479,3 +479,55 @@ def test_records_passed_twice_to_the_upsert_are_a_programming_error(db: Database
         )
         with pytest.raises(ValueError, match="appears twice"):
             ingest.upsert_orders(conn, account_id, [*parsed.orders, copy.copy(parsed.orders[0])])
+
+
+def test_buyers_are_created_once_and_keep_the_newest_email_they_were_given(db: Database) -> None:
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from ebaydash.importers import read_file
+
+    parsed = read_file(PAGES[0], (FIXTURES / PAGES[0]).read_bytes(), zone=ZoneInfo("UTC"))
+    first, second = parsed.orders[0], parsed.orders[1]
+
+    def emails() -> dict[str, str | None]:
+        with db.connect() as conn:
+            return {
+                str(name): email
+                for name, email in conn.execute(select(customers.c.ebay_username, customers.c.email))
+            }
+
+    with db.transaction() as conn:
+        account_id = ingest.create_account(
+            conn, name="A", ebay_user_id="a", currency="USD", timezone="UTC", marketplace="EBAY_US"
+        )
+        # the same new buyer twice in one import: one customer, with the email either order gave
+        ingest.upsert_orders(
+            conn,
+            account_id,
+            [
+                replace(first, buyer="anna", buyer_email=None),
+                replace(second, buyer="anna", buyer_email="a@x.test"),
+            ],
+        )
+    assert emails() == {"anna": "a@x.test"}
+    with db.transaction() as conn:  # an export without emails never erases one
+        ingest.upsert_orders(conn, account_id, [replace(first, buyer="anna", buyer_email=None)])
+    assert emails() == {"anna": "a@x.test"}
+    with db.transaction() as conn:  # a changed email is taken; a new buyer appears beside her
+        ingest.upsert_orders(
+            conn,
+            account_id,
+            [
+                replace(first, buyer="anna", buyer_email="anna@y.test"),
+                replace(second, buyer="bob", buyer_email=None),
+            ],
+        )
+    assert emails() == {"anna": "anna@y.test", "bob": None}
+    with db.connect() as conn:
+        owners = conn.execute(
+            select(customers.c.ebay_username, func.count(orders.c.id))
+            .select_from(customers.join(orders, orders.c.customer_id == customers.c.id))
+            .group_by(customers.c.ebay_username)
+        ).all()
+    assert dict(owners) == {"anna": 1, "bob": 1}
