@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
@@ -14,6 +14,7 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
 from ebaydash.monitor.wiring import build_recorder, build_sampler, watch_statements
 from ebaydash.settings import Settings
+from ebaydash.traffic import DemoTraffic
 
 
 @dataclass
@@ -24,8 +25,10 @@ class Context:
     recorder: MetricsRecorder
     sampler: ResourceSampler
     alerts: AlertMonitor | None = None  # monitor: limits crossed, logged and shown
+    traffic: DemoTraffic = field(default_factory=DemoTraffic)  # demo visitors started from a page
 
     def close(self) -> None:
+        self.traffic.stop()
         self.sampler.stop()
         self.recorder.stop()  # monitor: flush the last metrics to the shared store
         self.cache.close()

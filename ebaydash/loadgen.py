@@ -33,7 +33,7 @@ class LoadResult:
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
-    stopped_by: str = ""  # "requests" or "time"
+    stopped_by: str = ""  # "requests", "time" or "stopped"
     by_page: dict[str, int] = field(default_factory=dict)
     durations_ms: list[float] = field(default_factory=list, repr=False)
 
@@ -67,8 +67,9 @@ def run(
     fresh: float = 0.1,
     seed: int | None = None,
     progress: Callable[[LoadResult], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Drive page views until ``requests`` are done or ``seconds`` have passed.
+    """Drive page views until ``requests`` are done, ``seconds`` have passed or ``stop`` is set.
 
     ``fresh`` is the share of calls that bypass the cache, so SQL runs too, not only cache hits.
     """
@@ -86,6 +87,9 @@ def run(
     def worker(number: int) -> None:
         rng = random.Random(None if seed is None else seed * 1000 + number)
         while True:
+            if stop is not None and stop.is_set():
+                stopped.append("stopped")
+                return
             if time.monotonic() >= deadline:
                 stopped.append("time")
                 return
@@ -122,7 +126,10 @@ def run(
                 result.seconds = time.monotonic() - started
                 progress(result)
     result.seconds = time.monotonic() - started
-    result.stopped_by = "time" if "time" in stopped and result.requests < requests else "requests"
+    if "stopped" in stopped:
+        result.stopped_by = "stopped"
+    else:
+        result.stopped_by = "time" if "time" in stopped and result.requests < requests else "requests"
     return result
 
 

@@ -18,6 +18,33 @@ window = st.segmented_control(
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
+def demo_traffic() -> None:
+    with ui.guard():
+        status = services.demo_traffic(ctx)
+        text, action = st.columns([5, 1], vertical_alignment="center")
+        if status.running:
+            text.info(
+                f"Simulating visitors: {status.page_views:,} page views so far, "
+                f"{status.seconds_left:.0f} s left.",
+                icon=":material/groups:",
+            )
+            if action.button("Stop", key="traffic_stop", icon=":material/stop:", width="stretch"):
+                services.stop_demo_traffic(ctx)
+                st.rerun()
+        else:
+            text.caption(
+                status.last_message
+                or "Nobody visiting? Simulate a minute of sellers using the overview, orders and "
+                "order pages, through the same services, and watch the figures below move."
+            )
+            if action.button(
+                "Simulate visitors", key="traffic_start", icon=":material/play_arrow:", width="stretch"
+            ):
+                services.start_demo_traffic(ctx)
+                st.rerun()
+
+
+@st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
         report = services.performance_report(ctx, float(window or 300))
@@ -101,5 +128,6 @@ def health() -> None:
         ui.health_badges(services.health_checks(ctx))
 
 
+demo_traffic()
 live()
 health()

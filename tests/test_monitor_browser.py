@@ -72,3 +72,28 @@ def test_the_performance_page_refreshes_itself_with_other_replicas_traffic(
     )
     pages = {name: s.count for (kind, name), s in reader.snapshot(300).series.items() if kind == "page"}
     assert pages.get("performance") == 1, pages
+
+
+@pytest.fixture
+def local_server(tmp_path: Path, demo_template: Path) -> Iterator[str]:
+    env = {"EBAYDASH_DATABASE_URL": seeded_sqlite(tmp_path, demo_template), "EBAYDASH_MONITOR_REFRESH_S": "1"}
+    with running_app(tmp_path, env) as base:
+        yield base
+
+
+def test_a_manager_simulates_visitors_from_the_performance_page(local_server: str, page: Page) -> None:
+    page.goto(local_server)
+    expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="Performance").first.click()
+    expect(page.locator("h1").filter(has_text="Performance")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Simulate visitors").click()
+    expect(page.get_by_text("Simulating visitors:", exact=False)).to_be_visible(timeout=30_000)
+    # the simulated page views reach the tiles by the fragment's own refresh
+    deadline = time.monotonic() + 30
+    while float(tile(page, "Requests").removesuffix("/min").replace(",", "")) < 10:
+        assert time.monotonic() < deadline, "the simulated visitors never showed in the Requests tile"
+        time.sleep(0.5)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Demo traffic stopped:", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Simulate visitors")).to_be_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
