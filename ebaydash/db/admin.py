@@ -85,14 +85,14 @@ def indexes_and_keys_deferred(conn: Connection, tables: Sequence[Table]) -> Iter
     foreign_keys = [
         fk.constraint for table in tables for fk in table.foreign_keys if fk.constraint is not None
     ]
-    # isolate_from_table=False: by default these constructs mark the shared Table objects so that
-    # every later CREATE TABLE in this process leaves the foreign keys out
     for constraint in foreign_keys:
-        conn.execute(DropConstraint(constraint, isolate_from_table=False))
+        conn.execute(DropConstraint(constraint))
     for index in indexes:
         conn.execute(DropIndex(index))
     yield
     for index in indexes:
         conn.execute(CreateIndex(index))
     for constraint in foreign_keys:
+        # isolate_from_table=False: by default AddConstraint marks the shared Table object so that
+        # every later CREATE TABLE in this process leaves the foreign key out
         conn.execute(AddConstraint(constraint, isolate_from_table=False))
