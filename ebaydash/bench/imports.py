@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -35,6 +36,7 @@ ORM_PREFIX = "IMPORM-"
 NEW_BUYERS = "impbench_buyer_"
 NEW_SKUS = "IMPBENCH-SKU-"
 TARGET_PER_S = 25_000
+REPEATS = 3
 TIMEOUT_MS = 3_600_000
 
 
@@ -52,8 +54,16 @@ def run(env: BenchEnv) -> list[Measurement]:
         assert len(records) == n_orders, "the generated pages must parse without errors"
         items = sum(len(r.lines) for r in records)
 
-        new_s, new_counts = _timed_upsert(db, account_id, records)
-        assert new_counts.imported == n_orders, new_counts
+        # one untimed run first: the sections before this one leave Postgres' small buffer cache
+        # full of the other database's pages, and the first import would pay for reading them out
+        samples = []
+        for attempt in range(1 + (1 if env.quick else REPEATS)):
+            _cleanup(db, account_id)
+            new_s, new_counts = _timed_upsert(db, account_id, records)
+            assert new_counts.imported == n_orders, new_counts
+            if attempt:
+                samples.append(new_s)
+        new_s = statistics.median(samples)
         same_s, same_counts = _timed_upsert(db, account_id, records)
         assert same_counts.unchanged == n_orders, same_counts
         changed = _with_changes(records, every=10)
@@ -83,7 +93,8 @@ def run(env: BenchEnv) -> list[Measurement]:
             "orders/s",
             f">= {TARGET_PER_S:,} orders/s",
             check(bulk_rate, at_least=TARGET_PER_S),
-            f"{new_s:.2f} s in one transaction, commit included",
+            f"{new_s:.2f} s in one transaction, commit included; median of {len(samples)} after a warm-up "
+            f"run ({min(samples):.2f}–{max(samples):.2f} s)",
         ),
         Measurement(
             SECTION,
