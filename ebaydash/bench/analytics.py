@@ -122,6 +122,9 @@ def _overview_page_ms(env: BenchEnv, repeat: int) -> list[float]:
         started = time.perf_counter()
         at.run()
         samples.append(time.perf_counter() - started)
+    from ebaydash import ui
+
+    ui._context().close()  # its sampler and metrics threads would run on through the next sections
     st.cache_resource.clear()
     if saved is None:
         os.environ.pop("EBAYDASH_DATABASE_URL", None)
