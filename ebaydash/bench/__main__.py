@@ -130,9 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("EBAYDASH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
+    parser.add_argument("--label", default=None, help=argparse.SUPPRESS)  # set for section processes
     args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    command = args.label or (
+        " ".join(["python -m ebaydash.bench", shlex.join(given)]) if given else "make bench"
+    )
+    names = args.only or sections()
 
     settings = prepare_database(args.admin_url, args.orders)
+    if len(names) > 1:
+        return _each_in_its_own_process(args, names, command)
     env = BenchEnv(
         settings=settings,
         admin_url=args.admin_url,
@@ -145,11 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     store: dict[str, Any] = json.loads(store_path.read_text()) if store_path.exists() else {}
     store["machine"] = machine()
     store.setdefault("sections", {})
-    given = sys.argv[1:] if argv is None else argv
-    command = " ".join(["python -m ebaydash.bench", shlex.join(given)]) if given else "make bench"
     when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     failures: list[str] = []
-    for name in args.only or sections():
+    for name in names:
         print(f"bench: {name}", flush=True)
         module = importlib.import_module(f"ebaydash.bench.{name}")
         run: dict[str, Any] = {
@@ -176,6 +182,37 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(render(store))
     print(f"bench: wrote {out}")
     return 1 if failures else 0
+
+
+def _each_in_its_own_process(args: argparse.Namespace, names: list[str], command: str) -> int:
+    """Run every section in a fresh interpreter, one after the other: what one section leaves behind
+    (the naive pandas comparison grows the heap by 400 MB, contexts leave threads) must not weigh on
+    the next one's timings."""
+    failed = []
+    for name in names:
+        child = [
+            sys.executable,
+            "-m",
+            "ebaydash.bench",
+            "--only",
+            name,
+            "--orders",
+            str(args.orders),
+            "--out",
+            args.out,
+            "--admin-url",
+            args.admin_url,
+            "--redis-url",
+            args.redis_url,
+            "--label",
+            command,
+            *(["--quick"] if args.quick else []),
+        ]
+        if subprocess.run(child, check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"bench: failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
