@@ -473,21 +473,9 @@ def _pg_write_orders(conn: Connection, account_id: int, plan: Sequence[_PlanRow]
                 f"COPY orders ({', '.join(_PG_ORDER_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
             ) as copy:
                 copy.set_types(_PG_ORDER_TYPES)
+                fields = _AsGiven().order
                 for _action, order_id, r, customer_id in new:
-                    copy.write_row(
-                        (
-                            order_id,
-                            account_id,
-                            r.ebay_order_id,
-                            customer_id,
-                            r.status,
-                            r.total_amount,
-                            r.refunded_amount,
-                            r.currency,
-                            r.order_date,
-                            r.updated_at,
-                        )
-                    )
+                    copy.write_row((order_id, account_id, r.ebay_order_id, *fields(r, customer_id)))
         if changed:
             given = [(row.order_id, *_AsGiven().order(row.record, row.customer_id)) for row in changed]
             # one array per column: the UPDATE joins them back into rows with unnest
