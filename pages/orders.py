@@ -57,7 +57,7 @@ with ui.guard():
     cursor = st.session_state.get("orders_cursor")
 
     nav = st.columns([1, 1, 1, 5])
-    if nav[0].button("⏮ First", disabled=cursor is None, key="orders_first"):
+    if nav[0].button("First", icon=":material/first_page:", disabled=cursor is None, key="orders_first"):
         st.session_state["orders_cursor"] = None
         st.rerun()
     page = services.orders_page(
