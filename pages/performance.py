@@ -60,7 +60,11 @@ def live() -> None:
             "L1 hit rate", ui.percent(report.l1_hit_rate), help="Lookups answered by the in-process cache."
         )
         tiles[1].metric(
-            "L2 hit rate", ui.percent(report.l2_hit_rate), help="Lookups answered by the shared Redis cache."
+            "L2 hit rate",
+            ui.percent(report.l2_hit_rate),
+            help="Lookups answered by the shared Redis cache."
+            if report.shared_cache
+            else "No shared cache in this process: set EBAYDASH_REDIS_URL to add one.",
         )
         tiles[2].metric("Requests", f"{report.requests_per_minute:,.0f}/min", help="Page runs per minute.")
         tiles[3].metric(

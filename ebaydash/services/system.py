@@ -72,7 +72,7 @@ class PerformanceReport:
     snapshot: Snapshot
     scope_label: str  # "all replicas" / "this process"
     l1_hit_rate: float | None
-    l2_hit_rate: float | None
+    l2_hit_rate: float | None  # None too when there is no shared cache (see ``shared_cache``)
     cache_lookups: int
     cache_errors: int
     requests_per_minute: float
@@ -82,6 +82,7 @@ class PerformanceReport:
     slow_queries: pd.DataFrame  # shape, count, mean, worst
     timeline: pd.DataFrame  # per bucket: hit rates, throughput, errors, p95
     slow_query_ms: float
+    shared_cache: bool = False  # an L2 (Redis) is configured
 
     @property
     def percentiles_exact(self) -> bool:
@@ -179,7 +180,8 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         snapshot=snap,
         scope_label="all replicas" if snap.scope == "cluster" else "this process",
         l1_hit_rate=snap.hit_rate("l1"),
-        l2_hit_rate=snap.hit_rate("l2"),
+        # no shared cache configured: a 0 % would read as a cache that never hits
+        l2_hit_rate=None if ctx.cache.l2 is None else snap.hit_rate("l2"),
         cache_lookups=snap.cache_lookups,
         cache_errors=snap.cache_errors,
         requests_per_minute=snap.pages.per_minute,
@@ -189,6 +191,7 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         slow_queries=_slow_table(snap),
         timeline=_timeline(snap),
         slow_query_ms=ctx.recorder.slow_query_ms,
+        shared_cache=ctx.cache.l2 is not None,
     )
 
 
