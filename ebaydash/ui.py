@@ -40,7 +40,8 @@ CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "
 # -- process singletons -------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
+# on_release: clearing the cache (tests, the bench) stops the sampler and metrics threads too
+@st.cache_resource(show_spinner=False, on_release=Context.close)
 def _context() -> Context:
     return build_context(Settings.from_env(os.environ))
 

@@ -84,5 +84,4 @@ def test_the_performance_page_starts_and_stops_the_visitors(
         assert any("Demo traffic stopped" in caption.value for caption in at.caption)
         assert at.button(key="traffic_start")  # offered again
     finally:
-        ui._context().close()
-        st.cache_resource.clear()
+        st.cache_resource.clear()  # closes the app's context, stopping any run left

@@ -122,10 +122,7 @@ def _overview_page_ms(env: BenchEnv, repeat: int) -> list[float]:
         started = time.perf_counter()
         at.run()
         samples.append(time.perf_counter() - started)
-    from ebaydash import ui
-
-    ui._context().close()  # its sampler and metrics threads would run on through the next sections
-    st.cache_resource.clear()
+    st.cache_resource.clear()  # closes the app's context (ui._context's on_release)
     if saved is None:
         os.environ.pop("EBAYDASH_DATABASE_URL", None)
     else:
