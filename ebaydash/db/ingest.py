@@ -213,9 +213,9 @@ def upsert_orders(
             product_ids = _sqlite_products(conn, account_id, _newest_titles(records))
         report(0.3, "comparing with stored orders")
         if postgres:
-            plan = _plan(records, customer_ids, *_pg_stored(conn, account_id, records))
+            plan = _plan(records, customer_ids, _pg_stored(conn, account_id, records))
         else:
-            plan = _plan(records, customer_ids, *_sqlite_stored(conn, account_id, records))
+            plan = _plan(records, customer_ids, _sqlite_stored(conn, account_id, records))
         report(0.5, "writing orders")
         if postgres:
             _pg_write_orders(conn, account_id, plan)
@@ -399,7 +399,7 @@ class _AsGiven:
         return Counter((li.line_item_id, li.sku, li.title, li.quantity, li.unit_price) for li in r.lines)
 
 
-def _pg_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]) -> tuple[_Stored]:
+def _pg_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]) -> _Stored:
     with _cursor(conn) as cursor:
         # timestamps load several times faster in UTC than in a named zone, and compare the same
         cursor.execute("SET LOCAL TimeZone = 'UTC'")
@@ -437,7 +437,7 @@ def _pg_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]
             )
             return [int(row[0]) for row in cursor.fetchall()]
 
-    return (_Stored(_AsGiven(), existing, lines, allocate),)
+    return _Stored(_AsGiven(), existing, lines, allocate)
 
 
 _PG_ORDER_COLUMNS = ("id", "account_id", "ebay_order_id", *_ORDER_FIELDS)
@@ -585,7 +585,7 @@ class _SQLiteStorage:
         )
 
 
-def _sqlite_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]) -> tuple[_Stored]:
+def _sqlite_stored(conn: Connection, account_id: int, records: Sequence[OrderRecord]) -> _Stored:
     fields = ", ".join(_ORDER_FIELDS)
     existing: dict[str, tuple[Any, ...]] = {}
     for chunk in _chunks([r.ebay_order_id for r in records]):
@@ -607,7 +607,7 @@ def _sqlite_stored(conn: Connection, account_id: int, records: Sequence[OrderRec
         for row in found:
             lines.setdefault(row[0], Counter())[tuple(row[1:])] += 1
     first = int(conn.execute(select(func.coalesce(func.max(orders.c.id), 0))).scalar_one()) + 1
-    return (_Stored(_SQLiteStorage(conn), existing, lines, lambda n: range(first, first + n)),)
+    return _Stored(_SQLiteStorage(conn), existing, lines, lambda n: range(first, first + n))
 
 
 _SQLITE_ORDERS = (
