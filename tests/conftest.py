@@ -12,18 +12,16 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from ebaydash.bench.redis_server import RedisServer
+from ebaydash.bench.redis_server import free_port as free_port  # tests import it from here
 from ebaydash.db import ingest
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import create_all
 from ebaydash.settings import Settings
-
-if TYPE_CHECKING:
-    from tests.cache_support import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -48,12 +46,6 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- Postgres -----------------------------------------------------------------------------------
@@ -218,8 +210,6 @@ def _apptest_uses_st_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def own_redis(redis_server_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test's own, on a free port: the test may stop, freeze or slow it."""
-    from tests.cache_support import RedisServer  # cache_support imports this module
-
     server = RedisServer(redis_server_binary, tmp_path).start()
     try:
         yield server

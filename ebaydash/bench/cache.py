@@ -9,23 +9,18 @@ own, and, for the outage, a private redis-server that it stops and freezes.
 from __future__ import annotations
 
 import gc
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-
-import redis
+from pathlib import Path
 
 from ebaydash import services
 from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
+from ebaydash.bench.redis_server import RedisServer
 from ebaydash.cache import codec
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
@@ -186,7 +181,7 @@ def _redis_down_vs_up(env: BenchEnv, account: Account, window: Window) -> list[M
     ):
         _overview(up, account, window)
         _overview(down, account, window)
-        hung_first = server.first_call_while_frozen(lambda: _cold_overview(down, account, window))
+        hung_first = _first_call_while_frozen(server, lambda: _cold_overview(down, account, window))
         server.stop()
         _cold_overview(down, account, window)  # opens the breaker
         assert down.cache.degraded and not up.cache.degraded
@@ -298,65 +293,23 @@ def _pct(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100)[q - 1] if len(samples) > 1 else samples[0]
 
 
-@dataclass
-class _Server:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def first_call_while_frozen(self, fn: Callable[[], object]) -> float:
-        os.kill(self.process.pid, signal.SIGSTOP)
-        try:
-            return _timed(fn)
-        finally:
-            os.kill(self.process.pid, signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
 @contextmanager
-def _private_redis() -> Iterator[_Server]:
+def _private_redis() -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is needed to benchmark an outage")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
     workdir = tempfile.mkdtemp(prefix="ebaydash-bench-redis-")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = _Server(process, port)
+    server = RedisServer(binary, Path(workdir)).start()
     try:
-        client = redis.Redis(port=port, socket_timeout=1)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    break
-            except redis.RedisError:
-                time.sleep(0.05)
-        client.close()
         yield server
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _first_call_while_frozen(server: RedisServer, fn: Callable[[], object]) -> float:
+    server.freeze()
+    try:
+        return _timed(fn)
+    finally:
+        server.thaw()
