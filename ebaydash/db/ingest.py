@@ -194,6 +194,13 @@ def upsert_orders(
         return UpsertCounts()
     report = progress or (lambda _fraction, _step: None)
     postgres = conn.dialect.name == "postgresql"
+    # looked up per call, not kept in a table: tests replace these module functions to inject faults
+    if postgres:
+        customers_of, products_of, stored_of = _pg_customers, _pg_products, _pg_stored
+        write_orders, replace_items = _pg_write_orders, _pg_replace_items
+    else:
+        customers_of, products_of, stored_of = _sqlite_customers, _sqlite_products, _sqlite_stored
+        write_orders, replace_items = _sqlite_write_orders, _sqlite_replace_items
     # An import allocates several objects per order and keeps them all: the cycle collector
     # would rescan them again and again (a fifth of the time at 100k orders) and find nothing.
     collecting = gc.isenabled()
@@ -205,27 +212,14 @@ def upsert_orders(
                 {"cls": IMPORT_LOCK_CLASS, "key": account_id % 2**31},
             )
         report(0.05, "customers and products")
-        if postgres:
-            customer_ids = _pg_customers(conn, account_id, _buyer_emails(records))
-            product_ids = _pg_products(conn, account_id, _newest_titles(records))
-        else:
-            customer_ids = _sqlite_customers(conn, account_id, _buyer_emails(records))
-            product_ids = _sqlite_products(conn, account_id, _newest_titles(records))
+        customer_ids = customers_of(conn, account_id, _buyer_emails(records))
+        product_ids = products_of(conn, account_id, _newest_titles(records))
         report(0.3, "comparing with stored orders")
-        if postgres:
-            plan = _plan(records, customer_ids, _pg_stored(conn, account_id, records))
-        else:
-            plan = _plan(records, customer_ids, _sqlite_stored(conn, account_id, records))
+        plan = _plan(records, customer_ids, stored_of(conn, account_id, records))
         report(0.5, "writing orders")
-        if postgres:
-            _pg_write_orders(conn, account_id, plan)
-        else:
-            _sqlite_write_orders(conn, account_id, plan)
+        write_orders(conn, account_id, plan)
         report(0.75, "writing items")
-        if postgres:
-            _pg_replace_items(conn, plan, product_ids)
-        else:
-            _sqlite_replace_items(conn, plan, product_ids)
+        replace_items(conn, plan, product_ids)
     finally:
         if collecting:
             gc.enable()
@@ -467,17 +461,17 @@ WHERE o.id = given.id
 def _pg_write_orders(conn: Connection, account_id: int, plan: Sequence[_PlanRow]) -> None:
     new = [row for row in plan if row.action == "new"]  # in date order (see _plan)
     changed = [row for row in plan if row.action == "changed"]
+    fields = _AsGiven().order
     with _cursor(conn) as cursor:
         if new:
             with cursor.copy(
                 f"COPY orders ({', '.join(_PG_ORDER_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
             ) as copy:
                 copy.set_types(_PG_ORDER_TYPES)
-                fields = _AsGiven().order
                 for _action, order_id, r, customer_id in new:
                     copy.write_row((order_id, account_id, r.ebay_order_id, *fields(r, customer_id)))
         if changed:
-            given = [(row.order_id, *_AsGiven().order(row.record, row.customer_id)) for row in changed]
+            given = [(row.order_id, *fields(row.record, row.customer_id)) for row in changed]
             # one array per column: the UPDATE joins them back into rows with unnest
             columns = [[values[k] for values in given] for k in range(len(given[0]))]
             cursor.execute(_PG_UPDATE_ORDERS, columns)
