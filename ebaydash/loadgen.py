@@ -58,6 +58,13 @@ def check_limits(*, seconds: float, requests: int, workers: int, fresh: float) -
         raise InvalidInput("--fresh must be a fraction between 0 and 1.")
 
 
+def accounts_to_visit(ctx: Context) -> list[Account]:
+    accounts = services.accounts(ctx)
+    if not accounts:
+        raise InvalidInput("There are no accounts to visit: load the demo or import orders first.")
+    return accounts
+
+
 def run(
     ctx: Context,
     *,
@@ -74,9 +81,7 @@ def run(
     ``fresh`` is the share of calls that bypass the cache, so SQL runs too, not only cache hits.
     """
     check_limits(seconds=seconds, requests=requests, workers=workers, fresh=fresh)
-    accounts = services.accounts(ctx)
-    if not accounts:
-        raise InvalidInput("There are no accounts to visit: load the demo or import orders first.")
+    accounts = accounts_to_visit(ctx)
     result = LoadResult()
     lock = threading.Lock()
     tickets = itertools.count()

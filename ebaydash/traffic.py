@@ -43,13 +43,11 @@ class DemoTraffic:
 
     def start(self, ctx: Context, *, seconds: float = DEMO_SECONDS, workers: int = DEMO_WORKERS) -> bool:
         """Start a run; ``False`` if one is already running (it is not restarted)."""
-        from ebaydash import loadgen, services
-        from ebaydash.errors import InvalidInput
+        from ebaydash import loadgen
 
-        loadgen.check_limits(seconds=seconds, requests=loadgen.MAX_REQUESTS, workers=workers, fresh=0.1)
         # checked here, not only in the thread, so the page can say so at once
-        if not services.accounts(ctx):
-            raise InvalidInput("There are no accounts to visit: load the demo or import orders first.")
+        loadgen.check_limits(seconds=seconds, requests=loadgen.MAX_REQUESTS, workers=workers, fresh=0.1)
+        loadgen.accounts_to_visit(ctx)
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return False
