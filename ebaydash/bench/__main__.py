@@ -141,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = prepare_database(args.admin_url, args.orders)
     if len(names) > 1:
         return _each_in_its_own_process(args, names, command)
+    return _run_section(args, names[0], command, settings)
+
+
+def _run_section(args: argparse.Namespace, name: str, command: str, settings: Settings) -> int:
+    """Run one section here and merge its results into the stored ones and the written page."""
     env = BenchEnv(
         settings=settings,
         admin_url=args.admin_url,
@@ -153,35 +158,31 @@ def main(argv: list[str] | None = None) -> int:
     store: dict[str, Any] = json.loads(store_path.read_text()) if store_path.exists() else {}
     store["machine"] = machine()
     store.setdefault("sections", {})
-    when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
-    failures: list[str] = []
-    for name in names:
-        print(f"bench: {name}", flush=True)
-        module = importlib.import_module(f"ebaydash.bench.{name}")
-        run: dict[str, Any] = {
-            "command": command,
-            "when": when,
-            "orders": args.orders,
-            "measurements": [],
-            "error": None,
-        }
-        try:
-            measured: list[Measurement] = module.run(env)
-        except Exception as exc:
-            traceback.print_exc()
-            failures.append(name)
-            run["error"] = repr(exc)
-            measured = []
-        for m in measured:
-            flag = "" if m.ok is None else (" ok" if m.ok else " MISSED")
-            print(f"  {m.name}: {m.value:,.3f} {m.unit} {m.target}{flag}", flush=True)
-            run["measurements"].append(asdict(m))
-        store["sections"][name] = run
+    print(f"bench: {name}", flush=True)
+    module = importlib.import_module(f"ebaydash.bench.{name}")
+    run: dict[str, Any] = {
+        "command": command,
+        "when": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "orders": args.orders,
+        "measurements": [],
+        "error": None,
+    }
+    try:
+        measured: list[Measurement] = module.run(env)
+    except Exception as exc:
+        traceback.print_exc()
+        run["error"] = repr(exc)
+        measured = []
+    for m in measured:
+        flag = "" if m.ok is None else (" ok" if m.ok else " MISSED")
+        print(f"  {m.name}: {m.value:,.3f} {m.unit} {m.target}{flag}", flush=True)
+        run["measurements"].append(asdict(m))
+    store["sections"][name] = run
     out.parent.mkdir(parents=True, exist_ok=True)
     store_path.write_text(json.dumps(store, indent=1, default=str) + "\n")
     out.write_text(render(store))
     print(f"bench: wrote {out}")
-    return 1 if failures else 0
+    return 1 if run["error"] else 0
 
 
 def _each_in_its_own_process(args: argparse.Namespace, names: list[str], command: str) -> int:
