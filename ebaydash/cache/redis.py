@@ -312,9 +312,7 @@ class RedisBackend:
             raise CircuitOpen("the shared cache is being skipped after a recent failure")
         try:
             result = command(self._client)
-        except redis.RedisError as exc:
-            raise self._failed(exc) from exc
-        except OSError as exc:
+        except (redis.RedisError, OSError) as exc:
             raise self._failed(exc) from exc
         self.breaker.success()
         return result
@@ -340,9 +338,7 @@ class RedisBackend:
                     replies[i] = reply = self._send((("EVAL", _SCRIPT_TEXTS[sha], *rest),))[0]
                 if isinstance(reply, redis.ResponseError):
                     raise reply
-        except redis.RedisError as exc:
-            raise self._failed(exc) from exc
-        except OSError as exc:
+        except (redis.RedisError, OSError) as exc:
             raise self._failed(exc) from exc
         self.breaker.success()
         return replies
