@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from ebaydash.bench.redis_server import RedisServer
+from ebaydash.bench._redis_server import RedisServer
 
 __all__ = ["FakeClock", "RedisServer", "unique_prefix"]
 

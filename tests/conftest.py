@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.bench.redis_server import RedisServer
-from ebaydash.bench.redis_server import free_port as free_port  # tests import it from here
+from ebaydash.bench._redis_server import RedisServer
+from ebaydash.bench._redis_server import free_port as free_port  # tests import it from here
 from ebaydash.db import ingest
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import create_all

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ebaydash import services
 from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
-from ebaydash.bench.redis_server import RedisServer
+from ebaydash.bench._redis_server import RedisServer
 from ebaydash.cache import codec
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
