@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from ebaydash import services
+from ebaydash import exposition, services
 from ebaydash.context import Context, build_context
 from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError
 from ebaydash.models import Account, Kpi, Window
@@ -43,7 +43,25 @@ CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "
 # on_release: clearing the cache (tests, the bench) stops the sampler and metrics threads too
 @st.cache_resource(show_spinner=False, on_release=Context.close)
 def _context() -> Context:
-    return build_context(Settings.from_env(os.environ))
+    ctx = build_context(Settings.from_env(os.environ))
+    exposition.attach(ctx, live_sessions=_live_sessions)  # /metrics when EBAYDASH_METRICS_PORT is set
+    return ctx
+
+
+def _live_sessions() -> int | None:
+    """Browser sessions connected to this process (Streamlit has no public API for the count)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    return int(Runtime.instance()._session_mgr.num_active_sessions())
+
+
+def start_process() -> None:
+    """Build this process's context before the first browser session (``python -m
+    ebaydash.serve``): a replica then serves /metrics and reports its liveness and resources to the
+    other replicas from its start, not from its first visitor on."""
+    _context()
 
 
 def _ensure_entered_through_app() -> None:
