@@ -39,12 +39,13 @@ _endpoint: _Endpoint | None = None
 
 
 def live_replicas(ctx: Context) -> int | None:
-    """Replicas that reported a resource sample lately (shared metrics), or None without Redis."""
+    """Replicas that published a resource sample within three sampling intervals (+2 s of slack)
+    in the shared metrics; None without Redis. A replica killed outright drops out that fast."""
     shared = ctx.recorder.shared
     if shared is None:
         return None
     try:
-        samples = shared.replica_samples(max_age_s=max(3 * ctx.sampler.interval_s, 30.0))
+        samples = shared.replica_samples(max_age_s=3 * ctx.sampler.interval_s + 2.0)
     except Exception:
         return None
     return len(samples) or None
