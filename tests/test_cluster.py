@@ -7,7 +7,10 @@ last one kills a replica); the negative control runs its own cluster without aff
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
+AUTOSCALE = [sys.executable, "-m", "ebaydash.cli", "autoscale"]
 # two different files: choosing the same file again does not upload it again
 UPLOADS = [
     ROOT / "tests" / "fixtures" / "imports" / name
@@ -216,7 +220,7 @@ def replica_of(page: Page) -> str:
 
 
 def test_kill_9_of_a_replica_its_tabs_show_the_same_view_again_within_10_s(
-    cluster: Cluster, browser: Browser, database: str
+    cluster: Cluster, browser: Browser, database: str, cluster_environment: dict[str, str]
 ) -> None:
     from ebaydash import services
     from ebaydash.context import build_context
@@ -272,6 +276,23 @@ def test_kill_9_of_a_replica_its_tabs_show_the_same_view_again_within_10_s(
             timeout_s=max(0.0, killed_at + 30 - time.monotonic()),
             what="2 live replicas in the shared metrics",
         )
+        # ebaydash autoscale takes the dead replica out and, below the minimum, starts another
+        env = {**cluster_environment, "EBAYDASH_MIN_REPLICAS": "3", "EBAYDASH_MAX_REPLICAS": "5"}
+        result = subprocess.run(
+            [*AUTOSCALE, "--once", "--json", "--run-dir", str(cluster.spec.run_dir)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("EBAYDASH_")} | env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        step = json.loads(result.stdout)
+        assert step["lost"] == [victim] and (step["action"], step["rule"]) == ("scale_up", "min_replicas")
+        assert (step["before"], step["after"]) == (2, 3) and len(step["started"]) == 1
+        healed = Cluster.open(cluster.spec.run_dir).status()
+        assert sorted(r.name for r in healed.replicas) == sorted([*survivors, *step["started"]])
+        assert all(r.healthy and r.in_rotation for r in healed.replicas)
     finally:
         for context, _page in tabs:
             context.close()

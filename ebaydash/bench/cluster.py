@@ -133,7 +133,8 @@ def run(env: BenchEnv) -> list[Measurement]:
                     rate,
                     "views/s",
                     note=f"p95 {p95:,.0f} ms, median {statistics.median(durations) * 1000:,.0f} ms; "
-                    f"{len(durations):,} views by {USERS} sessions in {seconds:g} s; {errors} errors",
+                    f"{len(durations):,} views by {USERS} sessions in {seconds:g} s; {errors} errors; "
+                    f"load average {os.getloadavg()[0]:.1f}",
                 )
             )
             out.append(Measurement(SECTION, f"page view p95, {replicas} replica(s)", p95, "ms"))
