@@ -144,3 +144,39 @@ def test_the_runtime_api_reads_and_changes_server_states(haproxy: RuntimeAPI) ->
 def test_a_missing_socket_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeAPIError, match="is the cluster running"):
         RuntimeAPI(tmp_path / "nope.sock").servers(BACKEND)
+
+
+def test_the_exported_surface() -> None:
+    import ebaydash.cluster as cluster
+    from ebaydash.errors import EbaydashError
+
+    assert sorted(cluster.__all__) == sorted(
+        [
+            "AlreadyRunning",
+            "Cluster",
+            "ClusterConfigError",
+            "ClusterError",
+            "ClusterSpec",
+            "ClusterStatus",
+            "DrainResult",
+            "HAProxyMissing",
+            "NoSpareSlot",
+            "NotRunning",
+            "Replica",
+            "ReplicaStartFailed",
+            "ReplicaStatus",
+            "RuntimeAPI",
+            "RuntimeAPIError",
+            "ServerState",
+            "check_settings",
+            "render",
+        ]
+    )
+    for name in cluster.__all__:
+        assert getattr(cluster, name) is not None
+    errors = [
+        getattr(cluster, n)
+        for n in cluster.__all__
+        if n.endswith(("Error", "Missing", "Running", "Slot", "Failed"))
+    ]
+    assert all(issubclass(e, cluster.ClusterError) and issubclass(e, EbaydashError) for e in errors)
