@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 
@@ -46,13 +47,17 @@ class StreamlitSession:
             self.ws.close()
         parts = urlsplit(self.base_url)
         cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
-        self.ws = connect(
-            f"ws://{parts.netloc}{parts.path}/_stcore/stream",
-            subprotocols=["streamlit"],  # type: ignore[list-item]
-            additional_headers={"Cookie": cookies} if cookies else None,
-            open_timeout=self.timeout_s,
-            max_size=None,
-        )
+        try:
+            self.ws = connect(
+                f"ws://{parts.netloc}{parts.path}/_stcore/stream",
+                subprotocols=["streamlit"],  # type: ignore[list-item]
+                additional_headers={"Cookie": cookies} if cookies else None,
+                open_timeout=self.timeout_s,
+                max_size=None,
+            )
+        except (OSError, WebSocketException) as exc:  # refused, or the balancer's 502/503
+            self.ws = None
+            raise SessionLost(f"{type(exc).__name__}: {exc}") from exc
         # the balancer may have given this tab another replica (redispatch): keep its new cookie
         response = self.ws.response
         if response is not None:
