@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ebaydash import sample_data
-from ebaydash.db import admin, ingest
+from ebaydash.db import ingest
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import TABLES, accounts, create_all
 
@@ -80,7 +80,7 @@ def seed_synthetic(db: Database, orders: int, *, accounts: int = 20, seed: int =
         start_ids = ingest.next_ids(conn)
         frames = sample_data.synthetic(orders, accounts=accounts, seed=seed, start_ids=start_ids)
         generated = time.perf_counter() - started
-        with admin.indexes_and_keys_deferred(conn, TABLES[1:]):
+        with ingest.indexes_and_keys_deferred(conn, TABLES[1:]):
             counts = ingest.load_frames(conn, frames)
         ingest.set_meta(conn, DEMO_PRISTINE, "no")
     seconds = time.perf_counter() - started

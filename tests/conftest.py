@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.bench._redis_server import RedisServer
-from ebaydash.bench._redis_server import free_port as free_port  # tests import it from here
 from ebaydash.db import ingest
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import create_all
 from ebaydash.settings import Settings
+from tests.redis_server import RedisServer
+from tests.redis_server import free_port as free_port  # tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"

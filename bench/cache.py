@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash import services
-from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
-from ebaydash.bench._redis_server import RedisServer
 from ebaydash.cache import codec
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
@@ -28,6 +27,7 @@ from ebaydash.cache.tiered import TieredCache
 from ebaydash.context import Context, build_context
 from ebaydash.models import Account, OrderFilter, OrdersPage, Window
 from ebaydash.monitor.metrics import MetricsRecorder
+from tests.redis_server import RedisServer
 
 SECTION = "cache"
 

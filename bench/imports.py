@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, registry
 
-from ebaydash.bench import BenchEnv, Measurement, check
-from ebaydash.db import admin, ingest, queries
+from bench import BenchEnv, Measurement, check
+from bench import _admin as admin
+from ebaydash.db import ingest, queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import customers, order_items, orders, products
 from ebaydash.importers import OrderRecord, read_file

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
+from bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics, make_client
 from ebaydash.monitor.statements import watch
