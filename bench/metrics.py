@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from bench import BenchEnv, Measurement, check, median_ms, timings
-from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
+from ebaydash.monitor.buckets import BUCKET_S
+from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics, make_client
 from ebaydash.monitor.statements import watch
 

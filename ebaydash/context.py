@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
@@ -14,7 +16,15 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
 from ebaydash.monitor.wiring import build_recorder, build_sampler, watch_statements
 from ebaydash.settings import Settings
-from ebaydash.traffic import DemoTraffic
+
+
+class Part(Protocol):
+    """A per-context object of a feature above this module (see :meth:`Context.part`)."""
+
+    def close(self) -> None: ...
+
+
+P = TypeVar("P", bound=Part)
 
 
 @dataclass
@@ -25,10 +35,27 @@ class Context:
     recorder: MetricsRecorder
     sampler: ResourceSampler
     alerts: AlertMonitor | None = None  # monitor: limits crossed, logged and shown
-    traffic: DemoTraffic = field(default_factory=DemoTraffic)  # demo visitors started from a page
+    _parts: dict[type[Any], Part] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _parts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def part(self, kind: type[P]) -> P:
+        """This context's one ``kind()``, made on first use and closed first when the context closes.
+
+        For features that sit above the services and need one object per process, such as the demo
+        traffic's background run: they keep it here, so this module does not depend on them.
+        """
+        with self._parts_lock:
+            found = self._parts.get(kind)
+            if found is None:
+                found = self._parts[kind] = kind()
+            assert isinstance(found, kind)
+            return found
 
     def close(self) -> None:
-        self.traffic.stop()
+        with self._parts_lock:
+            parts, self._parts = list(self._parts.values()), {}
+        for part in reversed(parts):
+            part.close()
         self.sampler.stop()
         self.recorder.stop()  # monitor: flush the last metrics to the shared store
         self.cache.close()

@@ -10,14 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebaydash.monitor import histogram
-from ebaydash.monitor.metrics import (
-    BUCKET_S,
-    MAX_NAMES_PER_KIND,
-    OTHER,
-    RETENTION_S,
-    MetricsRecorder,
-    window_start,
-)
+from ebaydash.monitor.buckets import BUCKET_S, RETENTION_S, window_start
+from ebaydash.monitor.metrics import MAX_NAMES_PER_KIND, OTHER, MetricsRecorder
 
 
 class Clock:

@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from ebaydash import cli, loadgen, services
+from ebaydash import cli, services
 from ebaydash.context import build_context
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor.alerts import AlertMonitor, Limits, check
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
-from ebaydash.services import system
+from ebaydash.services import loadgen, system
 from ebaydash.settings import Settings
 from tests.conftest import free_port
 

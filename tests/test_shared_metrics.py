@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from ebaydash.monitor import histogram
-from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
+from ebaydash.monitor.buckets import BUCKET_S
+from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics, make_client
 from tests.cache_support import RedisServer
 from tests.conftest import ROOT, free_port

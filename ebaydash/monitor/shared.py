@@ -34,7 +34,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ebaydash.monitor.metrics import RETENTION_S, Aggregate, Buckets, SeriesKey
+from ebaydash.monitor.buckets import RETENTION_S, Aggregate, Buckets, SeriesKey
 
 log = logging.getLogger(__name__)
 

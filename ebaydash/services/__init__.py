@@ -5,6 +5,7 @@ package only; the modules behind it split the API by audience.
 """
 
 from ebaydash.services.cache import cache_status
+from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.imports import (
     ImportFile,
     ImportReport,
@@ -40,7 +41,6 @@ from ebaydash.services.system import (
     ResourceReport,
     ScalingReport,
     database_health,
-    demo_traffic,
     health_checks,
     performance,
     performance_report,
@@ -50,8 +50,6 @@ from ebaydash.services.system import (
     resource_report,
     rules_table,
     scaling_report,
-    start_demo_traffic,
-    stop_demo_traffic,
     what_if,
 )
 

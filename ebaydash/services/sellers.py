@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Row
 
-from ebaydash.cache.tiered import cacheable
+from ebaydash.cache import cacheable
 from ebaydash.context import Context
 from ebaydash.db import queries
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint

@@ -20,10 +20,10 @@ from ebaydash.db.engine import Health
 from ebaydash.errors import DatabaseError, InvalidInput
 from ebaydash.monitor import histogram, scaling
 from ebaydash.monitor.alerts import Alert, AlertEvent
-from ebaydash.monitor.metrics import BUCKET_S, WINDOWS_S, Aggregate, Snapshot, window_start
+from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, window_start
+from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.state import ActionRecord, ScalingStateStore, decide, replica_id
-from ebaydash.traffic import TrafficStatus
 
 Key = tuple[str, str]
 WINDOW_LABELS: dict[int, str] = {60: "1 min", 300: "5 min", 900: "15 min"}
@@ -47,19 +47,6 @@ def _ms(value: float) -> float | None:
 
 
 # -- performance --------------------------------------------------------------------------------
-
-
-def start_demo_traffic(ctx: Context) -> bool:
-    """Simulated visitors for a minute, in this process; ``False`` if a run is already going."""
-    return ctx.traffic.start(ctx)
-
-
-def stop_demo_traffic(ctx: Context) -> None:
-    ctx.traffic.stop()
-
-
-def demo_traffic(ctx: Context) -> TrafficStatus:
-    return ctx.traffic.status()
 
 
 def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
