@@ -1,18 +1,19 @@
 """The page-facing API: plain functions returning dataclasses, no streamlit.
 
 Every function takes the process :class:`~ebaydash.context.Context` first. Pages import this
-package only; the modules behind it split the API by audience.
+package only; the modules behind it split the API by concern: ``sellers`` (accounts, figures,
+orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` and ``scaling``
+(the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
 """
 
 from ebaydash.services.cache import cache_status
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
-from ebaydash.services.imports import (
-    ImportFile,
-    ImportReport,
-    import_orders,
-    timezones,
-)
+from ebaydash.services.health import HealthCheck, health_checks
+from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
 from ebaydash.services.order_repository import OrderRepository, update_order_status
+from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
+from ebaydash.services.resources import ResourceReport, resource_history, resource_report
+from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     FIGURES,
@@ -34,31 +35,13 @@ from ebaydash.services.sellers import (
     trend,
     validate_filter,
 )
-from ebaydash.services.system import (
-    WINDOW_LABELS,
-    HealthCheck,
-    PerformanceReport,
-    ResourceReport,
-    ScalingReport,
-    database_health,
-    health_checks,
-    performance,
-    performance_report,
-    policy,
-    recommendation,
-    resource_history,
-    resource_report,
-    rules_table,
-    scaling_report,
-    what_if,
-)
 
 __all__ = [
     "EXPORT_COLUMNS",
     "FIGURES",
     "PAGE_SIZES",
     "SORT_LABELS",
-    "WINDOW_LABELS",
+    "WINDOWS_S",
     "HealthCheck",
     "ImportFile",
     "ImportReport",
@@ -69,7 +52,6 @@ __all__ = [
     "account",
     "accounts",
     "cache_status",
-    "database_health",
     "default_account",
     "demo_traffic",
     "export_orders_csv",
@@ -87,7 +69,6 @@ __all__ = [
     "recommendation",
     "resource_history",
     "resource_report",
-    "rules_table",
     "scaling_report",
     "start_demo_traffic",
     "status_mix",
