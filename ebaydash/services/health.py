@@ -36,11 +36,10 @@ def health_checks(ctx: Context) -> list[HealthCheck]:
     rt = f", round trip {db.round_trip_ms:,.1f} ms" if db.round_trip_ms is not None else ""
     checks.append(HealthCheck(f"Database ({db.backend})", status, f"{db.message}{rt}{pool_text}"))
 
-    shared = ctx.recorder.shared
-    if shared is None:
+    if ctx.redis is None:
         checks.append(HealthCheck("Redis", "off", "not configured: cache and metrics are per process"))
     else:
-        ping = shared.ping()
+        ping = ctx.redis.ping()
         detail = f"{ping.message}, round trip {ping.round_trip_ms:,.1f} ms" if ping.ok else ping.message
         checks.append(HealthCheck("Redis", "ok" if ping.ok else "down", detail))
 
