@@ -27,6 +27,7 @@ from ebaydash.cache.tiered import TieredCache
 from ebaydash.context import Context, build_context
 from ebaydash.models import Account, OrderFilter, OrdersPage, Window
 from ebaydash.monitor.metrics import MetricsRecorder
+from ebaydash.services import namespaces
 from tests.redis_server import RedisServer
 
 SECTION = "cache"
@@ -136,8 +137,8 @@ def _overview(ctx: Context, account: Account, window: Window) -> None:
 
 
 def _invalidate(ctx: Context, account: Account) -> None:
-    ctx.cache.invalidate("global")
-    ctx.cache.invalidate(f"acct:{account.id}")
+    ctx.cache.invalidate(namespaces.GLOBAL)
+    ctx.cache.invalidate(namespaces.account(account.id))
 
 
 def _warm_vs_cold(env: BenchEnv, ctx: Context, account: Account, window: Window) -> list[Measurement]:

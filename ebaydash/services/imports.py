@@ -21,6 +21,7 @@ from ebaydash.db.upsert import Progress
 from ebaydash.errors import InvalidInput
 from ebaydash.importers import FORMAT_LABELS, ParsedFile, RowError, checks, read_file, rejects
 from ebaydash.models import OrderRecord
+from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
 MAX_ACCOUNT_NAME = 100
@@ -246,8 +247,8 @@ def import_orders(
     report.imported, report.updated = counts.imported, counts.updated
     report.unchanged, report.older = counts.unchanged, counts.older
     # the account's figures, and the accounts list (its newest order date), are stale now
-    ctx.cache.invalidate(f"acct:{account_id}")
-    ctx.cache.invalidate("global")
+    ctx.cache.invalidate(namespaces.account(account_id))
+    ctx.cache.invalidate(namespaces.GLOBAL)
     report.seconds = time.perf_counter() - started
     report_progress(1.0, "Done")
     return report
