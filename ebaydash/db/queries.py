@@ -59,11 +59,6 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
     return db.fetch_all("list_accounts", stmt)
 
 
-def get_account(db: Database, account_id: int) -> Row[Any] | None:
-    stmt = select(accounts).where(accounts.c.id == account_id)
-    return db.fetch_one("get_account", stmt)
-
-
 # -- KPIs ---------------------------------------------------------------------------------------
 
 CANCELLED = "cancelled"  # the one status that counts in no figure but its own
@@ -557,7 +552,7 @@ def scaling_actions_recent(db: Database, scope: str, limit: int = 50) -> Sequenc
     return db.fetch_all("scaling_actions_recent", stmt)
 
 
-# -- order writes (the cached order repository) -------------------------------------------------
+# -- order writes -------------------------------------------------
 
 
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:

@@ -6,11 +6,9 @@ orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` a
 (the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
 """
 
-from ebaydash.services.cache import cache_status
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
-from ebaydash.services.order_repository import OrderRepository, update_order_status
 from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
@@ -33,6 +31,7 @@ from ebaydash.services.sellers import (
     top_buyers,
     top_products,
     trend,
+    update_order_status,
     validate_filter,
 )
 
@@ -45,13 +44,11 @@ __all__ = [
     "HealthCheck",
     "ImportFile",
     "ImportReport",
-    "OrderRepository",
     "PerformanceReport",
     "ResourceReport",
     "ScalingReport",
     "account",
     "accounts",
-    "cache_status",
     "default_account",
     "demo_traffic",
     "export_orders_csv",

@@ -155,7 +155,13 @@ def import_orders(
     """Import ``files`` into the account called ``account_name`` (created when there is none).
 
     ``timezone`` is the zone of the Seller Hub dates (default: the account's, else the setting).
-    Bad input never raises: it comes back in the report's ``errors`` with ``committed`` False.
+    Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
+    field, reason), with ``committed`` False unless ``skip_invalid``.
+
+    Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
+    or an unknown time zone; :class:`~ebaydash.errors.ImportFailed` when the database refuses a
+    row; :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing
+    is written in any of these cases.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda _fraction, _step: None)

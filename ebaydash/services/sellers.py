@@ -427,6 +427,25 @@ def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = 
     )
 
 
+@measured("update_order_status")
+def update_order_status(ctx: Context, account_id: int, order_id: int, status: str) -> OrderDetail:
+    """Set an order's status, then invalidate the account's cached figures and return the order
+    as it now is. :class:`~ebaydash.errors.InvalidInput` for an unknown status,
+    :class:`~ebaydash.errors.NotFound` when the account has no such order (nothing changes then).
+
+    The invalidation bumps the account's namespace, so every cached figure of that account (KPIs,
+    trend, pages, totals, details) is recomputed on its next read, in this process at once and in
+    other processes sharing Redis within the L1 TTL; other accounts keep their entries.
+    """
+    if status not in ORDER_STATUSES:
+        raise InvalidInput(f"Unknown order status {status!r}; choose from {', '.join(ORDER_STATUSES)}.")
+    if not queries.update_order_status(ctx.db, account_id, order_id, status, _now()):
+        raise NotFound(f"Order {order_id} does not exist in this account.")
+    # after the commit: a reader in between would cache the old row again under the new version
+    ctx.cache.invalidate(namespaces.account(account_id))
+    return order_detail(ctx, account_id, order_id)
+
+
 # -- export -------------------------------------------------------------------------------------
 
 EXPORT_COLUMNS = (
