@@ -10,7 +10,7 @@ st.title("Performance")
 window = st.segmented_control(
     "Window",
     options=list(ui.WINDOW_LABELS),
-    format_func=ui.WINDOW_LABELS.get,
+    format_func=lambda window: ui.WINDOW_LABELS[window],
     default=300,
     required=True,
     key="performance_window",
