@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from ebaydash import services, ui
-from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.models import OrderFilter, Window
 
 chosen = ui.selection()
@@ -17,7 +16,9 @@ st.title("Orders")
 
 with ui.guard():
     top = st.columns([3, 3, 2])
-    statuses = top[0].multiselect("Status", ORDER_STATUSES, key="orders_status", placeholder="Any status")
+    statuses = top[0].multiselect(
+        "Status", services.ORDER_STATUSES, key="orders_status", placeholder="Any status"
+    )
     search = top[1].text_input(
         "Search order id, SKU or title",
         key="orders_search",

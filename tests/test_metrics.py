@@ -178,22 +178,3 @@ def test_recording_from_many_threads_loses_nothing() -> None:
     for t in threads:
         t.join()
     assert recorder.snapshot(60).services.count == 20_000
-
-
-def test_the_monitor_talks_to_redis_from_one_module_only() -> None:
-    import ast
-
-    from tests.conftest import ROOT
-
-    importers = set()
-    for path in (ROOT / "ebaydash").rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            if any(n == "redis" or n.startswith("redis.") for n in names):
-                importers.add(path.relative_to(ROOT).as_posix())
-    assert importers == {"ebaydash/redis_connection.py"}

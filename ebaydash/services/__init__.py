@@ -6,6 +6,7 @@ orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` a
 (the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
 """
 
+from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have, for filters
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
@@ -38,6 +39,7 @@ from ebaydash.services.sellers import (
 __all__ = [
     "EXPORT_COLUMNS",
     "FIGURES",
+    "ORDER_STATUSES",
     "PAGE_SIZES",
     "SORT_LABELS",
     "WINDOWS_S",

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection, Row
 from ebaydash.db import meta
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts
-from ebaydash.db.upsert import postgres, sqlite
-from ebaydash.db.upsert.plan import UpsertCounts, buyer_emails, make_plan, newest_titles
+from ebaydash.db.upsert import plan, postgres, sqlite
+from ebaydash.db.upsert.plan import UpsertCounts
 from ebaydash.errors import ImportFailed
 from ebaydash.models import Account, OrderRecord
 
@@ -161,19 +161,19 @@ def upsert_orders(
     try:
         backend.lock(conn, account_id)
         report(0.05, "customers and products")
-        customer_ids = backend.customer_ids(conn, account_id, buyer_emails(records))
-        product_ids = backend.product_ids(conn, account_id, newest_titles(records))
+        customer_ids = backend.customer_ids(conn, account_id, plan.buyer_emails(records))
+        product_ids = backend.product_ids(conn, account_id, plan.newest_titles(records))
         report(0.3, "comparing with stored orders")
-        plan = make_plan(records, customer_ids, backend.stored(conn, account_id, records))
+        rows = plan.make_plan(records, customer_ids, backend.stored(conn, account_id, records))
         report(0.5, "writing orders")
-        backend.write_orders(conn, account_id, plan)
+        backend.write_orders(conn, account_id, rows)
         report(0.75, "writing items")
-        backend.replace_items(conn, plan, product_ids)
+        backend.replace_items(conn, rows, product_ids)
     finally:
         if collecting:
             gc.enable()
     report(1.0, "done")
-    actions = Counter(row.action for row in plan)
+    actions = Counter(row.action for row in rows)
     return UpsertCounts(
         imported=actions["new"], updated=actions["changed"], unchanged=actions["same"], older=actions["older"]
     )
