@@ -40,13 +40,7 @@ def customer_ids(conn: Connection, account_id: int, emails: Mapping[str, str | N
     )
     rows = [{"account_id": account_id, "ebay_username": b, "email": e} for b, e in emails.items()]
     conn.execute(stmt, rows)
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(emails)):
-        query = select(customers.c.ebay_username, customers.c.id).where(
-            customers.c.account_id == account_id, customers.c.ebay_username.in_(chunk)
-        )
-        found.update({str(name): int(cid) for name, cid in conn.execute(query).all()})
-    return found
+    return _ids(conn, customers.c.ebay_username, account_id, list(emails))
 
 
 def product_ids(conn: Connection, account_id: int, titles: Mapping[str, str]) -> dict[str, int]:
@@ -54,12 +48,16 @@ def product_ids(conn: Connection, account_id: int, titles: Mapping[str, str]) ->
         index_elements=[products.c.account_id, products.c.sku]
     )
     conn.execute(stmt, [{"account_id": account_id, "sku": s, "title": t} for s, t in sorted(titles.items())])
+    return _ids(conn, products.c.sku, account_id, sorted(titles))
+
+
+def _ids(conn: Connection, key: Any, account_id: int, values: Sequence[str]) -> dict[str, int]:
+    """``value -> id`` of the account's rows whose ``key`` column holds one of ``values``."""
+    table = key.table
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(titles)):
-        query = select(products.c.sku, products.c.id).where(
-            products.c.account_id == account_id, products.c.sku.in_(chunk)
-        )
-        found.update({str(sku): int(pid) for sku, pid in conn.execute(query).all()})
+    for chunk in _chunks(values):
+        query = select(key, table.c.id).where(table.c.account_id == account_id, key.in_(chunk))
+        found.update({str(value): int(row_id) for value, row_id in conn.execute(query).all()})
     return found
 
 
