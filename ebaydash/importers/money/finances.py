@@ -305,17 +305,32 @@ class _Amount:
         return None
 
 
+_PLAIN_NUMBER = re.compile(r"\s*-?\d{1,20}(\.\d{1,20})?\s*")
+
+
+def _money(value: Any) -> Decimal:
+    """:func:`values.money`, after refusing what it cannot take: exponents so large that the
+    comparison with the largest amount overflows (``1e999999999``), and numbers longer than any
+    amount."""
+    if isinstance(value, Decimal) and (not value.is_finite() or value.adjusted() > 20):
+        raise ValueProblem(f"{value} is larger than the largest amount supported ({values.MAX_MONEY:,})")
+    if isinstance(value, str) and not _PLAIN_NUMBER.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise ValueProblem(f'{shown!r} is not an amount (expected e.g. "12.34")')
+    return values.money(value)
+
+
 def _amount(element: _Element, path: str, raw: Any, *, required: bool) -> _Amount | None:
     if raw is None and not required:
         return None
     if not isinstance(raw, dict):
         element.fail(path, 'expected an amount object like {"value": "12.34", "currency": "USD"}' + _got(raw))
         return None
-    value = element.get(f"{path}.value", values.money, raw.get("value"))
+    value = element.get(f"{path}.value", _money, raw.get("value"))
     currency = element.get(f"{path}.currency", values.currency_code, raw.get("currency"))
     original = original_currency = rate = None
     if raw.get("convertedFromCurrency") is not None or raw.get("convertedFromValue") is not None:
-        original = element.get(f"{path}.convertedFromValue", values.money, raw.get("convertedFromValue"))
+        original = element.get(f"{path}.convertedFromValue", _money, raw.get("convertedFromValue"))
         original_currency = element.get(
             f"{path}.convertedFromCurrency", values.currency_code, raw.get("convertedFromCurrency")
         )

@@ -61,7 +61,7 @@ def read_money_file(
     return _unreadable(
         name,
         "not a money file ebaydash can import: expected a Seller Hub Transaction report (CSV with "
-        "Transaction creation date, Type and Net amount columns) or a Finances API getTransactions or "
+        "Transaction creation date, Type and amount columns) or a Finances API getTransactions or "
         f"getPayouts page (JSON); its first line reads {shown!r}",
         1,
     )

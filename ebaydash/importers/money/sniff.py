@@ -1,12 +1,13 @@
 """Recognising money files by their content, apart from order files.
 
 - a Seller Hub **Transaction report** has, within its first lines (after a preamble), a header row
-  naming the transaction date, the type and the net amount (in any wording of
+  naming the transaction date, the type and an amount, fee or payout column (in any wording of
   :mod:`~ebaydash.importers.money.wordings`, separated by commas, semicolons or tabs); an Orders
   report never has all three;
-- a **getTransactions** page is a JSON object with a ``transactions`` list, a **getPayouts** page
-  one with a ``payouts`` list (or a single ``getPayout`` answer: ``payoutId`` and
-  ``payoutStatus``); a getOrders page has an ``orders`` list instead.
+- a **getTransactions** page is a JSON object with a ``transactions`` field, a **getPayouts** page
+  one with a ``payouts`` field (or a single ``getPayout`` answer: ``payoutId`` and
+  ``payoutStatus``); a getOrders page has an ``orders`` field instead (whichever comes first
+  decides).
 
 Only the first 64 KiB are looked at. This module imports nothing that reads files, so the order
 importers' :func:`~ebaydash.importers.detect.detect` can ask it first.
@@ -32,7 +33,12 @@ FORMAT_LABELS: dict[str, str] = {
 DELIMITERS = (",", ";", "\t")
 HEADER_SEARCH_ROWS = 60
 _HEAD = 65536
-_LIST = r'(?<!\\)"{}"\s*:\s*\['
+_KEY = r'(?<!\\)"{}"\s*:'
+# columns only a money report has; with the date and type columns they make its header
+MONEY_COLUMNS = frozenset(
+    {"net", "gross", "payout_id", "payout_date", "payout_currency", "reference_id", "exchange_rate"}
+    | {"fvf_fixed", "fvf_variable", "regulatory_fee", "inad_fee", "below_standard_fee", "international_fee"}
+)
 
 
 def money_format(text: str) -> str | None:
@@ -50,20 +56,21 @@ def _json_format(head: str) -> str | None:
     positions = {
         key: match.start()
         for key in ("orders", "transactions", "payouts")
-        if (match := re.search(_LIST.format(key), head)) is not None
+        if (match := re.search(_KEY.format(key), head)) is not None
     }
     if positions:
         first = min(positions, key=positions.__getitem__)
         return {"transactions": TRANSACTIONS_JSON, "payouts": PAYOUTS_JSON}.get(first)
-    single = re.search(r'(?<!\\)"payoutId"\s*:', head) and re.search(r'(?<!\\)"payoutStatus"\s*:', head)
-    return PAYOUTS_JSON if single and not re.search(r'(?<!\\)"orderId"\s*:', head) else None
+    single = re.search(_KEY.format("payoutId"), head) and re.search(_KEY.format("payoutStatus"), head)
+    return PAYOUTS_JSON if single and not re.search(_KEY.format("orderId"), head) else None
 
 
 def find_header(text: str) -> tuple[str, int, list[str]] | None:
     """The delimiter, 0-based record index and cells of the report's header row, or ``None``.
 
-    The header is the first record (of the first :data:`HEADER_SEARCH_ROWS`) naming the date,
-    type and net-amount columns; of the delimiters that find one, the earliest header wins.
+    The header is the first record (of the first :data:`HEADER_SEARCH_ROWS`) naming the date and
+    type columns and one only a money report has (:data:`MONEY_COLUMNS`: the net or gross amount,
+    a fee, the payout …); of the delimiters that find one, the earliest header wins.
     """
     best: tuple[str, int, list[str]] | None = None
     for delimiter in DELIMITERS:
@@ -73,7 +80,7 @@ def find_header(text: str) -> tuple[str, int, list[str]] | None:
                 if index >= HEADER_SEARCH_ROWS or (best is not None and index >= best[1]):
                     break
                 keys = {wordings.LOOKUP.get(wordings.normalise(cell), ("", ""))[0] for cell in cells}
-                if {"date", "type", "net"} <= keys:
+                if {"date", "type"} <= keys and keys & MONEY_COLUMNS:
                     best = (delimiter, index, cells)
                     break
         except csv.Error:

@@ -106,6 +106,7 @@ class _Row:
     line: int
     cells: list[str]
     values: dict[str, str]
+    delimiter: str = ","
 
     def get(self, key: str) -> str:
         text = self.values.get(key, "")
@@ -113,7 +114,7 @@ class _Row:
 
     @property
     def raw(self) -> str:
-        return _raw(self.cells)
+        return _raw(self.cells, self.delimiter)
 
 
 @dataclass
@@ -203,7 +204,7 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
                     line,
                     None,
                     f"the row has {len(cells)} fields but the header has {len(header)}",
-                    raw=_raw(cells),
+                    raw=_raw(cells, delimiter),
                 )
             )
             continue
@@ -215,7 +216,7 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
             )
             continue
         width = len(cells)
-        rows.append(_Row(line, cells, {key: cells[i] for i, key in columns.items() if i < width}))
+        rows.append(_Row(line, cells, {key: cells[i] for i, key in columns.items() if i < width}, delimiter))
 
     missing = [key for key in wordings.REQUIRED if key not in columns.values()]
     if missing:
@@ -320,9 +321,10 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         yield start, cells
 
 
-def _raw(cells: list[str]) -> str:
+def _raw(cells: list[str], delimiter: str = ",") -> str:
+    """The row as the report wrote it (its own delimiter), for the rejects file."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
+    csv.writer(buffer, delimiter=delimiter, lineterminator="").writerow(cells)
     return buffer.getvalue()
 
 
