@@ -11,8 +11,10 @@ Field meanings follow eBay's Finances API reference (``Transaction``, ``OrderLin
 - ``totalFeeBasisAmount`` is the gross (before fees, without eBay-collected tax) and
   ``totalFeeAmount`` the fees, so ``amount = totalFeeBasisAmount - totalFeeAmount``; the fees
   by type are the line items' ``marketplaceFees`` (their sum must equal ``totalFeeAmount``) and
-  their ``donations`` (booked as ``CHARITY_DONATION``). A line's fees work against the
-  transaction's direction: on a SALE they are costs, on a REFUND credits (fees eBay returns).
+  their ``donations`` (booked as ``CHARITY_DONATION``). On a SALE the gross is money in and the
+  fees are costs, also when they exceed the gross and the sale is a DEBIT; on a REFUND the gross
+  is money out and the fees are credits (fees eBay returns); other types point the way their
+  ``bookingEntry`` does.
 - A NON_SALE_CHARGE (Promoted Listings and other fees billed on their own) is one fee of its
   ``feeType``: the amount is the fee, the gross 0.
 - A SALE's ``transactionId`` is its order's id (public parsers of real answers show them equal);
@@ -60,6 +62,10 @@ TRANSACTION_TYPES: dict[str, str] = {
     "PURCHASE": "purchase",
 }
 """eBay's TransactionTypeEnum → our type (anything else is kept as ``other`` with a note)."""
+
+DIRECTIONS: dict[str, int] = {"SALE": 1, "REFUND": -1}
+"""The way a type's gross and line fees point (+1: gross in, fees costs), whatever its
+``bookingEntry``; types not listed point the way their booking entry does."""
 
 
 def _no_constants(name: str) -> Any:
@@ -421,6 +427,9 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
             "amount.exchangeRate", f"the amount was converted from {currency} but has no exchange rate"
         )
     sign = 1 if booking == "CREDIT" else -1
+    # which way the gross and the line fees point: a sale's fees are costs even when they exceed
+    # its gross (a DEBIT), a refund's are credits; for other types, the booking entry's way
+    direction = DIRECTIONS.get(ebay_type or "", sign)
     net_in_transaction = amount.in_currency(currency)
     for path, given in (("amount.value", amount), ("totalFeeBasisAmount.value", basis)):
         if given is not None and given.value < 0:
@@ -438,7 +447,7 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
             )
         return value
 
-    lines, marketplace_total, donation_total = _lines(element, raw.get("orderLineItems"), currency, sign)
+    lines, marketplace_total, donation_total = _lines(element, raw.get("orderLineItems"), currency, direction)
     total_fees: dict[str, Decimal] = {}
     for line in lines:
         for line_code, value in line.fees:
@@ -461,7 +470,7 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
         gross = ZERO
     else:
         if fee_total is not None and fee_total != 0 and not lines:
-            total_fees[fee_types.UNITEMISED] = sign * fee_total
+            total_fees[fee_types.UNITEMISED] = direction * fee_total
             notes.append("eBay gave a total fee without the fees by line; booked as UNITEMISED")
         elif fee_total is not None and fee_total not in (
             marketplace_total,
@@ -472,7 +481,7 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
                 f"the total fee {fee_total} is not the lines' marketplaceFees summed ({marketplace_total})",
             )
         if gross_value is not None:
-            gross = sign * gross_value
+            gross = direction * gross_value
         elif net_in_transaction is not None:
             gross = sign * net_in_transaction + sum(total_fees.values(), ZERO)
         else:
@@ -485,8 +494,8 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
             element.fail(
                 "amount.value",
                 f"the amounts do not add up: totalFeeBasisAmount {gross_value} - fees "
-                f"{sum(total_fees.values(), ZERO) * sign} = {expected * sign}, but the amount is "
-                f"{net_in_transaction} {currency}",
+                f"{sum(total_fees.values(), ZERO) * direction} = {expected * direction}, but the amount is "
+                f"{net_in_transaction} {currency} ({booking})",
             )
     if rate is not None and net_in_transaction is not None:
         converted = (net_in_transaction * rate).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -527,7 +536,7 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
 
 
 def _lines(
-    element: _Element, raw_lines: Any, currency: str | None, sign: int
+    element: _Element, raw_lines: Any, currency: str | None, direction: int
 ) -> tuple[list[MoneyLine], Decimal, Decimal]:
     """The order lines with their signed fees, and the unsigned sums of marketplace fees and of
     donations (to compare with ``totalFeeAmount``)."""
@@ -575,7 +584,7 @@ def _lines(
                         f"{money.currency} differs from the transaction's currency {currency}",
                     )
                     continue
-                fees[code] = fees.get(code, ZERO) + sign * value
+                fees[code] = fees.get(code, ZERO) + direction * value
                 if group == "donations":
                     donations += value
                 else:
