@@ -125,7 +125,6 @@ class _Read:
     kind: str  # a MONEY_TYPES value or "payout"
     ebay_type: str
     key: str  # the transaction id (or payout id)
-    derived_key: bool
     when: wordings.When
     net: Decimal
     gross: Decimal
@@ -410,7 +409,6 @@ def _read_row(context: _Context, row: _Row, problems: _Problems, seen: Counter[s
             return None
     else:
         key = texts["reference_id"]
-    derived = key is None
     if key is None:
         basis = "|".join(
             [
@@ -430,27 +428,31 @@ def _read_row(context: _Context, row: _Row, problems: _Problems, seen: Counter[s
         key = f"report-{digest}" + (f"-{seen[digest]}" if seen[digest] > 1 else "")
         notes.append("the report gives this row no reference id; its id is derived from its contents")
 
-    if when is None or net is None:
+    def made(
+        when: wordings.When, net: Decimal, gross: Decimal, fees: dict[str, Decimal], synthetic: bool
+    ) -> _Read:
         return _Read(
-            row,
-            kind,
-            word,
-            key,
-            derived,
-            _NO_DATE,
-            ZERO,
-            ZERO,
-            {},
-            False,
-            currency,
-            payout_currency,
-            rate,
-            texts,
-            quantity,
-            ebay_tax,
-            payout_when,
-            notes,
+            row=row,
+            kind=kind,
+            ebay_type=word,
+            key=key,
+            when=when,
+            net=net,
+            gross=gross,
+            fees=fees,
+            synthetic_fee=synthetic,
+            currency=currency,
+            payout_currency=payout_currency,
+            rate=rate,
+            texts=texts,
+            quantity=quantity,
+            ebay_tax=ebay_tax,
+            payout_when=payout_when,
+            notes=notes,
         )
+
+    if when is None or net is None:  # a problem is recorded: the row only needs to be counted
+        return made(_NO_DATE, ZERO, ZERO, {}, False)
     synthetic = False
     if gross is None:
         if row_fees or currency != payout_currency:
@@ -470,26 +472,7 @@ def _read_row(context: _Context, row: _Row, problems: _Problems, seen: Counter[s
         synthetic = True
     if kind != "payout":
         _check_sum(context, row, problems, order_id, gross, row_fees, net, currency, payout_currency, rate)
-    return _Read(
-        row,
-        kind,
-        word,
-        key,
-        derived,
-        when,
-        net,
-        gross,
-        row_fees,
-        synthetic,
-        currency,
-        payout_currency,
-        rate,
-        texts,
-        quantity,
-        ebay_tax,
-        payout_when,
-        notes,
-    )
+    return made(when, net, gross, row_fees, synthetic)
 
 
 # stands in for a date that could not be read; the row has a problem, so it is never used
