@@ -35,6 +35,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -103,14 +104,21 @@ class _Context:
 
 @dataclass
 class _Row:
+    """One data row: its line, its cells as read, its non-empty values by canonical field."""
+
     line: int
     cells: list[str]
     values: dict[str, str]
     delimiter: str = ","
 
+    @classmethod
+    def read(cls, line: int, cells: list[str], columns: dict[int, str], delimiter: str) -> _Row:
+        width = len(cells)
+        found = {key: cells[i].strip() for i, key in columns.items() if i < width}
+        return cls(line, cells, {k: v for k, v in found.items() if not wordings.is_empty(v)}, delimiter)
+
     def get(self, key: str) -> str:
-        text = self.values.get(key, "")
-        return "" if wordings.is_empty(text) else text.strip()
+        return self.values.get(key, "")
 
     @property
     def raw(self) -> str:
@@ -214,8 +222,7 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
                 f"{name}, line {line}: a note, not a transaction, was skipped: {filled[0][:80]!r}"
             )
             continue
-        width = len(cells)
-        rows.append(_Row(line, cells, {key: cells[i] for i, key in columns.items() if i < width}, delimiter))
+        rows.append(_Row.read(line, cells, columns, delimiter))
 
     missing = [key for key in wordings.REQUIRED if key not in columns.values()]
     if missing:
@@ -234,7 +241,9 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
         return result
 
     language = languages.most_common(1)[0][0] if languages else "en"
-    samples = [row.get(key) for row in rows for key in _AMOUNT_FIELDS if row.get(key)]
+    samples = list(
+        itertools.islice((row.values[k] for row in rows for k in _AMOUNT_FIELDS if k in row.values), 2000)
+    )
     problems = _Problems(name, {key: header[i].strip() for i, key in columns.items()})
     try:
         order = wordings.slashed_order(
@@ -254,7 +263,7 @@ def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD"
         file=name,
         zone=zone,
         default_currency=default_currency,
-        decimal_mark=wordings.decimal_mark_of(samples[:2000], language),
+        decimal_mark=wordings.decimal_mark_of(samples, language),
         month_first=order,
         columns=set(columns.values()),
     )
@@ -331,8 +340,9 @@ def _read_row(context: _Context, row: _Row, problems: _Problems, seen: Counter[s
     """The row's values, with a problem for each bad one; ``None`` when nothing identifies it."""
     texts: dict[str, str | None] = {}
     for name, (limit, what) in _LIMITS.items():
+        text = row.get(name)
         try:
-            texts[name] = checked_text(row.get(name), limit=limit, what=what)
+            texts[name] = checked_text(text, limit=limit, what=what) if text else None
         except ValueProblem as exc:
             problems.add(row, name, str(exc))
             texts[name] = None
@@ -657,7 +667,7 @@ def _transaction(context: _Context, reads: list[_Read], problems: _Problems) -> 
         ),
         ebay_collected_tax=sum(taxes, ZERO) if taxes else None,
         notes=notes,
-        source=Source(context.file, head.row.line, head.row.raw),
+        source=Source(context.file, head.row.line),
     )
 
 
@@ -683,5 +693,5 @@ def _payout(context: _Context, reads: list[_Read], problems: _Problems) -> Payou
         payout_date=when.instant,
         time_known=when.time_known,
         instrument=head.texts["payout_method"],
-        source=Source(context.file, head.row.line, head.row.raw),
+        source=Source(context.file, head.row.line),
     )

@@ -32,6 +32,7 @@ with a time ``23:45[:00]`` and a zone abbreviation; Seller Hub's ``Sep-30-26 23:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -398,6 +399,7 @@ TYPE_WORDS: dict[str, str] = {
 """A report's "Type" (folded) → our type; ``payout`` rows become :class:`Payout` records."""
 
 
+@functools.lru_cache(maxsize=1024)  # a report repeats a handful of type words
 def type_of(word: str) -> str | None:
     return TYPE_WORDS.get(" ".join(fold(word).split()))
 
@@ -580,6 +582,7 @@ def day_instant(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
 
+@functools.lru_cache(maxsize=8192)  # a report repeats its days
 def when(text: str, zone: ZoneInfo, *, month_first: bool) -> When:
     """A report date in any of the spellings in the module docstring. ``month_first`` settles
     numeric dates like ``03/04/2026``. Raises :class:`ValueProblem`."""
