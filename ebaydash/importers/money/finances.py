@@ -368,13 +368,13 @@ def _transaction(element: _Element, raw: Any, zone: ZoneInfo) -> MoneyTransactio
         if not isinstance(reference, dict):
             element.fail(f"references[{n}]", "expected a reference object" + _got(reference))
             continue
-        kind = reference.get("referenceType")
+        reference_type = reference.get("referenceType")
         ref = element.text(
             f"references[{n}].referenceId", reference.get("referenceId"), limit=64, what="reference id"
         )
-        if kind == "ORDER_ID" and order_id is None:
+        if reference_type == "ORDER_ID" and order_id is None:
             order_id = ref
-        elif kind == "ITEM_ID" and item_id is None:
+        elif reference_type == "ITEM_ID" and item_id is None:
             item_id = ref
     element.order_id = order_id
 
