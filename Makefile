@@ -44,7 +44,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m ebaydash.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Cluster mode needs EBAYDASH_DATABASE_URL (Postgres) and EBAYDASH_REDIS_URL; the command says so.
 cluster: $(VENV)/.installed

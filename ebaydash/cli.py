@@ -104,8 +104,8 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
-    from ebaydash import loadgen
     from ebaydash.context import build_context
+    from ebaydash.services import loadgen
 
     loadgen.check_limits(seconds=args.seconds, requests=args.requests, workers=args.workers, fresh=args.fresh)
     if settings.redis_url is None:

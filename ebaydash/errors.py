@@ -9,7 +9,8 @@ so every message is written for a seller or a manager, not for a developer.
     ├── DatabaseError
     │   ├── DatabaseUnavailable   the database cannot be reached
     │   └── QueryTimeout          a statement ran past its time limit
-    └── ImportFailed           an import was rejected (carries the row errors)
+    └── ImportFailed           the database refused an import's rows; nothing was written
+                               (problems in the files come back in the ImportReport instead)
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ebaydash.db.schema import ORDER_STATUSES
-from ebaydash.services import PAGE_SIZES, SORT_LABELS
+from ebaydash.services import ORDER_STATUSES, PAGE_SIZES, SORT_LABELS
 
 # the sidebar's period labels (ui.PERIODS) by their URL slug
 PERIOD_SLUGS: dict[str, str] = {

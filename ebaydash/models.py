@@ -1,4 +1,5 @@
-"""Plain dataclasses the service layer returns and the pages render. No I/O here."""
+"""Plain dataclasses: what the service layer returns and the pages render, and the order records
+the importers read and the database layer writes. No I/O here."""
 
 from __future__ import annotations
 
@@ -260,3 +261,45 @@ class OrderDetail:
     def other_amount(self) -> Decimal:
         """Shipping, tax and anything else the order total holds beyond its lines."""
         return self.order.total_amount - self.items_total
+
+
+# -- orders read from a seller's files, for the database to write -------------------------------
+#
+# The importers make these and the database layer writes them (ebaydash.db.upsert). They carry
+# exact values only: ``Decimal`` money with two places, aware UTC datetimes, statuses already
+# mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`.
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record came from: the file name and its 1-based line (the order's first line)."""
+
+    file: str
+    line: int | None
+    raw: str = ""  # the original text of the row or order, for the rejects file
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecord:
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    line_item_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    ebay_order_id: str
+    status: str
+    total_amount: Decimal
+    refunded_amount: Decimal
+    currency: str
+    order_date: dt.datetime
+    updated_at: dt.datetime
+    lines: tuple[LineRecord, ...]
+    buyer: str | None = None
+    buyer_email: str | None = None
+    seller_id: str | None = None
+    marketplace: str | None = None
+    source: Source = field(default_factory=lambda: Source("", None), compare=False)

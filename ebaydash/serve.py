@@ -29,13 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not args or args[0].startswith("-"):
         args = [str(APP), *args]
-    # streamlit is imported only here: it is not a dependency of the rest of the package
-    from streamlit.web import cli as streamlit_cli
+    from ebaydash import ui  # imported here: only ui may load streamlit
 
-    from ebaydash import ui
-
-    ui.start_process()
-    streamlit_cli.main(["run", *args], prog_name="streamlit", standalone_mode=False)
+    ui.serve(args)
     return 0
 
 

@@ -54,15 +54,6 @@ def _fraction(raw: str) -> float:
     return value
 
 
-def _bool(raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError
-
-
 def _database_url(raw: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -446,54 +437,61 @@ SETTINGS: tuple[Spec, ...] = (
 )
 
 
+def _default(field_name: str) -> Any:
+    """The parsed default of the setting that fills ``field_name``: each default is written once,
+    in :data:`SETTINGS` (a field without a spec fails here, at import)."""
+    (spec,) = (spec for spec in SETTINGS if spec.field == field_name)
+    return spec.parse(spec.default)
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration, parsed and validated. Build it with :meth:`from_env`."""
 
-    database_url: str = ""
-    data_dir: str = ".data"
-    redis_url: str | None = None
-    statement_timeout_ms: int = 5000
-    pool_size: int = 5
-    max_overflow: int = 10
-    pool_timeout_s: float = 5.0
-    cache_ttl_s: float = 300.0
-    l1_ttl_s: float = 1.0
-    l1_max_entries: int = 4096
-    l1_max_bytes: int = 64 * 1024 * 1024
-    redis_timeout_ms: int = 250
-    breaker_reset_s: float = 10.0
-    slow_query_ms: float = 200.0
-    timezone: str = "UTC"
-    sample_dir: str = "sample_data"
-    resource_interval_s: float = 5.0
-    log_level: str = "INFO"
-    scale_up_response_ms: float = 3000.0
-    scale_down_response_ms: float = 500.0
-    scale_up_throughput_per_min: float = 1000.0
-    scale_down_throughput_per_min: float = 100.0
-    scale_up_memory: float = 0.8
-    scale_down_memory: float = 0.3
-    scale_cooldown_s: float = 300.0
-    min_replicas: int = 1
-    max_replicas: int = 10
-    replicas: int = 1
-    export_timeout_s: float = 300.0
-    scale_stabilisation_s: float = 300.0
-    scale_tolerance: float = 0.1
-    scale_max_data_age_s: float = 120.0
-    metrics_prefix: str = "ebaydash:metrics"
-    monitor_refresh_s: float = 5.0
-    alert_rss_mb: float = 1024.0
-    alert_cpu_percent: float = 80.0
-    alert_response_ms: float = 2000.0
-    alert_error_rate: float = 0.05
-    import_max_mb: int = 200
-    cache_prefix: str = "ebaydash"
-    scale_window_s: float = 300.0
-    metrics_port: int = 0
-    metrics_host: str = "127.0.0.1"
-    replica_name: str = ""
+    database_url: str = _default("database_url")
+    data_dir: str = _default("data_dir")
+    redis_url: str | None = _default("redis_url")
+    statement_timeout_ms: int = _default("statement_timeout_ms")
+    pool_size: int = _default("pool_size")
+    max_overflow: int = _default("max_overflow")
+    pool_timeout_s: float = _default("pool_timeout_s")
+    cache_ttl_s: float = _default("cache_ttl_s")
+    l1_ttl_s: float = _default("l1_ttl_s")
+    l1_max_entries: int = _default("l1_max_entries")
+    l1_max_bytes: int = _default("l1_max_bytes")
+    redis_timeout_ms: int = _default("redis_timeout_ms")
+    breaker_reset_s: float = _default("breaker_reset_s")
+    slow_query_ms: float = _default("slow_query_ms")
+    timezone: str = _default("timezone")
+    sample_dir: str = _default("sample_dir")
+    resource_interval_s: float = _default("resource_interval_s")
+    log_level: str = _default("log_level")
+    scale_up_response_ms: float = _default("scale_up_response_ms")
+    scale_down_response_ms: float = _default("scale_down_response_ms")
+    scale_up_throughput_per_min: float = _default("scale_up_throughput_per_min")
+    scale_down_throughput_per_min: float = _default("scale_down_throughput_per_min")
+    scale_up_memory: float = _default("scale_up_memory")
+    scale_down_memory: float = _default("scale_down_memory")
+    scale_cooldown_s: float = _default("scale_cooldown_s")
+    min_replicas: int = _default("min_replicas")
+    max_replicas: int = _default("max_replicas")
+    replicas: int = _default("replicas")
+    export_timeout_s: float = _default("export_timeout_s")
+    scale_stabilisation_s: float = _default("scale_stabilisation_s")
+    scale_tolerance: float = _default("scale_tolerance")
+    scale_max_data_age_s: float = _default("scale_max_data_age_s")
+    metrics_prefix: str = _default("metrics_prefix")
+    monitor_refresh_s: float = _default("monitor_refresh_s")
+    alert_rss_mb: float = _default("alert_rss_mb")
+    alert_cpu_percent: float = _default("alert_cpu_percent")
+    alert_response_ms: float = _default("alert_response_ms")
+    alert_error_rate: float = _default("alert_error_rate")
+    import_max_mb: int = _default("import_max_mb")
+    cache_prefix: str = _default("cache_prefix")
+    scale_window_s: float = _default("scale_window_s")
+    metrics_port: int = _default("metrics_port")
+    metrics_host: str = _default("metrics_host")
+    replica_name: str = _default("replica_name")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
+import pandas as pd
 import streamlit as st
 
 from ebaydash import exposition, links, services
 from ebaydash.context import Context, build_context
 from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError, InvalidCursor
 from ebaydash.models import Account, Kpi, Window
+from ebaydash.monitor.metrics import Snapshot
+from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,14 @@ def start_process() -> None:
     ebaydash.serve``): a replica then serves /metrics and reports its liveness and resources to the
     other replicas from its start, not from its first visitor on."""
     _context()
+
+
+def serve(args: list[str]) -> None:
+    """``streamlit run ARGS`` in this process, after :func:`start_process` (``ebaydash.serve``)."""
+    from streamlit.web import cli as streamlit_cli
+
+    start_process()
+    streamlit_cli.main(["run", *args], prog_name="streamlit", standalone_mode=False)
 
 
 def _ensure_entered_through_app() -> None:
@@ -388,6 +400,23 @@ def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
 
 # -- monitor pages ------------------------------------------------------------------------------
 
+WINDOW_LABELS: dict[int, str] = {window: f"{window // 60} min" for window in services.WINDOWS_S}
+KIND_LABELS: dict[str, str] = {
+    "page": "Page runs",
+    "service": "Service calls",
+    "query": "Named queries",
+    "sql": "SQL statements",
+}
+VERDICTS: dict[str, str] = {
+    "up": "⬆ scale up",
+    "down": "⬇ low",
+    "idle": "⬇ idle",
+    "within": "✓ within limits",
+    "tolerance": "≈ within tolerance",
+    "missing": "? missing",
+    "stale": "⌛ stale",
+}
+
 _STATUS = {
     "ok": ("OK", "green"),
     "degraded": ("Degraded", "orange"),
@@ -434,3 +463,100 @@ def actions_table(actions: list[Any]) -> Any:
         }
         for a in actions
     ]
+
+
+def _rounded_ms(value: float) -> float | None:
+    """Milliseconds for a table cell: three decimals, empty when nothing was measured (NaN)."""
+    return None if math.isnan(value) else round(value, 3)
+
+
+def latency_table(snap: Snapshot) -> pd.DataFrame:
+    """One row per kind of event: count, rate, percentiles, mean, worst and errors."""
+    rows = []
+    for kind, label in KIND_LABELS.items():
+        s = snap.summary(kind)
+        rows.append(
+            {
+                "What": label,
+                "Count": s.count,
+                "Per minute": round(s.per_minute, 1),
+                "p50 ms": _rounded_ms(s.p50_ms),
+                "p95 ms": _rounded_ms(s.p95_ms),
+                "p99 ms": _rounded_ms(s.p99_ms),
+                "Mean ms": _rounded_ms(s.mean_ms),
+                "Worst ms": _rounded_ms(s.max_ms),
+                "Errors": s.errors,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def named_table(snap: Snapshot, kind: str) -> pd.DataFrame:
+    """One row per name of ``kind`` (e.g. every named query), the busiest first."""
+    rows = [
+        {
+            "Name": name,
+            "Count": s.count,
+            "p50 ms": _rounded_ms(s.p50_ms),
+            "p95 ms": _rounded_ms(s.p95_ms),
+            "Mean ms": _rounded_ms(s.mean_ms),
+            "Worst ms": _rounded_ms(s.max_ms),
+            "Rows per call": round(s.rows / s.count, 1) if s.count else 0.0,
+            "Errors": s.errors,
+        }
+        for (k, name), s in snap.series.items()
+        if k == kind
+    ]
+    columns = ["Name", "Count", "p50 ms", "p95 ms", "Mean ms", "Worst ms", "Rows per call", "Errors"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["Count", "Name"], ascending=[False, True], ignore_index=True)
+
+
+def slow_table(snap: Snapshot) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Statement": q.shape,
+                "Count": q.count,
+                "Mean ms": _rounded_ms(q.mean_ms),
+                "Worst ms": _rounded_ms(q.worst_ms),
+            }
+            for q in snap.slow_queries
+        ],
+        columns=["Statement", "Count", "Mean ms", "Worst ms"],
+    )
+
+
+def replicas_table(samples: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The latest resource sample of each replica, one row each."""
+    return pd.DataFrame(
+        [
+            {
+                "Replica": name,
+                "Memory MiB": round(s["process_rss_bytes"] / 2**20, 1),
+                "CPU %": round(s["process_cpu_percent"], 1),
+                "Threads": s["process_threads"],
+                "System memory %": round(s["system_memory_percent"], 1),
+                "Seen": pd.Timestamp(s["at"], unit="s", tz="UTC"),
+            }
+            for name, s in sorted(samples.items())
+        ]
+    )
+
+
+def rules_table(decision: Decision) -> pd.DataFrame:
+    """Every rule of a scaling decision: what was observed, its limits and its verdict."""
+    return pd.DataFrame(
+        [
+            {
+                "Metric": r.label,
+                "Observed": "—" if r.observed is None else fmt(r.observed, r.unit),
+                "Scale up above": fmt(r.up_threshold, r.unit),
+                "Scale down below": fmt(r.down_threshold, r.unit),
+                "Verdict": VERDICTS[r.verdict],
+                "Asks for": "—" if r.desired is None else str(r.desired),
+                "Why": r.note,
+            }
+            for r in decision.rules
+        ]
+    )

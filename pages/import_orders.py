@@ -54,18 +54,22 @@ with ui.guard():
     ready = bool(uploaded) and bool(account_name.strip())
     if st.button("Import", type="primary", disabled=not ready):
         bar = st.progress(0.0, text="Starting")
-        report = services.import_orders(
+
+        def show_progress(fraction: float, step: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=step)
+
+        imported = services.import_orders(
             ctx,
             [services.ImportFile(f.name, f.getvalue()) for f in uploaded or []],
             account_name=account_name,
             timezone=timezone,
             skip_invalid=skip_invalid,
-            progress=lambda fraction, step: bar.progress(min(max(fraction, 0.0), 1.0), text=step),
+            progress=show_progress,
         )
-        st.session_state["import_report"] = report
-        if report.committed:
+        st.session_state["import_report"] = imported
+        if imported.committed:
             # show the imported account everywhere, with a sidebar that knows about it
-            st.session_state["select_account_id"] = report.account_id
+            st.session_state["select_account_id"] = imported.account_id
             st.rerun()
 
     report = st.session_state.get("import_report")

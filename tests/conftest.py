@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.bench._redis_server import RedisServer
-from ebaydash.bench._redis_server import free_port as free_port  # tests import it from here
-from ebaydash.db import ingest
+from ebaydash.db import bulk
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import create_all
+from ebaydash.db.schema import create_all, meta
 from ebaydash.settings import Settings
+from tests.redis_server import RedisServer
+from tests.redis_server import free_port as free_port  # tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -110,8 +110,8 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
     with database.transaction() as conn:
         create_all(conn)
-        ingest.delete_all(conn)
-        conn.execute(ingest.meta.delete())
+        bulk.delete_all(conn)
+        conn.execute(meta.delete())
     yield database
     database.dispose()
 

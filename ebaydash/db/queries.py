@@ -59,11 +59,6 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
     return db.fetch_all("list_accounts", stmt)
 
 
-def get_account(db: Database, account_id: int) -> Row[Any] | None:
-    stmt = select(accounts).where(accounts.c.id == account_id)
-    return db.fetch_one("get_account", stmt)
-
-
 # -- KPIs ---------------------------------------------------------------------------------------
 
 CANCELLED = "cancelled"  # the one status that counts in no figure but its own
@@ -568,7 +563,7 @@ def scaling_action_insert(db: Database, scope: str, action: dict[str, Any]) -> N
         conn.execute(insert(scaling_actions).values(scope=scope, **action))
 
 
-# -- order writes (the cached order repository) -------------------------------------------------
+# -- order writes -------------------------------------------------
 
 
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:

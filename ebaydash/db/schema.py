@@ -149,6 +149,7 @@ meta = Table(
 
 # In dependency order: load top to bottom, delete bottom to top.
 TABLES = (accounts, customers, products, listings, orders, order_items)
+TABLE_NAMES = tuple(table.name for table in TABLES)  # in dependency order, parents first
 
 
 def create_all(bind: Engine | Connection) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ebaydash.importers.records import OrderRecord, ParsedFile, RowError
+from ebaydash.importers.records import ParsedFile, RowError
+from ebaydash.models import OrderRecord
 
 
 def deduplicate(orders: Sequence[OrderRecord]) -> tuple[list[OrderRecord], int]:

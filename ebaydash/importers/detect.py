@@ -6,6 +6,7 @@ import codecs
 from zoneinfo import ZoneInfo
 
 from ebaydash.importers import fulfillment, seller_hub
+from ebaydash.importers.money import sniff as money_sniff
 from ebaydash.importers.records import ParsedFile, RowError
 
 FORMATS = (fulfillment.FORMAT, seller_hub.FORMAT)
@@ -43,7 +44,13 @@ def decode(data: bytes) -> str:
 
 
 def detect(text: str) -> str:
-    """``fulfillment-json``, ``seller-hub-csv`` or ``unknown``."""
+    """``fulfillment-json``, ``seller-hub-csv``, a money format (``transaction-report-csv``,
+    ``finances-transactions-json``, ``finances-payouts-json``) or ``unknown``."""
+    # money files first: a getTransactions page is JSON too, and a Transaction report has an
+    # "Order number" column
+    money = money_sniff.money_format(text)
+    if money is not None:
+        return money
     if fulfillment.looks_like(text):
         return fulfillment.FORMAT
     if seller_hub.looks_like(text):
@@ -77,6 +84,12 @@ def read_file(
         return fulfillment.parse(name, text)
     if kind == seller_hub.FORMAT:
         return seller_hub.parse(name, text, zone=zone, default_currency=default_currency)
+    if kind in money_sniff.MONEY_FORMATS:
+        return _unreadable(
+            name,
+            f"this is a {money_sniff.FORMAT_LABELS[kind]}: eBay's money records (fees, refunds, "
+            "payouts), not orders; import orders from a Seller Hub Orders report or getOrders pages",
+        )
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     shown = first if len(first) <= 60 else first[:57] + "..."
     return _unreadable(

@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ebaydash.importers import statuses, values
-from ebaydash.importers.records import LineRecord, OrderRecord, ParsedFile, RowError, Source
+from ebaydash.importers.records import ParsedFile, RowError
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import LineRecord, OrderRecord, Source
 
 FORMAT = "fulfillment-json"
 _DECODER = json.JSONDecoder(parse_float=Decimal)

@@ -35,8 +35,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ebaydash.importers import statuses, values
-from ebaydash.importers.records import LineRecord, OrderRecord, ParsedFile, RowError, Source
+from ebaydash.importers.records import ParsedFile, RowError
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import LineRecord, OrderRecord, Source
 
 FORMAT = "seller-hub-csv"
 

@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import exc as sa_exc
-
 from ebaydash.context import Context
-from ebaydash.db import ingest
-from ebaydash.errors import ImportFailed, InvalidInput
-from ebaydash.importers import FORMAT_LABELS, OrderRecord, ParsedFile, RowError, checks, read_file, rejects
-from ebaydash.seeding import DEMO_PRISTINE
+from ebaydash.db import upsert
+from ebaydash.db.upsert import Progress
+from ebaydash.errors import InvalidInput
+from ebaydash.importers import FORMAT_LABELS, ParsedFile, RowError, checks, read_file, rejects
+from ebaydash.models import OrderRecord
+from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
-IMPORT_TIMEOUT_MS = 15 * 60 * 1000  # a statement of a large import may take minutes, not 5 s
 MAX_ACCOUNT_NAME = 100
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -157,15 +155,20 @@ def import_orders(
     """Import ``files`` into the account called ``account_name`` (created when there is none).
 
     ``timezone`` is the zone of the Seller Hub dates (default: the account's, else the setting).
-    Bad input never raises: it comes back in the report's ``errors`` with ``committed`` False.
+    Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
+    field, reason), with ``committed`` False unless ``skip_invalid``.
+
+    Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
+    or an unknown time zone; :class:`~ebaydash.errors.ImportFailed` when the database refuses a
+    row; :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing
+    is written in any of these cases.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda _fraction, _step: None)
     name = _clean_name(account_name)
     if not files:
         raise InvalidInput("Choose at least one file to import.")
-    with ctx.db.connect() as conn:
-        existing = ingest.find_account(conn, name)
+    existing = upsert.find_account(ctx.db, name)
     zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
     report = ImportReport(account_name=existing.name if existing is not None else name)
 
@@ -233,53 +236,28 @@ def import_orders(
 
     report_progress(0.5, "Writing")
     marketplace = next((o.marketplace for o in valid if o.marketplace), None) or "EBAY_US"
-    try:
-        with ctx.db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
-            # written first, in the same transaction: a seller's data is never replaced by the demo
-            ingest.set_meta(conn, DEMO_PRISTINE, "no")
-            account = ingest.find_account(conn, name)
-            if account is None:
-                account_id = ingest.create_account(
-                    conn,
-                    name=name,
-                    ebay_user_id=ebay_user_id,
-                    currency=currency or "USD",
-                    timezone=zone.key,
-                    marketplace=marketplace,
-                )
-                report.account_created = True
-            else:
-                account_id = int(account.id)
-            counts = ingest.upsert_orders(
-                conn,
-                account_id,
-                valid,
-                progress=lambda fraction, step: report_progress(0.5 + 0.48 * fraction, f"Writing: {step}"),
-            )
-    except sa_exc.IntegrityError as exc:
-        raise ImportFailed(
-            "The import was rolled back and nothing was changed: the database refused a row "
-            f"({_first_line(exc.orig)}). Another import may have run at the same moment; try again."
-        ) from exc
-    except sa_exc.DataError as exc:
-        raise ImportFailed(
-            "The import was rolled back and nothing was changed: a value did not fit "
-            f"({_first_line(exc.orig)})."
-        ) from exc
+    written = upsert.write_import(
+        ctx.db,
+        valid,
+        account_name=name,
+        ebay_user_id=ebay_user_id,
+        currency=currency or "USD",
+        timezone=zone.key,
+        marketplace=marketplace,
+        progress=lambda fraction, step: report_progress(0.5 + 0.48 * fraction, f"Writing: {step}"),
+    )
+    account_id, counts = written.account_id, written.counts
+    report.account_created = written.account_created
     report.committed = True
     report.account_id = account_id
     report.imported, report.updated = counts.imported, counts.updated
     report.unchanged, report.older = counts.unchanged, counts.older
     # the account's figures, and the accounts list (its newest order date), are stale now
-    ctx.cache.invalidate(f"acct:{account_id}")
-    ctx.cache.invalidate("global")
+    ctx.cache.invalidate(namespaces.account(account_id))
+    ctx.cache.invalidate(namespaces.GLOBAL)
     report.seconds = time.perf_counter() - started
     report_progress(1.0, "Done")
     return report
-
-
-def _first_line(error: BaseException | None) -> str:
-    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "no detail"
 
 
 def timezones() -> list[str]:

@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ebaydash import services
 from ebaydash.context import Context
 from ebaydash.errors import EbaydashError, InvalidInput
 from ebaydash.models import Account, OrderFilter, Window
+from ebaydash.monitor.metrics import percentile
+from ebaydash.services import sellers
 
 MAX_SECONDS = 3600.0
 MAX_REQUESTS = 1_000_000
@@ -42,8 +43,6 @@ class LoadResult:
         return self.requests / self.seconds * 60 if self.seconds else 0.0
 
     def percentile_ms(self, q: float) -> float:
-        from ebaydash.monitor.metrics import percentile
-
         return percentile(sorted(self.durations_ms), q)
 
 
@@ -59,7 +58,7 @@ def check_limits(*, seconds: float, requests: int, workers: int, fresh: float) -
 
 
 def accounts_to_visit(ctx: Context) -> list[Account]:
-    accounts = services.accounts(ctx)
+    accounts = sellers.accounts(ctx)
     if not accounts:
         raise InvalidInput("There are no accounts to visit: load the demo or import orders first.")
     return accounts
@@ -142,16 +141,16 @@ def _visit(ctx: Context, page: str, account: Account, rng: random.Random, fresh:
     window = Window.last_days(rng.choice(PERIODS), account.timezone)
     bypass = rng.random() < fresh
     if page == "overview":
-        services.kpis(ctx, account.id, window, fresh=bypass)
-        services.trend(ctx, account.id, window, fresh=bypass)
+        sellers.kpis(ctx, account.id, window, fresh=bypass)
+        sellers.trend(ctx, account.id, window, fresh=bypass)
         return
     flt = OrderFilter(window=window if rng.random() < 0.5 else None)
-    first = services.orders_page(ctx, account.id, flt, fresh=bypass)
+    first = sellers.orders_page(ctx, account.id, flt, fresh=bypass)
     if page == "orders":
-        services.orders_total(ctx, account.id, flt, fresh=bypass)
+        sellers.orders_total(ctx, account.id, flt, fresh=bypass)
         if first.next_cursor and rng.random() < 0.3:
-            services.orders_page(ctx, account.id, flt, cursor=first.next_cursor)
+            sellers.orders_page(ctx, account.id, flt, cursor=first.next_cursor)
         return
     if first.rows:
         order = rng.choice(first.rows)
-        services.order_detail(ctx, account.id, order.id, fresh=bypass)
+        sellers.order_detail(ctx, account.id, order.id, fresh=bypass)

@@ -1,4 +1,4 @@
-"""``python -m ebaydash.bench [--orders N] [--only SECTION …] [--quick]`` → docs/BENCHMARKS.md.
+"""``python -m bench [--orders N] [--only SECTION …] [--quick]`` → docs/BENCHMARKS.md.
 
 Prepares a Postgres database holding ``--orders`` synthetic orders (created once and reused while its
 size matches), runs every section module in this package, and writes the results with the machine,
@@ -24,9 +24,10 @@ from typing import Any
 
 import psutil
 
-from ebaydash import bench
-from ebaydash.bench import BenchEnv, Measurement
-from ebaydash.db import admin, queries
+import bench
+from bench import BenchEnv, Measurement
+from bench import _admin as admin
+from ebaydash.db import queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_synthetic
 from ebaydash.settings import Settings
@@ -93,7 +94,7 @@ def render(store: dict[str, Any]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m ebaydash.bench`); each section shows when and with which",
+        "Written by `make bench` (`python -m bench`); each section shows when and with which",
         "command it last ran. Raw results: `docs/bench-results.json`.",
         "",
         "## Machine",
@@ -121,7 +122,7 @@ def render(store: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ebaydash.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--only", nargs="*", default=None, help=f"sections: {', '.join(sections())}")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -133,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default=None, help=argparse.SUPPRESS)  # set for section processes
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
-    command = args.label or (
-        " ".join(["python -m ebaydash.bench", shlex.join(given)]) if given else "make bench"
-    )
+    command = args.label or (" ".join(["python -m bench", shlex.join(given)]) if given else "make bench")
     names = args.only or sections()
 
     settings = prepare_database(args.admin_url, args.orders)
@@ -159,7 +158,7 @@ def _run_section(args: argparse.Namespace, name: str, command: str, settings: Se
     store["machine"] = machine()
     store.setdefault("sections", {})
     print(f"bench: {name}", flush=True)
-    module = importlib.import_module(f"ebaydash.bench.{name}")
+    module = importlib.import_module(f"bench.{name}")
     run: dict[str, Any] = {
         "command": command,
         "when": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
@@ -194,7 +193,7 @@ def _each_in_its_own_process(args: argparse.Namespace, names: list[str], command
         child = [
             sys.executable,
             "-m",
-            "ebaydash.bench",
+            "bench",
             "--only",
             name,
             "--orders",

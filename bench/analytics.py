@@ -16,7 +16,7 @@ import pandas as pd
 import psutil
 from sqlalchemy import Select, create_engine, inspect, literal_column, select, table
 
-from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
+from bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash.context import Context, build_context
 from ebaydash.db import queries
 from ebaydash.db.pagination import Cursor, encode_cursor, fingerprint
@@ -111,7 +111,7 @@ def _overview_page_ms(env: BenchEnv, repeat: int) -> list[float]:
     os.environ["EBAYDASH_DATABASE_URL"] = env.settings.database_url
 
     st.cache_resource.clear()
-    app = os.path.join(os.path.dirname(__file__), "..", "..", "app.py")
+    app = os.path.join(os.path.dirname(__file__), "..", "app.py")
     at = AppTest.from_file(os.path.abspath(app), default_timeout=120)
     at.session_state["account_id"] = BIG_ACCOUNT
     at.run()  # cold: fills the cache

@@ -17,8 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
-from ebaydash.bench import BenchEnv, Measurement
-from ebaydash.bench._streamlit_client import SessionLost, StreamlitSession
+from bench import BenchEnv, Measurement
+from bench._streamlit_client import SessionLost, StreamlitSession
 from ebaydash.cluster import Cluster, ClusterSpec
 from ebaydash.cluster.processes import free_port
 from ebaydash.monitor.metrics import percentile

@@ -8,13 +8,15 @@ import statistics
 import time
 import uuid
 
+import redis
 from sqlalchemy import create_engine, event, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
-from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
-from ebaydash.monitor.shared import SharedMetrics, make_client
+from bench import BenchEnv, Measurement, check, median_ms, timings
+from ebaydash.monitor.buckets import BUCKET_S
+from ebaydash.monitor.metrics import MetricsRecorder
+from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.monitor.statements import watch
 
 SECTION = "metrics"
@@ -184,7 +186,7 @@ def _shared(env: BenchEnv, n: int) -> list[Measurement]:
                 Measurement(SECTION, f"read a {window / 60:g}-minute cluster window", median_ms(reads), "ms")
             )
     finally:
-        client = make_client(env.redis_url, timeout_ms=1000)
+        client = redis.Redis.from_url(env.redis_url, socket_timeout=1)
         starts = range((started // BUCKET_S - 2) * BUCKET_S, int(time.time()) + 2 * BUCKET_S, BUCKET_S)
         client.delete(*[f"{prefix}:{kind}:{s}" for s in starts for kind in ("b", "x")], f"{prefix}:shapes")
         client.close()

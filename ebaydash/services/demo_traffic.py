@@ -1,5 +1,5 @@
-"""Demo traffic started from the app: one :func:`ebaydash.loadgen.run` at a time per process, in a
-background thread that a page can start, watch and stop.
+"""Demo traffic started from the app: one :func:`ebaydash.services.loadgen.run` at a time per
+context, in a background thread that a page can start, watch and stop.
 
 A fresh demo has had no visitors, so the performance and scaling pages would have nothing to show;
 a manager trying the product presses one button instead of opening a terminal. The traffic goes
@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ebaydash.context import Context
-    from ebaydash.loadgen import LoadResult
+from ebaydash.context import Context
+from ebaydash.errors import EbaydashError
+from ebaydash.services import loadgen
+from ebaydash.services.loadgen import LoadResult
 
 DEMO_SECONDS = 60.0
 DEMO_WORKERS = 2  # one per core of a small machine: the app itself must stay responsive
@@ -43,8 +43,6 @@ class DemoTraffic:
 
     def start(self, ctx: Context, *, seconds: float = DEMO_SECONDS, workers: int = DEMO_WORKERS) -> bool:
         """Start a run; ``False`` if one is already running (it is not restarted)."""
-        from ebaydash import loadgen
-
         # checked here, not only in the thread, so the page can say so at once
         loadgen.check_limits(seconds=seconds, requests=loadgen.MAX_REQUESTS, workers=workers, fresh=0.1)
         loadgen.accounts_to_visit(ctx)
@@ -61,9 +59,6 @@ class DemoTraffic:
         return True
 
     def _run(self, ctx: Context, seconds: float, workers: int) -> None:
-        from ebaydash import loadgen
-        from ebaydash.errors import EbaydashError
-
         def watch(result: LoadResult) -> None:
             self._live = result
 
@@ -92,6 +87,10 @@ class DemoTraffic:
         if thread is not None:
             thread.join(timeout=wait_s)
 
+    def close(self) -> None:
+        """Stop the run (the context is closing)."""
+        self.stop()
+
     def status(self) -> TrafficStatus:
         thread, live = self._thread, self._live
         running = thread is not None and thread.is_alive()
@@ -102,3 +101,19 @@ class DemoTraffic:
             seconds_left=max(0.0, self._ends_at - time.monotonic()) if running else 0.0,
             last_message="" if running else self._last_message,
         )
+
+
+# -- the services the performance page calls -----------------------------------------------------
+
+
+def start_demo_traffic(ctx: Context) -> bool:
+    """Simulated visitors for a minute, in this process; ``False`` if a run is already going."""
+    return ctx.part(DemoTraffic).start(ctx)
+
+
+def stop_demo_traffic(ctx: Context) -> None:
+    ctx.part(DemoTraffic).stop()
+
+
+def demo_traffic(ctx: Context) -> TrafficStatus:
+    return ctx.part(DemoTraffic).status()

@@ -1,4 +1,4 @@
-"""A circuit breaker for the L2: after a failure, skip Redis for a while instead of waiting on it.
+"""A circuit breaker for Redis: after a failure, skip it for a while instead of waiting on it.
 
 Closed: calls go through. A failure opens it: calls are refused at once (no network, no timeout)
 for ``reset_s``. Then one caller is let through as a probe (half-open): success closes the breaker,

@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, registry
 
-from ebaydash.bench import BenchEnv, Measurement, check
-from ebaydash.db import admin, ingest, queries
+from bench import BenchEnv, Measurement, check
+from bench import _admin as admin
+from ebaydash.db import queries, upsert
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import customers, order_items, orders, products
-from ebaydash.importers import OrderRecord, read_file
+from ebaydash.importers import read_file
+from ebaydash.models import OrderRecord
 from ebaydash.seeding import seed_synthetic
 from ebaydash.settings import Settings
 
@@ -206,10 +208,10 @@ def _cleanup(db: Database, account_id: int) -> None:
 
 def _timed_upsert(
     db: Database, account_id: int, records: list[OrderRecord]
-) -> tuple[float, ingest.UpsertCounts]:
+) -> tuple[float, upsert.UpsertCounts]:
     started = time.perf_counter()
     with db.transaction(timeout_ms=TIMEOUT_MS) as conn:
-        counts = ingest.upsert_orders(conn, account_id, records)
+        counts = upsert.upsert_orders(conn, account_id, records)
     return time.perf_counter() - started, counts
 
 

@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import BenchEnv, Measurement, check, median_ms, timings
 from ebaydash import services
-from ebaydash.bench import BenchEnv, Measurement, check, median_ms, timings
-from ebaydash.bench._redis_server import RedisServer
 from ebaydash.cache import codec
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
@@ -28,6 +27,8 @@ from ebaydash.cache.tiered import TieredCache
 from ebaydash.context import Context, build_context
 from ebaydash.models import Account, OrderFilter, OrdersPage, Window
 from ebaydash.monitor.metrics import MetricsRecorder
+from ebaydash.services import namespaces
+from tests.redis_server import RedisServer
 
 SECTION = "cache"
 
@@ -136,8 +137,8 @@ def _overview(ctx: Context, account: Account, window: Window) -> None:
 
 
 def _invalidate(ctx: Context, account: Account) -> None:
-    ctx.cache.invalidate("global")
-    ctx.cache.invalidate(f"acct:{account.id}")
+    ctx.cache.invalidate(namespaces.GLOBAL)
+    ctx.cache.invalidate(namespaces.account(account.id))
 
 
 def _warm_vs_cold(env: BenchEnv, ctx: Context, account: Account, window: Window) -> list[Measurement]:

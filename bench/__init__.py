@@ -1,8 +1,12 @@
 """Benchmarks: ``make bench`` runs every section and writes ``docs/BENCHMARKS.md``.
 
 A section is a module in this package with ``run(env: BenchEnv) -> list[Measurement]``; the runner
-discovers them, so adding a benchmark means adding a module. Speed targets live here, never in
-timed unit tests.
+discovers them, so adding a benchmark means adding a module (helpers start with an underscore).
+Speed targets live here, never in timed unit tests.
+
+Like ``tests/``, this package drives the app from outside and is not shipped with it: it may import
+streamlit (AppTest), build SQL of its own (baselines) and start private servers
+(``tests/redis_server.py``). Run it from the repository root: ``python -m bench``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A private redis-server child process on a free port, to stop, freeze and slow on purpose.
 
-The benchmark measures a Redis outage with it and the fault tests break it; the shared Redis at
-127.0.0.1:6379 is never touched that way.
+The fault tests break it, and the benchmark (``bench/cache.py``, which like the tests runs from the
+repository) measures a Redis outage with it; the shared Redis at 127.0.0.1:6379 is never touched
+that way. It lives here, not in the shipped package: nothing in the app starts servers.
 """
 
 from __future__ import annotations

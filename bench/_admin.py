@@ -1,13 +1,8 @@
-"""Server administration for benchmarks and tests: create, drop and reset whole Postgres databases."""
+"""Postgres server administration for the benchmarks: create, drop, reset and vacuum whole databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-
-from sqlalchemy import Table, create_engine, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy import create_engine, text
 
 
 def _name_ok(name: str) -> str:
@@ -67,32 +62,3 @@ def vacuum_analyze(url: str) -> None:
             conn.execute(text("VACUUM ANALYZE"))
     finally:
         engine.dispose()
-
-
-@contextmanager
-def indexes_and_keys_deferred(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
-    """Drop the secondary indexes and foreign keys of ``tables`` for a bulk load, then rebuild them.
-
-    Postgres checks each foreign key with a trigger per inserted row and updates every index row by
-    row; rebuilding once after the load is several times faster (measured 2.7x on 200k orders).
-    The re-added foreign keys are validated against all rows, so nothing inconsistent slips in.
-    Only on Postgres; elsewhere a no-op.
-    """
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    indexes = [index for table in tables for index in table.indexes]
-    foreign_keys = [
-        fk.constraint for table in tables for fk in table.foreign_keys if fk.constraint is not None
-    ]
-    for constraint in foreign_keys:
-        conn.execute(DropConstraint(constraint))
-    for index in indexes:
-        conn.execute(DropIndex(index))
-    yield
-    for index in indexes:
-        conn.execute(CreateIndex(index))
-    for constraint in foreign_keys:
-        # isolate_from_table=False: by default AddConstraint marks the shared Table object so that
-        # every later CREATE TABLE in this process leaves the foreign key out
-        conn.execute(AddConstraint(constraint, isolate_from_table=False))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from ebaydash.bench import BenchEnv, Measurement, check
-from ebaydash.db import admin
+from bench import BenchEnv, Measurement, check
+from bench import _admin as admin
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_synthetic
 from ebaydash.settings import Settings
