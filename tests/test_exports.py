@@ -57,6 +57,17 @@ EXPORTS: dict[str, set[str]] = {
         "write_import",
     },
     "ebaydash.importers": {"FORMAT_LABELS", "ParsedFile", "RowError", "decode", "detect", "read_file"},
+    "ebaydash.importers.money": {
+        "BOOKING_ENTRIES",
+        "FORMAT_LABELS",
+        "MONEY_FORMATS",
+        "MONEY_TYPES",
+        "MoneyFile",
+        "MoneyLine",
+        "MoneyTransaction",
+        "Payout",
+        "money_format",
+    },
     "ebaydash.monitor": set(),
     "ebaydash.services": {
         "EXPORT_COLUMNS",

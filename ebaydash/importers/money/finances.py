@@ -41,8 +41,9 @@ from ebaydash.importers.money import sniff
 from ebaydash.importers.money.records import ZERO, MoneyFile, MoneyLine, MoneyTransaction, Payout, fee_tuple
 from ebaydash.importers.money.text import checked_text
 from ebaydash.importers.money.wordings import PAYOUT_STATES, api_rate
-from ebaydash.importers.records import RowError, Source
+from ebaydash.importers.records import RowError
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import Source
 
 T = TypeVar("T")
 CENT = Decimal("0.01")

@@ -31,7 +31,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ebaydash.importers.records import RowError, Source
+from ebaydash.importers.records import RowError
+from ebaydash.models import Source
 
 ZERO = Decimal("0.00")
 

@@ -55,8 +55,9 @@ from ebaydash.importers.money.records import (
     fee_tuple,
 )
 from ebaydash.importers.money.text import checked_text
-from ebaydash.importers.records import RowError, Source
+from ebaydash.importers.records import RowError
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import Source
 
 FORMAT = sniff.TRANSACTION_REPORT
 CENT = Decimal("0.01")
