@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ebaydash import sample_data
 from ebaydash.db import admin, ingest
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import TABLES, accounts, create_all
+from ebaydash.db.schema import TABLES, accounts
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class SeedResult:
 
 def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None) -> SeedResult:
     """Load the demo CSVs into an empty database, dates shifted so the newest order is recent.
+    The schema must be current (:func:`ebaydash.context.open_database` sees to it).
 
     Idempotent: a database that already holds data is left alone, except a demo database loaded on
     an earlier day and never imported into, which is reloaded so the demo stays current.
@@ -41,7 +42,6 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
     today = now.date().isoformat()
     # a bulk load, not a page query: the page time limit would abort it on a slow machine
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-        create_all(conn)
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = ingest.get_meta(conn, DEMO_LOADED_ON)
         pristine = ingest.get_meta(conn, DEMO_PRISTINE) == "yes"
@@ -73,10 +73,9 @@ def mark_not_pristine(db: Database) -> None:
 
 
 def seed_synthetic(db: Database, orders: int, *, accounts: int = 20, seed: int = 42) -> SeedResult:
-    """Add a large synthetic data set (new accounts) with bulk loading."""
+    """Add a large synthetic data set (new accounts) with bulk loading (the schema must be current)."""
     started = time.perf_counter()
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-        create_all(conn)
         start_ids = ingest.next_ids(conn)
         frames = sample_data.synthetic(orders, accounts=accounts, seed=seed, start_ids=start_ids)
         generated = time.perf_counter() - started

@@ -18,9 +18,8 @@ from sqlalchemy import create_engine, text
 
 from ebaydash.bench._redis_server import RedisServer
 from ebaydash.bench._redis_server import free_port as free_port  # tests import it from here
-from ebaydash.db import ingest
+from ebaydash.db import ingest, migrations
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import create_all
 from ebaydash.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,12 +103,26 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
     return Settings(database_url=url, data_dir=str(tmp_path), sample_dir=str(SAMPLE_DIR))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database brought to the newest revision by the migrations, once per
+    session; each test gets a copy (a file copy is faster than running the migrations again)."""
+    path = tmp_path_factory.mktemp("migrated-template") / "empty.sqlite3"
+    database = Database(make_engine(Settings(database_url=f"sqlite:///{path}")), timeout_ms=60_000)
+    migrations.upgrade(database)
+    database.dispose()  # closing the last connection folds the WAL into the file
+    return path
+
+
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    """An empty database (tables created, no rows) on the parametrised backend."""
+def db(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """An empty database (the schema made by the migrations, no rows) on the parametrised backend."""
+    if settings.is_sqlite:
+        path = settings.database_url.removeprefix("sqlite:///")
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), path)
     database = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+    migrations.upgrade(database)  # the session's Postgres database: only the first test migrates
     with database.transaction() as conn:
-        create_all(conn)
         ingest.delete_all(conn)
         conn.execute(ingest.meta.delete())
     yield database
@@ -123,6 +136,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
     database = Database(make_engine(Settings(database_url=f"sqlite:///{path}")), timeout_ms=60_000)
+    migrations.upgrade(database)
     seed_demo(database, SAMPLE_DIR)
     database.dispose()  # closing the last connection folds the WAL into the file
     return path

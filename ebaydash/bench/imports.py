@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, registry
 
 from ebaydash.bench import BenchEnv, Measurement, check
-from ebaydash.db import admin, ingest, queries
+from ebaydash.db import admin, ingest, migrations, queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import customers, order_items, orders, products
 from ebaydash.importers import OrderRecord, read_file
@@ -153,6 +153,7 @@ def _prepare(env: BenchEnv) -> Database:
         db = Database(
             make_engine(Settings(database_url=url, statement_timeout_ms=TIMEOUT_MS)), timeout_ms=TIMEOUT_MS
         )
+        migrations.upgrade(db)
         print(f"bench: {seed_synthetic(db, env.orders, accounts=20, seed=42).message}", flush=True)
         admin.vacuum_analyze(url)
     return db
