@@ -129,6 +129,29 @@ def db(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Database]
     database.dispose()
 
 
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A brand-new database with nothing in it (no tables at all) on the parametrised backend:
+    a new SQLite path, or a new Postgres database dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new.sqlite3'}"
+        return
+    require(_postgres_available(), "Postgres at 127.0.0.1:5432")
+    yield from new_postgres_database()
+
+
+def new_postgres_database() -> Iterator[str]:
+    """Create a Postgres database of its own, yield its URL, drop it."""
+    from ebaydash.db import admin
+
+    name = f"ebaydash_new_{uuid.uuid4().hex[:10]}"
+    admin.create_database(PG_ADMIN_URL, name)
+    try:
+        yield admin.url_for(PG_ADMIN_URL, name)
+    finally:
+        admin.drop_database(PG_ADMIN_URL, name)
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database, seeded once per session (seeding takes seconds on a busy machine)."""

@@ -10,6 +10,7 @@ named by :mod:`ebaydash.db.faults`), serialised between processes:
   the database current and go on. DDL is transactional there, so an upgrade is all or nothing.
 - SQLite: an exclusive ``flock`` on the database file's folder (the file itself must not be
   locked this way: SQLite's own POSIX locks would be released when our descriptor closes).
+- Threads of one process: a process-wide lock, since Alembic's ``op``/``context`` proxies are global.
 
 A database made by ``create_all`` before migrations existed (ebaydash tables, no
 ``alembic_version``) is *adopted*: compared with the baseline revision's tables (Alembic's
@@ -25,6 +26,7 @@ import functools
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -370,7 +372,8 @@ def upgrade(
     migrations first. One transaction, under the cross-process migration lock; a process that
     finds the work done by another while it waited does nothing."""
     try:
-        return _upgrade(db, timeout_s=timeout_s, target=target, script_location=script_location)
+        with _IN_PROCESS:
+            return _upgrade(db, timeout_s=timeout_s, target=target, script_location=script_location)
     except SchemaError as error:
         log.warning("%s: %s", type(error).__name__, error)
         raise
@@ -380,8 +383,7 @@ def _upgrade(db: Database, *, timeout_s: float, target: str, script_location: Pa
     started = time.monotonic()
     with _migration_lock(db, timeout_s), db.transaction(timeout_ms=int(timeout_s * 1000)) as conn:
         if db.backend == "postgresql":
-            # held until this transaction ends: every other replica waits here, then sees it done
-            conn.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+            lock_postgres(conn)
         waited = time.monotonic() - started
         before = status(conn, script_location=script_location)
         if before.state == "unknown":
@@ -445,7 +447,7 @@ def revision(db: Database, message: str, *, autogenerate: bool = False) -> list[
     numbers = [int(r.revision) for r in script_directory().walk_revisions() if r.revision.isdigit()]
     rev_id = f"{max(numbers, default=0) + 1:04d}"
     slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "change"
-    with db.transaction() as conn:
+    with _IN_PROCESS, db.transaction() as conn:
         written = command.revision(
             alembic_config(conn), message=message, autogenerate=autogenerate, rev_id=rev_id
         )
@@ -456,7 +458,19 @@ def revision(db: Database, message: str, *, autogenerate: bool = False) -> list[
     return paths
 
 
-# -- the cross-process lock for SQLite --------------------------------------------------------------
+def lock_postgres(conn: Connection) -> None:
+    """Take the migration lock for the rest of ``conn``'s transaction: every other replica waits
+    here (up to the statement limit), then finds the work done."""
+    conn.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+
+
+# -- the locks ------------------------------------------------------------------------------------
+
+# Alembic's `op` and `context` are module-wide proxies to the one running environment, so two
+# threads of a process must never run migrations at the same time (their statements would go to
+# each other's connections). Held around every Alembic command; the database locks below
+# serialise processes.
+_IN_PROCESS = threading.RLock()
 
 
 @contextmanager
