@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -28,7 +29,8 @@ from ebaydash.cli import main
 from ebaydash.context import build_context, open_database
 from ebaydash.db import migrations, schema
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.errors import SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
+from ebaydash.db.migrations import runner
+from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
 from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
@@ -355,6 +357,7 @@ import contextlib, sys, time
 from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
+from ebaydash.db.migrations import runner
 from ebaydash.settings import Settings
 
 url, lock = sys.argv[1], sys.argv[2] == "lock"
@@ -602,3 +605,24 @@ def test_the_migrations_ship_in_the_wheel_and_run_without_an_ini_file(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert "Upgraded from an empty database to 0001" in done.stdout
+
+
+def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) -> None:
+    """A replica stuck while holding the migration lock does not hold the others forever: they
+    give up after EBAYDASH_MIGRATION_TIMEOUT_S with a message saying what to do."""
+    for url in new_postgres_database():
+        holder = gateway(url)
+        db = gateway(url)
+        try:
+            with holder.transaction() as conn:
+                runner.lock_postgres(conn)  # "another replica", mid-migration
+                started = time.monotonic()
+                with pytest.raises(
+                    QueryTimeout, match=r"EBAYDASH_MIGRATION_TIMEOUT_S \(1 s\).*nothing was changed"
+                ):
+                    migrations.upgrade(db, timeout_s=1)
+                assert time.monotonic() - started < 5
+            assert migrations.upgrade(db, timeout_s=30).after.ok  # the lock free again: it migrates
+        finally:
+            holder.dispose()
+            db.dispose()

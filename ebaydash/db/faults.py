@@ -116,7 +116,10 @@ def _classify_postgres(
         refused = _login_refused(text, url)
         if refused is not None:
             return refused
-        if not isinstance(exc, sa_exc.OperationalError):
+        if (
+            not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            and not exc.connection_invalidated
+        ):
             return None
         return _unreachable(_connection_detail(text, where))
     if sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03", "53300"}:

@@ -49,6 +49,7 @@ from ebaydash.db.engine import Database
 from ebaydash.errors import (
     UPGRADE_COMMAND,
     DatabaseUnavailable,
+    QueryTimeout,
     SchemaError,
     SchemaMismatch,
     SchemaMissing,
@@ -377,6 +378,13 @@ def upgrade(
     except SchemaError as error:
         log.warning("%s: %s", type(error).__name__, error)
         raise
+    except QueryTimeout as error:
+        # the page's advice (a shorter date range) does not fit a migration
+        raise QueryTimeout(
+            f"The schema migration (or the wait for another replica's) took longer than "
+            f"EBAYDASH_MIGRATION_TIMEOUT_S ({timeout_s:g} s) and was stopped; nothing was changed. "
+            f"Raise that limit, or run `{UPGRADE_COMMAND}` on its own."
+        ) from error
 
 
 def _upgrade(db: Database, *, timeout_s: float, target: str, script_location: Path | None) -> UpgradeResult:
