@@ -27,7 +27,7 @@ import psutil
 import bench
 from bench import BenchEnv, Measurement
 from bench import _admin as admin
-from ebaydash.db import queries
+from ebaydash.db import migrations, queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_synthetic
 from ebaydash.settings import Settings
@@ -55,6 +55,7 @@ def prepare_database(admin_url: str, orders_wanted: int) -> Settings:
         if have != orders_wanted:
             print(f"bench: seeding {orders_wanted:,} orders into {name} (had {have:,})", flush=True)
             admin.reset_schema(url)
+            migrations.upgrade(db)
             result = seed_synthetic(db, orders_wanted, accounts=20, seed=42)
             print(f"bench: {result.message}", flush=True)
             admin.vacuum_analyze(url)

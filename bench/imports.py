@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, registry
 
 from bench import BenchEnv, Measurement, check
 from bench import _admin as admin
-from ebaydash.db import queries, upsert
+from ebaydash.db import migrations, queries, upsert
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import customers, order_items, orders, products
 from ebaydash.importers import read_file
@@ -155,6 +155,7 @@ def _prepare(env: BenchEnv) -> Database:
         db = Database(
             make_engine(Settings(database_url=url, statement_timeout_ms=TIMEOUT_MS)), timeout_ms=TIMEOUT_MS
         )
+        migrations.upgrade(db)
         print(f"bench: {seed_synthetic(db, env.orders, accounts=20, seed=42).message}", flush=True)
         admin.vacuum_analyze(url)
     return db

@@ -6,6 +6,7 @@ import uuid
 
 from bench import BenchEnv, Measurement, check
 from bench import _admin as admin
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_synthetic
 from ebaydash.settings import Settings
@@ -18,6 +19,7 @@ def run(env: BenchEnv) -> list[Measurement]:
         settings = Settings(database_url=admin.url_for(env.admin_url, name))
         db = Database(make_engine(settings), timeout_ms=600_000)
         try:
+            migrations.upgrade(db)
             result = seed_synthetic(db, env.orders, accounts=20, seed=7)
         finally:
             db.dispose()

@@ -10,7 +10,8 @@ from typing import Any, Protocol, TypeVar
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
-from ebaydash.db.engine import Database, make_engine
+from ebaydash.db import migrations
+from ebaydash.db.engine import Database, QueryObserver, make_engine
 from ebaydash.monitor.alerts import AlertMonitor
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
@@ -102,11 +103,29 @@ def build_cache(
     )
 
 
+def open_database(settings: Settings, *, observer: QueryObserver | None = None) -> Database:
+    """The database gateway. Before its first statement it brings the schema to this version's
+    revision (or, with EBAYDASH_AUTO_MIGRATE off, checks it): see
+    :func:`ebaydash.db.migrations.ensure_schema`. Nothing connects here, so an app started while
+    the database is down starts anyway; the first call then names what stops it, and a later one
+    tries again."""
+
+    def prepare(db: Database) -> None:
+        # a gateway of its own without this hook, so preparing does not wait on itself
+        migrations.ensure_schema(Database(db.engine, timeout_ms=db.timeout_ms), settings)
+
+    return Database(
+        make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=observer, prepare=prepare
+    )
+
+
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
+    """Every per-process object; the database's schema is made current before its first use
+    (see :func:`open_database`)."""
     logging.basicConfig(level=settings.log_level)
     redis = connect_redis(settings)
     recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured
-    db = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=recorder)
+    db = open_database(settings, observer=recorder)
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
     cache = build_cache(settings, recorder, redis)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts

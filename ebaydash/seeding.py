@@ -31,6 +31,7 @@ class SeedResult:
 
 def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None) -> SeedResult:
     """Load the demo CSVs into an empty database, dates shifted so the newest order is recent.
+    The schema must be current (:func:`ebaydash.context.open_database` sees to it).
 
     Idempotent: a database that already holds data is left alone, except a demo database loaded on
     an earlier day and never imported into, which is reloaded so the demo stays current.
@@ -55,7 +56,7 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
 
 
 def seed_synthetic(db: Database, orders: int, *, accounts: int = 20, seed: int = 42) -> SeedResult:
-    """Add a large synthetic data set (new accounts) with bulk loading."""
+    """Add a large synthetic data set (new accounts) with bulk loading (the schema must be current)."""
     started = time.perf_counter()
     generated = 0.0
 

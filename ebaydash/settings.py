@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ebaydash.errors import ConfigError
+from ebaydash.errors import ConfigError, UnsupportedDatabase
 
 PREFIX = "EBAYDASH_"
 
@@ -54,6 +54,26 @@ def _fraction(raw: str) -> float:
     return value
 
 
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError
+
+
+#: The database URL schemes ebaydash runs on: SQLite through the standard library's sqlite3 and
+#: Postgres through psycopg 3 (the drivers the project installs and tests).
+SUPPORTED_DATABASE_SCHEMES: tuple[str, ...] = (
+    "sqlite",
+    "sqlite+pysqlite",
+    "postgresql",
+    "postgresql+psycopg",
+)
+SUPPORTED_DATABASE_EXAMPLES = "sqlite:///path/to/ebaydash.sqlite3 or postgresql://user@host:5432/dbname"
+
+
 def _database_url(raw: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -64,8 +84,13 @@ def _database_url(raw: str) -> str:
         url = make_url(raw)
     except ArgumentError as exc:
         raise ValueError from exc
-    if url.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise ValueError
+    if url.drivername not in SUPPORTED_DATABASE_SCHEMES:
+        # Only the scheme is named: the rest of the URL may hold a password.
+        raise UnsupportedDatabase(
+            f"EBAYDASH_DATABASE_URL uses {url.drivername}://, which ebaydash does not support. "
+            f"Use {SUPPORTED_DATABASE_EXAMPLES} (schemes: "
+            f"{', '.join(s + '://' for s in SUPPORTED_DATABASE_SCHEMES)})."
+        )
     return raw
 
 
@@ -398,6 +423,22 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number of megabytes >= 1",
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
+    # -- schema migrations (issue 10) ------------------------------------------------------------
+    Spec(
+        "auto_migrate",
+        "true",
+        _bool,
+        "true or false",
+        "Bring an empty or older database schema to the current revision when the app or a command "
+        "starts. Off: a database that is behind stops with a message naming `ebaydash db upgrade`.",
+    ),
+    Spec(
+        "migration_timeout_s",
+        "600",
+        _positive_float,
+        "a number of seconds > 0",
+        "Time limit of each statement of a schema migration, and of waiting for another replica's.",
+    ),
     Spec(
         "cache_prefix",
         "ebaydash",
@@ -488,6 +529,8 @@ class Settings:
     alert_error_rate: float = _default("alert_error_rate")
     import_max_mb: int = _default("import_max_mb")
     cache_prefix: str = _default("cache_prefix")
+    auto_migrate: bool = _default("auto_migrate")
+    migration_timeout_s: float = _default("migration_timeout_s")
     scale_window_s: float = _default("scale_window_s")
     metrics_port: int = _default("metrics_port")
     metrics_host: str = _default("metrics_host")

@@ -23,7 +23,21 @@ import streamlit as st
 
 from ebaydash import exposition, links, services
 from ebaydash.context import Context, build_context
-from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError, InvalidCursor
+from ebaydash.errors import (
+    ConfigError,
+    DatabaseError,
+    DatabaseUnavailable,
+    DatabaseUnresponsive,
+    DiskFull,
+    EbaydashError,
+    InvalidCursor,
+    LoginRefused,
+    PermissionDenied,
+    QueryCancelled,
+    QueryTimeout,
+    ReadOnlyDatabase,
+    SchemaError,
+)
 from ebaydash.models import Account, Kpi, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
@@ -94,12 +108,48 @@ def _ensure_entered_through_app() -> None:
 
 
 def context() -> Context:
-    """The process-wide context; a configuration error stops the page with its message."""
+    """The process-wide context; a configuration error, or a database that cannot be used (its
+    schema cannot be made current, it cannot be reached), stops the page with its message. The
+    context is not cached then, so the next run tries again: the app recovers by itself."""
     _ensure_entered_through_app()
     try:
         return _context()
-    except ConfigError as exc:
-        _stop(f"Configuration problem: {exc}")
+    except (ConfigError, DatabaseError) as exc:
+        _stop_with(exc)
+
+
+# The banner's heading per kind of error (the most specific class wins); the message under it
+# names the cause and the fix.
+BANNER_TITLES: tuple[tuple[type[EbaydashError], str], ...] = (
+    (ConfigError, "Configuration problem"),
+    (DatabaseUnresponsive, "The database is not answering"),
+    (DatabaseUnavailable, "The database cannot be reached"),
+    (LoginRefused, "The database refused the login"),
+    (QueryTimeout, "Query stopped at its time limit"),
+    (QueryCancelled, "Query cancelled by the database"),
+    (SchemaError, "The database schema needs attention"),
+    (PermissionDenied, "Permission denied by the database"),
+    (ReadOnlyDatabase, "The database is read-only"),
+    (DiskFull, "The database's disk is full"),
+)
+
+
+def banner_text(exc: EbaydashError) -> str:
+    """The error banner's text: a heading naming the kind of problem, then the message."""
+    for kind, title in BANNER_TITLES:
+        if isinstance(exc, kind):
+            return f"**{title}.** {exc}"
+    return str(exc)
+
+
+def error_banner(exc: EbaydashError) -> None:
+    st.error(banner_text(exc), icon="⚠️")
+
+
+def _stop_with(exc: EbaydashError) -> NoReturn:
+    error_banner(exc)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
 
 def _stop(message: str) -> NoReturn:
@@ -110,13 +160,15 @@ def _stop(message: str) -> NoReturn:
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Show errors as friendly messages. Expected ones say what to do; unexpected ones are logged."""
+    """Show errors as friendly messages. Expected ones say what to do; unexpected ones are logged.
+    A database that cannot be reached or whose schema is wrong stops the page (nothing on it can
+    work); other errors (a slow query, a refused write) leave the rest of the page standing."""
     try:
         yield
-    except DatabaseUnavailable as exc:
-        _stop(str(exc))
+    except (DatabaseUnavailable, SchemaError, LoginRefused) as exc:
+        _stop_with(exc)
     except EbaydashError as exc:
-        st.error(str(exc), icon="⚠️")
+        error_banner(exc)
     except Exception:
         log.exception("unexpected error while rendering a page")
         st.error(
@@ -144,8 +196,8 @@ def sidebar() -> Selection | None:
     with st.sidebar:
         try:
             all_accounts = services.accounts(ctx)
-        except DatabaseUnavailable as exc:
-            st.error(str(exc), icon="⚠️")
+        except DatabaseError as exc:
+            error_banner(exc)
             return None
         if not all_accounts:
             st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")

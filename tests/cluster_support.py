@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from ebaydash.cluster import Cluster, ClusterSpec
 from ebaydash.cluster.config import find_haproxy
 from ebaydash.cluster.errors import HAProxyMissing
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
@@ -40,6 +41,7 @@ def demo_database() -> Iterator[str]:
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
+        migrations.upgrade(db)  # the schema is Alembic's
         seed_demo(db, SAMPLE_DIR)
         db.dispose()
         yield url

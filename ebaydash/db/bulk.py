@@ -22,7 +22,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from ebaydash.db import meta
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import TABLES, accounts, create_all
+from ebaydash.db.schema import TABLES, accounts
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +137,9 @@ def load_demo(
 ) -> tuple[str, dict[str, int]]:
     """Load ``frames()`` into an empty database, or over a demo loaded on a day other than
     ``today`` (ISO date) that nothing was imported into: ``("loaded" | "reloaded", rows per
-    table)``. Any other database is left alone: ``("kept", {})``, and ``frames`` is not called."""
+    table)``. Any other database is left alone: ``("kept", {})``, and ``frames`` is not called.
+    The schema must be current (:func:`ebaydash.context.open_database` sees to it)."""
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-        create_all(conn)
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = meta.get_meta(conn, meta.DEMO_LOADED_ON)
         pristine = meta.get_meta(conn, meta.DEMO_PRISTINE) == "yes"
@@ -158,9 +158,8 @@ def load_synthetic(
     db: Database, frames: Callable[[Mapping[str, int]], Mapping[str, pd.DataFrame]]
 ) -> dict[str, int]:
     """Add ``frames(first free id per table)`` to the database, rebuilding the secondary indexes
-    and foreign keys once after the load (Postgres); rows per table."""
+    and foreign keys once after the load (Postgres); rows per table. The schema must be current."""
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-        create_all(conn)
         data = frames(next_ids(conn))
         with indexes_and_keys_deferred(conn, TABLES[1:]):
             counts = load_frames(conn, data)

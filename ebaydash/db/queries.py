@@ -491,14 +491,6 @@ def order_count_total(db: Database) -> int:
 # re-reads and re-decides. The first write of a scope is an INSERT that loses to a concurrent one.
 
 
-def ensure_scaling_tables(db: Database) -> None:
-    """Create the scaling tables when an older database lacks them (no-op otherwise)."""
-    from ebaydash.db.schema import SCALING_TABLES, metadata
-
-    with db.transaction() as conn:
-        metadata.create_all(conn, tables=list(SCALING_TABLES), checkfirst=True)
-
-
 def scaling_state_row(db: Database, scope: str) -> Row[Any] | None:
     from ebaydash.db.schema import scaling_state
 

@@ -153,7 +153,10 @@ TABLE_NAMES = tuple(table.name for table in TABLES)  # in dependency order, pare
 
 
 def create_all(bind: Engine | Connection) -> None:
-    """Create missing tables and indexes; a no-op when they exist."""
+    """Create missing tables and indexes, as versions before migrations did on start.
+
+    The app no longer calls it: Alembic owns the schema (:mod:`ebaydash.db.migrations`). Tests use
+    it to make a database "from before migrations", which the migrations must adopt."""
     metadata.create_all(bind, checkfirst=True)
 
 
