@@ -143,7 +143,7 @@ def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 def new_postgres_database() -> Iterator[str]:
     """Create a Postgres database of its own, yield its URL, drop it."""
-    from ebaydash.db import admin
+    from bench import _admin as admin
 
     name = f"ebaydash_new_{uuid.uuid4().hex[:10]}"
     admin.create_database(PG_ADMIN_URL, name)
