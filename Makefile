@@ -3,14 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+REPLICAS     ?= 3
+CLUSTER_PORT ?= 8080
 
-.PHONY: run test lint bench seed sample clean help
+.PHONY: run test lint bench seed sample clean help cluster cluster-stop
 
 help:
 	@echo "make run    - create the venv, install, seed the demo database, start the app on :$(PORT)"
 	@echo "make test   - install the test tools and run the whole suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks, written to docs/BENCHMARKS.md (needs Postgres and Redis)"
+	@echo "make cluster - REPLICAS=3 replicas behind HAProxy on :CLUSTER_PORT=8080 (needs Postgres, Redis, HAProxy)"
+	@echo "make cluster-stop - stop the cluster"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +45,14 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Cluster mode needs EBAYDASH_DATABASE_URL (Postgres) and EBAYDASH_REDIS_URL; the command says so.
+cluster: $(VENV)/.installed
+	$(BIN)/ebaydash seed-demo
+	$(BIN)/ebaydash cluster start --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+
+cluster-stop: $(VENV)/.installed
+	$(BIN)/ebaydash cluster stop
 
 sample: $(VENV)/.installed
 	$(BIN)/ebaydash sample --out sample_data

@@ -397,6 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="repeatable choice of pages and accounts")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_loadgen)
+
+    from ebaydash.cluster.commands import add_parsers as add_cluster_parsers
+
+    add_cluster_parsers(sub)  # cluster start|stop|status, autoscale
     return parser
 
 

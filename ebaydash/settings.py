@@ -115,6 +115,33 @@ def _key_prefix(raw: str) -> str:
     return raw
 
 
+def _window(raw: str) -> float:
+    value = float(raw)
+    if not 10 <= value <= 900:
+        raise ValueError
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError
+    return value
+
+
+def _host(raw: str) -> str:
+    host = raw.strip()
+    if not host or len(host) > 253 or not all(c.isalnum() or c in ".-:_" for c in host):
+        raise ValueError
+    return host
+
+
+def _replica_name(raw: str) -> str:
+    if len(raw) > 64 or not all(c.isalnum() or c in "_-." for c in raw):
+        raise ValueError
+    return raw
+
+
 def _timezone(raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -419,6 +446,35 @@ SETTINGS: tuple[Spec, ...] = (
         "up to 64 letters, digits or _ - . :",
         "Prefix of every key in the shared cache, so several deployments can share one Redis.",
     ),
+    # -- cluster, autoscaling and Prometheus (issue 14) ----------------------------------------------
+    Spec(
+        "scale_window_s",
+        "300",
+        _window,
+        "a number of seconds from 10 to 900",
+        "Scaling: the window of page response time and throughput the rules engine judges.",
+    ),
+    Spec(
+        "metrics_port",
+        "0",
+        _port,
+        "a TCP port from 1 to 65535, or 0 for none",
+        "Serve Prometheus metrics at /metrics on this port (0: off). The cluster sets one per replica.",
+    ),
+    Spec(
+        "metrics_host",
+        "127.0.0.1",
+        _host,
+        "a host name or IP address to listen on",
+        "Address the Prometheus endpoint listens on (0.0.0.0 in a container).",
+    ),
+    Spec(
+        "replica_name",
+        "",
+        _replica_name,
+        "up to 64 letters, digits or _ - .",
+        "This replica's name (the cluster's slot name, or the pod name); shown in the sidebar.",
+    ),
 )
 
 
@@ -475,6 +531,10 @@ class Settings:
     cache_prefix: str = _default("cache_prefix")
     auto_migrate: bool = _default("auto_migrate")
     migration_timeout_s: float = _default("migration_timeout_s")
+    scale_window_s: float = _default("scale_window_s")
+    metrics_port: int = _default("metrics_port")
+    metrics_host: str = _default("metrics_host")
+    replica_name: str = _default("replica_name")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -12,16 +12,16 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from ebaydash import services
+from ebaydash import exposition, links, services
 from ebaydash.context import Context, build_context
 from ebaydash.errors import (
     ConfigError,
@@ -30,6 +30,7 @@ from ebaydash.errors import (
     DatabaseUnresponsive,
     DiskFull,
     EbaydashError,
+    InvalidCursor,
     LoginRefused,
     PermissionDenied,
     QueryCancelled,
@@ -43,6 +44,7 @@ from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PERIODS: dict[str, int | None] = {
     "Last 7 days": 7,
@@ -60,7 +62,33 @@ CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "
 # on_release: clearing the cache (tests, the bench) stops the sampler and metrics threads too
 @st.cache_resource(show_spinner=False, on_release=Context.close)
 def _context() -> Context:
-    return build_context(Settings.from_env(os.environ))
+    ctx = build_context(Settings.from_env(os.environ))
+    exposition.attach(ctx, live_sessions=_live_sessions)  # /metrics when EBAYDASH_METRICS_PORT is set
+    return ctx
+
+
+def _live_sessions() -> int | None:
+    """Browser sessions connected to this process (Streamlit has no public API for the count)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    return int(Runtime.instance()._session_mgr.num_active_sessions())
+
+
+def start_process() -> None:
+    """Build this process's context before the first browser session (``python -m
+    ebaydash.serve``): a replica then serves /metrics and reports its liveness and resources to the
+    other replicas from its start, not from its first visitor on."""
+    _context()
+
+
+def serve(args: list[str]) -> None:
+    """``streamlit run ARGS`` in this process, after :func:`start_process` (``ebaydash.serve``)."""
+    from streamlit.web import cli as streamlit_cli
+
+    start_process()
+    streamlit_cli.main(["run", *args], prog_name="streamlit", standalone_mode=False)
 
 
 def _ensure_entered_through_app() -> None:
@@ -175,6 +203,7 @@ def sidebar() -> Selection | None:
             st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")
             return None
         by_id = {a.id: a for a in all_accounts}
+        _view_from_link(by_id)  # a new session (reload, shared link, failover) opens the URL's view
         # another page (the import) may ask for an account to be shown next
         wanted = st.session_state.pop("select_account_id", None)
         if wanted in by_id:
@@ -187,6 +216,7 @@ def sidebar() -> Selection | None:
         account = by_id[account_id]
         label = st.selectbox("Period", options=list(PERIODS), index=1, key="period")
         days = PERIODS[label]
+        picked: Any = None
         if days is None:
             today = dt.datetime.now(dt.UTC).date()
             picked = st.date_input(
@@ -202,14 +232,116 @@ def sidebar() -> Selection | None:
                 window = Window.for_dates(picked[0], picked[1], account.timezone)
         else:
             window = Window.last_days(days, account.timezone)
+        dates = picked if isinstance(picked, tuple) and len(picked) == 2 else None
+        _write_link(links.sidebar_params(account.id, label, dates), keep=links.ORDERS_PARAMS)
         fresh = st.button("↻ Refresh data", help="Read everything again from the database.")
         st.caption(f"Times in {account.timezone}")
+        if ctx.settings.replica_name:
+            st.caption(f"Replica {ctx.settings.replica_name}")
         if ctx.cache.degraded:
             st.warning(
                 "Cache degraded: the shared cache is not answering, figures come straight from the database.",
                 icon="🐢",
             )
     return Selection(account=account, window=window, period_label=label, fresh=fresh)
+
+
+# -- the view in the URL ------------------------------------------------------------------------
+
+
+def _view_from_link(by_id: dict[int, Account]) -> None:
+    """On a session's first run, take account and period from the URL (validated; what is wrong
+    is said and dropped)."""
+    if st.session_state.get("_link_read"):
+        return
+    st.session_state["_link_read"] = True
+    view, problems = links.parse_sidebar(st.query_params.to_dict())
+    if view.account_id is not None:
+        if view.account_id in by_id:
+            st.session_state["account_id"] = view.account_id
+        else:
+            problems.append(f"the link's account {view.account_id} does not exist (or is not yours)")
+    if view.period is not None:
+        st.session_state["period"] = view.period
+    if view.dates is not None:
+        st.session_state["custom_dates"] = view.dates
+    if problems:
+        st.warning("This link could not be followed fully: " + "; ".join(problems) + ".", icon="🔗")
+
+
+def _write_link(params: dict[str, str], *, keep: tuple[str, ...] = ()) -> None:
+    """Make the URL say ``params`` (plus the ``keep`` ones already there); no-op when it does."""
+    current = st.query_params.to_dict()
+    wanted = {**{k: v for k, v in current.items() if k in keep}, **params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def orders_view_from_link() -> None:
+    """On the orders page's first run in a session, fill its widgets from the URL."""
+    if st.session_state.get("_orders_link_read"):
+        return
+    st.session_state["_orders_link_read"] = True
+    view, problems = links.parse_orders(st.query_params.to_dict())
+    for key, value in (
+        ("orders_status", list(view.statuses) if view.statuses is not None else None),
+        ("orders_search", view.search),
+        ("orders_buyer", view.buyer),
+        ("orders_dates", view.dates),
+        ("orders_custom_dates", view.custom),
+        ("orders_sort", view.sort),
+        ("orders_page_size", view.page_size),
+    ):
+        if value is not None:
+            st.session_state[key] = value
+    st.session_state["_orders_linked_cursor"] = view.cursor
+    if problems:
+        st.warning("This link could not be followed fully: " + "; ".join(problems) + ".", icon="🔗")
+
+
+def linked_cursor() -> str | None:
+    """The page cursor the URL brought into this session, once (then the page's own buttons)."""
+    cursor: str | None = st.session_state.pop("_orders_linked_cursor", None)
+    st.session_state["_orders_cursor_from_link"] = cursor
+    return cursor
+
+
+def orders_view_to_link(
+    *,
+    statuses: list[str],
+    search: str,
+    buyer: str,
+    dates: str,
+    custom: Any,
+    sort: str,
+    page_size: int,
+    cursor: str | None,
+) -> None:
+    """Make the URL say the orders page's current filters, sort and page."""
+    view = links.OrdersView(
+        statuses=tuple(statuses),
+        search=search,
+        buyer=buyer,
+        dates=dates,
+        custom=custom if isinstance(custom, tuple) and len(custom) == 2 else None,
+        sort=sort,
+        page_size=page_size,
+        cursor=cursor,
+    )
+    _write_link(links.orders_params(view), keep=links.SIDEBAR_PARAMS)
+
+
+def first_page_if_stale(read: Callable[[str | None], T], cursor: str | None) -> T:
+    """``read(cursor)``; when a cursor that came from the URL no longer fits the listing, say so
+    and read the first page instead (other invalid cursors raise, as before)."""
+    try:
+        return read(cursor)
+    except InvalidCursor as exc:
+        if cursor is None or cursor != st.session_state.get("_orders_cursor_from_link"):
+            raise
+        st.warning(str(exc), icon="🔗")
+        st.session_state["orders_cursor"] = None
+        return read(None)
 
 
 def selection() -> Selection:
@@ -221,12 +353,47 @@ def selection() -> Selection:
     return chosen
 
 
+# After a WebSocket reconnect the browser may be talking to a *new* session (its replica died, or
+# a reload of the balancer sent it elsewhere), and Streamlit's frontend does not rerun by itself
+# then: the tab would keep showing the dead session's page. This watches the app's WebSocket and,
+# when a new one opens, asks for a rerun, which the new session answers from the URL.
+_RECONNECT_JS = """
+export default function (component) {
+  const w = window;
+  w.__ebaydashRerun = () => component.setTriggerValue("reconnected", Date.now());
+  if (w.__ebaydashWatchingSockets) return;
+  w.__ebaydashWatchingSockets = true;
+  const Native = w.WebSocket;
+  function Watched(url, protocols) {
+    const socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    if (String(url).includes("/_stcore/stream")) {
+      socket.addEventListener("open", () => setTimeout(() => w.__ebaydashRerun(), 250));
+    }
+    return socket;
+  }
+  Watched.prototype = Native.prototype;
+  for (const name of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Watched[name] = Native[name];
+  w.WebSocket = Watched;
+}
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _reconnect_component() -> Any:
+    return st.components.v2.component("ebaydash_reconnect", js=_RECONNECT_JS, isolate_styles=False)
+
+
+def _watch_reconnects() -> None:
+    _reconnect_component()(key="ebaydash_reconnect", on_reconnected_change=lambda: None, height=0)
+
+
 def run_page(page: Any) -> None:
     """Run the navigation's page, measure it, and keep the sidebar's choice for it to read."""
     ctx = context()
     started = time.perf_counter()
     ok = False
     try:
+        _watch_reconnects()
         with guard():
             st.session_state["_selection"] = sidebar()
         page.run()

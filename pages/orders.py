@@ -15,6 +15,7 @@ tz = account.timezone
 st.title("Orders")
 
 with ui.guard():
+    ui.orders_view_from_link()  # a new session (reload, shared link, failover) opens the URL's view
     top = st.columns([3, 3, 2])
     statuses = top[0].multiselect(
         "Status", services.ORDER_STATUSES, key="orders_status", placeholder="Any status"
@@ -33,7 +34,8 @@ with ui.guard():
     window: Window | None = chosen.window
     if dates == "All time":
         window = None
-    elif dates == "Custom":
+    picked = None
+    if dates == "Custom":
         today = dt.datetime.now(dt.UTC).date()
         picked = second[0].date_input(
             "From – to", value=(today - dt.timedelta(days=6), today), key="orders_custom_dates"
@@ -58,15 +60,28 @@ with ui.guard():
     state_key = (account.id, flt, sort, page_size)
     if st.session_state.get("orders_state_key") != state_key:
         st.session_state["orders_state_key"] = state_key
-        st.session_state["orders_cursor"] = None
+        st.session_state["orders_cursor"] = ui.linked_cursor()  # None unless a link brought one
     cursor = st.session_state.get("orders_cursor")
 
     nav = st.columns([1, 1, 1, 5])
     if nav[0].button("First", icon=":material/first_page:", disabled=cursor is None, key="orders_first"):
         st.session_state["orders_cursor"] = None
         st.rerun()
-    page = services.orders_page(
-        ctx, account.id, flt, sort=sort, cursor=cursor, page_size=page_size, fresh=chosen.fresh
+    page = ui.first_page_if_stale(
+        lambda c: services.orders_page(
+            ctx, account.id, flt, sort=sort, cursor=c, page_size=page_size, fresh=chosen.fresh
+        ),
+        cursor,
+    )
+    ui.orders_view_to_link(
+        statuses=statuses,
+        search=search,
+        buyer=buyer,
+        dates=dates,
+        custom=picked,
+        sort=sort,
+        page_size=page_size,
+        cursor=st.session_state.get("orders_cursor"),
     )
     total = services.orders_total(ctx, account.id, flt, fresh=chosen.fresh)
     if nav[1].button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):

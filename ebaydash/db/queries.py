@@ -544,6 +544,17 @@ def scaling_actions_recent(db: Database, scope: str, limit: int = 50) -> Sequenc
     return db.fetch_all("scaling_actions_recent", stmt)
 
 
+def scaling_action_insert(db: Database, scope: str, action: dict[str, Any]) -> None:
+    """Record what an actor did to carry out a claimed action (``ebaydash autoscale``: a replica
+    started, drained and stopped, or lost), without touching the scaling state."""
+    from sqlalchemy import insert
+
+    from ebaydash.db.schema import scaling_actions
+
+    with db.transaction() as conn:
+        conn.execute(insert(scaling_actions).values(scope=scope, **action))
+
+
 # -- order writes -------------------------------------------------
 
 

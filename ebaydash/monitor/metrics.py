@@ -228,6 +228,16 @@ class MetricsRecorder:
         self._thread: threading.Thread | None = None
         self.started_at = clock()
         self.failed_pushes = 0
+        self._sinks: list[Callable[[list[RawEvent]], None]] = []  # e.g. the Prometheus bridge
+
+    def add_sink(self, sink: Callable[[list[RawEvent]], None]) -> None:
+        """Also hand every folded batch of raw events to ``sink`` (called by the folding thread,
+        outside the fold lock, never from ``record``). A sink that raises is logged and kept."""
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: Callable[[list[RawEvent]], None]) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
 
     # -- the hot path --------------------------------------------------------------------------
 
@@ -259,14 +269,19 @@ class MetricsRecorder:
 
     def fold(self) -> None:
         """Move queued events into the time buckets (and the outbox, when shared)."""
+        sinks = self._sinks
+        events: list[RawEvent] | None = [] if sinks else None
         with self._fold_lock:
             pending = self._pending
             batch: Buckets = {}  # aggregate once per event, then merge per series (cheap)
             for _ in range(len(pending)):
-                at, kind, name, seconds, ok, rows = pending.popleft()
+                event = pending.popleft()
+                at, kind, name, seconds, ok, rows = event
                 self._add(
                     batch, int(at // BUCKET_S) * BUCKET_S, self._series_key(kind, name), seconds, ok, rows
                 )
+                if events is not None:
+                    events.append(event)
             if self.shared is not None:
                 merge_buckets(self._outbox, batch)
             merge_buckets(self._buckets, batch, adopt=True)
@@ -274,6 +289,12 @@ class MetricsRecorder:
             for store in (self._buckets, self._outbox):
                 for start in [s for s in store if s < horizon]:
                     del store[start]
+        if events:
+            for sink in list(sinks):
+                try:
+                    sink(events)
+                except Exception:  # a broken exporter must not stop the fold
+                    log.exception("a metrics sink failed")
 
     @staticmethod
     def _add(store: Buckets, start: int, key: SeriesKey, seconds: float, ok: bool, rows: int | None) -> None:

@@ -34,9 +34,10 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     """
     now = time.time() if now is None else now
     replicas = ctx.settings.replicas
-    snap = ctx.recorder.snapshot(SCALING_WINDOW_S)
+    window_s = ctx.settings.scale_window_s  # SCALING_WINDOW_S unless configured
+    snap = ctx.recorder.snapshot(window_s)
     reports = replica_samples(ctx)
-    warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, SCALING_WINDOW_S)
+    warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, window_s)
     if snap.note is not None:
         response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
     elif warming_up:

@@ -1,0 +1,196 @@
+"""``ebaydash cluster start|stop|status`` and ``ebaydash autoscale`` (registered by ebaydash.cli).
+
+Exit codes as the rest of the command: 0 success, 1 a failure the message explains, 2 bad usage or
+configuration (cluster mode without Postgres and Redis, HAProxy missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ebaydash.errors import ConfigError
+from ebaydash.settings import Settings
+
+
+def _run_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    from ebaydash.cluster.supervisor import default_run_dir
+
+    return Path(args.run_dir) if args.run_dir else default_run_dir(settings)
+
+
+def cmd_cluster_start(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.cluster import ClusterConfigError, ClusterSpec, HAProxyMissing
+    from ebaydash.cluster.supervisor import Cluster
+
+    try:
+        spec = ClusterSpec(
+            run_dir=_run_dir(args, settings).resolve(),
+            replicas=args.replicas,
+            port=args.port,
+            bind=args.bind,
+            slots=max(args.slots or settings.max_replicas, args.replicas),
+        )
+        cluster = Cluster.start(spec, settings, os.environ)
+    except (ClusterConfigError, HAProxyMissing) as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 2
+    status = cluster.status()
+    print(f"Cluster up at {status.url}: {len(status.replicas)} replicas behind HAProxy")
+    for r in status.replicas:
+        print(f"  {r.name}  {r.url}  pid {r.pid}  metrics {r.metrics_url}")
+    print(f"Run directory {spec.run_dir}; stop it with `make cluster-stop`.")
+    return 0
+
+
+def cmd_cluster_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.cluster import NotRunning
+    from ebaydash.cluster.supervisor import Cluster
+
+    try:
+        cluster = Cluster.open(_run_dir(args, settings).resolve())
+    except NotRunning as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 0  # stopping what is not running is done
+    cluster.stop()
+    print(f"Stopped HAProxy and {len(cluster.replicas)} replicas.")
+    return 0
+
+
+def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.cluster.supervisor import Cluster
+
+    status = Cluster.open(_run_dir(args, settings).resolve()).status()
+    if args.json:
+        print(json.dumps(status.as_json(), indent=2))
+        return 0
+    running = "running" if status.haproxy_running else "NOT running"
+    print(f"Balancer {status.url} (HAProxy pid {status.haproxy_pid}, {running})")
+    for r in status.replicas:
+        health = "healthy" if r.healthy else "NOT healthy"
+        rotation = "in rotation" if r.in_rotation else "out of rotation"
+        print(
+            f"  {r.name}  {r.url}  pid {r.pid}  {health}, {r.state}, {rotation}, {r.sessions} sessions"
+            f"  metrics {r.metrics_url}"
+        )
+    return 0
+
+
+def autoscale_settings(run_dir: Path, environ: Mapping[str, str]) -> Settings:
+    """The settings the cluster was started with, overridden by this command's environment (so
+    a test or an operator can shorten the cooldown and windows for the autoscaler alone)."""
+    stored: dict[str, str] = {}
+    path = run_dir / "env.json"
+    if path.exists():
+        stored = json.loads(path.read_text())
+    return Settings.from_env({**stored, **environ})
+
+
+def cmd_autoscale(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.cluster import check_settings
+    from ebaydash.cluster.autoscale import Autoscaler, Step
+    from ebaydash.cluster.supervisor import Cluster
+
+    if args.interval <= 0 or args.drain_timeout < 0:
+        print("ebaydash: --interval must be above 0 and --drain-timeout not negative", file=sys.stderr)
+        return 2
+    run_dir = _run_dir(args, settings).resolve()
+    cluster = Cluster.open(run_dir)
+    try:
+        merged = autoscale_settings(run_dir, os.environ)
+        check_settings(merged)
+    except ConfigError as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 2
+    scaler = Autoscaler(cluster, merged, drain_timeout_s=args.drain_timeout)
+
+    def report(step: Step) -> None:
+        if args.json:
+            payload: dict[str, Any] = {
+                "action": step.decision.action,
+                "rule": step.decision.rule,
+                "before": step.before,
+                "after": step.after,
+                "started": step.started,
+                "stopped": step.stopped,
+                "lost": step.lost,
+                "problems": step.problems,
+                "reason": step.decision.reason,
+            }
+            print(json.dumps(payload), flush=True)
+        else:
+            print(step.describe(), flush=True)
+
+    try:
+        if args.once:
+            step = scaler.tick()
+            report(step)
+            return 0 if step.ok else 1
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        scaler.run(interval_s=args.interval, stop=stop, report=report)
+        return 0
+    finally:
+        scaler.close()
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``cluster`` and ``autoscale`` on the ``ebaydash`` command's subparsers."""
+    p = sub.add_parser(
+        "cluster",
+        help="run several replicas behind HAProxy on this machine (needs Postgres and Redis)",
+        description="Start, inspect or stop a local cluster: Streamlit replicas on their own ports "
+        "with one shared cookie secret, and HAProxy in front (cookie affinity, health checks, "
+        "runtime API for scaling without reload).",
+    )
+    p.add_argument("--run-dir", default=None, help="state, logs and sockets (default DATA_DIR/cluster)")
+    cluster_sub = p.add_subparsers(dest="cluster_command", required=True)
+    start = cluster_sub.add_parser("start", help="start the replicas and HAProxy")
+    start.add_argument("--replicas", type=int, default=3)
+    start.add_argument("--port", type=int, default=8080, help="HAProxy's port")
+    start.add_argument("--bind", default="127.0.0.1", help="HAProxy's address (0.0.0.0: every interface)")
+    start.add_argument(
+        "--slots",
+        type=int,
+        default=None,
+        help="most replicas the cluster may grow to (default EBAYDASH_MAX_REPLICAS)",
+    )
+    start.set_defaults(handler=cmd_cluster_start)
+    stop = cluster_sub.add_parser("stop", help="stop HAProxy and every replica")
+    stop.set_defaults(handler=cmd_cluster_stop)
+    status = cluster_sub.add_parser("status", help="the balancer and every replica")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_cluster_status)
+
+    p = sub.add_parser(
+        "autoscale",
+        help="apply the scaling recommendation to the local cluster",
+        description="Each tick, the rules engine decides on the replicas' shared metrics (claiming "
+        "the decision in the shared scaling state, as `ebaydash recommend` does) and the decision "
+        "is applied: a replica started in a spare slot, or one drained and stopped. Every step is "
+        "recorded and shown on the scaling page.",
+    )
+    p.add_argument("--run-dir", default=None, help="the cluster's run directory (default DATA_DIR/cluster)")
+    p.add_argument("--once", action="store_true", help="one tick, then exit (1 if an action failed)")
+    p.add_argument("--interval", type=float, default=15.0, help="seconds between ticks (loop mode)")
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for a draining replica's sessions to end before stopping it",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON line per tick")
+    p.set_defaults(handler=cmd_autoscale)
