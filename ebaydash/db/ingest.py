@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
@@ -20,7 +21,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from ebaydash.db.schema import TABLES, accounts, customers, meta, order_items, orders, products
-from ebaydash.importers.records import OrderRecord
+from ebaydash.db.types import CENT
+from ebaydash.importers import merge
+from ebaydash.importers.records import FACTS_ALL, OrderRecord
 
 log = logging.getLogger(__name__)
 
@@ -298,10 +301,14 @@ def _plan(records: Sequence[OrderRecord], customer_ids: Mapping[str, int], store
         mine = stored.storage.order(r, customer_id)
         if mine[updated_at] < values[updated_at]:
             action = "older"
-        elif mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
-            action = "same"
         else:
-            action = "changed"
+            if r.knows != FACTS_ALL:  # a source that knows less keeps what is stored (importers.merge)
+                r = merge.reconcile(r, _merge_view(values))
+                mine = stored.storage.order(r, customer_id)
+            if mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
+                action = "same"
+            else:
+                action = "changed"
         plan.append(_PlanRow(action, order_id, r, customer_id))
     new.sort(key=lambda pair: pair[0].order_date)
     plan.extend(
@@ -309,6 +316,15 @@ def _plan(records: Sequence[OrderRecord], customer_ids: Mapping[str, int], store
         for order_id, (r, customer_id) in zip(stored.allocate(len(new)), new, strict=True)
     )
     return plan
+
+
+def _merge_view(values: tuple[Any, ...]) -> merge.Stored:
+    """The stored status and refunded amount, for field-level precedence. Postgres hands back a
+    Decimal; SQLite integer cents (see db.types.Money)."""
+    refunded = values[_ORDER_FIELDS.index("refunded_amount")]
+    if not isinstance(refunded, Decimal):
+        refunded = (Decimal(int(refunded)) / 100).quantize(CENT)
+    return merge.Stored(status=str(values[_ORDER_FIELDS.index("status")]), refunded_amount=refunded)
 
 
 def _to_write(plan: Sequence[_PlanRow]) -> list[_PlanRow]:

@@ -1,4 +1,5 @@
-"""What the parsers produce: validated, normalised orders with their lines, and row errors.
+"""What the parsers produce: validated, normalised orders with their lines, row errors, and rows that
+are not orders.
 
 Records carry exact values only: ``Decimal`` money with two places, aware UTC datetimes, statuses
 already mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`. Nothing here does I/O.
@@ -9,6 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+# What a source can vouch for beyond the fields every source has (see ebaydash.importers.merge):
+# "refunds": its refunded amount is a fact, not a default of 0.00 for "not shown";
+# "cancellation": its status would say cancelled or refunded if the order were.
+FACTS_ALL = frozenset({"refunds", "cancellation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,15 @@ class LineRecord:
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
+    """One order as a file states it.
+
+    ``knows`` names the facts the source vouches for (:data:`FACTS_ALL` for the Fulfillment API; a
+    Seller Hub report without refund or status columns knows neither): a fact a source does not
+    know never overwrites one stored from a source that does (``ebaydash.importers.merge``).
+    ``marketplace`` is the seller's eBay site the order was listed on (``EBAY_US`` …), never the
+    buyer's.
+    """
+
     ebay_order_id: str
     status: str
     total_amount: Decimal
@@ -44,6 +59,7 @@ class OrderRecord:
     seller_id: str | None = None
     marketplace: str | None = None
     source: Source = field(default_factory=lambda: Source("", None), compare=False)
+    knows: frozenset[str] = FACTS_ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +84,34 @@ class RowError:
         return f"{where}{order}: {what}{self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class NotOrder:
+    """A row that is not an order and is not an error either: an unpaid commitment (the buyer never
+    checked out, so eBay gave it no order number), a footer, a count or a summary line."""
+
+    file: str
+    line: int
+    reason: str
+    raw: str = ""
+
+    def describe(self) -> str:
+        return f"{self.file}, line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An order (or what should have been one) that cannot be imported, with all its problems."""
+
+    errors: tuple[RowError, ...]
+
+
 @dataclass
 class ParsedFile:
     """One file's outcome: the valid orders, the errors, and how many orders the file held.
 
     ``orders_found`` counts every order the file holds, valid or not (one per unidentifiable row),
-    so ``len(orders) + rejected orders == orders_found``.
+    so ``len(orders) + rejected orders == orders_found``. Rows that are not orders (``not_orders``)
+    are counted apart and never in ``orders_found``.
     """
 
     name: str
@@ -81,6 +119,7 @@ class ParsedFile:
     orders: list[OrderRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_orders: list[NotOrder] = field(default_factory=list)
     orders_found: int = 0
     rows_read: int = 0  # data rows (CSV) or orders (JSON) read
     seller_id: str | None = None
@@ -88,6 +127,12 @@ class ParsedFile:
     # Seller Hub footer's "N record(s) downloaded"; compared with what was read
     declared_total: int | None = None
     readable: bool = True  # False when the file as a whole could not be read
+    # the seller's side of the data, for a new account: the currency of the report's money (or of
+    # its site) and the eBay site (``EBAY_DE`` …) told by the header language and the money
+    currency: str | None = None
+    marketplace: str | None = None
+    encoding: str | None = None  # how the bytes were read, e.g. "utf-8", "utf-16", "cp1252"
+    delimiter: str | None = None  # CSV only
 
     @property
     def rejected_orders(self) -> int:

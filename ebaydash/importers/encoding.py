@@ -1,0 +1,198 @@
+"""Turning an uploaded file's bytes into a stream of text lines, whatever encoding it was saved in.
+
+eBay writes UTF-8 (with a byte-order mark from Seller Hub); Excel re-saves as "CSV UTF-8", as
+"Unicode Text" (UTF-16 with a BOM, tab-separated), or as plain "CSV" in the Windows code page of the
+machine (Windows-1252 in Western Europe and the Americas). How a file's encoding is decided:
+
+1. a byte-order mark names it (UTF-32, UTF-16, UTF-8);
+2. UTF-16 without a mark shows itself by a NUL in every other byte of ASCII text;
+3. text that is UTF-8 is read as UTF-8. A few broken sequences in otherwise UTF-8 text (a lone
+   surrogate, a damaged character) become problems of their rows, named with the line and field,
+   instead of refusing the file;
+4. anything else is a legacy code page, named by ``charset-normalizer``; Windows-1252 is preferred
+   whenever it reads the sample to the same text (cp1250 and cp1252 agree on ä, é, €, and Excel
+   on a Western Windows writes cp1252). The file is then read in it, with a note saying so and how
+   to export UTF-8 instead.
+
+Only a sample (the first :data:`SAMPLE_BYTES`) is examined; the rest is decoded as it streams.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import charset_normalizer
+
+SAMPLE_BYTES = 1 << 20
+# the Unicode code points Python's "surrogateescape" gives to bytes that are not UTF-8
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
+_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (with a byte-order mark)",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 (little-endian, no byte-order mark)",
+    "utf-16-be": "UTF-16 (big-endian, no byte-order mark)",
+    "utf-32": "UTF-32",
+    "cp1252": "Windows-1252",
+}
+
+
+class Unreadable(Exception):
+    """The file cannot be turned into text; ``str()`` says why, for the seller."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a file's bytes are decoded: the codec, its error handler, and a note for the seller when
+    the choice deserves one (a legacy code page)."""
+
+    codec: str
+    errors: str = "strict"
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return _LABELS.get(self.codec, self.codec)
+
+
+def label(codec: str) -> str:
+    """A person's name for a codec, e.g. ``cp1252`` → ``Windows-1252``."""
+    return _LABELS.get(codec, codec)
+
+
+def detect(sample: bytes, *, complete: bool) -> Encoding:
+    """The encoding of a file starting with ``sample`` (``complete``: the sample is the whole file).
+
+    Raises :class:`Unreadable` for binary files and for text in no encoding we can name.
+    """
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return Encoding("utf-32")
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return Encoding("utf-16")
+    if sample.startswith(codecs.BOM_UTF8):
+        return Encoding("utf-8-sig", "surrogateescape")
+    nuls = sample.count(b"\x00")
+    if nuls:
+        head = sample[:4096]
+        even, odd = head[0::2], head[1::2]
+        if len(head) >= 4 and odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return Encoding("utf-16-le")
+        if len(head) >= 4 and even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return Encoding("utf-16-be")
+        if nuls > max(8, len(sample) // 100):
+            raise Unreadable("this is a binary file, not a CSV or JSON export")
+        # a few NUL bytes in text: problems of the rows that hold them, found later
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        decoder.decode(sample, final=complete)
+        return Encoding("utf-8", "surrogateescape")
+    except UnicodeDecodeError:
+        pass
+    text = sample.decode("utf-8", "surrogateescape")
+    bad = len(UNDECODABLE.findall(text))
+    multibyte = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    surrogates = 3 * len(_ENCODED_SURROGATE.findall(sample))
+    if bad == surrogates or (multibyte > 0 and bad <= max(3, multibyte // 10)):
+        # UTF-8 with a few damaged characters: the rows holding them are reported, not the file
+        return Encoding("utf-8", "surrogateescape")
+    return _legacy(sample)
+
+
+def _legacy(sample: bytes) -> Encoding:
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:
+        raise Unreadable(
+            "the file is not UTF-8 text, and its encoding could not be recognised; "
+            "export it again, or save it in Excel as 'CSV UTF-8 (comma delimited)'"
+        )
+    codec = codecs.lookup(best.encoding).name
+    try:
+        if sample.decode("cp1252") == str(best):
+            codec = "cp1252"
+    except UnicodeDecodeError:
+        pass
+    name = label(codec)
+    note = (
+        f"is not UTF-8: it was read as {name} "
+        + ("(what Excel's plain 'CSV' writes on Windows)" if codec == "cp1252" else "")
+        + ". Check that accented letters look right; to be sure, save it in Excel as "
+        "'CSV UTF-8 (comma delimited)' and import that."
+    )
+    return Encoding(codec, "strict", " ".join(note.split()).replace(" .", "."))
+
+
+class _Replay(io.RawIOBase):
+    """A raw stream that serves ``head`` first, then the rest of ``stream``: the sample read to
+    detect the encoding is not read twice."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._stream = stream
+        self.consumed = 0  # bytes handed out so far, for progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if len(self._head):
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+        else:
+            data = self._stream.read(len(buffer))
+            n = len(data)
+            buffer[:n] = data
+        self.consumed += n
+        return n
+
+
+class TextSource:
+    """A file's text, streamed: ``lines()`` yields its lines with their endings (``\\n``, ``\\r\\n``
+    or ``\\r``, untranslated, as the csv module wants them); ``sample`` is the first decoded text."""
+
+    def __init__(self, stream: BinaryIO, *, sample_bytes: int = SAMPLE_BYTES) -> None:
+        head = stream.read(sample_bytes)
+        complete = len(head) < sample_bytes
+        self.encoding = detect(head, complete=complete)
+        self.raw = _Replay(head, stream)
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self.raw, 1 << 16),
+            encoding=self.encoding.codec,
+            errors=self.encoding.errors,
+            newline="",
+        )
+        try:
+            self.sample = head.decode(self.encoding.codec, self.encoding.errors)
+        except UnicodeDecodeError:
+            # a multi-byte character cut at the end of the sample
+            self.sample = codecs.getincrementaldecoder(self.encoding.codec)(self.encoding.errors).decode(head)
+        if self.sample.startswith("\ufeff"):
+            self.sample = self.sample[1:]
+
+    @property
+    def bytes_read(self) -> int:
+        return self.raw.consumed
+
+    def lines(self) -> io.TextIOWrapper:
+        """The text stream itself: iterating it yields lines. Decoding errors of a legacy code page
+        surface as :class:`Unreadable` from the caller's loop (see :func:`decode_error`)."""
+        return self._text
+
+    def read(self, size: int) -> str:
+        return self._text.read(size)
+
+
+def decode_error(exc: UnicodeDecodeError, encoding: Encoding) -> Unreadable:
+    return Unreadable(
+        f"the file is not {label(encoding.codec)} text throughout (byte 0x{exc.object[exc.start]:02x} "
+        "cannot be read); export it again, or save it in Excel as 'CSV UTF-8 (comma delimited)'"
+    )

@@ -1,0 +1,67 @@
+"""Which source owns which field when two files describe the same order.
+
+A seller has two kinds of sources: the Fulfillment API (``getOrders`` JSON), which knows every fact
+of an order, and Seller Hub reports (CSV), which know the sale, the money, the lines, the buyer and
+the paid and shipped dates — but, in the standard report, neither refunds nor cancellations. A
+source that knows less must never erase what a richer one knew. Field by field:
+
+==========================  ===========================================================================
+field                       owner
+==========================  ===========================================================================
+refunded amount             a source that shows refunds (the API; a report with a refund column). A
+                            report without one keeps the stored amount.
+status cancelled/refunded   a source that shows cancellations (the API; a report with an "Order Status"
+                            column). A report without one never turns a cancelled or refunded order
+                            back into a shipped one (its dates only tell pending, paid or shipped).
+status progress             the most recently changed copy (``updated_at``): pending, paid, shipped,
+                            delivered.
+total, currency, order      the most recently changed copy: both kinds of source state them exactly,
+date, lines, buyer          and a later report reflects later changes.
+==========================  ===========================================================================
+
+An *older* copy is not written at all (an old export never undoes a newer state). Planned, once
+the upsert can update single fields: an older copy from a source that knows refunds or
+cancellations still adds a larger completed refund, or a cancellation, to a newer copy from one
+that does not (today that pair works when the richer source is imported last, or is the newer).
+
+``knows`` on :class:`~ebaydash.importers.records.OrderRecord` names the facts a record vouches
+for ("refunds", "cancellation"). The rules are pure functions on a record and what is stored; the
+upsert calls :func:`reconcile` for every order it already holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ebaydash.importers.records import OrderRecord
+
+TERMINAL = ("cancelled", "refunded")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds of an order, as far as precedence needs it (an order at most as
+    new as the incoming copy)."""
+
+    status: str
+    refunded_amount: Decimal
+
+
+def reconcile(incoming: OrderRecord, stored: Stored) -> OrderRecord:
+    """The record to store for ``incoming``, a copy at least as new as the ``stored`` one: the
+    incoming fields, except the facts its source does not know, which stay as stored."""
+    knows_refunds = "refunds" in incoming.knows
+    knows_cancellation = "cancellation" in incoming.knows
+    status, refunded = incoming.status, incoming.refunded_amount
+    if not knows_cancellation and stored.status in TERMINAL and incoming.status not in TERMINAL:
+        status, refunded = stored.status, stored.refunded_amount
+    elif not knows_refunds and incoming.status != "cancelled":
+        refunded = stored.refunded_amount
+    refunded = min(refunded, incoming.total_amount)
+    if status == "refunded" and stored.status != "refunded" and not knows_refunds:
+        refunded = incoming.refunded_amount  # a report's own "Refunded" status: the whole total
+    if (status, refunded) == (incoming.status, incoming.refunded_amount):
+        return incoming
+    return dataclasses.replace(incoming, status=status, refunded_amount=refunded)
