@@ -31,6 +31,19 @@ SAMPLE_BYTES = 1 << 20
 # the Unicode code points Python's "surrogateescape" gives to bytes that are not UTF-8
 UNDECODABLE = re.compile("[\udc80-\udcff]")
 _ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
+_MAGIC = (
+    (
+        b"PK\x03\x04",
+        "this is an Excel workbook (or another zip file), not CSV: in Excel choose File > Save As > "
+        "'CSV UTF-8 (comma delimited)' and import that file",
+    ),
+    (b"\xd0\xcf\x11\xe0", "this is an old Excel workbook (.xls), not CSV: save it as 'CSV UTF-8' in Excel"),
+    (b"%PDF", "this is a PDF, not a CSV or JSON export"),
+    (b"\x89PNG", "this is a binary file (an image), not a CSV or JSON export"),
+    (b"\xff\xd8\xff", "this is a binary file (an image), not a CSV or JSON export"),
+    (b"GIF8", "this is a binary file (an image), not a CSV or JSON export"),
+    (b"\x1f\x8b", "this is a compressed (gzip) file: unpack it first"),
+)
 _LABELS = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 (with a byte-order mark)",
@@ -80,6 +93,9 @@ def detect(sample: bytes, *, complete: bool) -> Encoding:
         return Encoding("utf-16")
     if sample.startswith(codecs.BOM_UTF8):
         return Encoding("utf-8-sig", "surrogateescape")
+    for magic, what in _MAGIC:
+        if sample.startswith(magic):
+            raise Unreadable(what)
     nuls = sample.count(b"\x00")
     if nuls:
         head = sample[:4096]
@@ -88,7 +104,7 @@ def detect(sample: bytes, *, complete: bool) -> Encoding:
             return Encoding("utf-16-le")
         if len(head) >= 4 and even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
             return Encoding("utf-16-be")
-        if nuls > max(8, len(sample) // 100):
+        if nuls > max(8, len(sample) // 20):
             raise Unreadable("this is a binary file, not a CSV or JSON export")
         # a few NUL bytes in text: problems of the rows that hold them, found later
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
