@@ -35,7 +35,9 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     db.dispose()
 
 
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *names: str, extra: tuple[str, ...] = ()) -> tuple[int, str]:
+def run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, *names: str, extra: tuple[str, ...] = ()
+) -> tuple[int, str]:
     # copied under neutral names: a file called "...quote..." must not answer for the message
     paths = []
     for n, name in enumerate(names):
@@ -103,7 +105,9 @@ def test_a_commitment_is_listed_as_not_an_order_never_as_an_error(
     assert "warning" not in out  # the footer's 2 records are the order and the commitment
 
 
-def test_german_report_dates_and_currency(fresh: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_german_report_dates_and_currency(
+    fresh: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, out = run(capsys, tmp_path, "07-ebay-de-report.csv")
     assert code == 0, out
     rows = stored(fresh)

@@ -248,6 +248,7 @@ class _Reader:
         self.data_rows = 0
         self.currencies: Counter[str] = Counter()
         self.titles: dict[tuple[str, str], tuple[str, int]] = {}
+        self.tainted: dict[str, list[RowError]] = {}  # orders with a broken row -> its problems
         self.title_warnings = 0
 
     # -- the stream
@@ -451,14 +452,47 @@ class _Reader:
                 raw=_raw(taken),
             )
         self.info.rows_read += 1
+        key = self._key_before(taken[0][1], found[1] if found is not None else None)
+        if key is not None and key not in self.closed:
+            # the row belongs to an order: that whole order is refused, never imported without it
+            self.tainted.setdefault(key, []).append(error)
+            if key not in self.groups:
+                self.groups[key] = []
+            return
         self.info.orders_found += 1
         out.append(Rejected((error,)))
+
+    def _key_before(self, first_line: str, broken_column: int | None) -> str | None:
+        """The sales record (or order number) of a broken row, when it lies before the damage."""
+        assert self.columns is not None
+        try:
+            cells = next(csv.reader([first_line], delimiter=self.delimiter))
+        except (csv.Error, StopIteration):
+            return None
+        for index, key in self.columns.index.items():
+            if key not in ("sales_record", "order_id"):
+                continue
+            if broken_column is not None and index >= broken_column:
+                continue
+            value = cells[index].strip() if index < len(cells) else ""
+            if value and not value.startswith('"'):
+                return value
+        return None
 
     def _flush(self, *, everything: bool) -> Iterator[Item]:
         while self.groups and (everything or len(self.groups) > MAX_OPEN_GROUPS // 2):
             key, rows = self.groups.popitem(last=False)
-            self.closed[key] = rows[0].line
             self.sales_records += 1
+            tainted = self.tainted.pop(key, None)
+            if tainted is not None:
+                self.closed[key] = tainted[0].line or 0
+                self.info.orders_found += 1
+                order_id = next((r.get("order_id") for r in rows if r.get("order_id")), None)
+                yield Rejected(
+                    tuple(RowError(e.file, e.line, e.field, e.reason, order_id, e.raw) for e in tainted)
+                )
+                continue
+            self.closed[key] = rows[0].line
             if not any(r.get("order_id") for r in rows):
                 yield NotOrder(self.name, rows[0].line, self._not_order_reason(rows[0]), rows[0].raw)
                 continue

@@ -163,7 +163,7 @@ def _plain_number(number: str, decimal_mark: str | None) -> str | None:
 def _checked_money(amount: Decimal, shown: str) -> Decimal:
     if not amount.is_finite():
         raise ValueProblem(f"{_show(shown)} is not an amount")
-    if abs(amount) > MAX_MONEY:
+    if amount.adjusted() > MAX_MONEY.adjusted() or amount.copy_abs() > MAX_MONEY:  # no context: 1e999999999
         raise ValueProblem(f"{_show(shown)} is larger than the largest amount supported ({MAX_MONEY:,})")
     if amount != amount.quantize(CENT):
         raise ValueProblem(f"{_show(shown)} has fractions of a cent")
