@@ -160,6 +160,6 @@ def read_file(
             not_orders.append(item)
     parsed = scan.info
     parsed.orders = orders
-    parsed.errors = errors + parsed.errors
+    parsed.errors = sorted(errors + parsed.errors, key=lambda e: e.line or 0)
     parsed.not_orders = not_orders
     return parsed
