@@ -328,8 +328,8 @@ def import_orders(
             )
         )
     # problems in file order, line by line (a multi-row order is checked when its last row is read)
-    position = {summary.name: n for n, summary in enumerate(report.files)}
-    report.errors.sort(key=lambda e: (position.get(e.file, 0), e.line or 0))
+    file_order = {summary.name: n for n, summary in enumerate(report.files)}
+    report.errors.sort(key=lambda e: (file_order.get(e.file, 0), e.line or 0))
     for summary in report.files:
         summary.errors = sum(1 for e in report.errors if e.file == summary.name)
 
