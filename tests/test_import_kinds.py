@@ -571,8 +571,20 @@ def test_identifiers_damaged_by_excel_are_refused_saying_so(column: str, value: 
 
 @given(st.integers(10**11, 10**12 - 1))
 def test_real_item_numbers_are_never_taken_for_damaged_ones(number: int) -> None:
-    assume(len(str(number).rstrip("0")) > 6)
     assert values.identifier(str(number), "item number") == str(number)
+    assert values.looks_rounded(str(number)) == (str(number).endswith("000000"))
+
+
+def test_one_real_id_ending_in_zeros_among_many_is_not_taken_for_excel_damage() -> None:
+    header = "Order Number,Item Number,Item Title,Transaction ID,Quantity,Sold For,Sale Date"
+    rows = [f"1-{k},{123456789012 + k},Mug,{21234567891 + k},1,$5.00,Sep-01-26" for k in range(20)]
+    rows.append("1-99,123456789999,Mug,21234600000,1,$5.00,Sep-01-26")  # five zeros, by chance
+    parsed = read("\n".join([header, *rows]).encode())
+    assert not parsed.errors and len(parsed.orders) == 21
+    # negative control: a column that is rounded throughout is Excel's doing
+    damaged = [f"1-{k},{123456789012 + k},Mug,{21234600000 + k * 100000},1,$5.00,Sep-01-26" for k in range(5)]
+    parsed = read("\n".join([header, *damaged]).encode())
+    assert len(parsed.errors) >= 4 and all("lost its last digits" in e.reason for e in parsed.errors)
 
 
 def test_one_sku_with_two_titles_is_reported_and_the_lines_keep_their_own() -> None:

@@ -9,15 +9,13 @@ written and which orders are refused for their currency; the second reading writ
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ebaydash.importers import locales
 from ebaydash.importers.records import OrderRecord, ParsedFile, RowError
-
-# one copy of an order: (updated_at in µs, file index, position in the file, currency, line)
-_Copy = tuple[int, int, int, str, int | None]
 
 
 @dataclass
@@ -35,27 +33,41 @@ class Decision:
         return bool(self.chosen[file_index][position])
 
 
+class _File:
+    """Per valid order of one file, by position: when it last changed, its currency, its line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.when = array("q")
+        self.currency = array("B")
+        self.line = array("q")
+
+
 class OrderIndex:
-    """The valid orders of an import, a few numbers each."""
+    """The valid orders of an import, a few bytes each: per order id, the packed (file, position)
+    of its copies; per file, arrays of their times, currencies and lines."""
 
     def __init__(self) -> None:
-        self._copies: dict[str, _Copy | list[_Copy]] = {}
-        self._counts: list[int] = []  # valid orders per file
-        self._files: list[str] = []
+        self._copies: dict[str, int | list[int]] = {}
+        self._files: list[_File] = []
+        self._currency_codes: list[str] = []
         self.currencies: Counter[str] = Counter()
         self.seller_ids: set[str] = set()
 
     def start_file(self, name: str) -> int:
-        self._files.append(name)
-        self._counts.append(0)
+        self._files.append(_File(name))
         return len(self._files) - 1
 
     def add(self, file_index: int, record: OrderRecord) -> int:
         """Note one valid order; returns its position among the file's valid orders."""
-        position = self._counts[file_index]
-        self._counts[file_index] += 1
-        when = int(record.updated_at.timestamp() * 1_000_000)
-        copy: _Copy = (when, file_index, position, record.currency, record.source.line)
+        file = self._files[file_index]
+        position = len(file.when)
+        file.when.append(int(record.updated_at.timestamp() * 1_000_000))
+        if record.currency not in self._currency_codes:
+            self._currency_codes.append(record.currency)
+        file.currency.append(self._currency_codes.index(record.currency))
+        file.line.append(record.source.line or 0)
+        copy = file_index << 32 | position
         found = self._copies.get(record.ebay_order_id)
         if found is None:
             self._copies[record.ebay_order_id] = copy
@@ -70,7 +82,7 @@ class OrderIndex:
 
     @property
     def valid(self) -> int:
-        return sum(self._counts)
+        return sum(len(f.when) for f in self._files)
 
     def decide(
         self, currency: str | None, account_name: str, *, existing: bool, keep_errors: int
@@ -79,20 +91,29 @@ class OrderIndex:
         tie, the later in the input — overlapping exports and re-fetched pages are normal). Orders
         in another currency are refused (an account holds one currency, so its sums stay
         meaningful); at most ``keep_errors`` of their errors are kept, all are counted."""
-        decision = Decision([bytearray(n) for n in self._counts])
+        decision = Decision([bytearray(len(f.when)) for f in self._files])
         why = "the account's currency" if existing else "the currency of this seller's site"
+        wanted = (
+            None
+            if currency is None or currency not in self._currency_codes
+            else self._currency_codes.index(currency)
+        )
         for order_id, found in self._copies.items():
             copies = found if isinstance(found, list) else [found]
-            right = [c for c in copies if currency is None or c[3] == currency]
-            for _when, file_index, _position, other, line in copies:
-                if currency is None or other == currency:
+            right: list[tuple[int, int, int]] = []
+            for copy in copies:
+                file_index, position = copy >> 32, copy & 0xFFFFFFFF
+                file = self._files[file_index]
+                if currency is None or file.currency[position] == wanted:
+                    right.append((file.when[position], file_index, position))
                     continue
                 decision.currency_rejected += 1
                 if len(decision.currency_errors) < keep_errors:
+                    other = self._currency_codes[file.currency[position]]
                     decision.currency_errors.append(
                         RowError(
-                            self._files[file_index],
-                            line,
+                            file.name,
+                            file.line[position] or None,
                             "currency",
                             f"the order is in {other}, but {account_name!r} keeps its figures in {currency} "
                             f"({why}); import it into an account of its own",
@@ -101,8 +122,8 @@ class OrderIndex:
                     )
             if not right:
                 continue
-            best = max(right, key=lambda c: (c[0], c[1], c[2]))
-            decision.chosen[best[1]][best[2]] = 1
+            _when, file_index, position = max(right)
+            decision.chosen[file_index][position] = 1
             decision.to_write += 1
             decision.duplicates += len(right) - 1
         return decision

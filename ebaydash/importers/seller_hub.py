@@ -243,12 +243,17 @@ class _Reader:
         self.columns: _Columns | None = None
         self.header_line = 0
         self.groups: OrderedDict[str, list[_Row]] = OrderedDict()
-        self.closed: dict[str, int] = {}  # groups already read -> their first line
+        # orders already read, by the hash of their key: a few bytes each, whatever the file's size
+        self.closed: set[int] = set()
         self.sales_records = 0
         self.data_rows = 0
         self.currencies: Counter[str] = Counter()
-        self.titles: dict[tuple[str, str], tuple[str, int]] = {}
-        self.tainted: dict[str, list[RowError]] = {}  # orders with a broken row -> its problems
+        # (field, id) hash -> (title hash << 32 | the line it was first seen on)
+        self.titles: dict[int, int] = {}
+        self.tainted: dict[str, list[RowError]] = {}
+        self.rounding: dict[
+            str, tuple[int, int]
+        ] = {}  # id column -> (values seen, looking rounded)  # orders with a broken row -> its problems
         self.title_warnings = 0
 
     # -- the stream
@@ -339,7 +344,7 @@ class _Reader:
             group.append(row)
             self.groups.move_to_end(key)
             return
-        if key in self.closed:
+        if hash(key) in self.closed:
             self.info.orders_found += 1
             out.append(
                 Rejected(
@@ -348,8 +353,8 @@ class _Reader:
                             self.name,
                             line,
                             self.columns.shown("sales_record" if row.get("sales_record") else "order_id"),
-                            f"this row belongs to {key}, whose other rows end far above (from line "
-                            f"{self.closed[key]}): the report looks re-sorted; sort it by "
+                            f"this row belongs to {key}, whose other rows end far above: the report "
+                            "looks re-sorted; sort it by "
                             f"{self.columns.shown('sales_record')} and import it again",
                             row.get("order_id") or None,
                             raw,
@@ -453,7 +458,7 @@ class _Reader:
             )
         self.info.rows_read += 1
         key = self._key_before(taken[0][1], found[1] if found is not None else None)
-        if key is not None and key not in self.closed:
+        if key is not None and hash(key) not in self.closed:
             # the row belongs to an order: that whole order is refused, never imported without it
             self.tainted.setdefault(key, []).append(error)
             if key not in self.groups:
@@ -485,14 +490,14 @@ class _Reader:
             self.sales_records += 1
             tainted = self.tainted.pop(key, None)
             if tainted is not None:
-                self.closed[key] = tainted[0].line or 0
+                self.closed.add(hash(key))
                 self.info.orders_found += 1
                 order_id = next((r.get("order_id") for r in rows if r.get("order_id")), None)
                 yield Rejected(
                     tuple(RowError(e.file, e.line, e.field, e.reason, order_id, e.raw) for e in tainted)
                 )
                 continue
-            self.closed[key] = rows[0].line
+            self.closed.add(hash(key))
             if not any(r.get("order_id") for r in rows):
                 yield NotOrder(self.name, rows[0].line, self._not_order_reason(rows[0]), rows[0].raw)
                 continue
@@ -552,6 +557,8 @@ class _Reader:
                 values.identifier(order_id, "order number")
             except ValueProblem as exc:
                 add(head, "order_id", str(exc))
+            if self._rounded("order_id", order_id):
+                add(head, "order_id", values.rounded_problem(order_id, "order number"))
             if len(order_id) > 64:
                 add(head, "order_id", "the order number is longer than 64 characters")
         if not items:
@@ -603,6 +610,8 @@ class _Reader:
                         values.identifier(row.get(id_key), what)
                     except ValueProblem as exc:
                         add(row, id_key, str(exc))
+                    if self._rounded(id_key, row.get(id_key)):
+                        add(row, id_key, values.rounded_problem(row.get(id_key), what))
             try:
                 quantity = values.quantity(row.get("quantity"))
             except ValueProblem as exc:
@@ -712,6 +721,15 @@ class _Reader:
             [],
         )
 
+    def _rounded(self, key: str, value: str) -> bool:
+        """Whether ``value`` lost digits to Excel: it looks rounded, and so do most values of its
+        column so far (Excel damages a whole column, never one cell)."""
+        seen, rounded = self.rounding.get(key, (0, 0))
+        looks = values.looks_rounded(value)
+        seen, rounded = seen + 1, rounded + looks
+        self.rounding[key] = (seen, rounded)
+        return looks and 2 * rounded >= seen
+
     def _implied_currency(self) -> str:
         """The currency of amounts written without a symbol: the report's site's (a German, French,
         Italian or Spanish header means euros), else the account's or the default."""
@@ -722,20 +740,23 @@ class _Reader:
     def _same_title(self, row: _Row, title: str) -> None:
         """Report a SKU or item number that names two different titles in this file."""
         assert self.columns is not None
+        mine = (hash(title) & 0xFFFFFFFF) << 32 | row.line
         for key in ("sku", "item_number"):
             ident = row.get(key)
             if not ident:
                 continue
-            seen = self.titles.setdefault((key, ident), (title, row.line))
-            if seen[0] != title and self.title_warnings < MAX_TITLE_WARNINGS:
-                self.title_warnings += 1
-                self.info.warnings.append(
-                    f"{self.name}, line {row.line}: {self.columns.shown(key)} {ident} has two different "
-                    f"titles in this file ({seen[0]!r} on line {seen[1]}, {title!r} here); if they are "
-                    "different items, the report was damaged (e.g. by Excel) and they would be counted "
-                    "as one product"
-                )
-                self.titles[(key, ident)] = (title, row.line)
+            slot = hash((key, ident))
+            seen = self.titles.setdefault(slot, mine)
+            if seen >> 32 != mine >> 32:
+                self.titles[slot] = mine
+                if self.title_warnings < MAX_TITLE_WARNINGS:
+                    self.title_warnings += 1
+                    self.info.warnings.append(
+                        f"{self.name}, line {row.line}: {self.columns.shown(key)} {ident} has two different "
+                        f"titles in this file (another on line {seen & 0xFFFFFFFF}, {title!r} here); if they "
+                        "are different items, the report was damaged (e.g. by Excel) and they would be "
+                        "counted as one product"
+                    )
 
 
 class _NoHeader(Exception):

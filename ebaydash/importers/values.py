@@ -216,9 +216,8 @@ EXPORT_AGAIN = (
 
 def identifier(value: str, what: str) -> str:
     """An eBay number (item number, order number, transaction id) as text, refusing the shapes Excel
-    leaves when it takes one for a number: scientific notation (``1.23457E+11``), a decimal point
-    (``123456789012.0``), and digits rounded away (``123457000000``: Excel keeps 15 significant
-    digits, and only 6 when the cell showed scientific notation)."""
+    leaves when it takes one for a number: scientific notation (``1.23457E+11``) and a decimal
+    point (``123456789012.0``). Digits rounded away are told by :func:`looks_rounded`."""
     text = value.strip()
     if _SCIENTIFIC.fullmatch(text):
         raise ValueProblem(
@@ -227,16 +226,22 @@ def identifier(value: str, what: str) -> str:
         )
     if re.fullmatch(r"\d{6,}[.,]0+", text):
         raise ValueProblem(f"{_show(text)}: Excel turned the {what} into a decimal number. {EXPORT_AGAIN}")
-    if text.isdigit():
-        significant = text.rstrip("0")
-        if (len(text) >= 11 and len(significant) <= 6) or (
-            len(text) > 15 and len(text) - len(significant) >= 1 and not text[15:].strip("0")
-        ):
-            raise ValueProblem(
-                f"{_show(text)}: the {what} has lost its last digits (Excel rounds long numbers). "
-                + EXPORT_AGAIN
-            )
     return text
+
+
+def looks_rounded(text: str) -> bool:
+    """Whether a long number looks like one Excel rounded: saved while shown in scientific notation
+    it keeps 6 significant digits (``123457000000``); past 15 digits it keeps 15. One such value
+    can be real (a real id ending in 000000 is one in a million), so a parser calls it damage only
+    when most of the column looks so (:func:`rounded_problem`)."""
+    if not text.isdigit():
+        return False
+    significant = text.rstrip("0")
+    return (len(text) >= 11 and len(significant) <= 6) or (len(text) > 15 and not text[15:].strip("0"))
+
+
+def rounded_problem(text: str, what: str) -> str:
+    return f"{_show(text)}: the {what} has lost its last digits (Excel rounds long numbers). " + EXPORT_AGAIN
 
 
 def text_problem(value: str, what: str) -> str | None:
