@@ -395,7 +395,10 @@ class _Reader:
             raise _MissingColumns
 
     def _footer(self, cells: list[str], line: int, taken: list[tuple[int, str]], out: list[Item]) -> bool:
-        text = " ".join(" ".join(c.split()) for c in cells if c.strip())
+        filled = [c for c in cells if c and not c.isspace()]
+        if len(filled) > 4:
+            return False  # footers fill one to three cells; data rows many more
+        text = " ".join(" ".join(c.split()) for c in filled)
         declared = _RECORDS.match(text)
         if declared:
             if declared["n"]:

@@ -63,6 +63,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class ValueProblem(ValueError):
@@ -247,6 +248,8 @@ def rounded_problem(text: str, what: str) -> str:
 def text_problem(value: str, what: str) -> str | None:
     """Why ``value`` cannot be stored as text, or ``None``: NUL and other control bytes, bytes that
     were not text in the file's encoding, and lone UTF-16 surrogates (from JSON ``\\ud800``)."""
+    if _SUSPECT.search(value) is None:  # one scan for the common case: nothing to report
+        return None
     found = _CONTROL.search(value)
     if found:
         code = ord(found.group())
