@@ -331,3 +331,19 @@ def test_the_command_says_a_folder_without_order_files_is_one(
     (tmp_path / "notes.md").write_text("hello")
     assert main(["import", str(tmp_path), "--account", "x"]) == 2
     assert "is a folder without order files" in capsys.readouterr().err
+
+
+def test_a_line_cost_not_divisible_by_its_quantity_lands_exactly(ctx: Context, db: Database) -> None:
+    odd = copy.deepcopy(API_ORDER)
+    odd["lineItems"][0]["quantity"] = 3
+    odd["lineItems"][0]["lineItemCost"]["value"] = "50.00"  # 3 × 16.666…
+    first = run(ctx, [getorders(odd)])
+    assert first.committed and first.imported == 1
+    from ebaydash.db.schema import order_items
+
+    with db.connect() as conn:
+        items = conn.execute(select(order_items.c.quantity, order_items.c.unit_price)).all()
+    assert sum(q for q, _ in items) == 3
+    assert sum(q * p for q, p in items) == Decimal("50.00")
+    again = run(ctx, [getorders(odd)])
+    assert again.unchanged == 1  # the same file again changes nothing

@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ebaydash.importers import ParsedFile, read_file
+from ebaydash.importers.fulfillment import split_cost
 from ebaydash.importers.statuses import from_fulfillment_api
 from ebaydash.importers.values import ValueProblem, local_instant, money_text
 from tests.conftest import ROOT
@@ -205,14 +208,32 @@ def test_every_problem_of_an_order_is_reported_with_line_and_field() -> None:
     assert json.loads(parsed.errors[0].raw)["orderId"] == "12-10000-00001"
 
 
-def test_line_costs_must_divide_into_whole_cent_unit_prices_and_share_the_currency() -> None:
+def test_a_line_cost_that_does_not_divide_is_kept_exactly_and_other_currencies_refused() -> None:
     raw = page()
     raw["orders"][3]["lineItems"][0]["lineItemCost"]["value"] = "100.00"  # 3 units
+    raw["orders"][3]["pricingSummary"]["total"]["value"] = "100.00"
+    raw["orders"][3]["paymentSummary"]["refunds"] = []
     raw["orders"][1]["lineItems"][0]["lineItemCost"]["currency"] = "GBP"
     parsed = read("bad.json", json.dumps(raw).encode())
     text = reasons(parsed)
-    assert "100.00 is not 3 × a whole-cent unit price" in text
     assert "GBP differs from the order's currency USD" in text
+    order = next(o for o in parsed.orders if o.ebay_order_id == raw["orders"][3]["orderId"])
+    # 3 units for 100.00: two at 33.33 and one at 33.34, one line item, exact to the cent
+    assert [(li.quantity, li.unit_price) for li in order.lines] == [
+        (2, Decimal("33.33")),
+        (1, Decimal("33.34")),
+    ]
+    assert len({li.line_item_id for li in order.lines}) == 1
+    assert sum(li.quantity * li.unit_price for li in order.lines) == Decimal("100.00")
+
+
+@given(cents=st.integers(0, 10**9), quantity=st.integers(1, 1000))
+def test_a_split_line_cost_adds_up_exactly(cents: int, quantity: int) -> None:
+    parts = split_cost(Decimal(cents) / 100, quantity)
+    assert sum(units for units, _ in parts) == quantity
+    assert sum(units * price for units, price in parts) == Decimal(cents) / 100
+    assert all(price == price.quantize(Decimal("0.01")) for _, price in parts)
+    assert len(parts) <= 2
 
 
 def test_refunds_larger_than_the_order_are_refused() -> None:
