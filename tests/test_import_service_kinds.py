@@ -347,3 +347,13 @@ def test_a_line_cost_not_divisible_by_its_quantity_lands_exactly(ctx: Context, d
     assert sum(q * p for q, p in items) == Decimal("50.00")
     again = run(ctx, [getorders(odd)])
     assert again.unchanged == 1  # the same file again changes nothing
+
+
+def test_an_unreadable_file_beside_a_good_one_is_named(ctx: Context) -> None:
+    report = run(ctx, [case("01-footer-count-own-cell.csv"), ImportFile("notes.txt", b"hello")])
+    assert report.summary.startswith("Nothing was imported: notes.txt could not be read (1 listed below).")
+    assert "skip invalid orders to import the other 2" in report.summary
+    skipped = run(
+        ctx, [case("01-footer-count-own-cell.csv"), ImportFile("notes.txt", b"hello")], skip_invalid=True
+    )
+    assert skipped.committed and skipped.imported == 2

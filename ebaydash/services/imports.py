@@ -188,14 +188,18 @@ class ImportReport:
             names = ", ".join(f.name for f in unreadable)
             return f"Nothing was imported: none of the files could be read ({names}); see the problems below."
         if self.errors:
-            where = f" in {len(unreadable):,} unreadable file(s) and" if unreadable else ""
+            what = []
+            if unreadable:
+                what.append(f"{', '.join(f.name for f in unreadable)} could not be read")
+            if self.rejected:
+                what.append(f"{self.rejected:,} of {self.orders_in:,} orders have problems")
             fix = (
                 f"Fix them and import again, or {skip_hint} to import the other {self.held_back:,}."
                 if self.held_back
                 else "Fix them and import again."
             )
             return (
-                f"Nothing was imported:{where} {self.rejected:,} of {self.orders_in:,} orders have problems "
+                f"Nothing was imported: {' and '.join(what) or 'the files have problems'} "
                 f"({self.problems_count:,} listed below). {fix}" + not_orders
             )
         if self.not_orders_count:
