@@ -858,3 +858,49 @@ def test_a_missing_header_is_one_clear_problem() -> None:
     data = b"Order Number,Comment\n" + b"1-1,hello\n"
     parsed = read(data)
     assert not parsed.readable and {e.field for e in parsed.errors} >= {"sale_date", "quantity"}
+
+
+# -- kind 6: which source owns which field ------------------------------------------------------
+
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
+
+
+@given(
+    stored_status=st.sampled_from(STATUSES),
+    stored_refund=st.integers(0, 5000),
+    status=st.sampled_from(STATUSES),
+    refund=st.integers(0, 5000),
+    knows=st.sets(st.sampled_from(["refunds", "cancellation"])),
+)
+def test_a_source_never_overwrites_a_fact_it_does_not_know(
+    stored_status: str, stored_refund: int, status: str, refund: int, knows: set[str]
+) -> None:
+    from ebaydash.importers import merge
+
+    total = Decimal("50.00")
+    incoming = OrderRecord(
+        "1-1",
+        status,
+        total,
+        min(Decimal(refund) / 100, total),
+        "USD",
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        (),
+        knows=frozenset(knows),
+    )
+    stored = merge.Stored(stored_status, min(Decimal(stored_refund) / 100, total))
+    newer = merge.reconcile(incoming, stored)
+    if "cancellation" not in knows and stored_status in merge.TERMINAL and status not in merge.TERMINAL:
+        assert newer.status == stored_status  # a report's dates never undo a cancellation
+    elif "cancellation" in knows:
+        assert newer.status == status
+    if "refunds" not in knows and newer.status == status and status not in ("cancelled", "refunded"):
+        assert newer.refunded_amount == stored.refunded_amount
+    if knows == {"refunds", "cancellation"}:
+        assert newer == incoming  # the API owns every field
+    older = merge.older_facts(incoming, stored)
+    if older is not None:
+        # an older copy only ever adds a fact that never goes back
+        assert stored_status not in merge.TERMINAL
+        assert older[0] in merge.TERMINAL or older[1] > stored.refunded_amount

@@ -357,3 +357,31 @@ def test_an_unreadable_file_beside_a_good_one_is_named(ctx: Context) -> None:
         ctx, [case("01-footer-count-own-cell.csv"), ImportFile("notes.txt", b"hello")], skip_invalid=True
     )
     assert skipped.committed and skipped.imported == 2
+
+
+def test_an_older_api_page_still_adds_its_refund_to_a_newer_report(ctx: Context, db: Database) -> None:
+    run(ctx, [report_file()])  # the report first: shipped, no refund known
+    report = run(ctx, [getorders(API_ORDER)])  # older than the report's shipping date
+    assert report.updated == 1
+    order = stored(db)["27-12121-00001"]
+    assert (order["status"], order["refunded_amount"]) == ("shipped", Decimal("7.00"))
+
+
+def test_an_older_cancellation_from_the_api_stands_over_a_newer_reports_dates(
+    ctx: Context, db: Database
+) -> None:
+    run(ctx, [report_file()])
+    cancelled = copy.deepcopy(API_ORDER)
+    cancelled["cancelStatus"]["cancelState"] = "CANCELED"
+    run(ctx, [getorders(cancelled)])
+    order = stored(db)["27-12121-00001"]
+    assert (order["status"], order["refunded_amount"]) == ("cancelled", Decimal("0.00"))
+
+
+def test_an_older_report_adds_nothing_to_a_newer_api_page(ctx: Context, db: Database) -> None:
+    later = copy.deepcopy(API_ORDER)
+    later["lastModifiedDate"] = "2026-09-30T10:00:00.000Z"
+    run(ctx, [getorders(later)])
+    before = stored(db)
+    report = run(ctx, [report_file()])  # knows neither refunds nor cancellations
+    assert report.older == 1 and stored(db) == before

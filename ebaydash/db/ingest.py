@@ -6,6 +6,7 @@ children load without a round trip per row; Postgres sequences are moved past th
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import io
 import logging
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
-from sqlalchemy import Table, and_, delete, func, insert, select, text
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
@@ -221,6 +222,7 @@ def upsert_orders(
         plan = _plan(records, customer_ids, stored_of(conn, account_id, records))
         report(0.5, "writing orders")
         write_orders(conn, account_id, plan)
+        _patch_orders(conn, plan)
         report(0.75, "writing items")
         replace_items(conn, plan, product_ids)
     finally:
@@ -229,7 +231,10 @@ def upsert_orders(
     report(1.0, "done")
     actions = Counter(row.action for row in plan)
     return UpsertCounts(
-        imported=actions["new"], updated=actions["changed"], unchanged=actions["same"], older=actions["older"]
+        imported=actions["new"],
+        updated=actions["changed"] + actions["patched"],
+        unchanged=actions["same"],
+        older=actions["older"],
     )
 
 
@@ -255,7 +260,7 @@ def _newest_titles(records: Sequence[OrderRecord]) -> dict[str, str]:
 
 
 class _PlanRow(NamedTuple):
-    action: str  # new, changed, same or older
+    action: str  # new, changed, same, older, or patched (older, but adds a refund or cancellation)
     order_id: int
     record: OrderRecord
     customer_id: int | None
@@ -301,6 +306,10 @@ def _plan(records: Sequence[OrderRecord], customer_ids: Mapping[str, int], store
         mine = stored.storage.order(r, customer_id)
         if mine[updated_at] < values[updated_at]:
             action = "older"
+            facts = merge.older_facts(r, _merge_view(values)) if r.knows else None
+            if facts is not None:  # facts that never go back, from a source that knows them
+                action = "patched"
+                r = dataclasses.replace(r, status=facts[0], refunded_amount=facts[1])
         else:
             if r.knows != FACTS_ALL:  # a source that knows less keeps what is stored (importers.merge)
                 r = merge.reconcile(r, _merge_view(values))
@@ -325,6 +334,22 @@ def _merge_view(values: tuple[Any, ...]) -> merge.Stored:
     if not isinstance(refunded, Decimal):
         refunded = (Decimal(int(refunded)) / 100).quantize(CENT)
     return merge.Stored(status=str(values[_ORDER_FIELDS.index("status")]), refunded_amount=refunded)
+
+
+def _patch_orders(conn: Connection, plan: Sequence[_PlanRow]) -> None:
+    """Older copies that still add a refund or cancellation: only those two fields change."""
+    rows = [
+        {"order": row.order_id, "status": row.record.status, "refunded": row.record.refunded_amount}
+        for row in plan
+        if row.action == "patched"
+    ]
+    if rows:
+        stmt = (
+            update(orders)
+            .where(orders.c.id == bindparam("order"))
+            .values(status=bindparam("status"), refunded_amount=bindparam("refunded"))
+        )
+        conn.execute(stmt, rows)
 
 
 def _to_write(plan: Sequence[_PlanRow]) -> list[_PlanRow]:

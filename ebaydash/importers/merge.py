@@ -19,10 +19,10 @@ total, currency, order      the most recently changed copy: both kinds of source
 date, lines, buyer          and a later report reflects later changes.
 ==========================  ===========================================================================
 
-An *older* copy is not written at all (an old export never undoes a newer state). Planned, once
-the upsert can update single fields: an older copy from a source that knows refunds or
-cancellations still adds a larger completed refund, or a cancellation, to a newer copy from one
-that does not (today that pair works when the richer source is imported last, or is the newer).
+An *older* copy changes nothing (an old export never undoes a newer state), except for facts that
+never go back once true — a completed refund, a cancellation, a full refund: an older copy from a
+source that knows them still adds them to a newer copy from one that did not (a getOrders page with
+a refund imported after a newer Seller Hub report of the same order). See :func:`older_facts`.
 
 ``knows`` on :class:`~ebaydash.importers.records.OrderRecord` names the facts a record vouches
 for ("refunds", "cancellation"). The rules are pure functions on a record and what is stored; the
@@ -65,3 +65,20 @@ def reconcile(incoming: OrderRecord, stored: Stored) -> OrderRecord:
     if (status, refunded) == (incoming.status, incoming.refunded_amount):
         return incoming
     return dataclasses.replace(incoming, status=status, refunded_amount=refunded)
+
+
+def older_facts(incoming: OrderRecord, stored: Stored) -> tuple[str, Decimal] | None:
+    """What an *older* copy still adds to the stored order: (status, refunded amount), or ``None``.
+
+    Completed refunds, cancellations and full refunds never go back, so a newer copy without them
+    came from a source that did not know them: a cancelled or refunded status from a source that
+    knows cancellations replaces a progress status, and a larger completed refund from a source
+    that knows refunds replaces a smaller one.
+    """
+    if stored.status in TERMINAL:
+        return None
+    if "cancellation" in incoming.knows and incoming.status in TERMINAL:
+        return incoming.status, incoming.refunded_amount
+    if "refunds" in incoming.knows and incoming.refunded_amount > stored.refunded_amount:
+        return stored.status, incoming.refunded_amount
+    return None
