@@ -630,6 +630,9 @@ def refund_lists(draw: st.DrawFn) -> tuple[dict[str, Any], Decimal]:
             line_level.append({**base, **({"refundDate": date} if done else {})})
         if done:
             expected += amount
+    if not order_level:
+        # the line items' refunds are all the order tells: a PARTIALLY_REFUNDED order's count
+        expected = sum((Decimal(r["amount"]["value"]) for r in line_level), Decimal("0.00"))
     order = json.loads(_ORDER)
     order["paymentSummary"]["refunds"] = draw(st.permutations(order_level))
     order["lineItems"][0]["refunds"] = draw(st.permutations(line_level))
@@ -909,3 +912,14 @@ def test_a_source_never_overwrites_a_fact_it_does_not_know(
         # an older copy only ever adds a fact that never goes back
         assert stored_status not in merge.TERMINAL
         assert older[0] in merge.TERMINAL or older[1] > stored.refunded_amount
+
+
+def test_a_line_level_refund_is_counted_when_the_order_says_it_was_refunded() -> None:
+    order = json.loads(_ORDER)
+    order["lineItems"][0]["refunds"] = [{"refundId": "L1", "amount": {"value": "7.00", "currency": "USD"}}]
+    parsed = read(json.dumps({"orders": [order]}).encode(), "page.json")
+    assert parsed.orders[0].refunded_amount == Decimal("7.00")
+    # negative control: an order eBay still calls PAID has had no money back yet
+    order["orderPaymentStatus"] = "PAID"
+    parsed = read(json.dumps({"orders": [order]}).encode(), "page.json")
+    assert parsed.orders[0].refunded_amount == Decimal("0.00")

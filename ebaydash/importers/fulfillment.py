@@ -384,7 +384,7 @@ def _parse_order(file: str, line: int, index: int, raw: Any) -> Item:
     currency = total[1] if total else None
 
     lines, marketplace = _parse_lines(order, raw.get("lineItems"), currency)
-    refunded, last_refund = _refunded(order, raw, currency)
+    refunded, last_refund = _refunded(order, raw, currency, payment)
 
     if order.errors or total is None or created is None or fulfillment is None or payment is None:
         return Rejected(tuple(_with_raw(order.errors, raw)))
@@ -511,10 +511,18 @@ def split_cost(cost: Decimal, quantity: int) -> list[tuple[int, Decimal]]:
     return [(units, price.quantize(Decimal("0.01"))) for units, price in parts if units]
 
 
-def _refunded(order: _Order, raw: dict[str, Any], currency: str | None) -> tuple[Decimal, dt.datetime | None]:
-    """Completed refunds of both levels, each once; and when the latest of them was issued."""
+def _refunded(
+    order: _Order, raw: dict[str, Any], currency: str | None, payment: str | None
+) -> tuple[Decimal, dt.datetime | None]:
+    """Completed refunds of both levels, each once; and when the latest of them was issued.
+
+    A line-level refund without a ``refundDate`` still counts when the order says it was refunded
+    (``orderPaymentStatus`` PARTIALLY_REFUNDED or FULLY_REFUNDED) and lists no order-level refunds
+    that could say otherwise: the line items' refunds are then all the order tells of it.
+    """
     given: list[tuple[str, Any, bool]] = []  # (path, refunds, order level)
     order_level = _obj(raw.get("paymentSummary")).get("refunds")
+    undated_lines_count = not order_level and payment in ("PARTIALLY_REFUNDED", "FULLY_REFUNDED")
     if order_level:
         given.append(("paymentSummary.refunds", order_level, True))
     for n, item in enumerate(raw.get("lineItems") or []):
@@ -550,7 +558,10 @@ def _refunded(order: _Order, raw: dict[str, Any], currency: str | None) -> tuple
                 key = ("position", path, n)
             if key in counted:
                 continue  # the same refund, listed again (order-level copies come first)
-            done = status == "REFUNDED" if status is not None else date is not None
+            if status is not None:
+                done = status == "REFUNDED"
+            else:
+                done = date is not None or (not is_order_level and undated_lines_count)
             if not done:
                 counted[key] = Decimal("0.00")  # pending or failed: not money back (yet)
                 continue
