@@ -40,7 +40,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m ebaydash.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 sample: $(VENV)/.installed
 	$(BIN)/ebaydash sample --out sample_data

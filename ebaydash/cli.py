@@ -1,7 +1,10 @@
-"""The ``ebaydash`` command: demo data, seeding, importing orders, and the scaling recommendation.
+"""The ``ebaydash`` command: demo data, seeding, importing orders, the scaling recommendation, and
+the database schema (``ebaydash db upgrade|current|check``).
 
 Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
-``recommend`` also exits 10 (scale up) and 11 (scale down).
+``recommend`` also exits 10 (scale up) and 11 (scale down); ``db check`` exits 1 when the database
+is not at this version's revision. Every command but ``db`` brings an empty or older database to
+the current revision first (unless EBAYDASH_AUTO_MIGRATE=false).
 """
 
 from __future__ import annotations
@@ -21,9 +24,86 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    """The database with its schema made current (or checked, with auto-migration off)."""
+    from ebaydash.context import open_database
+
+    db = open_database(settings)
+    try:
+        db.ensure_ready()
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def _plain_database(settings: Settings):  # type: ignore[no-untyped-def]
+    """The database as it is: `ebaydash db` looks at and changes the schema itself."""
     from ebaydash.db.engine import Database, make_engine
 
     return Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import migrations
+
+    db = _plain_database(settings)
+    try:
+        result = migrations.upgrade(db, timeout_s=settings.migration_timeout_s)
+    finally:
+        db.dispose()
+    print(result.describe())
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import migrations
+
+    db = _plain_database(settings)
+    try:
+        found = migrations.read_status(db)
+    finally:
+        db.dispose()
+    print(found.current or "(none)")
+    print(found.describe())
+    return 0
+
+
+def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import migrations
+
+    db = _plain_database(settings)
+    try:
+        result = migrations.check(db)
+    finally:
+        db.dispose()
+    if result.ok:
+        print(result.status.describe())
+        return 0
+    if not result.status.ok:
+        print(f"ebaydash: {result.status.describe()}", file=sys.stderr)
+        return 1
+    print(
+        f"ebaydash: at revision {result.status.current}, but the tables differ from this version's: "
+        + "; ".join(result.drift),
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import migrations
+
+    db = _plain_database(settings)
+    try:
+        if args.autogenerate:
+            migrations.ensure_schema(db, settings.replace(auto_migrate=False))
+        paths = migrations.revision(db, args.message, autogenerate=args.autogenerate)
+    finally:
+        db.dispose()
+    for path in paths:
+        print(f"wrote {path}")
+    print("Now write its test in tests/test_migrations.py (see tests/migration_support.py).")
+    return 0
 
 
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,8 +184,8 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
-    from ebaydash import loadgen
     from ebaydash.context import build_context
+    from ebaydash.services import loadgen
 
     loadgen.check_limits(seconds=args.seconds, requests=args.requests, workers=args.workers, fresh=args.fresh)
     if settings.redis_url is None:
@@ -314,6 +394,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_recommend)
 
+    db = sub.add_parser(
+        "db",
+        help="the database schema: upgrade, current, check",
+        description="Schema migrations (Alembic). The app and every other command upgrade an empty or "
+        "older database on start unless EBAYDASH_AUTO_MIGRATE=false; these commands do it by hand.",
+    )
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    p = db_sub.add_parser(
+        "upgrade",
+        help="bring the schema to this version's revision (adopts tables made before migrations)",
+        description="Create the tables of an empty database, adopt the tables of one made before "
+        "migrations (after checking them), or apply the newer revisions. One transaction on Postgres, "
+        "under an advisory lock: replicas running it together migrate once.",
+    )
+    p.set_defaults(handler=cmd_db_upgrade)
+    p = db_sub.add_parser("current", help="print the database's revision and what it means")
+    p.set_defaults(handler=cmd_db_current)
+    p = db_sub.add_parser(
+        "check",
+        help="exit 0 when the schema is current, 1 when it is behind or differs",
+        epilog="exit codes: 0 current, 1 behind, empty, unknown revision or different tables, "
+        "2 bad usage or configuration",
+    )
+    p.set_defaults(handler=cmd_db_check)
+    p = db_sub.add_parser(
+        "revision",
+        help="(developers) write a new migration file in ebaydash/db/migrations/versions",
+    )
+    p.add_argument("-m", "--message", required=True, help="what the change does")
+    p.add_argument(
+        "--autogenerate",
+        action="store_true",
+        help="fill it from the difference between the database (at the head) and ebaydash.db.schema",
+    )
+    p.set_defaults(handler=cmd_db_revision)
+
     p = sub.add_parser(
         "loadgen",
         help="drive real service calls so the monitoring pages show traffic",
@@ -340,7 +456,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, settings)
+    except ConfigError as exc:
+        print(f"ebaydash: {exc}", file=sys.stderr)
+        return 2
     except EbaydashError as exc:
+        # the message names the cause and the fix (the module that raised it has logged it)
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 1
 

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
-from ebaydash.db.engine import Database, make_engine
+from ebaydash.db import migrations
+from ebaydash.db.engine import Database, QueryObserver, make_engine
 from ebaydash.monitor.alerts import AlertMonitor
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
 from ebaydash.monitor.wiring import build_recorder, build_sampler, watch_statements
+from ebaydash.redis_connection import RedisConnection
 from ebaydash.settings import Settings
-from ebaydash.traffic import DemoTraffic
+
+
+class Part(Protocol):
+    """A per-context object of a feature above this module (see :meth:`Context.part`)."""
+
+    def close(self) -> None: ...
+
+
+P = TypeVar("P", bound=Part)
 
 
 @dataclass
@@ -25,28 +37,53 @@ class Context:
     recorder: MetricsRecorder
     sampler: ResourceSampler
     alerts: AlertMonitor | None = None  # monitor: limits crossed, logged and shown
-    traffic: DemoTraffic = field(default_factory=DemoTraffic)  # demo visitors started from a page
+    redis: RedisConnection | None = None  # the one connection the cache and the metrics share
+    _parts: dict[type[Any], Part] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _parts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def part(self, kind: type[P]) -> P:
+        """This context's one ``kind()``, made on first use and closed first when the context closes.
+
+        For features that sit above the services and need one object per process, such as the demo
+        traffic's background run: they keep it here, so this module does not depend on them.
+        """
+        with self._parts_lock:
+            found = self._parts.get(kind)
+            if found is None:
+                found = self._parts[kind] = kind()
+            assert isinstance(found, kind)
+            return found
 
     def close(self) -> None:
-        self.traffic.stop()
+        with self._parts_lock:
+            parts, self._parts = list(self._parts.values()), {}
+        for part in reversed(parts):
+            part.close()
         self.sampler.stop()
         self.recorder.stop()  # monitor: flush the last metrics to the shared store
         self.cache.close()
+        if self.redis is not None:
+            self.redis.close()
         self.db.dispose()
 
 
-def build_cache(settings: Settings, recorder: MetricsRecorder | None = None) -> TieredCache:
-    """L1 always; L2 on Redis only when ``settings.redis_url`` is set. Nothing connects here, so a
-    Redis that is down does not stop the app from starting (the cache starts degraded)."""
+def connect_redis(settings: Settings) -> RedisConnection | None:
+    """The process's one Redis connection, when ``settings.redis_url`` is set. Nothing connects
+    here, so a Redis that is down does not stop the app from starting (the cache starts degraded)."""
+    if not settings.redis_url:
+        return None
+    return RedisConnection(
+        settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000, reset_s=settings.breaker_reset_s
+    )
+
+
+def build_cache(
+    settings: Settings, recorder: MetricsRecorder | None = None, redis: RedisConnection | None = None
+) -> TieredCache:
+    """L1 always; L2 on ``redis`` when there is a connection."""
     l2 = None
-    if settings.redis_url:
-        l2 = RedisBackend(
-            settings.redis_url,
-            timeout_s=settings.redis_timeout_ms / 1000,
-            reset_s=settings.breaker_reset_s,
-            prefix=settings.cache_prefix,
-            observer=recorder,
-        )
+    if redis is not None:
+        l2 = RedisBackend(redis, prefix=settings.cache_prefix, observer=recorder)
     # A creator runs a statement or two; its Redis lock outlives that, so another process waits
     # for the value rather than running the same query, and a crashed holder blocks no longer.
     lock_ttl_s = settings.statement_timeout_ms / 1000 + 1
@@ -66,14 +103,41 @@ def build_cache(settings: Settings, recorder: MetricsRecorder | None = None) -> 
     )
 
 
+def open_database(settings: Settings, *, observer: QueryObserver | None = None) -> Database:
+    """The database gateway. Before its first statement it brings the schema to this version's
+    revision (or, with EBAYDASH_AUTO_MIGRATE off, checks it): see
+    :func:`ebaydash.db.migrations.ensure_schema`. Nothing connects here, so an app started while
+    the database is down starts anyway; the first call then names what stops it, and a later one
+    tries again."""
+
+    def prepare(db: Database) -> None:
+        # a gateway of its own without this hook, so preparing does not wait on itself
+        migrations.ensure_schema(Database(db.engine, timeout_ms=db.timeout_ms), settings)
+
+    return Database(
+        make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=observer, prepare=prepare
+    )
+
+
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
+    """Every per-process object; the database's schema is made current before its first use
+    (see :func:`open_database`)."""
     logging.basicConfig(level=settings.log_level)
-    recorder = build_recorder(settings)  # monitor: shared through Redis when configured
-    db = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=recorder)
+    redis = connect_redis(settings)
+    recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured
+    db = open_database(settings, observer=recorder)
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
-    cache = build_cache(settings, recorder)
+    cache = build_cache(settings, recorder, redis)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts
     if start_sampler:
         sampler.start()
         recorder.start()  # monitor: background fold and flush
-    return Context(settings=settings, db=db, cache=cache, recorder=recorder, sampler=sampler, alerts=alerts)
+    return Context(
+        settings=settings,
+        db=db,
+        cache=cache,
+        recorder=recorder,
+        sampler=sampler,
+        alerts=alerts,
+        redis=redis,
+    )

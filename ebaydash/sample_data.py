@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ebaydash.db.schema import TABLES
+from ebaydash.db.schema import TABLE_NAMES
 from ebaydash.db.types import to_money
 
 ANCHOR = dt.datetime(2026, 1, 31, 21, 0, tzinfo=dt.UTC)  # newest possible generated order
@@ -232,8 +232,8 @@ HOUR_WEIGHT = [
 def generate(seed: int = 7) -> dict[str, pd.DataFrame]:
     """One DataFrame per table, ids assigned, dates up to :data:`ANCHOR`."""
     rng = random.Random(seed)
-    rows: dict[str, list[dict[str, object]]] = {t.name: [] for t in TABLES}
-    ids = {t.name: 0 for t in TABLES}
+    rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLE_NAMES}
+    ids = {name: 0 for name in TABLE_NAMES}
 
     def new_id(table: str) -> int:
         ids[table] += 1
@@ -440,8 +440,8 @@ def write_csvs(frames: Mapping[str, pd.DataFrame], directory: Path) -> list[Path
 def read_csvs(directory: Path) -> dict[str, pd.DataFrame]:
     """Read the shipped CSVs back with exact types: Decimal money, aware UTC datetimes."""
     frames = {}
-    for table in TABLES:
-        path = directory / f"{table.name}.csv"
+    for table in TABLE_NAMES:
+        path = directory / f"{table}.csv"
         if not path.exists():
             raise FileNotFoundError(f"sample data file missing: {path}")
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -451,9 +451,9 @@ def read_csvs(directory: Path) -> dict[str, pd.DataFrame]:
                 and column not in ("ebay_user_id", "ebay_order_id", "ebay_item_id", "line_item_id")
             ):
                 frame[column] = frame[column].astype("int64")
-        for column in MONEY_COLUMNS.get(table.name, []):
+        for column in MONEY_COLUMNS.get(table, []):
             frame[column] = frame[column].map(to_money)
-        for column in DATE_COLUMNS.get(table.name, []):
+        for column in DATE_COLUMNS.get(table, []):
             frame[column] = frame[column].map(
                 lambda v: dt.datetime.fromisoformat(v).astimezone(dt.UTC) if v else None
             )
@@ -465,7 +465,7 @@ def read_csvs(directory: Path) -> dict[str, pd.DataFrame]:
         for column in ("email", "line_item_id"):
             if column in frame.columns:
                 frame[column] = frame[column].replace("", None)
-        frames[table.name] = frame
+        frames[table] = frame
     return frames
 
 
@@ -483,7 +483,7 @@ def synthetic(
     """A large data set for benchmarks: one account holds ~30 % of the orders, the rest share the
     remainder unevenly; 13 months of dates; 1–4 items per order. Vectorised with numpy."""
     rng = np.random.default_rng(seed)
-    start = {t.name: 1 for t in TABLES} | dict(start_ids or {})
+    start = {name: 1 for name in TABLE_NAMES} | dict(start_ids or {})
     now = now or dt.datetime.now(dt.UTC)
 
     def ids(table: str, n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ebaydash.errors import ConfigError
+from ebaydash.errors import ConfigError, UnsupportedDatabase
 
 PREFIX = "EBAYDASH_"
 
@@ -63,6 +63,17 @@ def _bool(raw: str) -> bool:
     raise ValueError
 
 
+#: The database URL schemes ebaydash runs on: SQLite through the standard library's sqlite3 and
+#: Postgres through psycopg 3 (the drivers the project installs and tests).
+SUPPORTED_DATABASE_SCHEMES: tuple[str, ...] = (
+    "sqlite",
+    "sqlite+pysqlite",
+    "postgresql",
+    "postgresql+psycopg",
+)
+SUPPORTED_DATABASE_EXAMPLES = "sqlite:///path/to/ebaydash.sqlite3 or postgresql://user@host:5432/dbname"
+
+
 def _database_url(raw: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -73,8 +84,13 @@ def _database_url(raw: str) -> str:
         url = make_url(raw)
     except ArgumentError as exc:
         raise ValueError from exc
-    if url.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise ValueError
+    if url.drivername not in SUPPORTED_DATABASE_SCHEMES:
+        # Only the scheme is named: the rest of the URL may hold a password.
+        raise UnsupportedDatabase(
+            f"EBAYDASH_DATABASE_URL uses {url.drivername}://, which ebaydash does not support. "
+            f"Use {SUPPORTED_DATABASE_EXAMPLES} (schemes: "
+            f"{', '.join(s + '://' for s in SUPPORTED_DATABASE_SCHEMES)})."
+        )
     return raw
 
 
@@ -380,6 +396,22 @@ SETTINGS: tuple[Spec, ...] = (
         "a whole number of megabytes >= 1",
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
+    # -- schema migrations (issue 10) ------------------------------------------------------------
+    Spec(
+        "auto_migrate",
+        "true",
+        _bool,
+        "true or false",
+        "Bring an empty or older database schema to the current revision when the app or a command "
+        "starts. Off: a database that is behind stops with a message naming `ebaydash db upgrade`.",
+    ),
+    Spec(
+        "migration_timeout_s",
+        "600",
+        _positive_float,
+        "a number of seconds > 0",
+        "Time limit of each statement of a schema migration, and of waiting for another replica's.",
+    ),
     Spec(
         "cache_prefix",
         "ebaydash",
@@ -390,50 +422,59 @@ SETTINGS: tuple[Spec, ...] = (
 )
 
 
+def _default(field_name: str) -> Any:
+    """The parsed default of the setting that fills ``field_name``: each default is written once,
+    in :data:`SETTINGS` (a field without a spec fails here, at import)."""
+    (spec,) = (spec for spec in SETTINGS if spec.field == field_name)
+    return spec.parse(spec.default)
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration, parsed and validated. Build it with :meth:`from_env`."""
 
-    database_url: str = ""
-    data_dir: str = ".data"
-    redis_url: str | None = None
-    statement_timeout_ms: int = 5000
-    pool_size: int = 5
-    max_overflow: int = 10
-    pool_timeout_s: float = 5.0
-    cache_ttl_s: float = 300.0
-    l1_ttl_s: float = 1.0
-    l1_max_entries: int = 4096
-    l1_max_bytes: int = 64 * 1024 * 1024
-    redis_timeout_ms: int = 250
-    breaker_reset_s: float = 10.0
-    slow_query_ms: float = 200.0
-    timezone: str = "UTC"
-    sample_dir: str = "sample_data"
-    resource_interval_s: float = 5.0
-    log_level: str = "INFO"
-    scale_up_response_ms: float = 3000.0
-    scale_down_response_ms: float = 500.0
-    scale_up_throughput_per_min: float = 1000.0
-    scale_down_throughput_per_min: float = 100.0
-    scale_up_memory: float = 0.8
-    scale_down_memory: float = 0.3
-    scale_cooldown_s: float = 300.0
-    min_replicas: int = 1
-    max_replicas: int = 10
-    replicas: int = 1
-    export_timeout_s: float = 300.0
-    scale_stabilisation_s: float = 300.0
-    scale_tolerance: float = 0.1
-    scale_max_data_age_s: float = 120.0
-    metrics_prefix: str = "ebaydash:metrics"
-    monitor_refresh_s: float = 5.0
-    alert_rss_mb: float = 1024.0
-    alert_cpu_percent: float = 80.0
-    alert_response_ms: float = 2000.0
-    alert_error_rate: float = 0.05
-    import_max_mb: int = 200
-    cache_prefix: str = "ebaydash"
+    database_url: str = _default("database_url")
+    data_dir: str = _default("data_dir")
+    redis_url: str | None = _default("redis_url")
+    statement_timeout_ms: int = _default("statement_timeout_ms")
+    pool_size: int = _default("pool_size")
+    max_overflow: int = _default("max_overflow")
+    pool_timeout_s: float = _default("pool_timeout_s")
+    cache_ttl_s: float = _default("cache_ttl_s")
+    l1_ttl_s: float = _default("l1_ttl_s")
+    l1_max_entries: int = _default("l1_max_entries")
+    l1_max_bytes: int = _default("l1_max_bytes")
+    redis_timeout_ms: int = _default("redis_timeout_ms")
+    breaker_reset_s: float = _default("breaker_reset_s")
+    slow_query_ms: float = _default("slow_query_ms")
+    timezone: str = _default("timezone")
+    sample_dir: str = _default("sample_dir")
+    resource_interval_s: float = _default("resource_interval_s")
+    log_level: str = _default("log_level")
+    scale_up_response_ms: float = _default("scale_up_response_ms")
+    scale_down_response_ms: float = _default("scale_down_response_ms")
+    scale_up_throughput_per_min: float = _default("scale_up_throughput_per_min")
+    scale_down_throughput_per_min: float = _default("scale_down_throughput_per_min")
+    scale_up_memory: float = _default("scale_up_memory")
+    scale_down_memory: float = _default("scale_down_memory")
+    scale_cooldown_s: float = _default("scale_cooldown_s")
+    min_replicas: int = _default("min_replicas")
+    max_replicas: int = _default("max_replicas")
+    replicas: int = _default("replicas")
+    export_timeout_s: float = _default("export_timeout_s")
+    scale_stabilisation_s: float = _default("scale_stabilisation_s")
+    scale_tolerance: float = _default("scale_tolerance")
+    scale_max_data_age_s: float = _default("scale_max_data_age_s")
+    metrics_prefix: str = _default("metrics_prefix")
+    monitor_refresh_s: float = _default("monitor_refresh_s")
+    alert_rss_mb: float = _default("alert_rss_mb")
+    alert_cpu_percent: float = _default("alert_cpu_percent")
+    alert_response_ms: float = _default("alert_response_ms")
+    alert_error_rate: float = _default("alert_error_rate")
+    import_max_mb: int = _default("import_max_mb")
+    cache_prefix: str = _default("cache_prefix")
+    auto_migrate: bool = _default("auto_migrate")
+    migration_timeout_s: float = _default("migration_timeout_s")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

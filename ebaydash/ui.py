@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -17,12 +18,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
+import pandas as pd
 import streamlit as st
 
 from ebaydash import services
 from ebaydash.context import Context, build_context
-from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError
+from ebaydash.errors import (
+    ConfigError,
+    DatabaseError,
+    DatabaseUnavailable,
+    DatabaseUnresponsive,
+    DiskFull,
+    EbaydashError,
+    LoginRefused,
+    PermissionDenied,
+    QueryCancelled,
+    QueryTimeout,
+    ReadOnlyDatabase,
+    SchemaError,
+)
 from ebaydash.models import Account, Kpi, Window
+from ebaydash.monitor.metrics import Snapshot
+from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,12 +80,48 @@ def _ensure_entered_through_app() -> None:
 
 
 def context() -> Context:
-    """The process-wide context; a configuration error stops the page with its message."""
+    """The process-wide context; a configuration error, or a database that cannot be used (its
+    schema cannot be made current, it cannot be reached), stops the page with its message. The
+    context is not cached then, so the next run tries again: the app recovers by itself."""
     _ensure_entered_through_app()
     try:
         return _context()
-    except ConfigError as exc:
-        _stop(f"Configuration problem: {exc}")
+    except (ConfigError, DatabaseError) as exc:
+        _stop_with(exc)
+
+
+# The banner's heading per kind of error (the most specific class wins); the message under it
+# names the cause and the fix.
+BANNER_TITLES: tuple[tuple[type[EbaydashError], str], ...] = (
+    (ConfigError, "Configuration problem"),
+    (DatabaseUnresponsive, "The database is not answering"),
+    (DatabaseUnavailable, "The database cannot be reached"),
+    (LoginRefused, "The database refused the login"),
+    (QueryTimeout, "Query stopped at its time limit"),
+    (QueryCancelled, "Query cancelled by the database"),
+    (SchemaError, "The database schema needs attention"),
+    (PermissionDenied, "Permission denied by the database"),
+    (ReadOnlyDatabase, "The database is read-only"),
+    (DiskFull, "The database's disk is full"),
+)
+
+
+def banner_text(exc: EbaydashError) -> str:
+    """The error banner's text: a heading naming the kind of problem, then the message."""
+    for kind, title in BANNER_TITLES:
+        if isinstance(exc, kind):
+            return f"**{title}.** {exc}"
+    return str(exc)
+
+
+def error_banner(exc: EbaydashError) -> None:
+    st.error(banner_text(exc), icon="⚠️")
+
+
+def _stop_with(exc: EbaydashError) -> NoReturn:
+    error_banner(exc)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
 
 def _stop(message: str) -> NoReturn:
@@ -79,13 +132,15 @@ def _stop(message: str) -> NoReturn:
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Show errors as friendly messages. Expected ones say what to do; unexpected ones are logged."""
+    """Show errors as friendly messages. Expected ones say what to do; unexpected ones are logged.
+    A database that cannot be reached or whose schema is wrong stops the page (nothing on it can
+    work); other errors (a slow query, a refused write) leave the rest of the page standing."""
     try:
         yield
-    except DatabaseUnavailable as exc:
-        _stop(str(exc))
+    except (DatabaseUnavailable, SchemaError, LoginRefused) as exc:
+        _stop_with(exc)
     except EbaydashError as exc:
-        st.error(str(exc), icon="⚠️")
+        error_banner(exc)
     except Exception:
         log.exception("unexpected error while rendering a page")
         st.error(
@@ -113,8 +168,8 @@ def sidebar() -> Selection | None:
     with st.sidebar:
         try:
             all_accounts = services.accounts(ctx)
-        except DatabaseUnavailable as exc:
-            st.error(str(exc), icon="⚠️")
+        except DatabaseError as exc:
+            error_banner(exc)
             return None
         if not all_accounts:
             st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")
@@ -230,6 +285,23 @@ def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
 
 # -- monitor pages ------------------------------------------------------------------------------
 
+WINDOW_LABELS: dict[int, str] = {window: f"{window // 60} min" for window in services.WINDOWS_S}
+KIND_LABELS: dict[str, str] = {
+    "page": "Page runs",
+    "service": "Service calls",
+    "query": "Named queries",
+    "sql": "SQL statements",
+}
+VERDICTS: dict[str, str] = {
+    "up": "⬆ scale up",
+    "down": "⬇ low",
+    "idle": "⬇ idle",
+    "within": "✓ within limits",
+    "tolerance": "≈ within tolerance",
+    "missing": "? missing",
+    "stale": "⌛ stale",
+}
+
 _STATUS = {
     "ok": ("OK", "green"),
     "degraded": ("Degraded", "orange"),
@@ -276,3 +348,100 @@ def actions_table(actions: list[Any]) -> Any:
         }
         for a in actions
     ]
+
+
+def _rounded_ms(value: float) -> float | None:
+    """Milliseconds for a table cell: three decimals, empty when nothing was measured (NaN)."""
+    return None if math.isnan(value) else round(value, 3)
+
+
+def latency_table(snap: Snapshot) -> pd.DataFrame:
+    """One row per kind of event: count, rate, percentiles, mean, worst and errors."""
+    rows = []
+    for kind, label in KIND_LABELS.items():
+        s = snap.summary(kind)
+        rows.append(
+            {
+                "What": label,
+                "Count": s.count,
+                "Per minute": round(s.per_minute, 1),
+                "p50 ms": _rounded_ms(s.p50_ms),
+                "p95 ms": _rounded_ms(s.p95_ms),
+                "p99 ms": _rounded_ms(s.p99_ms),
+                "Mean ms": _rounded_ms(s.mean_ms),
+                "Worst ms": _rounded_ms(s.max_ms),
+                "Errors": s.errors,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def named_table(snap: Snapshot, kind: str) -> pd.DataFrame:
+    """One row per name of ``kind`` (e.g. every named query), the busiest first."""
+    rows = [
+        {
+            "Name": name,
+            "Count": s.count,
+            "p50 ms": _rounded_ms(s.p50_ms),
+            "p95 ms": _rounded_ms(s.p95_ms),
+            "Mean ms": _rounded_ms(s.mean_ms),
+            "Worst ms": _rounded_ms(s.max_ms),
+            "Rows per call": round(s.rows / s.count, 1) if s.count else 0.0,
+            "Errors": s.errors,
+        }
+        for (k, name), s in snap.series.items()
+        if k == kind
+    ]
+    columns = ["Name", "Count", "p50 ms", "p95 ms", "Mean ms", "Worst ms", "Rows per call", "Errors"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["Count", "Name"], ascending=[False, True], ignore_index=True)
+
+
+def slow_table(snap: Snapshot) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Statement": q.shape,
+                "Count": q.count,
+                "Mean ms": _rounded_ms(q.mean_ms),
+                "Worst ms": _rounded_ms(q.worst_ms),
+            }
+            for q in snap.slow_queries
+        ],
+        columns=["Statement", "Count", "Mean ms", "Worst ms"],
+    )
+
+
+def replicas_table(samples: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The latest resource sample of each replica, one row each."""
+    return pd.DataFrame(
+        [
+            {
+                "Replica": name,
+                "Memory MiB": round(s["process_rss_bytes"] / 2**20, 1),
+                "CPU %": round(s["process_cpu_percent"], 1),
+                "Threads": s["process_threads"],
+                "System memory %": round(s["system_memory_percent"], 1),
+                "Seen": pd.Timestamp(s["at"], unit="s", tz="UTC"),
+            }
+            for name, s in sorted(samples.items())
+        ]
+    )
+
+
+def rules_table(decision: Decision) -> pd.DataFrame:
+    """Every rule of a scaling decision: what was observed, its limits and its verdict."""
+    return pd.DataFrame(
+        [
+            {
+                "Metric": r.label,
+                "Observed": "—" if r.observed is None else fmt(r.observed, r.unit),
+                "Scale up above": fmt(r.up_threshold, r.unit),
+                "Scale down below": fmt(r.down_threshold, r.unit),
+                "Verdict": VERDICTS[r.verdict],
+                "Asks for": "—" if r.desired is None else str(r.desired),
+                "Why": r.note,
+            }
+            for r in decision.rules
+        ]
+    )

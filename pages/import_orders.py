@@ -73,21 +73,27 @@ with ui.guard():
     ready = bool(files) and bool(account_name.strip())
     if st.button("Import", type="primary", disabled=not ready):
         bar = st.progress(0.0, text="Starting")
-        report = services.import_orders(
+
+        def show_progress(fraction: float, step: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=step)
+
+        imported = services.import_orders(
             ctx,
             files,
             account_name=account_name,
             timezone=timezone,
             skip_invalid=skip_invalid,
-            progress=lambda fraction, step: bar.progress(min(max(fraction, 0.0), 1.0), text=step),
+            progress=show_progress,
         )
-        st.session_state["import_report"] = report
-        bad = {e.file for e in report.errors}
-        st.session_state["import_kept"] = [] if report.committed else [f for f in files if f.name not in bad]
+        st.session_state["import_report"] = imported
+        failed = {e.file for e in imported.errors}
+        st.session_state["import_kept"] = (
+            [] if imported.committed else [f for f in files if f.name not in failed]
+        )
         st.session_state["import_generation"] = generation + 1
-        if report.committed:
+        if imported.committed:
             # show the imported account everywhere, with a sidebar that knows about it
-            st.session_state["select_account_id"] = report.account_id
+            st.session_state["select_account_id"] = imported.account_id
         st.rerun()
 
     report = st.session_state.get("import_report")

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from ebaydash import services, ui
-from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.models import OrderFilter, Window
 
 chosen = ui.selection()
@@ -17,7 +16,9 @@ st.title("Orders")
 
 with ui.guard():
     top = st.columns([3, 3, 2])
-    statuses = top[0].multiselect("Status", ORDER_STATUSES, key="orders_status", placeholder="Any status")
+    statuses = top[0].multiselect(
+        "Status", services.ORDER_STATUSES, key="orders_status", placeholder="Any status"
+    )
     search = top[1].text_input(
         "Search order id, SKU or title",
         key="orders_search",
@@ -42,8 +43,12 @@ with ui.guard():
         else:
             st.caption("Pick a start and an end date; showing the sidebar period until then.")
     sort = second[1].selectbox(
-        "Sort", list(services.SORT_LABELS), format_func=services.SORT_LABELS.get, key="orders_sort"
+        "Sort",
+        list(services.SORT_LABELS),
+        format_func=lambda name: services.SORT_LABELS[name],
+        key="orders_sort",
     )
+    assert sort is not None  # a selectbox with options and no placeholder always has a choice
     page_size = second[2].selectbox("Per page", services.PAGE_SIZES, key="orders_page_size")
     flt = OrderFilter(statuses=tuple(statuses), window=window, buyer=buyer, search=search)
     if window is not None:
@@ -100,7 +105,8 @@ with ui.guard():
     if page.rows:
         st.subheader("Order details")
         labels = {r.id: f"{r.ebay_order_id} · {r.buyer or 'unknown buyer'}" for r in page.rows}
-        order_id = st.selectbox("Order", list(labels), format_func=labels.get, key="orders_detail")
+        order_id = st.selectbox("Order", list(labels), format_func=lambda i: labels[i], key="orders_detail")
+        assert order_id is not None  # the page has rows, so the selectbox has a choice
         detail = services.order_detail(ctx, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
         st.caption(

@@ -1,6 +1,8 @@
 """Overview: KPI tiles with their change against the previous period, the trend, top products,
 top buyers and the status mix."""
 
+from typing import Literal
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,7 +18,8 @@ st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.ti
 with ui.guard():
     view = services.overview(ctx, account.id, chosen.window, fresh=chosen.fresh)
     k, cur, help_ = view.kpis, view.kpis.currency, services.FIGURES
-    tiles = [
+    # more refunds or cancellations is bad news: their increase shows red ("inverse")
+    tiles: list[tuple[str, str, str | None, Literal["normal", "inverse"]]] = [
         ("Orders", f"{k.orders.current:,}", ui.delta(k.orders), "normal"),
         ("Revenue", ui.money(k.revenue.current, cur), ui.delta(k.revenue, currency=cur), "normal"),
         (
@@ -28,7 +31,6 @@ with ui.guard():
         ("Unique customers", f"{k.unique_customers.current:,}", ui.delta(k.unique_customers), "normal"),
         ("Active listings", f"{k.active_listings.current:,}", ui.delta(k.active_listings), "normal"),
         ("Active products", f"{k.active_products.current:,}", ui.delta(k.active_products), "normal"),
-        # more refunds or cancellations is bad news: an increase shows red
         ("Refunds", f"{k.refunds.current:,}", ui.delta(k.refunds), "inverse"),
         (
             "Refunded",

@@ -9,8 +9,8 @@ ctx = ui.context()
 st.title("Performance")
 window = st.segmented_control(
     "Window",
-    options=list(services.WINDOW_LABELS),
-    format_func=services.WINDOW_LABELS.get,
+    options=list(ui.WINDOW_LABELS),
+    format_func=lambda window: ui.WINDOW_LABELS[window],
     default=300,
     required=True,
     key="performance_window",
@@ -50,7 +50,7 @@ def live() -> None:
         report = services.performance_report(ctx, float(window or 300))
         snap = report.snapshot
         st.caption(
-            f"Last {services.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
+            f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
             f"refreshes every {ctx.settings.monitor_refresh_s:g} s."
         )
         if snap.note:
@@ -108,17 +108,17 @@ def live() -> None:
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")
-        st.dataframe(report.latency, hide_index=True, width="stretch")
+        st.dataframe(ui.latency_table(snap), hide_index=True, width="stretch")
         if not report.percentiles_exact:
             st.caption("Percentiles are read from shared histograms: within ±12 % of the exact value.")
         st.subheader("Queries")
-        st.dataframe(report.queries, hide_index=True, width="stretch")
+        st.dataframe(ui.named_table(snap, "query"), hide_index=True, width="stretch")
         st.subheader(f"Slow statements (over {report.slow_query_ms:g} ms)")
-        if report.slow_queries.empty:
+        if not snap.slow_queries:
             st.caption("None in this window.")
         else:
             st.dataframe(
-                report.slow_queries,
+                ui.slow_table(snap),
                 hide_index=True,
                 width="stretch",
                 column_config={"Statement": st.column_config.TextColumn(width="large")},

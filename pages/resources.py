@@ -44,7 +44,7 @@ def live() -> None:
         right.plotly_chart(load, width="stretch", key="chart_load")
 
         st.subheader("Replicas")
-        st.dataframe(report.replicas, hide_index=True, width="stretch")
+        st.dataframe(ui.replicas_table(report.replicas), hide_index=True, width="stretch")
         with st.expander(f"Alert log ({len(report.alert_log)})"):
             if not report.alert_log:
                 st.caption("No limit crossed since this process started.")

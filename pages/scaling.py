@@ -23,7 +23,7 @@ def live() -> None:
         tiles[3].metric("Cooldown left", f"{decision.cooldown_left_s:,.0f} s")
         show = {"scale_up": st.warning, "scale_down": st.success}.get(decision.action, st.info)
         show(decision.reason)
-        st.dataframe(report.rules, hide_index=True, width="stretch")
+        st.dataframe(ui.rules_table(decision), hide_index=True, width="stretch")
         st.caption(
             "Inputs: average page response time and requests per minute per replica over the last "
             "5 minutes, and memory use. Run `ebaydash recommend` to act on a recommendation."
@@ -97,4 +97,4 @@ with ui.guard():
             "Would recommend", f"{outcome.label}: {outcome.current_replicas} → {outcome.desired_replicas}"
         )
         st.info(outcome.reason)
-        st.dataframe(services.rules_table(outcome), hide_index=True, width="stretch")
+        st.dataframe(ui.rules_table(outcome), hide_index=True, width="stretch")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from ebaydash.bench._redis_server import RedisServer
+from tests.redis_server import RedisServer
 
 __all__ = ["FakeClock", "RedisServer", "unique_prefix"]
 

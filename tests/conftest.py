@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.bench._redis_server import RedisServer
-from ebaydash.bench._redis_server import free_port as free_port  # tests import it from here
-from ebaydash.db import ingest
+from ebaydash.db import bulk, migrations
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import create_all
+from ebaydash.db.schema import meta
 from ebaydash.settings import Settings
+from tests.redis_server import RedisServer
+from tests.redis_server import free_port as free_port  # tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -104,16 +104,53 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
     return Settings(database_url=url, data_dir=str(tmp_path), sample_dir=str(SAMPLE_DIR))
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database brought to the newest revision by the migrations, once per
+    session; each test gets a copy (a file copy is faster than running the migrations again)."""
+    path = tmp_path_factory.mktemp("migrated-template") / "empty.sqlite3"
+    database = Database(make_engine(Settings(database_url=f"sqlite:///{path}")), timeout_ms=60_000)
+    migrations.upgrade(database)
+    database.dispose()  # closing the last connection folds the WAL into the file
+    return path
+
+
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    """An empty database (tables created, no rows) on the parametrised backend."""
+def db(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """An empty database (the schema made by the migrations, no rows) on the parametrised backend."""
+    if settings.is_sqlite:
+        path = settings.database_url.removeprefix("sqlite:///")
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), path)
     database = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+    migrations.upgrade(database)  # the session's Postgres database: only the first test migrates
     with database.transaction() as conn:
-        create_all(conn)
-        ingest.delete_all(conn)
-        conn.execute(ingest.meta.delete())
+        bulk.delete_all(conn)
+        conn.execute(meta.delete())
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A brand-new database with nothing in it (no tables at all) on the parametrised backend:
+    a new SQLite path, or a new Postgres database dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new.sqlite3'}"
+        return
+    require(_postgres_available(), "Postgres at 127.0.0.1:5432")
+    yield from new_postgres_database()
+
+
+def new_postgres_database() -> Iterator[str]:
+    """Create a Postgres database of its own, yield its URL, drop it."""
+    from bench import _admin as admin
+
+    name = f"ebaydash_new_{uuid.uuid4().hex[:10]}"
+    admin.create_database(PG_ADMIN_URL, name)
+    try:
+        yield admin.url_for(PG_ADMIN_URL, name)
+    finally:
+        admin.drop_database(PG_ADMIN_URL, name)
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +160,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
     database = Database(make_engine(Settings(database_url=f"sqlite:///{path}")), timeout_ms=60_000)
+    migrations.upgrade(database)
     seed_demo(database, SAMPLE_DIR)
     database.dispose()  # closing the last connection folds the WAL into the file
     return path

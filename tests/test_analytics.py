@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from ebaydash.context import Context, build_context
-from ebaydash.db import ingest, queries
+from ebaydash.db import bulk, queries
 from ebaydash.db.engine import Database
 from ebaydash.errors import InvalidInput, NotFound
 from ebaydash.models import Window
@@ -278,7 +278,7 @@ def test_random_shops_match_pandas(
     ctx: Context, db: Database, seed: int, n_orders: int, tz: str, first: dt.date, days: int
 ) -> None:
     with db.transaction() as conn:
-        ingest.delete_all(conn)
+        bulk.delete_all(conn)
     ctx.cache.l1.clear()  # each example reuses account id 1 with another zone
     last = first + dt.timedelta(days=days - 1)
     shop, account_id = sd.random_shop(seed, n_orders=n_orders, tz=tz, first=first, last=last)

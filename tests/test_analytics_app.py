@@ -17,8 +17,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from ebaydash import services
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import create_all
 from ebaydash.settings import Settings
 from tests import shop_data as sd
 from tests.conftest import ROOT
@@ -58,8 +58,7 @@ def recent_shop() -> tuple[Shop, int, int]:
 def app_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
     url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
     db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    with db.transaction() as conn:
-        create_all(conn)
+    migrations.upgrade(db)
     shop, _, _ = recent_shop()
     shop.load(db)
     db.dispose()

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ebaydash.cache.breaker import BreakerState, CircuitBreaker
+from ebaydash.breaker import BreakerState, CircuitBreaker
 from tests.cache_support import FakeClock
 
 

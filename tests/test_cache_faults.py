@@ -281,7 +281,7 @@ def test_a_call_interrupted_before_its_reply_leaves_no_reply_for_the_next(
         def interrupted(*args: Any, **kwargs: Any) -> Any:
             raise _Interrupted  # e.g. KeyboardInterrupt after the command went out
 
-        monkeypatch.setattr(backend._pool.connection_class, "read_response", interrupted)
+        monkeypatch.setattr(backend.redis._pool.connection_class, "read_response", interrupted)
         with pytest.raises(_Interrupted):
             backend.get("a")
         monkeypatch.undo()

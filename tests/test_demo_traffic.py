@@ -55,9 +55,7 @@ def test_simulated_visitors_run_once_per_process_and_stop_on_request(demo_ctx: C
 def test_with_no_accounts_there_is_nobody_to_simulate(tmp_path: Path) -> None:
     ctx = build_context(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}"), start_sampler=False)
     try:
-        from ebaydash.db.schema import create_all
-
-        create_all(ctx.db.engine)
+        # build_context made the schema of the new file: tables, no accounts
         with pytest.raises(InvalidInput, match="no accounts"):
             services.start_demo_traffic(ctx)
         assert not services.demo_traffic(ctx).running

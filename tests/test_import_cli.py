@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ebaydash.cli import main
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import create_all, orders
+from ebaydash.db.schema import orders
 from ebaydash.settings import Settings
 from tests.test_importers import FIXTURES
 
@@ -21,8 +22,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
     db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    with db.transaction() as conn:
-        create_all(conn)
+    migrations.upgrade(db)
     return db
 
 

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from ebaydash.importers import (
     NotOrder,
-    OrderRecord,
     ParsedFile,
     Rejected,
     dialect,
@@ -35,6 +34,7 @@ from ebaydash.importers import (
     values,
 )
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import OrderRecord
 from tests.export_files import SITES, Layout, Line, Order, heading, render
 
 UTC = ZoneInfo("UTC")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +20,12 @@ from sqlalchemy import select
 from ebaydash import services
 from ebaydash.cli import main
 from ebaydash.context import Context, build_context
-from ebaydash.db import ingest
+from ebaydash.db import upsert
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, orders
+from ebaydash.errors import ImportFailed
+from ebaydash.importers import read_file
+from ebaydash.models import OrderRecord
 from ebaydash.services import ImportFile
 from ebaydash.services import imports as import_service
 from ebaydash.settings import Settings
@@ -240,23 +245,84 @@ def test_orders_are_written_in_batches_all_or_nothing(
 ) -> None:
     monkeypatch.setattr(import_service, "BATCH_ORDERS", 7)
     calls: list[int] = []
-    real = ingest.upsert_orders
+    real = upsert.upsert_orders
 
-    def counting(conn: Any, account_id: int, records: Any, **kwargs: Any) -> ingest.UpsertCounts:
+    def counting(conn: Any, account_id: int, records: Any, **kwargs: Any) -> upsert.UpsertCounts:
         calls.append(len(records))
         if len(calls) == 4:
             raise RuntimeError("the disk is full")  # a failure after three batches were written
         return real(conn, account_id, records, **kwargs)
 
-    monkeypatch.setattr(ingest, "upsert_orders", counting)
+    monkeypatch.setattr(upsert, "upsert_orders", counting)
     with pytest.raises(RuntimeError):
         run(ctx, [_many(30)])
     assert calls == [7, 7, 7, 7]
     assert stored(db) == {}  # the three written batches were rolled back with the fourth
     calls.clear()
-    monkeypatch.setattr(ingest, "upsert_orders", real)
+    monkeypatch.setattr(upsert, "upsert_orders", real)
     report = run(ctx, [_many(30)])
     assert report.imported == 30 and len(stored(db)) == 30
+
+
+def test_files_that_change_between_the_check_and_the_write_write_nothing(
+    ctx: Context, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_service, "BATCH_ORDERS", 7)
+    first, second = _many(30).data, _many(20).data
+    assert first is not None and second is not None
+    opened: list[int] = []
+
+    class Shrinking(ImportFile):
+        """Checked with 30 orders; by the time it is written again, 10 are gone."""
+
+        def open(self) -> Any:
+            opened.append(1)
+            return io.BytesIO(first if len(opened) == 1 else second)
+
+    with pytest.raises(ImportFailed, match="the files changed while they were being imported"):
+        run(ctx, [Shrinking("many.csv", first)])
+    assert len(opened) == 2
+    assert stored(db) == {}  # three batches were written before the end showed it; all rolled back
+    with db.connect() as conn:
+        assert conn.execute(select(accounts)).first() is None  # the new account too
+
+
+def _records(n: int) -> list[OrderRecord]:
+    data = _many(n).data
+    assert data is not None
+    return read_file("many.csv", data, zone=ZoneInfo("UTC")).orders
+
+
+def test_write_import_takes_batches_in_one_transaction(db: Database) -> None:
+    records = _records(25)
+    steps: list[float] = []
+    arguments: dict[str, Any] = {
+        "account_name": "shop1",
+        "ebay_user_id": "shop1",
+        "currency": "USD",
+        "timezone": "UTC",
+        "marketplace": "EBAY_US",
+    }
+
+    def failing() -> Iterator[list[OrderRecord]]:
+        yield records[:10]
+        yield records[10:20]
+        raise OSError("the file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        upsert.write_import(db, failing(), **arguments)
+    assert stored(db) == {}  # two written batches rolled back with the failure
+    assert upsert.find_account(db, "shop1") is None
+
+    batches = (records[k : k + 10] for k in range(0, 25, 10))
+    written = upsert.write_import(
+        db, batches, total=25, progress=lambda fraction, _step: steps.append(fraction), **arguments
+    )
+    assert written.account_created and written.counts == upsert.UpsertCounts(imported=25)
+    assert set(stored(db)) == {r.ebay_order_id for r in records}
+    assert steps == sorted(steps) and steps[-1] == 1.0  # one bar over all batches, never back
+    again = upsert.write_import(db, [records[:5], records[5:]], **arguments)
+    assert not again.account_created and again.counts == upsert.UpsertCounts(unchanged=25)
 
 
 def test_a_file_on_disk_is_read_as_a_stream_twice(ctx: Context, db: Database, tmp_path: Path) -> None:

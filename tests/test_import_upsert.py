@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 
 from ebaydash import services
 from ebaydash.context import Context, build_context
-from ebaydash.db import ingest
+from ebaydash.db import upsert
 from ebaydash.db.engine import Database
+from ebaydash.db.meta import DEMO_PRISTINE, get_meta
 from ebaydash.db.schema import TABLES, accounts, customers, meta, order_items, orders, products
 from ebaydash.errors import InvalidInput
 from ebaydash.models import Window
-from ebaydash.seeding import DEMO_PRISTINE, seed_demo
+from ebaydash.seeding import seed_demo
 from ebaydash.services import ImportFile, ImportReport
 from ebaydash.settings import Settings
 from tests.conftest import SAMPLE_DIR
@@ -313,7 +314,7 @@ def test_a_crash_after_the_orders_are_written_leaves_the_database_exactly_as_bef
     run_import(ctx, [fixture_file(PAGES[0])])
     before = snapshot(db)
     wrote_orders: list[bool] = []
-    real_pg, real_sqlite = ingest._pg_write_orders, ingest._sqlite_write_orders
+    real_pg, real_sqlite = upsert.postgres.write_orders, upsert.sqlite.write_orders
 
     def pg_write_orders(*args: Any) -> None:
         real_pg(*args)
@@ -326,10 +327,10 @@ def test_a_crash_after_the_orders_are_written_leaves_the_database_exactly_as_bef
     def crash(*_args: Any) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ingest, "_pg_write_orders", pg_write_orders)
-    monkeypatch.setattr(ingest, "_sqlite_write_orders", sqlite_write_orders)
-    monkeypatch.setattr(ingest, "_pg_replace_items", crash)
-    monkeypatch.setattr(ingest, "_sqlite_replace_items", crash)
+    monkeypatch.setattr(upsert.postgres, "write_orders", pg_write_orders)
+    monkeypatch.setattr(upsert.sqlite, "write_orders", sqlite_write_orders)
+    monkeypatch.setattr(upsert.postgres, "replace_items", crash)
+    monkeypatch.setattr(upsert.sqlite, "replace_items", crash)
 
     def change(page: dict[str, Any]) -> None:
         page["orders"][0]["orderPaymentStatus"] = "FULLY_REFUNDED"
@@ -352,10 +353,10 @@ def test_a_crash_after_the_orders_are_written_leaves_the_database_exactly_as_bef
 def test_an_import_marks_a_demo_database_as_holding_real_data(ctx: Context, db: Database) -> None:
     seed_demo(db, SAMPLE_DIR)
     with db.connect() as conn:
-        assert ingest.get_meta(conn, DEMO_PRISTINE) == "yes"
+        assert get_meta(conn, DEMO_PRISTINE) == "yes"
     run_import(ctx, [fixture_file(PAGES[0])], "Retro Records")  # a demo account's name
     with db.connect() as conn:
-        assert ingest.get_meta(conn, DEMO_PRISTINE) == "no"
+        assert get_meta(conn, DEMO_PRISTINE) == "no"
     # a later day's seed-demo keeps the seller's data
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     assert seed_demo(db, SAMPLE_DIR, now=later).action == "kept"
@@ -474,11 +475,11 @@ def test_records_passed_twice_to_the_upsert_are_a_programming_error(db: Database
 
     parsed = read_file(PAGES[0], (FIXTURES / PAGES[0]).read_bytes(), zone=ZoneInfo("UTC"))
     with db.transaction() as conn:
-        account_id = ingest.create_account(
+        account_id = upsert.create_account(
             conn, name="A", ebay_user_id="a", currency="USD", timezone="UTC", marketplace="EBAY_US"
         )
         with pytest.raises(ValueError, match="appears twice"):
-            ingest.upsert_orders(conn, account_id, [*parsed.orders, copy.copy(parsed.orders[0])])
+            upsert.upsert_orders(conn, account_id, [*parsed.orders, copy.copy(parsed.orders[0])])
 
 
 def test_buyers_are_created_once_and_keep_the_newest_email_they_were_given(db: Database) -> None:
@@ -498,11 +499,11 @@ def test_buyers_are_created_once_and_keep_the_newest_email_they_were_given(db: D
             }
 
     with db.transaction() as conn:
-        account_id = ingest.create_account(
+        account_id = upsert.create_account(
             conn, name="A", ebay_user_id="a", currency="USD", timezone="UTC", marketplace="EBAY_US"
         )
         # the same new buyer twice in one import: one customer, with the email either order gave
-        ingest.upsert_orders(
+        upsert.upsert_orders(
             conn,
             account_id,
             [
@@ -512,10 +513,10 @@ def test_buyers_are_created_once_and_keep_the_newest_email_they_were_given(db: D
         )
     assert emails() == {"anna": "a@x.test"}
     with db.transaction() as conn:  # an export without emails never erases one
-        ingest.upsert_orders(conn, account_id, [replace(first, buyer="anna", buyer_email=None)])
+        upsert.upsert_orders(conn, account_id, [replace(first, buyer="anna", buyer_email=None)])
     assert emails() == {"anna": "a@x.test"}
     with db.transaction() as conn:  # a changed email is taken; a new buyer appears beside her
-        ingest.upsert_orders(
+        upsert.upsert_orders(
             conn,
             account_id,
             [

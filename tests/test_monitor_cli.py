@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from ebaydash import cli, loadgen, services
+from ebaydash import cli, services
 from ebaydash.context import build_context
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor.alerts import AlertMonitor, Limits, check
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
-from ebaydash.services import system
+from ebaydash.services import health, loadgen
 from ebaydash.settings import Settings
 from tests.conftest import free_port
 
@@ -236,7 +236,7 @@ def test_alerts_are_logged_when_they_start_and_clear(caplog: pytest.LogCaptureFi
 def test_health_checks_without_redis(demo_url: str) -> None:
     ctx = build_context(Settings(database_url=demo_url), start_sampler=False)
     try:
-        checks = {c.name: c for c in system.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx)}
     finally:
         ctx.close()
     db = checks["Database (sqlite)"]
@@ -251,7 +251,7 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
     try:
         assert services.accounts(ctx)  # served by the database while the shared cache fails
         started = time.perf_counter()
-        checks = {c.name: c for c in system.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx)}
         assert time.perf_counter() - started < 2
     finally:
         ctx.close()
@@ -264,7 +264,7 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
 def test_health_checks_with_redis(demo_url: str, redis_url: str) -> None:
     ctx = build_context(Settings(database_url=demo_url, redis_url=redis_url), start_sampler=False)
     try:
-        checks = {c.name: c for c in system.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx)}
     finally:
         ctx.close()
     assert checks["Redis"].status == "ok" and "round trip" in checks["Redis"].detail
@@ -275,7 +275,7 @@ def test_health_of_an_unreachable_database() -> None:
     settings = Settings(database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
     ctx = build_context(settings, start_sampler=False)
     try:
-        (db, *_rest) = system.health_checks(ctx)
+        (db, *_rest) = health.health_checks(ctx)
     finally:
         ctx.close()
     assert db.status == "down" and "cannot be reached" in db.detail

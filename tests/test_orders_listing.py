@@ -383,9 +383,9 @@ def test_search_text_matches_literally(ctx: Context, db: Database, needle: str) 
     if not needle:
         return
     with db.transaction() as conn:
-        from ebaydash.db import ingest
+        from ebaydash.db import bulk
 
-        ingest.delete_all(conn)
+        bulk.delete_all(conn)
     data = Shop()
     a = data.account("Lit", "UTC")
     when = sd.local_midnight(FIRST, "UTC")

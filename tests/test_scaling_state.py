@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.monitor.scaling import Observed, Policy, Reading
 from ebaydash.monitor.state import SAMPLE_EVERY_S, ScalingStateStore, decide
@@ -58,7 +59,7 @@ def test_concurrent_replicas_claim_one_episode_once(settings: Settings) -> None:
     dbs = [Database(make_engine(settings), timeout_ms=5000) for _ in range(4)]
     try:
         name = scope()
-        ScalingStateStore(dbs[0], scope=name).load()  # create the tables once, before the race
+        migrations.upgrade(dbs[0])  # the schema once, before the race
         results: list[str] = []
         barrier = threading.Barrier(len(dbs))
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ebaydash.errors import ConfigError
+from ebaydash.errors import ConfigError, UnsupportedDatabase
 from ebaydash.settings import SETTINGS, Settings, markdown_table
 from tests.conftest import ROOT
 
@@ -42,7 +42,6 @@ def test_values_are_parsed() -> None:
         ("EBAYDASH_STATEMENT_TIMEOUT_MS", "soon"),
         ("EBAYDASH_STATEMENT_TIMEOUT_MS", "0"),
         ("EBAYDASH_POOL_SIZE", "-1"),
-        ("EBAYDASH_DATABASE_URL", "mysql://x/y"),
         ("EBAYDASH_DATABASE_URL", "not a url"),
         ("EBAYDASH_REDIS_URL", "localhost:6379"),
         ("EBAYDASH_SCALE_UP_MEMORY", "1.5"),
@@ -58,6 +57,53 @@ def test_malformed_value_names_the_variable_and_what_it_expects(variable: str, v
     assert variable in message
     assert repr(value) in message
     assert "must be" in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://admin:hunter2@db.example.com/shop",
+        "postgresql+asyncpg://admin:hunter2@127.0.0.1/shop",
+        "postgresql+psycopg2://admin:hunter2@127.0.0.1/shop",
+        "sqlite+aiosqlite:///shop.sqlite3",
+        "oracle://admin:hunter2@db/shop",
+    ],
+)
+def test_an_unsupported_database_driver_is_refused_when_the_settings_are_read(url: str) -> None:
+    with pytest.raises(UnsupportedDatabase) as caught:
+        Settings.from_env({"EBAYDASH_DATABASE_URL": url})
+    message = str(caught.value)
+    scheme = url.split("://", 1)[0]
+    assert f"EBAYDASH_DATABASE_URL uses {scheme}://" in message
+    # it names what works instead
+    assert "sqlite:///" in message and "postgresql://" in message and "postgresql+psycopg://" in message
+    assert "hunter2" not in message and "admin" not in message  # only the scheme is repeated
+    assert isinstance(caught.value, ConfigError)  # so the CLI exits 2 and the app shows it as config
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///x.sqlite3",
+        "sqlite+pysqlite:///x.sqlite3",
+        "postgresql://u@h/db",
+        "postgresql+psycopg://u@h/db",
+    ],
+)
+def test_the_supported_database_urls_are_accepted(url: str) -> None:
+    assert Settings.from_env({"EBAYDASH_DATABASE_URL": url}).database_url == url
+
+
+def test_an_unsupported_database_stops_the_cli_with_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebaydash.cli import main
+
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", "postgresql+asyncpg://u:secret@h/db")
+    assert main(["db", "current"]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql+asyncpg://, which ebaydash does not support" in err
+    assert "secret" not in err and "Traceback" not in err
 
 
 def test_inconsistent_values_are_rejected() -> None:

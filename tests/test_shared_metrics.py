@@ -12,10 +12,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import redis
 
 from ebaydash.monitor import histogram
-from ebaydash.monitor.metrics import BUCKET_S, MetricsRecorder
-from ebaydash.monitor.shared import SharedMetrics, make_client
+from ebaydash.monitor.buckets import BUCKET_S
+from ebaydash.monitor.metrics import MetricsRecorder
+from ebaydash.monitor.shared import SharedMetrics
 from tests.cache_support import RedisServer
 from tests.conftest import ROOT, free_port
 
@@ -28,7 +30,7 @@ def prefix(redis_url: str) -> Iterator[str]:
     name = f"ebaydash:test:{uuid.uuid4().hex[:12]}"
     started = int(time.time())
     yield name
-    client = make_client(redis_url, timeout_ms=1000)
+    client = redis.Redis.from_url(redis_url, socket_timeout=1)
     starts = range((started // BUCKET_S - 2) * BUCKET_S, int(time.time()) + 2 * BUCKET_S, BUCKET_S)
     keys = [f"{name}:{kind}:{s}" for s in starts for kind in ("b", "x")]
     client.delete(*keys, f"{name}:shapes", f"{name}:replicas")

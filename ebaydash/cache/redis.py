@@ -1,7 +1,6 @@
-"""L2 on Redis: the only module that talks to Redis for caching.
-
-Every call has a short connect and read time limit and no retries, and goes through a circuit
-breaker, so a stopped, hung or slow Redis costs at most one time limit before the cache skips it.
+"""L2 on Redis: the cache's keys, values, versions and locks, over the process's one
+:class:`~ebaydash.redis_connection.RedisConnection` (time limits, no retries, the circuit breaker),
+so a stopped, hung or slow Redis costs at most one time limit before the cache skips it.
 Values are encoded by :mod:`ebaydash.cache.codec` (JSON, never pickle); bytes that do not decode
 are a miss, counted, and never an exception.
 
@@ -15,37 +14,33 @@ Keys, under a configurable prefix (``ebaydash`` by default):
 
 No command here scans keys: invalidation is a version bump, old entries age out by TTL.
 
-The commands of a lookup, a claim and a store go over connections this backend keeps checked out
-of redis-py's pool, sent and read directly: redis-py's own call path (pool checkout and release,
-command dispatch, observability hooks) cost about 55 µs of a 90 µs GET. Those connections carry the
-same time limits, and redis-py closes one on any failure, so a timeout never leaves a reply behind.
-Scripts go by their SHA1 (EVALSHA); a Redis that lost its script cache gets the text once more.
+The commands of a lookup, a claim and a store go over the connection's fast path; scripts go by
+their SHA1 (EVALSHA), and a Redis that lost its script cache gets the text once more.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import os
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-import hiredis
-import redis
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError
-from redis.retry import Retry
-
+from ebaydash.breaker import BreakerState, CircuitBreaker
 from ebaydash.cache import codec
 from ebaydash.cache.api import NO_VALUE, CacheObserver, CacheUnavailable, CircuitOpen, NoValue
-from ebaydash.cache.breaker import BreakerState, CircuitBreaker
 from ebaydash.cache.status import L2Status
+from ebaydash.redis_connection import (
+    Client,
+    RedisConnection,
+    RedisRefused,
+    RedisSkipped,
+    RedisUnavailable,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,27 +67,6 @@ end
 return {0}
 """
 
-_SCRIPTS = {script: hashlib.sha1(script.encode()).hexdigest() for script in (_UNLOCK, _CLAIM)}
-_SCRIPT_TEXTS = {sha: script for script, sha in _SCRIPTS.items()}
-
-# Connections kept aside for the fast path beyond this many go back to redis-py's pool.
-_MAX_IDLE = 32
-
-# Redis failing to answer (down, hung, too slow, mid-restart): trip the breaker.
-_OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError)
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, for display."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
 
 class RedisBackend:
     """A :class:`~ebaydash.cache.api.CacheBackend` and
@@ -102,7 +76,7 @@ class RedisBackend:
 
     def __init__(
         self,
-        url: str,
+        redis: RedisConnection | str,
         *,
         timeout_s: float = 0.25,
         reset_s: float = 10.0,
@@ -111,22 +85,15 @@ class RedisBackend:
         observer: CacheObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
+        """Over ``redis``, the process's connection (shared with the metrics); given a URL, over a
+        connection of its own with ``timeout_s`` and ``reset_s``, which :meth:`close` closes."""
+        self._owns_connection = isinstance(redis, str)
+        if isinstance(redis, str):
+            redis = RedisConnection(redis, timeout_s=timeout_s, reset_s=reset_s, clock=clock)
+        self.redis = redis
         self.observer = observer
-        # No retries: a retry after a time-out doubles the wait, and the breaker decides when to
-        # try again. redis-py connects lazily, so a Redis that is down does not stop start-up.
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
-        )
-        self._pool = self._client.connection_pool
-        self._idle: deque[Any] = deque()  # connections of the fast path, most recently used last
-        self._pid = os.getpid()
-        self.breaker = CircuitBreaker(reset_s=reset_s, clock=clock, on_change=self._breaker_changed)
+        redis.on_breaker_change(self._breaker_changed)
+        self._scripts = {script: redis.script(script) for script in (_UNLOCK, _CLAIM)}
         self._values = f"{prefix}:c{codec.FORMAT}:"
         self._versions = f"{prefix}:ver:"
         self._locks = f"{prefix}:lock:"
@@ -137,6 +104,14 @@ class RedisBackend:
         self.decode_errors = 0
         self.encode_errors = 0
         self._unencodable_logged: set[str] = set()
+
+    @property
+    def url(self) -> str:
+        return self.redis.url
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.redis.breaker
 
     # -- values --------------------------------------------------------------------------------
 
@@ -177,7 +152,7 @@ class RedisBackend:
     def bump_version(self, namespace: str, by: int = 1) -> int:
         key = self._versions + namespace
 
-        def bump(c: redis.Redis) -> list[Any]:
+        def bump(c: Client) -> list[Any]:
             pipe = c.pipeline(transaction=True)
             # A counter that vanished (evicted, flushed) restarts from the clock, never from 0:
             # entries written under the old numbers may still be cached.
@@ -193,7 +168,7 @@ class RedisBackend:
         return self._restart_version(key, only_if_missing=False)
 
     def _restart_version(self, key: str, *, only_if_missing: bool) -> int:
-        def restart(c: redis.Redis) -> list[Any]:
+        def restart(c: Client) -> list[Any]:
             pipe = c.pipeline(transaction=True)
             pipe.set(key, _now_ms(), px=self._version_ttl_ms, nx=only_if_missing)
             pipe.get(key)
@@ -234,7 +209,7 @@ class RedisBackend:
         # one round trip; the value goes by plain SET, as through a script Redis would copy it
         self._pipeline(
             ("SET", self._values + key, data, "PX", ttl_ms),
-            ("EVALSHA", _SCRIPTS[_UNLOCK], 1, self._locks + key, token),
+            ("EVALSHA", self._scripts[_UNLOCK], 1, self._locks + key, token),
         )
 
     # -- state ---------------------------------------------------------------------------------
@@ -242,13 +217,10 @@ class RedisBackend:
     @property
     def available(self) -> bool:
         """False while the breaker is open or probing: the cache is degraded."""
-        return self.breaker.state is BreakerState.CLOSED
+        return self.redis.available
 
     def ping(self) -> bool:
-        try:
-            return bool(self._call("PING"))
-        except CacheUnavailable:
-            return False
+        return self.redis.ping().ok
 
     def status(self) -> L2Status:
         return L2Status(
@@ -257,15 +229,14 @@ class RedisBackend:
             times_opened=self.breaker.times_opened,
             last_error=self.breaker.last_error,
             last_error_at=self.breaker.last_error_at,
-            timeout_ms=self.timeout_s * 1000,
+            timeout_ms=self.redis.timeout_s * 1000,
             reset_s=self.breaker.reset_s,
         )
 
     def close(self) -> None:
-        idle, self._idle = self._idle, deque()
-        for connection in idle:
-            self._pool.release(connection)
-        self._client.close()
+        """Close the connection if this backend made it (else its owner, the context, does)."""
+        if self._owns_connection:
+            self.redis.close()
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -306,98 +277,26 @@ class RedisBackend:
                 log.error("a %s cannot be stored in the shared cache: %s", kind, exc)
             return None
 
-    def _run(self, command: Callable[[redis.Redis], T]) -> T:
-        """``command`` on redis-py's client (pipelines), through the breaker."""
-        if not self.breaker.allow():
-            raise CircuitOpen("the shared cache is being skipped after a recent failure")
+    def _run(self, command: Callable[[Client], T]) -> T:
+        """``command`` on redis-py's client (pipelines), as a cache call."""
         try:
-            result = command(self._client)
-        except (redis.RedisError, OSError) as exc:
-            raise self._failed(exc) from exc
-        self.breaker.success()
-        return result
+            return self.redis.run(command)
+        except (RedisUnavailable, RedisRefused) as exc:
+            raise _unavailable(exc) from exc
 
     def _call(self, *args: Any) -> Any:
-        """One command on the fast path, through the breaker."""
+        """One command on the fast path, as a cache call."""
         return self._pipeline(args)[0]
 
     def _eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
-        return self._call("EVALSHA", _SCRIPTS[script], numkeys, *keys_and_args)
+        return self._call("EVALSHA", self._scripts[script], numkeys, *keys_and_args)
 
     def _pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Commands sent together on the fast path (one round trip), through the breaker; their
-        replies, or the first command's refusal raised once all replies are read. A script
-        Redis does not know by its SHA1 (restarted, flushed) is sent once more as text."""
-        if not self.breaker.allow():
-            raise CircuitOpen("the shared cache is being skipped after a recent failure")
+        """Commands sent together on the fast path (one round trip), as a cache call."""
         try:
-            replies = self._send(commands)
-            for i, reply in enumerate(replies):
-                if isinstance(reply, NoScriptError):
-                    _, sha, *rest = commands[i]
-                    replies[i] = reply = self._send((("EVAL", _SCRIPT_TEXTS[sha], *rest),))[0]
-                if isinstance(reply, redis.ResponseError):
-                    raise reply
-        except (redis.RedisError, OSError) as exc:
-            raise self._failed(exc) from exc
-        self.breaker.success()
-        return replies
-
-    def _send(self, commands: tuple[tuple[Any, ...], ...]) -> list[Any]:
-        """Send commands and read their replies (a refusal is returned as its exception) on a
-        connection of the fast path."""
-        if self._pid != os.getpid():
-            # A forked child must not talk over its parent's sockets; they stay the parent's.
-            self._idle = deque()
-            self._pid = os.getpid()
-        try:
-            connection = self._idle.pop()  # connected: a connection that failed is not kept
-        except IndexError:
-            connection = self._pool.get_connection()  # connected, or raises (and keeps it)
-        else:
-            try:
-                dirty = connection.can_read()
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                dirty = True
-            if dirty:
-                # Closed by Redis (restarted, idle clients timed out): reconnect now, as redis-py's
-                # pool does, rather than fail this call and open the breaker for nothing.
-                connection.disconnect()
-        try:
-            # hiredis packs plain str, bytes and int arguments (all these commands have) in C;
-            # redis-py's packer around it cost more than the packing itself
-            packed = [b"".join(map(hiredis.pack_command, commands))]
-            connection.send_packed_command(packed, check_health=False)
-            replies = []
-            for _ in commands:
-                try:
-                    replies.append(connection.read_response())
-                except redis.ResponseError as exc:  # the whole reply was read: go on
-                    replies.append(exc)
-        except BaseException:
-            # redis-py closed it already on its own errors; for anything else (an interrupt) the
-            # replies may still be on their way and must not be read as the next command's
-            connection.disconnect()
-            self._pool.release(connection)  # connecting again is the pool's job (and its checks)
-            raise
-        if len(self._idle) < _MAX_IDLE:
-            self._idle.append(connection)
-        else:
-            self._pool.release(connection)
-        return replies
-
-    def _failed(self, exc: BaseException) -> CacheUnavailable:
-        if isinstance(exc, redis.ResponseError):
-            # Redis answered, so it is up; the command was refused (wrong type, out of memory…).
-            self.breaker.success()
-            if str(exc).startswith("WRONGTYPE"):
-                return _WrongType(str(exc))
-            return CacheUnavailable(f"Redis refused the command: {exc}")
-        self.breaker.failure(exc)
-        if isinstance(exc, _OUTAGES):  # Redis failing to answer (down, hung, too slow…)
-            return CacheUnavailable(f"Redis did not answer: {type(exc).__name__}: {exc}")
-        # a garbled reply and the like: treat as an outage
-        return CacheUnavailable(f"Redis failed: {type(exc).__name__}: {exc}")
+            return self.redis.execute(*commands)
+        except (RedisUnavailable, RedisRefused) as exc:
+            raise _unavailable(exc) from exc
 
     def _breaker_changed(self, before: BreakerState, after: BreakerState) -> None:
         if after is BreakerState.OPEN:
@@ -417,6 +316,17 @@ class RedisBackend:
 
 class _WrongType(CacheUnavailable):
     """The key holds something other than a string: garbage, read as a miss."""
+
+
+def _unavailable(exc: RedisUnavailable | RedisRefused) -> CacheUnavailable:
+    """The cache's error for a failed Redis call."""
+    if isinstance(exc, RedisSkipped):
+        return CircuitOpen("the shared cache is being skipped after a recent failure")
+    if isinstance(exc, RedisRefused):
+        if exc.wrong_type:
+            return _WrongType(str(exc))
+        return CacheUnavailable(f"Redis refused the command: {exc}")
+    return CacheUnavailable(str(exc))
 
 
 def _now_ms() -> int:

@@ -357,9 +357,3 @@ class TieredCache:
         observer = self.observer
         if observer is not None:
             observer.record("cache", event, time.perf_counter() - started, ok=ok)
-
-
-# @cacheable moved to its own module; importing it from here keeps existing imports working.
-from ebaydash.cache.decorator import cacheable  # noqa: E402
-
-__all__ = ["TieredCache", "cacheable"]

@@ -1,16 +1,24 @@
 """The one gateway to the database: engine construction, time limits, error translation, health.
 
 Every statement the app runs goes through :class:`Database`, which
-- gives it a time limit (``statement_timeout`` on Postgres, a progress handler on SQLite),
-- turns driver errors into :class:`~ebaydash.errors.DatabaseUnavailable` or
-  :class:`~ebaydash.errors.QueryTimeout` with a message a user can read,
+- gives it a time limit (``statement_timeout`` on Postgres, a progress handler on SQLite), and on
+  Postgres a client-side deadline of that limit + 1 s (:mod:`ebaydash.db.watchdog`), so a frozen
+  server or a lost network never holds a caller,
+- turns driver errors into the :mod:`ebaydash.errors` exception naming the cause
+  (:mod:`ebaydash.db.faults`): unreachable, unresponsive, login refused, timeout, schema missing,
+  permission denied, read-only, disk full,
 - reports its duration and row count to the metrics recorder.
+
+Postgres connections also get libpq's client-side limits (:data:`PG_CLIENT_LIMITS`): a connect
+timeout, TCP keepalives and ``tcp_user_timeout``, so new and idle connections to a dead or
+unreachable server fail within seconds too.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,12 +34,29 @@ from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 
-from ebaydash.errors import DatabaseError, DatabaseUnavailable, QueryTimeout
+from ebaydash.db import faults, watchdog
+from ebaydash.db.watchdog import Deadline
+from ebaydash.errors import DatabaseError, DatabaseUnavailable
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SERVER_TIMEOUT_OPTION = "ebaydash_statement_timeout_ms"
+
+#: libpq's client-side limits for every Postgres connection (a value in the URL's query wins).
+#: connect_timeout: seconds to establish a connection (libpq's minimum is 2). keepalives_*: an idle
+#: pooled connection to a vanished server is found dead after about 10 + 3 x 5 s instead of the
+#: kernel's two hours. tcp_user_timeout (ms): data unacknowledged this long (a network black hole)
+#: breaks the connection. A *frozen* server's kernel still acknowledges, so statements in flight
+#: are bounded by the watchdog instead.
+PG_CLIENT_LIMITS: dict[str, int] = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 
 
 class QueryObserver(Protocol):
@@ -41,7 +66,8 @@ class QueryObserver(Protocol):
 
 
 def make_engine(settings: Settings) -> Engine:
-    """An engine for ``settings.database_url`` with pool limits, pre-ping and a default time limit."""
+    """An engine for ``settings.database_url`` with pool limits and a default time limit; on
+    Postgres also libpq's client-side limits and the statement watchdog."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -58,7 +84,9 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(
+    # a limit given in the URL's query (?connect_timeout=10) is the operator's choice: keep it
+    client_limits = {k: v for k, v in PG_CLIENT_LIMITS.items() if k not in url.query}
+    engine = create_engine(
         url,
         # read back by Database: the limit every pooled connection already has
         execution_options={SERVER_TIMEOUT_OPTION: settings.statement_timeout_ms},
@@ -67,13 +95,15 @@ def make_engine(settings: Settings) -> Engine:
         pool_timeout=settings.pool_timeout_s,
         pool_recycle=1800,
         connect_args={
-            "connect_timeout": 3,
+            **client_limits,
             # JIT compilation costs ~1 s on a cold aggregate and never pays back for
             # dashboard-sized queries
             "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off",
             "application_name": "ebaydash",
         },
     )
+    watchdog.install(engine, default_limit_s=settings.statement_timeout_ms / 1000)
+    return engine
 
 
 def _sqlite_local_date(timestamp: str | None, tz: str) -> str | None:
@@ -111,7 +141,12 @@ class Health:
 
 
 class Database:
-    """Runs statements with a time limit and readable errors. Thread-safe; share one per process."""
+    """Runs statements with a time limit and readable errors. Thread-safe; share one per process.
+
+    ``prepare``, when given, runs once before the first statement (and again on the next call
+    while it fails): :func:`ebaydash.context.open_database` uses it to bring the schema to the
+    current revision, so every caller finds its tables, whichever call comes first.
+    """
 
     def __init__(
         self,
@@ -119,10 +154,26 @@ class Database:
         *,
         timeout_ms: int,
         observer: QueryObserver | None = None,
+        prepare: Callable[[Database], None] | None = None,
     ) -> None:
         self.engine = engine
         self.timeout_ms = timeout_ms
         self.observer = observer
+        self._prepare = prepare
+        self._prepared = prepare is None
+        self._prepare_lock = threading.Lock()
+
+    def ensure_ready(self) -> None:
+        """Run ``prepare`` if it has not succeeded yet (once per process; other threads wait).
+        Raises what it raises, e.g. a :class:`~ebaydash.errors.SchemaError`."""
+        if self._prepared:
+            return
+        with self._prepare_lock:
+            if self._prepared:
+                return
+            assert self._prepare is not None
+            self._prepare(self)
+            self._prepared = True
 
     @property
     def backend(self) -> str:
@@ -137,11 +188,13 @@ class Database:
     @contextmanager
     def connect(self, *, timeout_ms: int | None = None) -> Iterator[Connection]:
         """A connection whose statements stop after ``timeout_ms`` (default: the setting)."""
+        self.ensure_ready()
         limit = timeout_ms or self.timeout_ms
+        deadline = Deadline(limit / 1000)
         with (
-            self._translate_errors(limit),
+            self._translate_errors(limit, deadline),
             self.engine.connect() as conn,
-            self._time_limit(conn, limit),
+            self._time_limit(conn, limit, deadline),
         ):
             yield conn
 
@@ -173,7 +226,10 @@ class Database:
         # One statement needs no transaction: in autocommit the driver sends no BEGIN and the
         # pool no ROLLBACK on return, ~0.15 ms less per read on loopback. (A non-default time
         # limit needs SET LOCAL, hence a transaction, and takes the path above.)
-        with self._translate_errors(limit), self.engine.connect() as conn:
+        self.ensure_ready()
+        deadline = Deadline(limit / 1000)
+        with self._translate_errors(limit, deadline), self.engine.connect() as conn:
+            conn.info[watchdog.INFO_KEY] = deadline
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             return auto.execute(statement).all()
 
@@ -198,9 +254,16 @@ class Database:
         try:
             with self.connect(timeout_ms=timeout_ms) as conn:
                 result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(statement)
-                for row in result:
-                    count += 1
-                    yield row
+                batches = result.partitions()
+                while True:
+                    # each batch is a driver call (FETCH) of its own, outside execute's deadline
+                    with watchdog.watched(conn):
+                        batch = next(batches, None)
+                    if batch is None:
+                        break
+                    for row in batch:
+                        count += 1
+                        yield row
             ok = True
         finally:
             self._observe(name, started, ok, count)
@@ -210,11 +273,13 @@ class Database:
     @contextmanager
     def transaction(self, *, timeout_ms: int | None = None) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        self.ensure_ready()
         limit = timeout_ms or self.timeout_ms
+        deadline = Deadline(limit / 1000)
         with (
-            self._translate_errors(limit),
+            self._translate_errors(limit, deadline),
             self.engine.begin() as conn,
-            self._time_limit(conn, limit),
+            self._time_limit(conn, limit, deadline),
         ):
             yield conn
 
@@ -251,40 +316,45 @@ class Database:
             self.observer.record("query", name, time.perf_counter() - started, ok=ok, rows=rows)
 
     @contextmanager
-    def _time_limit(self, conn: Connection, timeout_ms: int) -> Iterator[None]:
+    def _time_limit(self, conn: Connection, timeout_ms: int, deadline: Deadline) -> Iterator[None]:
         if self.is_sqlite:
             raw = conn.connection.driver_connection
             assert isinstance(raw, sqlite3.Connection)
-            deadline = time.monotonic() + timeout_ms / 1000
+            limit_at = time.monotonic() + timeout_ms / 1000
             # SQLite has no statement timeout: the progress handler aborts the statement instead.
-            raw.set_progress_handler(_deadline_check(deadline), 10_000)
+            raw.set_progress_handler(_deadline_check(limit_at), 10_000)
             try:
                 yield
             finally:
                 raw.set_progress_handler(None, 0)
         else:
+            # every driver call on this connection, until it is back in the pool, gets the
+            # watchdog's deadline of this limit + the margin (the commit and the reset included)
+            conn.info[watchdog.INFO_KEY] = deadline
             if timeout_ms != self._server_timeout_ms:
                 # SET LOCAL lasts until the end of this transaction, so the pool's default stays.
                 conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
             yield
 
     @contextmanager
-    def _translate_errors(self, timeout_ms: int) -> Iterator[None]:
+    def _translate_errors(self, timeout_ms: int, deadline: Deadline) -> Iterator[None]:
         try:
             yield
-        except sa_exc.OperationalError as exc:
-            translated = _translate(exc, timeout_ms)
-            if exc.connection_invalidated and not isinstance(translated, QueryTimeout):
+        except sa_exc.DBAPIError as exc:
+            translated = faults.classify(
+                exc, url=self.engine.url, timeout_ms=timeout_ms, unresponsive=deadline.fired
+            )
+            if translated is None:  # not the database's fault (a key violated, bad data)
+                raise
+            log.warning("%s: %s", type(translated).__name__, translated)
+            if exc.connection_invalidated and type(translated) is DatabaseUnavailable:
                 raise ConnectionLost(str(translated)) from exc
             raise translated from exc
         except sa_exc.TimeoutError as exc:
+            log.warning("DatabaseUnavailable: no free connection in the pool")
             raise DatabaseUnavailable(
                 "The database is too busy right now (no free connection). Please try again shortly."
             ) from exc
-        except sa_exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise ConnectionLost("The connection to the database was lost. Please try again.") from exc
-            raise
 
 
 class ConnectionLost(DatabaseUnavailable):
@@ -298,21 +368,7 @@ def _deadline_check(deadline: float) -> Callable[[], int]:
     return check
 
 
-def _translate(exc: sa_exc.OperationalError, timeout_ms: int) -> DatabaseError:
-    original = exc.orig
-    message = str(original).lower()
-    is_timeout = (
-        "interrupted" in message
-        or "statement timeout" in message
-        or (type(original).__name__ == "QueryCanceled")
-    )
-    if is_timeout:
-        return QueryTimeout(
-            f"This query took longer than its {timeout_ms / 1000:g} s limit and was stopped. "
-            "Try a shorter date range or a narrower filter."
-        )
-    log.warning("database unavailable: %s", original)
-    return DatabaseUnavailable(
-        "The database cannot be reached right now. The dashboard will recover by itself "
-        "once it is back; please try again in a moment."
-    )
+def classify_error(exc: sa_exc.DBAPIError, engine: Engine, *, timeout_ms: int) -> DatabaseError | None:
+    """The :mod:`ebaydash.errors` exception for a driver error on ``engine`` (for code that uses
+    the engine directly, as migrations do); None when it is not the database's fault."""
+    return faults.classify(exc, url=engine.url, timeout_ms=timeout_ms)

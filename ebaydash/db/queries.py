@@ -59,11 +59,6 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
     return db.fetch_all("list_accounts", stmt)
 
 
-def get_account(db: Database, account_id: int) -> Row[Any] | None:
-    stmt = select(accounts).where(accounts.c.id == account_id)
-    return db.fetch_one("get_account", stmt)
-
-
 # -- KPIs ---------------------------------------------------------------------------------------
 
 CANCELLED = "cancelled"  # the one status that counts in no figure but its own
@@ -496,14 +491,6 @@ def order_count_total(db: Database) -> int:
 # re-reads and re-decides. The first write of a scope is an INSERT that loses to a concurrent one.
 
 
-def ensure_scaling_tables(db: Database) -> None:
-    """Create the scaling tables when an older database lacks them (no-op otherwise)."""
-    from ebaydash.db.schema import SCALING_TABLES, metadata
-
-    with db.transaction() as conn:
-        metadata.create_all(conn, tables=list(SCALING_TABLES), checkfirst=True)
-
-
 def scaling_state_row(db: Database, scope: str) -> Row[Any] | None:
     from ebaydash.db.schema import scaling_state
 
@@ -557,7 +544,7 @@ def scaling_actions_recent(db: Database, scope: str, limit: int = 50) -> Sequenc
     return db.fetch_all("scaling_actions_recent", stmt)
 
 
-# -- order writes (the cached order repository) -------------------------------------------------
+# -- order writes -------------------------------------------------
 
 
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:

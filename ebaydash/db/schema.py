@@ -149,10 +149,14 @@ meta = Table(
 
 # In dependency order: load top to bottom, delete bottom to top.
 TABLES = (accounts, customers, products, listings, orders, order_items)
+TABLE_NAMES = tuple(table.name for table in TABLES)  # in dependency order, parents first
 
 
 def create_all(bind: Engine | Connection) -> None:
-    """Create missing tables and indexes; a no-op when they exist."""
+    """Create missing tables and indexes, as versions before migrations did on start.
+
+    The app no longer calls it: Alembic owns the schema (:mod:`ebaydash.db.migrations`). Tests use
+    it to make a database "from before migrations", which the migrations must adopt."""
     metadata.create_all(bind, checkfirst=True)
 
 

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ebaydash.importers import locales
-from ebaydash.importers.records import OrderRecord, ParsedFile, RowError
+from ebaydash.importers.records import ParsedFile, RowError
+from ebaydash.models import OrderRecord
 
 
 @dataclass

@@ -13,8 +13,10 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from ebaydash.importers import fulfillment, seller_hub
-from ebaydash.importers.encoding import TextSource, Unreadable, decode_error
-from ebaydash.importers.records import NotOrder, OrderRecord, ParsedFile, Rejected, RowError
+from ebaydash.importers.encoding import TextSource, Unreadable, decode_error, decode_whole
+from ebaydash.importers.money import sniff as money_sniff
+from ebaydash.importers.records import NotOrder, ParsedFile, Rejected, RowError
+from ebaydash.models import OrderRecord
 
 FORMATS = (fulfillment.FORMAT, seller_hub.FORMAT)
 Item = OrderRecord | Rejected | NotOrder
@@ -24,13 +26,21 @@ __all__ = ["FORMATS", "FileScan", "Unreadable", "decode", "detect", "read_file",
 
 
 def decode(data: bytes) -> str:
-    """A whole small file's text (see :mod:`ebaydash.importers.encoding` for how it is decided)."""
-    source = TextSource(io.BytesIO(data), sample_bytes=len(data) + 1)
-    return source.sample
+    """A whole small file's text, strictly Unicode (:func:`ebaydash.importers.encoding.decode_whole`);
+    raises :class:`Unreadable` saying why not. Order files are read by :func:`scan_file` instead,
+    which also reads legacy code pages with a note and reports damaged characters by row."""
+    return decode_whole(data)
 
 
 def detect(text: str) -> str:
-    """``fulfillment-json``, ``seller-hub-csv`` or ``unknown``, from the start of the text."""
+    """``fulfillment-json``, ``seller-hub-csv``, a money format (``transaction-report-csv``,
+    ``finances-transactions-json``, ``finances-payouts-json``) or ``unknown``, from the start of
+    the text."""
+    # money files first: a getTransactions page is JSON too, and a Transaction report has an
+    # "Order number" column
+    money = money_sniff.money_format(text)
+    if money is not None:
+        return money
     if fulfillment.looks_like(text):
         return fulfillment.FORMAT
     if seller_hub.looks_like(text):
@@ -95,6 +105,12 @@ class FileScan:
                 elif kind == seller_hub.FORMAT:
                     yield from seller_hub.scan(
                         self.name, source, info, zone=self.zone, default_currency=self.default_currency
+                    )
+                elif kind in money_sniff.MONEY_FORMATS:
+                    self._unreadable(
+                        f"this is a {money_sniff.FORMAT_LABELS[kind]}: eBay's money records (fees, "
+                        "refunds, payouts), not orders; import orders from a Seller Hub Orders report "
+                        "or getOrders pages"
                     )
                 else:
                     first = next((line.strip() for line in source.sample.splitlines() if line.strip()), "")

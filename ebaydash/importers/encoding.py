@@ -209,6 +209,39 @@ class TextSource:
         return self._text.read(size)
 
 
+def decode_whole(data: bytes) -> str:
+    """A whole file's text, decoded strictly: for a reader that neither reports an encoding note
+    nor checks each field for damaged characters (the money reader). The encoding is decided as
+    :func:`detect` does, but only Unicode is read: UTF-8 with or without a byte-order mark, UTF-16
+    or UTF-32 with one, UTF-16 without one.
+
+    Raises :class:`Unreadable` for a binary file, a legacy code page (named, with how to export
+    UTF-8), and bytes that are not the Unicode encoding the file is in or claims to be.
+    """
+    encoding = detect(data, complete=True)
+    if encoding.note is not None:
+        raise Unreadable(
+            f"the file is not UTF-8 text (it looks like {encoding.label}, what Excel's plain 'CSV' "
+            "writes); export it again, or save it in Excel as 'CSV UTF-8 (comma delimited)'"
+        )
+    try:
+        text = data.decode("utf-8-sig" if encoding.codec.startswith("utf-8") else encoding.codec)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        if encoding.codec in ("utf-16", "utf-32"):
+            raise Unreadable(
+                f"the file claims to be {encoding.label} text (its byte-order mark says so) but is not: "
+                f"byte 0x{data[exc.start]:02x} cannot be read; export it again",
+                None,
+            ) from None
+        raise Unreadable(
+            f"the file is not {encoding.label} text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "export it again, or save it in Excel as 'CSV UTF-8 (comma delimited)'",
+            line,
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def decode_error(exc: UnicodeDecodeError, encoding: Encoding) -> Unreadable:
     return Unreadable(
         f"the file is not {label(encoding.codec)} text throughout (byte 0x{exc.object[exc.start]:02x} "

@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 
 from ebaydash.importers import locales, statuses, values
 from ebaydash.importers.encoding import TextSource
-from ebaydash.importers.records import LineRecord, OrderRecord, ParsedFile, Rejected, RowError, Source
+from ebaydash.importers.records import ParsedFile, Rejected, RowError
 from ebaydash.importers.values import HugeNumber, ValueProblem
+from ebaydash.models import LineRecord, OrderRecord, Source
 
 FORMAT = "fulfillment-json"
 CHUNK_CHARS = 1 << 20

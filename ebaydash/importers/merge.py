@@ -24,7 +24,7 @@ never go back once true — a completed refund, a cancellation, a full refund: a
 source that knows them still adds them to a newer copy from one that did not (a getOrders page with
 a refund imported after a newer Seller Hub report of the same order). See :func:`older_facts`.
 
-``knows`` on :class:`~ebaydash.importers.records.OrderRecord` names the facts a record vouches
+``knows`` on :class:`~ebaydash.models.OrderRecord` names the facts a record vouches
 for ("refunds", "cancellation"). The rules are pure functions on a record and what is stored; the
 upsert calls :func:`reconcile` for every order it already holds.
 """
@@ -35,7 +35,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ebaydash.importers.records import OrderRecord
+from ebaydash.models import OrderRecord
 
 TERMINAL = ("cancelled", "refunded")
 

@@ -1,65 +1,13 @@
-"""What the parsers produce: validated, normalised orders with their lines, row errors, and rows that
-are not orders.
-
-Records carry exact values only: ``Decimal`` money with two places, aware UTC datetimes, statuses
-already mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`. Nothing here does I/O.
+"""What a parser makes of one file: the valid orders (:class:`~ebaydash.models.OrderRecord`, a
+model the database layer writes), the row errors, the rows that are not orders, and what the file
+says about itself. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-# What a source can vouch for beyond the fields every source has (see ebaydash.importers.merge):
-# "refunds": its refunded amount is a fact, not a default of 0.00 for "not shown";
-# "cancellation": its status would say cancelled or refunded if the order were.
-FACTS_ALL = frozenset({"refunds", "cancellation"})
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where a record came from: the file name and its 1-based line (the order's first line)."""
-
-    file: str
-    line: int | None
-    raw: str = ""  # the original text of the row or order, for the rejects file
-
-
-@dataclass(frozen=True, slots=True)
-class LineRecord:
-    sku: str
-    title: str
-    quantity: int
-    unit_price: Decimal
-    line_item_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
-    """One order as a file states it.
-
-    ``knows`` names the facts the source vouches for (:data:`FACTS_ALL` for the Fulfillment API; a
-    Seller Hub report without refund or status columns knows neither): a fact a source does not
-    know never overwrites one stored from a source that does (``ebaydash.importers.merge``).
-    ``marketplace`` is the seller's eBay site the order was listed on (``EBAY_US`` …), never the
-    buyer's.
-    """
-
-    ebay_order_id: str
-    status: str
-    total_amount: Decimal
-    refunded_amount: Decimal
-    currency: str
-    order_date: dt.datetime
-    updated_at: dt.datetime
-    lines: tuple[LineRecord, ...]
-    buyer: str | None = None
-    buyer_email: str | None = None
-    seller_id: str | None = None
-    marketplace: str | None = None
-    source: Source = field(default_factory=lambda: Source("", None), compare=False)
-    knows: frozenset[str] = FACTS_ALL
+from ebaydash.models import OrderRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,17 +43,9 @@ from zoneinfo import ZoneInfo
 
 from ebaydash.importers import dialect, headers, locales, statuses, values
 from ebaydash.importers.encoding import TextSource
-from ebaydash.importers.records import (
-    FACTS_ALL,
-    LineRecord,
-    NotOrder,
-    OrderRecord,
-    ParsedFile,
-    Rejected,
-    RowError,
-    Source,
-)
+from ebaydash.importers.records import NotOrder, ParsedFile, Rejected, RowError
 from ebaydash.importers.values import ValueProblem
+from ebaydash.models import FACTS_ALL, LineRecord, OrderRecord, Source
 
 FORMAT = "seller-hub-csv"
 Item = OrderRecord | Rejected | NotOrder

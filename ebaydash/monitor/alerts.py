@@ -24,10 +24,12 @@ ALERT_WINDOW_S = 60.0
 
 @dataclass(frozen=True)
 class Limits:
-    rss_mb: float = 1024.0
-    cpu_percent: float = 80.0
-    response_ms: float = 2000.0
-    error_rate: float = 0.05
+    """The alert limits; the defaults are the settings' (written once, in ``SETTINGS``)."""
+
+    rss_mb: float = Settings.alert_rss_mb
+    cpu_percent: float = Settings.alert_cpu_percent
+    response_ms: float = Settings.alert_response_ms
+    error_rate: float = Settings.alert_error_rate
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

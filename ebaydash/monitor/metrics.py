@@ -25,113 +25,35 @@ import math
 import threading
 import time
 import uuid
-from bisect import bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ebaydash.monitor import histogram
+from ebaydash.monitor.buckets import (
+    BUCKET_S,
+    RETENTION_S,
+    Aggregate,
+    Buckets,
+    SeriesKey,
+    bucket_start,
+    merge_buckets,
+    window_start,
+)
 
 if TYPE_CHECKING:
     from ebaydash.monitor.shared import SharedMetrics
 
 log = logging.getLogger(__name__)
 
-BUCKET_S = 10
-WINDOWS_S: tuple[int, ...] = (60, 300, 900)
-RETENTION_S = max(WINDOWS_S) + 2 * BUCKET_S
 MAX_NAMES_PER_KIND = 200
 MAX_KINDS = 16
 OTHER = "(other)"
 # kinds whose raw durations are kept for exact in-process percentiles
 EXACT_KINDS = ("page", "service", "query", "sql")
 
-SeriesKey = tuple[str, str]  # (kind, name)
-_BOUNDS = histogram.BOUNDS_S
 RawEvent = tuple[float, str, str, float, bool, "int | None"]  # at, kind, name, seconds, ok, rows
-
-
-class Aggregate:
-    """Counts of one series in one time bucket. Aggregates add up across processes."""
-
-    __slots__ = ("count", "errors", "hist", "max_s", "rows", "total_s")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.errors = 0
-        self.total_s = 0.0
-        self.max_s = 0.0
-        self.rows = 0
-        self.hist: dict[int, int] = {}
-
-    def add(self, seconds: float, ok: bool, rows: int | None) -> None:
-        self.count += 1
-        if not ok:
-            self.errors += 1
-        self.total_s += seconds
-        if seconds > self.max_s:
-            self.max_s = seconds
-        if rows:
-            self.rows += rows
-        index = bisect_right(_BOUNDS, seconds)  # histogram.bucket_of, inlined: this runs per event
-        self.hist[index] = self.hist.get(index, 0) + 1
-
-    def merge(self, other: Aggregate) -> None:
-        self.count += other.count
-        self.errors += other.errors
-        self.total_s += other.total_s
-        self.max_s = max(self.max_s, other.max_s)
-        self.rows += other.rows
-        for index, n in other.hist.items():
-            self.hist[index] = self.hist.get(index, 0) + n
-
-    def copy(self) -> Aggregate:
-        clone = Aggregate()
-        clone.merge(self)
-        return clone
-
-    def __repr__(self) -> str:
-        return f"Aggregate(count={self.count}, errors={self.errors}, total_s={self.total_s:.6f})"
-
-
-Buckets = dict[int, dict[SeriesKey, Aggregate]]  # bucket start (epoch seconds) → series → counts
-
-
-def merge_buckets(into: Buckets, other: Mapping[int, Mapping[SeriesKey, Aggregate]]) -> Buckets:
-    for start, series in other.items():
-        target = into.setdefault(start, {})
-        for key, agg in series.items():
-            existing = target.get(key)
-            if existing is None:
-                target[key] = agg.copy()
-            else:
-                existing.merge(agg)
-    return into
-
-
-def _absorb(into: Buckets, batch: Buckets) -> None:
-    """Like :func:`merge_buckets`, but takes ``batch``'s aggregates over instead of copying them."""
-    for start, series in batch.items():
-        target = into.get(start)
-        if target is None:
-            into[start] = series
-            continue
-        for key, agg in series.items():
-            existing = target.get(key)
-            if existing is None:
-                target[key] = agg
-            else:
-                existing.merge(agg)
-
-
-def bucket_start(at: float) -> int:
-    return int(at // BUCKET_S) * BUCKET_S
-
-
-def window_start(now: float, window_s: float) -> int:
-    """The first bucket a window of ``window_s`` ending ``now`` includes (bucket-aligned)."""
-    return math.ceil((now - window_s) / BUCKET_S) * BUCKET_S
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -347,7 +269,7 @@ class MetricsRecorder:
                 )
             if self.shared is not None:
                 merge_buckets(self._outbox, batch)
-            _absorb(self._buckets, batch)
+            merge_buckets(self._buckets, batch, adopt=True)
             horizon = bucket_start(self._clock()) - RETENTION_S
             for store in (self._buckets, self._outbox):
                 for start in [s for s in store if s < horizon]:

@@ -39,20 +39,21 @@ MAX_RECENT = 256
 
 @dataclass(frozen=True)
 class Policy:
-    """Every threshold of the engine; the defaults are the design's."""
+    """Every threshold of the engine. The defaults are the settings' (the design's values), so each
+    is written once, in :data:`ebaydash.settings.SETTINGS`."""
 
-    scale_up_response_ms: float = 3000.0
-    scale_down_response_ms: float = 500.0
-    scale_up_throughput_per_min: float = 1000.0
-    scale_down_throughput_per_min: float = 100.0
-    scale_up_memory: float = 0.8
-    scale_down_memory: float = 0.3
-    cooldown_s: float = 300.0
-    stabilisation_s: float = 300.0
-    tolerance: float = 0.1
-    max_age_s: float = 120.0
-    min_replicas: int = 1
-    max_replicas: int = 10
+    scale_up_response_ms: float = Settings.scale_up_response_ms
+    scale_down_response_ms: float = Settings.scale_down_response_ms
+    scale_up_throughput_per_min: float = Settings.scale_up_throughput_per_min
+    scale_down_throughput_per_min: float = Settings.scale_down_throughput_per_min
+    scale_up_memory: float = Settings.scale_up_memory
+    scale_down_memory: float = Settings.scale_down_memory
+    cooldown_s: float = Settings.scale_cooldown_s
+    stabilisation_s: float = Settings.scale_stabilisation_s
+    tolerance: float = Settings.scale_tolerance
+    max_age_s: float = Settings.scale_max_data_age_s
+    min_replicas: int = Settings.min_replicas
+    max_replicas: int = Settings.max_replicas
 
     def __post_init__(self) -> None:
         problems = []

@@ -1,5 +1,6 @@
-"""Every Redis call the monitor makes lives here: shared metric buckets, slow-statement texts,
-the replicas' latest resource samples, and a ping for the health panel.
+"""Every Redis call the monitor makes lives here: shared metric buckets, slow-statement texts and
+the replicas' latest resource samples, over the process's one
+:class:`~ebaydash.redis_connection.RedisConnection`.
 
 Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch seconds):
 
@@ -15,8 +16,9 @@ Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch se
 Pushes run as one Lua script: atomic, and idempotent per batch id.
 
 Bucket keys expire after the retention, so Redis holds a bounded amount whatever the traffic.
-Calls fail open: short timeouts, no retries, and after a failure a breaker skips Redis for
-``breaker_reset_s`` so a dead server costs one timeout per period, not one per call.
+Calls fail open: the connection's short timeouts, no retries, and its breaker (shared with the
+cache) skips Redis for ``breaker_reset_s`` after a failure, so a dead server costs one timeout per
+period, not one per call.
 """
 
 from __future__ import annotations
@@ -24,32 +26,28 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
-from ebaydash.monitor.metrics import RETENTION_S, Aggregate, Buckets, SeriesKey
+from ebaydash.monitor.buckets import RETENTION_S, Aggregate, Buckets, SeriesKey
+from ebaydash.redis_connection import (
+    Client,
+    Ping,
+    RedisConnection,
+    RedisRefused,
+    RedisSkipped,
+    RedisUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 SEPARATOR = "|"
+T = TypeVar("T")
 
 
 class SharedUnavailable(Exception):
     """Redis did not answer (or the breaker is open); callers fall back to local numbers."""
-
-
-@dataclass(frozen=True)
-class Ping:
-    ok: bool
-    round_trip_ms: float | None
-    message: str
 
 
 # KEYS[1] marks the batch as applied; ARGV[1] is the retention; then (op, key number, field, value)
@@ -75,16 +73,9 @@ return 1
 """
 
 
-def make_client(url: str, *, timeout_ms: int) -> redis.Redis:
-    timeout = timeout_ms / 1000
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),  # a retry would double the wait on a dead server
-        health_check_interval=0,
-        decode_responses=True,
-    )
+def _text(value: bytes | str) -> str:
+    """A reply as text (the shared client returns bytes: the cache's values are binary)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _clean(name: str) -> str:
@@ -93,49 +84,33 @@ def _clean(name: str) -> str:
 
 class SharedMetrics:
     def __init__(
-        self,
-        client: redis.Redis,
-        *,
-        prefix: str = "ebaydash:metrics",
-        retention_s: int = RETENTION_S + 60,
-        breaker_reset_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        self, redis: RedisConnection, *, prefix: str = "ebaydash:metrics", retention_s: int = RETENTION_S + 60
     ) -> None:
-        self.client = client
+        self.redis = redis
         self.prefix = prefix
         self.retention_s = retention_s
-        self.breaker_reset_s = breaker_reset_s
-        self._clock = clock
-        self._open_until = 0.0
-        self._lock = threading.Lock()
-        self.last_error: str | None = None
-        self.failures = 0
-        self._push_script = client.register_script(_PUSH)
 
     @classmethod
     def connect(cls, url: str, *, timeout_ms: int, prefix: str, breaker_reset_s: float) -> SharedMetrics:
-        return cls(make_client(url, timeout_ms=timeout_ms), prefix=prefix, breaker_reset_s=breaker_reset_s)
-
-    # -- the breaker ---------------------------------------------------------------------------
+        """Over a connection of its own (tools and tests; the app shares the context's)."""
+        return cls(RedisConnection(url, timeout_s=timeout_ms / 1000, reset_s=breaker_reset_s), prefix=prefix)
 
     @property
     def breaker_open(self) -> bool:
-        return self._clock() < self._open_until
+        return not self.redis.available
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        if self.breaker_open:
-            raise SharedUnavailable(f"skipping Redis after an error: {self.last_error}")
+    def _call(self, what: str, fn: Callable[[Client], T]) -> T:
         try:
-            result = fn()
-        except (redis.RedisError, OSError) as exc:
-            with self._lock:
-                self.failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self._open_until = self._clock() + self.breaker_reset_s
-            log.warning("shared metrics: %s failed (%s); retrying in %.0f s", what, exc, self.breaker_reset_s)
-            raise SharedUnavailable(self.last_error) from exc
-        self.last_error = None
-        return result
+            return self.redis.run(fn)
+        except RedisSkipped as exc:
+            raise SharedUnavailable(
+                f"skipping Redis after an error: {self.redis.breaker.last_error}"
+            ) from exc
+        except (RedisUnavailable, RedisRefused) as exc:
+            log.warning(
+                "shared metrics: %s failed (%s); retrying in %.0f s", what, exc, self.redis.breaker.reset_s
+            )
+            raise SharedUnavailable(str(exc)) from exc
 
     # -- metric buckets ------------------------------------------------------------------------
 
@@ -185,7 +160,7 @@ class SharedMetrics:
         if len(keys) == 1:
             return True
         try:
-            self._call("push", lambda: self._push_script(keys=keys, args=[self.retention_s, *ops]))
+            self._call("push", lambda c: c.register_script(_PUSH)(keys=keys, args=[self.retention_s, *ops]))
             return True
         except SharedUnavailable:
             return False
@@ -193,8 +168,8 @@ class SharedMetrics:
     def read(self, starts: Sequence[int]) -> Buckets:
         """Every replica's counts for the buckets starting at ``starts``, merged."""
 
-        def fetch() -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
+        def fetch(c: Client) -> list[Any]:
+            pipe = c.pipeline(transaction=False)
             for start in starts:
                 pipe.hgetall(self._bucket_key(start))
                 pipe.zrange(self._max_key(start), 0, -1, withscores=True)
@@ -203,27 +178,29 @@ class SharedMetrics:
         replies = self._call("read", fetch)
         out: Buckets = {}
         for i, start in enumerate(starts):
-            fields: dict[str, str] = replies[2 * i]
-            worst: list[tuple[str, float]] = replies[2 * i + 1]
+            fields: dict[bytes, bytes] = replies[2 * i]
+            worst: list[tuple[bytes, float]] = replies[2 * i + 1]
             if not fields:
                 continue
-            out[start] = _decode_bucket(fields, worst)
+            out[start] = _decode_bucket(
+                {_text(k): _text(v) for k, v in fields.items()}, [(_text(m), x) for m, x in worst]
+            )
         return out
 
     def shape(self, shape_id: str) -> str | None:
         try:
-            value = self._call("shape", lambda: self.client.hget(f"{self.prefix}:shapes", shape_id))
+            value = self._call("shape", lambda c: c.hget(f"{self.prefix}:shapes", shape_id))
         except SharedUnavailable:
             return None
-        return str(value) if value is not None else None
+        return _text(value) if value is not None else None
 
     # -- replicas' resource samples -------------------------------------------------------------
 
     def publish_sample(self, replica: str, sample: Mapping[str, Any]) -> bool:
         key = f"{self.prefix}:replicas"
 
-        def send() -> None:
-            pipe = self.client.pipeline(transaction=False)
+        def send(c: Client) -> None:
+            pipe = c.pipeline(transaction=False)
             pipe.hset(key, replica, json.dumps(dict(sample)))
             pipe.expire(key, self.retention_s)
             pipe.execute()
@@ -237,7 +214,10 @@ class SharedMetrics:
     def replica_samples(self, *, max_age_s: float, now: float | None = None) -> dict[str, dict[str, Any]]:
         """The latest sample of every replica that reported within ``max_age_s`` (wall clock)."""
         key = f"{self.prefix}:replicas"
-        raw: dict[str, str] = self._call("replicas", lambda: self.client.hgetall(key))
+        raw = {
+            _text(replica): _text(text)
+            for replica, text in self._call("replicas", lambda c: c.hgetall(key)).items()
+        }
         now = time.time() if now is None else now
         fresh: dict[str, dict[str, Any]] = {}
         gone: list[str] = []
@@ -254,23 +234,16 @@ class SharedMetrics:
                 gone.append(replica)
         if gone:  # replicas that stopped long ago: forget them
             with contextlib.suppress(SharedUnavailable):
-                self._call("forget", lambda: self.client.hdel(key, *gone))
+                self._call("forget", lambda c: c.hdel(key, *gone))
         return fresh
 
     # -- health --------------------------------------------------------------------------------
 
     def ping(self) -> Ping:
-        if self.breaker_open:
-            return Ping(False, None, f"not answering ({self.last_error}); retrying shortly")
-        started = time.perf_counter()
-        try:
-            self._call("ping", self.client.ping)
-        except SharedUnavailable as exc:
-            return Ping(False, None, f"not answering ({exc})")
-        return Ping(True, (time.perf_counter() - started) * 1000, "reachable")
+        return self.redis.ping()
 
     def close(self) -> None:
-        self.client.close()
+        self.redis.close()
 
 
 def _decode_bucket(

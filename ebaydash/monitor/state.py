@@ -46,15 +46,8 @@ class ScalingStateStore:
         self.db = db
         self.scope = scope
         self.actor = actor or replica_id()
-        self._ready = False
-
-    def _ensure(self) -> None:
-        if not self._ready:
-            queries.ensure_scaling_tables(self.db)
-            self._ready = True
 
     def load(self) -> scaling.State:
-        self._ensure()
         row = queries.scaling_state_row(self.db, self.scope)
         if row is None:
             return scaling.State()
@@ -71,7 +64,6 @@ class ScalingStateStore:
 
     def commit(self, old: scaling.State, new: scaling.State, decision: scaling.Decision) -> bool:
         """Store ``new`` if nobody wrote since ``old`` was loaded; record the action if it acts."""
-        self._ensure()
         action = None
         if decision.action != "hold":
             action = {
@@ -94,7 +86,6 @@ class ScalingStateStore:
         return queries.scaling_state_write(self.db, self.scope, old.version, values, action)
 
     def actions(self, limit: int = 50) -> list[ActionRecord]:
-        self._ensure()
         return [
             ActionRecord(
                 at=float(r.at),

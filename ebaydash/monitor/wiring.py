@@ -13,21 +13,15 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSample, ResourceSampler
 from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.monitor.state import replica_id
+from ebaydash.redis_connection import RedisConnection
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def build_recorder(settings: Settings) -> MetricsRecorder:
-    """The recorder; shared through Redis when ``EBAYDASH_REDIS_URL`` is set."""
-    shared = None
-    if settings.redis_url:
-        shared = SharedMetrics.connect(
-            settings.redis_url,
-            timeout_ms=settings.redis_timeout_ms,
-            prefix=settings.metrics_prefix,
-            breaker_reset_s=settings.breaker_reset_s,
-        )
+def build_recorder(settings: Settings, redis: RedisConnection | None = None) -> MetricsRecorder:
+    """The recorder; shared through ``redis`` (the process's connection) when there is one."""
+    shared = None if redis is None else SharedMetrics(redis, prefix=settings.metrics_prefix)
     return MetricsRecorder(shared=shared, slow_query_ms=settings.slow_query_ms)
 
 

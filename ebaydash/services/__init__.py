@@ -1,17 +1,18 @@
 """The page-facing API: plain functions returning dataclasses, no streamlit.
 
 Every function takes the process :class:`~ebaydash.context.Context` first. Pages import this
-package only; the modules behind it split the API by audience.
+package only; the modules behind it split the API by concern: ``sellers`` (accounts, figures,
+orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` and ``scaling``
+(the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
 """
 
-from ebaydash.services.cache import cache_status
-from ebaydash.services.imports import (
-    ImportFile,
-    ImportReport,
-    import_orders,
-    timezones,
-)
-from ebaydash.services.order_repository import OrderRepository, update_order_status
+from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have, for filters
+from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
+from ebaydash.services.health import HealthCheck, health_checks
+from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
+from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
+from ebaydash.services.resources import ResourceReport, resource_history, resource_report
+from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
     FIGURES,
@@ -31,47 +32,25 @@ from ebaydash.services.sellers import (
     top_buyers,
     top_products,
     trend,
+    update_order_status,
     validate_filter,
-)
-from ebaydash.services.system import (
-    WINDOW_LABELS,
-    HealthCheck,
-    PerformanceReport,
-    ResourceReport,
-    ScalingReport,
-    database_health,
-    demo_traffic,
-    health_checks,
-    performance,
-    performance_report,
-    policy,
-    recommendation,
-    resource_history,
-    resource_report,
-    rules_table,
-    scaling_report,
-    start_demo_traffic,
-    stop_demo_traffic,
-    what_if,
 )
 
 __all__ = [
     "EXPORT_COLUMNS",
     "FIGURES",
+    "ORDER_STATUSES",
     "PAGE_SIZES",
     "SORT_LABELS",
-    "WINDOW_LABELS",
+    "WINDOWS_S",
     "HealthCheck",
     "ImportFile",
     "ImportReport",
-    "OrderRepository",
     "PerformanceReport",
     "ResourceReport",
     "ScalingReport",
     "account",
     "accounts",
-    "cache_status",
-    "database_health",
     "default_account",
     "demo_traffic",
     "export_orders_csv",
@@ -89,7 +68,6 @@ __all__ = [
     "recommendation",
     "resource_history",
     "resource_report",
-    "rules_table",
     "scaling_report",
     "start_demo_traffic",
     "status_mix",

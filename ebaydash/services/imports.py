@@ -21,21 +21,19 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import exc as sa_exc
-
 from ebaydash.context import Context
-from ebaydash.db import ingest, schema
+from ebaydash.db import upsert
+from ebaydash.db.upsert import Progress
 from ebaydash.errors import ImportFailed, InvalidInput
 from ebaydash.importers import (
     FORMAT_LABELS,
     NotOrder,
-    OrderRecord,
     ParsedFile,
     Rejected,
     RowError,
@@ -43,15 +41,14 @@ from ebaydash.importers import (
     rejects,
     scan_file,
 )
-from ebaydash.seeding import DEMO_PRISTINE
+from ebaydash.models import OrderRecord
+from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
-IMPORT_TIMEOUT_MS = 15 * 60 * 1000  # a statement of a large import may take minutes, not 5 s
 MAX_ACCOUNT_NAME = 100
 BATCH_ORDERS = 5_000  # orders per upsert within the one transaction: bounds the memory of a write
 MAX_PROBLEMS_KEPT = 10_000  # problems listed (all are counted); a broken 50 MB file has 100,000s
 MAX_NOT_ORDERS_KEPT = 1_000
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -256,19 +253,20 @@ def import_orders(
     """Import ``files`` into the account called ``account_name`` (created when there is none).
 
     ``timezone`` is the zone of the Seller Hub dates (default: the account's, else the setting).
-    Bad input never raises: it comes back in the report's ``errors`` with ``committed`` False.
-    Raises :class:`~ebaydash.errors.InvalidInput` for a bad account name, zone or no files, and
-    :class:`~ebaydash.errors.ImportFailed` when the database refuses the write (rolled back).
+    Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
+    field, reason), with ``committed`` False unless ``skip_invalid``.
+
+    Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
+    or an unknown time zone; :class:`~ebaydash.errors.ImportFailed` when the database refuses a
+    row, or the files change between their check and their write; :class:`~ebaydash.errors.DatabaseError`
+    when it cannot be reached or is too slow. Nothing is written in any of these cases.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda _fraction, _step: None)
     name = _clean_name(account_name)
     if not files:
         raise InvalidInput("Choose at least one file to import.")
-    with ctx.db.transaction() as conn:
-        # a fresh database (``ebaydash import`` before anything else) gets its tables first
-        schema.create_all(conn)
-        existing = ingest.find_account(conn, name)
+    existing = upsert.find_account(ctx.db, name)
     zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
     report = ImportReport(account_name=existing.name if existing is not None else name)
     default_currency = existing.currency if existing is not None else "USD"
@@ -381,90 +379,64 @@ def import_orders(
 
     # 3. write the chosen copies, in batches, in one transaction
     report_progress(0.5, "Writing")
-    counts = ingest.UpsertCounts()
-    try:
-        with ctx.db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
-            # written first, in the same transaction: a seller's data is never replaced by the demo
-            ingest.set_meta(conn, DEMO_PRISTINE, "no")
-            account = ingest.find_account(conn, name)
-            if account is None:
-                account_id = ingest.create_account(
-                    conn,
-                    name=name,
-                    ebay_user_id=ebay_user_id,
-                    currency=currency or "USD",
-                    timezone=zone.key,
-                    marketplace=report.marketplace or "EBAY_US",
-                )
-                report.account_created = True
-            else:
-                account_id = int(account.id)
-            written = 0
 
-            def write(batch: list[OrderRecord]) -> None:
-                nonlocal counts, written
-                got = ingest.upsert_orders(conn, account_id, batch)
-                counts = ingest.UpsertCounts(
-                    counts.imported + got.imported,
-                    counts.updated + got.updated,
-                    counts.unchanged + got.unchanged,
-                    counts.older + got.older,
-                )
-                written += len(batch)
-                report_progress(0.5 + 0.48 * written / decision.to_write, f"Writing: {written:,} orders")
+    def batches() -> Iterator[list[OrderRecord]]:
+        """The chosen copies, read again from the files, :data:`BATCH_ORDERS` at a time."""
+        batch: list[OrderRecord] = []
+        read = 0
+        for file_index, file, _done in scans():
+            scan = scan_file(
+                file.name,
+                file.open,
+                zone=zone,
+                default_currency=default_currency,
+                size=sizes[file_index],
+                max_bytes=max_bytes,
+            )
+            position = 0
+            for item in scan:
+                if not isinstance(item, OrderRecord):
+                    continue
+                if decision.wanted(file_index, position):
+                    batch.append(item)
+                    read += 1
+                    if len(batch) >= BATCH_ORDERS:
+                        yield batch
+                        batch = []
+                position += 1
+        if batch:
+            yield batch
+        if read != decision.to_write:
+            # the files changed between the two readings: raised inside the write's transaction,
+            # so nothing is written rather than a part
+            raise ImportFailed(
+                "The import was rolled back and nothing was changed: the files changed while they "
+                "were being imported. Import them again."
+            )
 
-            batch: list[OrderRecord] = []
-            for file_index, file, _done in scans():
-                scan = scan_file(
-                    file.name,
-                    file.open,
-                    zone=zone,
-                    default_currency=default_currency,
-                    size=sizes[file_index],
-                    max_bytes=max_bytes,
-                )
-                position = 0
-                for item in scan:
-                    if not isinstance(item, OrderRecord):
-                        continue
-                    if decision.wanted(file_index, position):
-                        batch.append(item)
-                        if len(batch) >= BATCH_ORDERS:
-                            write(batch)
-                            batch = []
-                    position += 1
-            if batch:
-                write(batch)
-            if written != decision.to_write:
-                # the files changed between the two readings: write nothing rather than a part
-                raise ImportFailed(
-                    "The import was rolled back and nothing was changed: the files changed while they "
-                    "were being imported. Import them again."
-                )
-    except sa_exc.IntegrityError as exc:
-        raise ImportFailed(
-            "The import was rolled back and nothing was changed: the database refused a row "
-            f"({_first_line(exc.orig)}). Another import may have run at the same moment; try again."
-        ) from exc
-    except sa_exc.DataError as exc:
-        raise ImportFailed(
-            "The import was rolled back and nothing was changed: a value did not fit "
-            f"({_first_line(exc.orig)})."
-        ) from exc
+    written = upsert.write_import(
+        ctx.db,
+        batches(),
+        account_name=name,
+        ebay_user_id=ebay_user_id,
+        currency=currency or "USD",
+        timezone=zone.key,
+        marketplace=report.marketplace or "EBAY_US",
+        total=decision.to_write,
+        progress=lambda fraction, step: report_progress(0.5 + 0.48 * fraction, f"Writing: {step}"),
+    )
+    account_id, counts = written.account_id, written.counts
+    report.account_created = written.account_created
     report.committed = True
     report.account_id = account_id
     report.imported, report.updated = counts.imported, counts.updated
     report.unchanged, report.older = counts.unchanged, counts.older
     # the account's figures, and the accounts list (its newest order date), are stale now
-    ctx.cache.invalidate(f"acct:{account_id}")
-    ctx.cache.invalidate("global")
+    ctx.cache.invalidate(namespaces.account(account_id))
+    ctx.cache.invalidate(namespaces.GLOBAL)
     report.seconds = time.perf_counter() - started
     report_progress(1.0, "Done")
     return report
-
-
-def _first_line(error: BaseException | None) -> str:
-    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "no detail"
 
 
 def timezones() -> list[str]:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Row
 
-from ebaydash.cache.tiered import cacheable
+from ebaydash.cache import cacheable
 from ebaydash.context import Context
 from ebaydash.db import queries
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
@@ -44,6 +44,7 @@ from ebaydash.models import (
     Window,
     granularity_for,
 )
+from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
 PAGE_SIZES = (25, 50, 100)
@@ -82,7 +83,7 @@ def _now() -> dt.datetime:
 
 
 @measured("accounts")
-@cacheable("accounts", namespace="global", ttl=60)
+@cacheable("accounts", namespace=namespaces.GLOBAL, ttl=60)
 def accounts(ctx: Context, *, fresh: bool = False) -> list[Account]:
     return [Account(**row._mapping) for row in queries.list_accounts(ctx.db)]
 
@@ -108,7 +109,7 @@ def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
 
 
 @measured("kpis")
-@cacheable("kpis", namespace="acct:{account_id}")
+@cacheable("kpis", namespace=namespaces.ACCOUNT)
 def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Kpis:
     """The overview's tiles for ``window`` and the window of the same length before it.
 
@@ -158,7 +159,7 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 
 
 @measured("trend")
-@cacheable("trend", namespace="acct:{account_id}")
+@cacheable("trend", namespace=namespaces.ACCOUNT)
 def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
     """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
@@ -193,7 +194,7 @@ TOP_N = 10
 
 
 @measured("top_products")
-@cacheable("top_products", namespace="acct:{account_id}")
+@cacheable("top_products", namespace=namespaces.ACCOUNT)
 def top_products(
     ctx: Context,
     account_id: int,
@@ -216,7 +217,7 @@ def top_products(
 
 
 @measured("top_buyers")
-@cacheable("top_buyers", namespace="acct:{account_id}")
+@cacheable("top_buyers", namespace=namespaces.ACCOUNT)
 def top_buyers(
     ctx: Context, account_id: int, window: Window, *, limit: int = TOP_N, fresh: bool = False
 ) -> list[TopBuyer]:
@@ -233,7 +234,7 @@ def top_buyers(
 
 
 @measured("status_mix")
-@cacheable("status_mix", namespace="acct:{account_id}")
+@cacheable("status_mix", namespace=namespaces.ACCOUNT)
 def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
     found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
@@ -334,7 +335,7 @@ def _check_page_request(sort: str, page_size: int) -> None:
 
 
 @measured("orders_page")
-@cacheable("orders_page", namespace="acct:{account_id}", ttl=60)
+@cacheable("orders_page", namespace=namespaces.ACCOUNT, ttl=60)
 def orders_page(
     ctx: Context,
     account_id: int,
@@ -405,14 +406,14 @@ def _filter_key(flt: OrderFilter) -> dict[str, Any]:
 
 
 @measured("orders_total")
-@cacheable("orders_total", namespace="acct:{account_id}")
+@cacheable("orders_total", namespace=namespaces.ACCOUNT)
 def orders_total(ctx: Context, account_id: int, flt: OrderFilter, *, fresh: bool = False) -> int:
     """How many orders match; cached, because counting is the costly part of a listing."""
     return queries.orders_count(ctx.db, account_id, validate_filter(flt))
 
 
 @measured("order_detail")
-@cacheable("order_detail", namespace="acct:{account_id}")
+@cacheable("order_detail", namespace=namespaces.ACCOUNT)
 def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = False) -> OrderDetail:
     row = queries.order_detail(ctx.db, account_id, order_id)
     if row is None:
@@ -424,6 +425,25 @@ def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = 
     return OrderDetail(
         order=_row_to_order(row), updated_at=row.updated_at, buyer_email=row.buyer_email, items=items
     )
+
+
+@measured("update_order_status")
+def update_order_status(ctx: Context, account_id: int, order_id: int, status: str) -> OrderDetail:
+    """Set an order's status, then invalidate the account's cached figures and return the order
+    as it now is. :class:`~ebaydash.errors.InvalidInput` for an unknown status,
+    :class:`~ebaydash.errors.NotFound` when the account has no such order (nothing changes then).
+
+    The invalidation bumps the account's namespace, so every cached figure of that account (KPIs,
+    trend, pages, totals, details) is recomputed on its next read, in this process at once and in
+    other processes sharing Redis within the L1 TTL; other accounts keep their entries.
+    """
+    if status not in ORDER_STATUSES:
+        raise InvalidInput(f"Unknown order status {status!r}; choose from {', '.join(ORDER_STATUSES)}.")
+    if not queries.update_order_status(ctx.db, account_id, order_id, status, _now()):
+        raise NotFound(f"Order {order_id} does not exist in this account.")
+    # after the commit: a reader in between would cache the old row again under the new version
+    ctx.cache.invalidate(namespaces.account(account_id))
+    return order_detail(ctx, account_id, order_id)
 
 
 # -- export -------------------------------------------------------------------------------------

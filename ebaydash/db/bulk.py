@@ -1,0 +1,167 @@
+"""Bulk loading of whole data sets (the demo, synthetic benchmark sets): COPY on Postgres,
+executemany on SQLite. Never row by row through the ORM.
+
+Frames carry explicit ids (the sample data and the synthetic seed assign them), so parents and
+children load without a round trip per row; Postgres sequences are moved past them afterwards.
+:func:`load_demo` and :func:`load_synthetic` are each one transaction; a seller's own orders go
+through :mod:`ebaydash.db.upsert` instead.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, delete, func, insert, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+
+from ebaydash.db import meta
+from ebaydash.db.engine import Database
+from ebaydash.db.schema import TABLES, accounts
+
+log = logging.getLogger(__name__)
+
+COPY_CHUNK_ROWS = 200_000
+LOAD_TIMEOUT_MS = 3_600_000  # a bulk load, not a page query: the page time limit would abort it
+
+
+def next_ids(conn: Connection) -> dict[str, int]:
+    """For each table, the first id not yet used."""
+    result = {}
+    for table in TABLES:
+        current = conn.execute(select(func.max(table.c.id))).scalar()
+        result[table.name] = int(current or 0) + 1
+    return result
+
+
+def load_frames(conn: Connection, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+    """Insert every frame into the table of the same name, in dependency order, inside the caller's
+    transaction. Returns the row count per table."""
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        frame = frames.get(table.name)
+        if frame is None or frame.empty:
+            continue
+        columns = [c.name for c in table.columns if c.name in frame.columns]
+        bulk_insert(conn, table, frame[columns])
+        counts[table.name] = len(frame)
+    if conn.dialect.name == "postgresql":
+        reset_sequences(conn)
+    return counts
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    if conn.dialect.name == "postgresql":
+        _copy_frame(conn, table, frame)
+    else:
+        records = frame.to_dict(orient="records")
+        for start in range(0, len(records), 50_000):
+            conn.execute(insert(table), [_clean(r) for r in records[start : start + 50_000]])
+
+
+def _clean(record: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): (None if _is_missing(v) else v) for k, v in record.items()}
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """COPY a frame as CSV text: the fastest way into Postgres from Python."""
+    driver = conn.connection.driver_connection
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    sql = f"COPY \"{table.name}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')"
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for start in range(0, len(frame), COPY_CHUNK_ROWS):
+            buffer = io.StringIO()
+            chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
+            chunk.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d %H:%M:%S.%f%z")
+            copy.write(buffer.getvalue())
+
+
+def reset_sequences(conn: Connection) -> None:
+    for table in TABLES:
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+            )
+        )
+
+
+@contextmanager
+def indexes_and_keys_deferred(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
+    """Drop the secondary indexes and foreign keys of ``tables`` for a bulk load, then rebuild them.
+
+    Postgres checks each foreign key with a trigger per inserted row and updates every index row by
+    row; rebuilding once after the load is several times faster (measured 2.7x on 200k orders).
+    The re-added foreign keys are validated against all rows, so nothing inconsistent slips in.
+    Only on Postgres; elsewhere a no-op.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    indexes = [index for table in tables for index in table.indexes]
+    foreign_keys = [
+        fk.constraint for table in tables for fk in table.foreign_keys if fk.constraint is not None
+    ]
+    for constraint in foreign_keys:
+        conn.execute(DropConstraint(constraint))
+    for index in indexes:
+        conn.execute(DropIndex(index))
+    yield
+    for index in indexes:
+        conn.execute(CreateIndex(index))
+    for constraint in foreign_keys:
+        # isolate_from_table=False: by default AddConstraint marks the shared Table object so that
+        # every later CREATE TABLE in this process leaves the foreign key out
+        conn.execute(AddConstraint(constraint, isolate_from_table=False))
+
+
+def delete_all(conn: Connection, tables: Iterable[Table] = TABLES) -> None:
+    for table in reversed(tuple(tables)):
+        conn.execute(delete(table))
+
+
+def load_demo(
+    db: Database, frames: Callable[[], Mapping[str, pd.DataFrame]], *, today: str
+) -> tuple[str, dict[str, int]]:
+    """Load ``frames()`` into an empty database, or over a demo loaded on a day other than
+    ``today`` (ISO date) that nothing was imported into: ``("loaded" | "reloaded", rows per
+    table)``. Any other database is left alone: ``("kept", {})``, and ``frames`` is not called.
+    The schema must be current (:func:`ebaydash.context.open_database` sees to it)."""
+    with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
+        has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
+        loaded_on = meta.get_meta(conn, meta.DEMO_LOADED_ON)
+        pristine = meta.get_meta(conn, meta.DEMO_PRISTINE) == "yes"
+        if has_accounts and not (pristine and loaded_on != today):
+            return "kept", {}
+        data = frames()
+        if has_accounts:
+            delete_all(conn)
+        counts = load_frames(conn, data)
+        meta.set_meta(conn, meta.DEMO_LOADED_ON, today)
+        meta.set_meta(conn, meta.DEMO_PRISTINE, "yes")
+    return ("reloaded" if has_accounts else "loaded"), counts
+
+
+def load_synthetic(
+    db: Database, frames: Callable[[Mapping[str, int]], Mapping[str, pd.DataFrame]]
+) -> dict[str, int]:
+    """Add ``frames(first free id per table)`` to the database, rebuilding the secondary indexes
+    and foreign keys once after the load (Postgres); rows per table. The schema must be current."""
+    with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
+        data = frames(next_ids(conn))
+        with indexes_and_keys_deferred(conn, TABLES[1:]):
+            counts = load_frames(conn, data)
+        meta.mark_not_pristine(conn)
+    return counts

@@ -1,0 +1,65 @@
+"""The health panel: database round trip and pool, Redis, and the cache's circuit breaker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ebaydash.context import Context
+
+Status = Literal["ok", "degraded", "down", "off"]
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str
+    status: Status
+    detail: str
+
+
+def health_checks(ctx: Context) -> list[HealthCheck]:
+    """Database round trip and pool, Redis, and the cache's circuit breaker, each with a status."""
+    checks = []
+    db = ctx.db.health()
+    pool = db.pool
+    pool_text = ""
+    status: Status = "ok" if db.ok else "down"
+    if pool is not None:
+        limit = pool.size + pool.max_overflow
+        pool_text = (
+            f"; pool: {pool.checked_out} in use of {pool.size} (+{pool.overflow} of "
+            f"{pool.max_overflow} overflow)"
+        )
+        if db.ok and pool.checked_out >= limit:
+            status = "degraded"
+            pool_text += " — every connection is busy"
+    rt = f", round trip {db.round_trip_ms:,.1f} ms" if db.round_trip_ms is not None else ""
+    checks.append(HealthCheck(f"Database ({db.backend})", status, f"{db.message}{rt}{pool_text}"))
+
+    if ctx.redis is None:
+        checks.append(HealthCheck("Redis", "off", "not configured: cache and metrics are per process"))
+    else:
+        ping = ctx.redis.ping()
+        detail = f"{ping.message}, round trip {ping.round_trip_ms:,.1f} ms" if ping.ok else ping.message
+        checks.append(HealthCheck("Redis", "ok" if ping.ok else "down", detail))
+
+    checks.append(_cache_check(ctx))
+    return checks
+
+
+def _cache_check(ctx: Context) -> HealthCheck:
+    status = ctx.cache.status()
+    l1 = (
+        f"in-process cache {status.l1_entries:,}/{status.l1_max_entries:,} entries, "
+        f"{status.l1_bytes / 2**20:,.1f}/{status.l1_max_bytes / 2**20:,.0f} MiB"
+    )
+    if status.l2 is None:
+        return HealthCheck("Cache", "off", f"no shared (L2) cache; {l1}")
+    l2 = status.l2
+    opened = f", opened {l2.times_opened}× since start" if l2.times_opened else ""
+    if status.degraded:
+        error = f" Last error: {l2.last_error}." if l2.last_error else ""
+        return HealthCheck(
+            "Cache", "degraded", f"breaker {l2.state}: figures come from the database{opened}.{error} {l1}"
+        )
+    return HealthCheck("Cache", "ok", f"breaker {l2.state}: the shared cache answers{opened}; {l1}")

@@ -1,0 +1,163 @@
+"""The scaling page and ``ebaydash recommend``: what the engine observes, its decision against the
+shared state, and what-if decisions under other policy values."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ebaydash.context import Context
+from ebaydash.errors import DatabaseError, InvalidInput
+from ebaydash.monitor import scaling
+from ebaydash.monitor.state import ActionRecord, ScalingStateStore, decide
+from ebaydash.services.resources import replica_samples
+
+SCALING_WINDOW_S = 300.0
+
+
+def policy(ctx: Context) -> scaling.Policy:
+    return scaling.Policy.from_settings(ctx.settings)
+
+
+def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
+    """What the engine judges: the last 5 minutes' page response time and requests per replica,
+    and memory use — cluster-wide when metrics are shared.
+
+    Shared numbers are as fresh as the newest replica report (each replica reports every few
+    seconds); with no replica reporting, as fresh as the newest recorded event. Metrics are missing
+    while Redis does not answer, and during this process's first minute when not shared.
+    """
+    now = time.time() if now is None else now
+    replicas = ctx.settings.replicas
+    snap = ctx.recorder.snapshot(SCALING_WINDOW_S)
+    reports = replica_samples(ctx)
+    warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, SCALING_WINDOW_S)
+    if snap.note is not None:
+        response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
+    elif warming_up:
+        age = now - ctx.recorder.started_at
+        response = throughput = scaling.Reading(None, None, f"collecting: metrics started {age:,.0f} s ago")
+    else:
+        at: float | None = now
+        if snap.scope == "cluster":
+            at = max(float(s["at"]) for s in reports.values()) if reports else snap.newest_event_at
+        pages = snap.pages
+        per_replica = pages.per_minute / replicas if snap.scope == "cluster" else pages.per_minute
+        throughput = scaling.Reading(per_replica, at)
+        response = scaling.Reading(pages.mean_ms if pages.count else None, at)
+    if reports:
+        fractions = [float(s["system_memory_percent"]) / 100 for s in reports.values()]
+        oldest = min(float(s["at"]) for s in reports.values())
+        memory = scaling.Reading(sum(fractions) / len(fractions), oldest)
+    else:
+        sample = ctx.sampler.latest() or ctx.sampler.sample()
+        memory = scaling.Reading(sample.system_memory_percent / 100, sample.at)
+    return scaling.Observed(
+        replicas=replicas, avg_response_ms=response, throughput_per_min=throughput, memory_fraction=memory
+    )
+
+
+@dataclass(frozen=True)
+class ScalingReport:
+    decision: scaling.Decision
+    policy: scaling.Policy
+    observed: scaling.Observed
+    recent: pd.DataFrame  # time, recommended replicas (the stabilisation window's memory)
+    actions: list[ActionRecord]
+    state_note: str | None  # set when the shared state could not be used
+
+
+def recommendation(
+    ctx: Context, *, act: bool = False, policy_override: scaling.Policy | None = None
+) -> scaling.Decision:
+    """The scaling decision for the current metrics against the shared state.
+
+    ``act=True`` claims a change for this caller (``ebaydash recommend``); the pages only preview.
+    """
+    return _decide(ctx, act=act, policy_used=policy_override or policy(ctx))[0]
+
+
+def _decide(
+    ctx: Context, *, act: bool, policy_used: scaling.Policy
+) -> tuple[scaling.Decision, scaling.State, scaling.Observed, str | None]:
+    observed = observe(ctx)
+    store = ScalingStateStore(ctx.db)
+    try:
+        decision, state = decide(store, lambda: observed, policy_used, act=act)
+        return decision, state, observed, None
+    except DatabaseError as exc:
+        state = scaling.State()
+        decision = scaling.evaluate(observed, policy_used, state, time.time())
+        note = f"The shared scaling state could not be read ({exc}); cooldown and history are unknown."
+        if act and decision.action != "hold":
+            decision = dataclasses.replace(
+                decision,
+                action="hold",
+                desired_replicas=decision.current_replicas,
+                rule="state_unavailable",
+                reason=f"{decision.reason} But the decision could not be recorded for the other "
+                "replicas, so none is taken now.",
+            )
+        return decision, state, observed, note
+
+
+def scaling_report(ctx: Context) -> ScalingReport:
+    used = policy(ctx)
+    decision, state, observed, note = _decide(ctx, act=False, policy_used=used)
+    actions: list[ActionRecord] = []
+    if note is None:
+        try:
+            actions = ScalingStateStore(ctx.db).actions()
+        except DatabaseError:
+            actions = []
+    recent = pd.DataFrame(
+        {
+            "time": [pd.Timestamp(r.at, unit="s", tz="UTC") for r in state.recent],
+            "Recommended replicas": [r.desired for r in state.recent],
+        }
+    )
+    return ScalingReport(
+        decision=decision,
+        policy=used,
+        observed=observed,
+        recent=recent,
+        actions=actions,
+        state_note=note,
+    )
+
+
+def what_if(
+    ctx: Context,
+    changes: Mapping[str, float],
+    *,
+    replicas: int | None = None,
+    observed: scaling.Observed | None = None,
+) -> scaling.Decision:
+    """The decision the engine would make now (or for ``observed``) with some policy values and
+    the replica count changed — without touching the shared state. Unknown or inconsistent values
+    raise InvalidInput."""
+    observed = observe(ctx) if observed is None else observed
+    base = policy(ctx)
+    known = {f.name for f in dataclasses.fields(base)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InvalidInput(f"Unknown policy values: {', '.join(unknown)}.")
+    values: dict[str, Any] = dict(changes)
+    for name in ("min_replicas", "max_replicas"):
+        if name in values:
+            values[name] = int(values[name])
+    changed = dataclasses.replace(base, **values)
+    if replicas is not None:
+        if replicas < 1:
+            raise InvalidInput("Replicas must be at least 1.")
+        observed = dataclasses.replace(observed, replicas=replicas)
+    try:
+        state = ScalingStateStore(ctx.db).load()
+    except DatabaseError:
+        state = scaling.State()
+    return scaling.evaluate(observed, changed, state, time.time())

@@ -1,0 +1,628 @@
+"""Schema migrations (Alembic) on SQLite and Postgres: the baseline equals the code's schema, a
+database made before migrations is adopted with every row, partial or different tables are refused
+with a clear message, replicas starting together migrate once, and `ebaydash db …` reports it.
+
+Every revision has an upgrade test with data from the revision before (tests/migration_support.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy.engine import Connection
+
+from ebaydash import services
+from ebaydash.cli import main
+from ebaydash.context import build_context, open_database
+from ebaydash.db import migrations, schema
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.migrations import runner
+from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
+from ebaydash.seeding import seed_demo
+from ebaydash.settings import Settings
+from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
+from tests.migration_support import (
+    BEFORE_MIGRATIONS,
+    UPGRADE_TESTS,
+    database_at,
+    dump,
+    insert,
+    upgrade_test,
+)
+from tests.test_importers import FIXTURES
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+
+
+def gateway(url: str, **settings: Any) -> Database:
+    return Database(make_engine(Settings(database_url=url, **settings)), timeout_ms=30_000)
+
+
+def table_names(db: Database) -> set[str]:
+    with db.connect() as conn:
+        return set(inspect(conn).get_table_names())
+
+
+# -- the baseline equals the code's schema --------------------------------------------------------
+
+
+def test_the_baseline_revision_matches_the_code_schema(empty_url: str) -> None:
+    """Alembic's autogenerate comparison of a database made by the migrations against
+    ebaydash.db.schema finds no difference, on both backends."""
+    db = gateway(empty_url)
+    try:
+        result = migrations.upgrade(db)
+        assert (result.before.state, result.after.state) == ("empty", "current")
+        with db.connect() as conn:
+            assert migrations.compare(conn, schema.metadata) == []
+            # negative control: the comparison does see a difference when there is one
+            changed = MetaData(naming_convention=schema.metadata.naming_convention)
+            for table in schema.metadata.sorted_tables:
+                table.to_metadata(changed)
+            orders = changed.tables["orders"]
+            orders.indexes.discard(next(i for i in orders.indexes if i.name == "ix_orders_customer"))
+            assert migrations.compare(conn, changed) == ["index ix_orders_customer on orders is not expected"]
+    finally:
+        db.dispose()
+
+
+def _shape(conn: Connection) -> dict[str, Any]:
+    """Everything the inspector reports about every table: more than Alembic compares (check
+    constraints, server defaults, foreign key actions, Postgres INCLUDE columns)."""
+    inspector = inspect(conn)
+    shape: dict[str, Any] = {}
+    for name in sorted(inspector.get_table_names()):
+        if name == "alembic_version":
+            continue
+        shape[name] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(name)
+            ],
+            "pk": inspector.get_pk_constraint(name),
+            "fks": sorted(
+                (
+                    fk["name"],
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                    tuple(sorted(fk.get("options", {}).items())),
+                )
+                for fk in inspector.get_foreign_keys(name)
+            ),
+            "indexes": sorted(
+                (
+                    ix["name"],
+                    tuple(str(c) for c in ix["column_names"]),
+                    bool(ix["unique"]),
+                    tuple(ix.get("include_columns") or ()),
+                )
+                for ix in inspector.get_indexes(name)
+            ),
+            "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
+            "checks": sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(name)),
+        }
+    return shape
+
+
+@pytest.fixture
+def second_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'second.sqlite3'}"
+    else:
+        yield from new_postgres_database()
+
+
+def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second_url: str) -> None:
+    made_by_migrations = gateway(empty_url)
+    made_by_create_all = database_at(second_url, BEFORE_MIGRATIONS)
+    try:
+        migrations.upgrade(made_by_migrations)
+        with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
+            first, second = _shape(a), _shape(b)
+        assert first == second
+        assert len(first) == len(schema.metadata.tables)
+        assert ("ck_listings_quantity", "quantity >= 0") in first["listings"]["checks"]
+    finally:
+        made_by_migrations.dispose()
+        made_by_create_all.dispose()
+
+
+# -- adopting a database made before migrations ---------------------------------------------------
+
+
+def _fill_like_an_older_version(db: Database) -> None:
+    """Data of every kind, written the way versions before migrations wrote it."""
+    seed_demo(db, SAMPLE_DIR, now=NOW)  # accounts, customers, products, listings, orders, items, meta
+    insert(
+        db,
+        "scaling_state",
+        [{"scope": "default", "version": 3, "recent": "[[1.0, 2]]", "updated_at": 1.5, "updated_by": "r1"}],
+    )
+    insert(
+        db,
+        "scaling_actions",
+        [
+            {
+                "scope": "default",
+                "at": 1.0,
+                "action": "scale_up",
+                "from_replicas": 1,
+                "to_replicas": 2,
+                "rule": "throughput",
+                "reason": "busy",
+                "actor": "r1",
+            }
+        ],
+    )
+
+
+@upgrade_test(migrations.BASELINE)
+def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url: str) -> None:
+    """The revision before the baseline is "tables made by create_all, no revision": the app's
+    start (open_database, auto-migration on) must adopt it without changing a single row."""
+    legacy = database_at(empty_url, BEFORE_MIGRATIONS)
+    _fill_like_an_older_version(legacy)
+    before = dump(legacy)
+    assert "alembic_version" not in table_names(legacy)
+    assert migrations.read_status(legacy).state == "unversioned"
+    legacy.dispose()
+    assert sum(len(rows) for rows in before.values()) > 1000
+
+    db = open_database(Settings(database_url=empty_url))
+    try:
+        db.ensure_ready()
+        assert migrations.read_status(db).state == "current"
+        assert dump(db) == before  # every row of every table, exactly
+        assert migrations.check(db).ok
+    finally:
+        db.dispose()
+    ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
+    try:
+        assert len(services.accounts(ctx)) == len(before["accounts"])
+    finally:
+        ctx.close()
+
+
+def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
+    """Versions before migrations made the scaling tables on first use, so a database may lack them."""
+    legacy = database_at(empty_url, BEFORE_MIGRATIONS)
+    with legacy.transaction() as conn:
+        conn.execute(text("DROP TABLE scaling_actions"))
+        conn.execute(text("DROP TABLE scaling_state"))
+    seed_demo(legacy, SAMPLE_DIR, now=NOW)
+    before = dump(legacy)
+    try:
+        result = migrations.upgrade(legacy)
+        assert result.adopted and set(result.created_on_adoption) == {"scaling_state", "scaling_actions"}
+        assert "Adopted" in result.describe()
+        after = dump(legacy)
+        assert {k: v for k, v in after.items() if not k.startswith("scaling")} == before
+        assert migrations.check(legacy).ok
+    finally:
+        legacy.dispose()
+
+
+def test_tables_that_exist_only_in_part_are_not_adopted(empty_url: str) -> None:
+    legacy = database_at(empty_url, BEFORE_MIGRATIONS)
+    with legacy.transaction() as conn:
+        conn.execute(text("DROP TABLE order_items"))
+    tables = table_names(legacy)
+    db = open_database(Settings(database_url=empty_url))
+    try:
+        with pytest.raises(SchemaMismatch, match=r"only some of ebaydash's tables .*missing: order_items"):
+            db.ensure_ready()
+        assert table_names(legacy) == tables  # nothing was created or stamped
+    finally:
+        db.dispose()
+        legacy.dispose()
+
+
+def test_tables_that_differ_are_not_adopted_and_the_message_lists_the_differences(empty_url: str) -> None:
+    legacy = database_at(empty_url, BEFORE_MIGRATIONS)
+    with legacy.transaction() as conn:
+        conn.execute(text("ALTER TABLE accounts ADD COLUMN nickname VARCHAR(20)"))
+        conn.execute(text("DROP INDEX ix_orders_customer"))
+    try:
+        with pytest.raises(SchemaMismatch) as caught:
+            migrations.upgrade(legacy)
+        message = str(caught.value)
+        assert "column accounts.nickname is not expected" in message
+        assert "index ix_orders_customer on orders is missing" in message
+        assert "ebaydash db upgrade" in message
+        assert "alembic_version" not in table_names(legacy)
+    finally:
+        legacy.dispose()
+
+
+# -- states the code refuses or reports -----------------------------------------------------------
+
+
+def test_a_revision_this_code_does_not_know_is_refused(empty_url: str) -> None:
+    db = gateway(empty_url)
+    try:
+        migrations.upgrade(db)
+        with db.transaction() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        app_db = open_database(Settings(database_url=empty_url))
+        with pytest.raises(
+            SchemaTooNew, match=r"revision 9999, which this version of ebaydash does not know"
+        ):
+            app_db.ensure_ready()
+        app_db.dispose()
+        with pytest.raises(SchemaTooNew):
+            migrations.upgrade(db)  # nor does an explicit upgrade touch it
+    finally:
+        db.dispose()
+
+
+def test_with_auto_migration_off_a_behind_database_is_named_not_migrated(empty_url: str) -> None:
+    off = Settings(database_url=empty_url, auto_migrate=False)
+    db = open_database(off)
+    try:
+        with pytest.raises(SchemaMissing, match="ebaydash db upgrade"):
+            db.ensure_ready()
+        plain = gateway(empty_url)
+        assert table_names(plain) == set()  # nothing was created
+        legacy = database_at(empty_url, BEFORE_MIGRATIONS)
+        legacy.dispose()
+        with pytest.raises(SchemaOutdated, match=r"before schema migrations.*ebaydash db upgrade"):
+            db.ensure_ready()
+        assert "alembic_version" not in table_names(plain)
+        plain.dispose()
+        other = gateway(empty_url)
+        migrations.upgrade(other)
+        other.dispose()
+        db.ensure_ready()  # current now: the same gateway recovers without a restart
+    finally:
+        db.dispose()
+
+
+# -- a later revision (a test-only copy of the migrations with a revision 0002) --------------------
+
+TEST_REVISION = '''"""test only: a column added to accounts
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("note", sa.String(40), nullable=False, server_default="none"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("note")
+'''
+
+
+@pytest.fixture
+def scripts_with_0002(tmp_path: Path) -> Path:
+    location = tmp_path / "migrations"
+    shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
+    (location / "versions" / "0002_test_only.py").write_text(TEST_REVISION)
+    return location
+
+
+def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(
+    empty_url: str, scripts_with_0002: Path
+) -> None:
+    """The pattern of every later revision's test, on a test-only revision 0002."""
+    db = database_at(empty_url, "0001", script_location=scripts_with_0002)
+    try:
+        insert(db, "accounts", [{"name": "Shop", "ebay_user_id": "shop"}, {"name": "B", "ebay_user_id": "b"}])
+        before = dump(db, ["accounts"])["accounts"]
+        found = migrations.read_status(db, script_location=scripts_with_0002)
+        assert (found.state, found.current, found.head) == ("behind", "0001", "0002")
+        off = Settings(database_url=empty_url, auto_migrate=False)
+        with pytest.raises(SchemaOutdated, match=r"revision 0001, older than this version's 0002"):
+            migrations.ensure_schema(db, off, script_location=scripts_with_0002)
+        status = migrations.ensure_schema(
+            db, off.replace(auto_migrate=True), script_location=scripts_with_0002
+        )
+        assert (status.state, status.current) == ("current", "0002")
+        after = dump(db, ["accounts"])["accounts"]
+        assert after == [(*row, "none") for row in before]  # every row, with the new column's default
+    finally:
+        db.dispose()
+
+
+# -- several replicas at once -----------------------------------------------------------------------
+
+
+RACER = """
+import contextlib, sys, time
+from ebaydash.db import migrations
+from ebaydash.db.engine import Database, make_engine
+from ebaydash.db.migrations import runner
+from ebaydash.db.migrations import runner
+from ebaydash.settings import Settings
+
+url, lock = sys.argv[1], sys.argv[2] == "lock"
+read = runner.status
+
+def slow_status(conn, **kwargs):
+    found = read(conn, **kwargs)
+    time.sleep(0.5)  # every racer has read "empty" before any of them migrates
+    return found
+
+runner.status = slow_status
+if not lock:
+    runner.lock_postgres = lambda conn: None
+    runner._migration_lock = lambda db, timeout_s: contextlib.nullcontext()
+db = Database(make_engine(Settings(database_url=url)), timeout_ms=30_000)
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    result = migrations.upgrade(db)
+except Exception as exc:
+    print("error", type(exc).__name__, flush=True)
+    sys.exit(3)
+print("changed" if result.changed else "unchanged", round(result.waited_s, 2), flush=True)
+"""
+
+
+def _race(url: str, racers: int, *, lock: bool) -> list[tuple[int, str]]:
+    """``racers`` processes upgrade the same new database at once (all start on one signal);
+    each pauses after reading the state, so without a lock every one of them would migrate."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, url, "lock" if lock else "nolock"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(racers)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return [(proc.wait(120), proc.communicate()[0].strip()) for proc in procs]
+
+
+def test_replicas_starting_together_migrate_once(empty_url: str) -> None:
+    outcomes = _race(empty_url, 4, lock=True)
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    said = [out.split() for _, out in outcomes]
+    assert sum(words[0] == "changed" for words in said) == 1, outcomes  # one migration
+    assert sum(words[0] == "unchanged" for words in said) == 3, outcomes  # the others found it done
+    assert max(float(words[1]) for words in said) >= 0.4  # after waiting for it
+    db = gateway(empty_url)
+    assert migrations.check(db).ok
+    db.dispose()
+
+
+def test_without_the_lock_replicas_would_collide(empty_url: str) -> None:
+    """Negative control for the test above: the same race with the locks taken out goes wrong."""
+    outcomes = _race(empty_url, 4, lock=False)
+    failed = [out for code, out in outcomes if code != 0]
+    migrated = [out for code, out in outcomes if code == 0 and out.startswith("changed")]
+    assert failed or len(migrated) > 1, outcomes
+
+
+def test_threads_of_one_process_migrate_once(empty_url: str) -> None:
+    """Streamlit serves sessions from threads: several gateways preparing at once in one process
+    (Alembic's proxies are process-wide) must neither fail nor migrate twice."""
+    dbs = [open_database(Settings(database_url=empty_url)) for _ in range(4)]
+    barrier = threading.Barrier(len(dbs))
+    errors: list[BaseException] = []
+
+    def start(db: Database) -> None:
+        barrier.wait()
+        try:
+            db.ensure_ready()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(db,)) for db in dbs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for db in dbs:
+        db.dispose()
+    assert errors == []
+    db = gateway(empty_url)
+    assert migrations.check(db).ok
+    db.dispose()
+
+
+def test_replica_processes_starting_together_on_a_new_postgres_database_migrate_once() -> None:
+    """Four `ebaydash db upgrade` processes started at once on a new database: all succeed, one
+    migrates. (Real processes, real advisory lock: nothing patched.)"""
+    require(_postgres_available(), "Postgres at 127.0.0.1:5432")
+    for url in new_postgres_database():
+        env = {"EBAYDASH_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ebaydash.cli", "db", "upgrade"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outputs = [(p.wait(120), *p.communicate()) for p in procs]
+        assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
+        said = [out.strip() for _, out, _ in outputs]
+        assert sum(s.startswith("Upgraded from an empty database to 0001") for s in said) == 1, said
+        assert sum(s.startswith("Already at revision 0001") for s in said) == 3, said
+        assert "Traceback" not in "".join(err for _, _, err in outputs)
+
+
+# -- ebaydash db upgrade | current | check ----------------------------------------------------------
+
+
+def test_the_db_commands(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", empty_url)
+    assert main(["db", "current"]) == 0
+    assert "(none)" in capsys.readouterr().out
+    assert main(["db", "check"]) == 1
+    assert "`ebaydash db upgrade` creates revision 0001" in capsys.readouterr().err
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == "Upgraded from an empty database to 0001."
+    assert main(["db", "upgrade"]) == 0
+    assert "Already at revision 0001" in capsys.readouterr().out
+    assert main(["db", "current"]) == 0
+    assert capsys.readouterr().out.startswith("0001\nAt revision 0001, the current one.")
+    assert main(["db", "check"]) == 0
+    # a hand-made change is drift: check says what differs and exits 1
+    db = gateway(empty_url)
+    with db.transaction() as conn:
+        conn.execute(text("DROP INDEX ix_orders_customer"))
+    db.dispose()
+    assert main(["db", "check"]) == 1
+    err = capsys.readouterr().err
+    assert "the tables differ" in err and "index ix_orders_customer on orders is missing" in err
+    assert "Traceback" not in err
+
+
+# -- first run: no command in between ----------------------------------------------------------------
+
+
+def test_an_import_into_a_new_database_works_first_time_and_the_app_shows_its_figures(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", empty_url)
+    files = [str(FIXTURES / "getorders_page1.json"), str(FIXTURES / "getorders_page2.json")]
+    assert main(["import", *files, "--account", "First Shop"]) == 0, capsys.readouterr()
+    assert "6 imported" in capsys.readouterr().out
+
+    # the truth, computed another way: the rows as stored, summed in Python
+    db = gateway(empty_url)
+    with db.connect() as conn:
+        rows = conn.execute(select(schema.orders)).all()
+    db.dispose()
+    live = [r for r in rows if r.status != "cancelled"]
+    revenue = sum((r.total_amount - r.refunded_amount for r in live), Decimal("0"))
+
+    from tests.test_app import app
+
+    st.cache_resource.clear()
+    try:
+        at = app().run()
+        at.sidebar.selectbox(key="period").set_value("Custom range").run()
+        at.sidebar.date_input(key="custom_dates").set_value(
+            (dt.date(2026, 9, 1), dt.date(2026, 10, 31))
+        ).run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        shown = {m.label: m.value for m in at.metric}
+        assert int(shown["Orders"]) == len(live) > 0
+        assert shown["Revenue"] == f"${revenue:,.2f}"
+    finally:
+        st.cache_resource.clear()
+
+
+# -- the rule: every revision has its upgrade test ----------------------------------------------------
+
+
+def test_every_revision_has_an_upgrade_test_with_data() -> None:
+    revisions = [r.revision for r in migrations.script_directory().walk_revisions()]
+    assert migrations.BASELINE in revisions
+    missing = [r for r in revisions if r not in UPGRADE_TESTS]
+    assert not missing, f"revisions without an upgrade test (see tests/migration_support.py): {missing}"
+    assert set(UPGRADE_TESTS.values()) <= set(globals())
+    assert migrations.head() == max(revisions)  # one head, the highest number
+
+
+# -- shipped in the package, run without alembic.ini -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_migrations_ship_in_the_wheel_and_run_without_an_ini_file(tmp_path: Path) -> None:
+    out = tmp_path / "wheel"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = out.glob("ebaydash-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for shipped in (
+        "ebaydash/db/migrations/env.py",
+        "ebaydash/db/migrations/script.py.mako",
+        "ebaydash/db/migrations/versions/0001_baseline.py",
+    ):
+        assert shipped in names
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    elsewhere = tmp_path / "elsewhere"  # no alembic.ini here or above
+    elsewhere.mkdir()
+    code = (
+        "import ebaydash, sys; from ebaydash.cli import main; "
+        f"assert ebaydash.__file__.startswith({str(unpacked)!r}), ebaydash.__file__; "
+        "sys.exit(main(['db', 'upgrade']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(unpacked), "EBAYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Upgraded from an empty database to 0001" in done.stdout
+
+
+def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) -> None:
+    """A replica stuck while holding the migration lock does not hold the others forever: they
+    give up after EBAYDASH_MIGRATION_TIMEOUT_S with a message saying what to do."""
+    for url in new_postgres_database():
+        holder = gateway(url)
+        db = gateway(url)
+        try:
+            with holder.transaction() as conn:
+                runner.lock_postgres(conn)  # "another replica", mid-migration
+                started = time.monotonic()
+                with pytest.raises(
+                    QueryTimeout, match=r"EBAYDASH_MIGRATION_TIMEOUT_S \(1 s\).*nothing was changed"
+                ):
+                    migrations.upgrade(db, timeout_s=1)
+                assert time.monotonic() - started < 5
+            assert migrations.upgrade(db, timeout_s=30).after.ok  # the lock free again: it migrates
+        finally:
+            holder.dispose()
+            db.dispose()
