@@ -226,6 +226,34 @@ def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 MAX_ERRORS_SHOWN = 50
+MAX_NOT_ORDERS_SHOWN = 20
+IMPORT_SUFFIXES = (".csv", ".json", ".txt", ".tsv")
+
+
+def _import_paths(names: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """The files to import: each FILE, and the order files (``.csv``, ``.json``, ``.txt``,
+    ``.tsv``) of each folder, in name order. Returns the paths and the usage problems."""
+    paths: list[Path] = []
+    problems: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMPORT_SUFFIXES
+            )
+            if not found:
+                problems.append(
+                    f"{name} is a folder without order files ({', '.join(IMPORT_SUFFIXES)}); "
+                    "name the files to import, or a folder holding them"
+                )
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            problems.append(f"{name}: no such file or folder")
+    return paths, problems
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -242,18 +270,20 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 f"ebaydash: {args.timezone!r} is not a time zone; use e.g. America/New_York", file=sys.stderr
             )
             return 2
-    files = []
-    for name in args.files:
-        path = Path(name)
-        if not path.is_file():
-            print(f"ebaydash: {name}: no such file", file=sys.stderr)
-            return 2
-        files.append(services.ImportFile(path.name, path.read_bytes()))
+    paths, problems = _import_paths(args.files)
+    if problems:
+        for problem in problems:
+            print(f"ebaydash: {problem}", file=sys.stderr)
+        return 2
+    if len(paths) > len(args.files):
+        print(f"Importing {len(paths):,} files: {', '.join(p.name for p in paths)}")
+    files = [services.ImportFile(path.name, path=path) for path in paths]
     steps: list[str] = []
 
     def progress(_fraction: float, step: str) -> None:
-        if sys.stderr.isatty() and (not steps or steps[-1] != step):
-            steps.append(step)
+        head = step.split(":")[0]
+        if sys.stderr.isatty() and (not steps or steps[-1] != head):
+            steps.append(head)
             print(f"… {step}", file=sys.stderr)
 
     ctx = build_context(settings, start_sampler=False)
@@ -269,26 +299,37 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         ctx.close()
     for f in report.files:
-        print(f"{f.name}: {f.format}, {f.orders:,} orders, {f.valid:,} valid, {f.errors:,} problems")
+        extra = f", {f.not_orders:,} rows not orders" if f.not_orders else ""
+        print(f"{f.name}: {f.format}, {f.orders:,} orders, {f.valid:,} valid, {f.errors:,} problems{extra}")
     if report.account_created:
-        print(f"Created the account {report.account_name!r} (it did not exist).")
-    print(report.summary)
+        print(
+            f"Created the account {report.account_name!r} (it did not exist): "
+            f"{report.currency or 'USD'}, {report.marketplace or 'EBAY_US'}."
+        )
+    print(report.summary_text(skip_hint="run the same command with --skip-invalid"))
     counts = " + ".join(f"{n:,} {label}" for label, n in report.counts().items() if n)
     print(f"Orders: {counts or '0'} = {report.accounted:,} of {report.orders_in:,} in the files.")
     for warning in report.warnings:
         print(f"warning: {warning}")
+    if report.not_orders:
+        print(f"{report.not_orders_count:,} row(s) that are not orders:")
+        for row in report.not_orders[:MAX_NOT_ORDERS_SHOWN]:
+            print(f"  {row.describe()}")
+        if report.not_orders_count > MAX_NOT_ORDERS_SHOWN:
+            print(f"  … and {report.not_orders_count - MAX_NOT_ORDERS_SHOWN:,} more")
     if report.errors:
         shown = report.errors[:MAX_ERRORS_SHOWN]
-        print(f"{len(report.errors):,} problem(s):")
+        print(f"{report.problems_count:,} problem(s):")
         for error in shown:
             print(f"  {error.describe()}")
-        if len(report.errors) > len(shown):
-            more = len(report.errors) - len(shown)
+        if report.problems_count > len(shown):
+            more = report.problems_count - len(shown)
             hint = "" if args.rejects else " (use --rejects FILE to write them all)"
             print(f"  … and {more:,} more{hint}")
     if args.rejects:
         Path(args.rejects).write_text(report.rejects_csv(), encoding="utf-8")
-        print(f"Wrote {len(report.errors):,} problem(s) to {args.rejects}.")
+        kept = f" (the first {len(report.errors):,})" if report.problems_count > len(report.errors) else ""
+        print(f"Wrote {report.problems_count:,} problem(s){kept} to {args.rejects}.")
     return 0 if report.ok else 1
 
 
@@ -314,10 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import",
         help="import orders: Fulfillment API getOrders pages (JSON) or Seller Hub Orders reports (CSV)",
-        description="Import order files into an account, all or nothing unless --skip-invalid. "
-        "Exit code 1 when problems stopped the import.",
+        description="Import order files (or every .csv/.json/.txt/.tsv file of a folder) into an "
+        "account, all or nothing unless --skip-invalid. Exit code 1 when problems stopped the import.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="getOrders JSON pages or Seller Hub CSV files")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="getOrders JSON pages or Seller Hub CSV files, or folders holding them",
+    )
     p.add_argument("--account", required=True, help="account name; created when it does not exist")
     p.add_argument(
         "--timezone",

@@ -270,6 +270,12 @@ class OrderDetail:
 # mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`.
 
 
+# What a source can vouch for beyond the fields every source has (see ebaydash.importers.merge):
+# "refunds": its refunded amount is a fact, not a default of 0.00 for "not shown";
+# "cancellation": its status would say cancelled or refunded if the order were.
+FACTS_ALL = frozenset({"refunds", "cancellation"})
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a record came from: the file name and its 1-based line (the order's first line)."""
@@ -290,6 +296,15 @@ class LineRecord:
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
+    """One order as a file states it.
+
+    ``knows`` names the facts the source vouches for (:data:`FACTS_ALL` for the Fulfillment API; a
+    Seller Hub report without refund or status columns knows neither): a fact a source does not
+    know never overwrites one stored from a source that does (``ebaydash.importers.merge``).
+    ``marketplace`` is the seller's eBay site the order was listed on (``EBAY_US`` …), never the
+    buyer's.
+    """
+
     ebay_order_id: str
     status: str
     total_amount: Decimal
@@ -303,3 +318,4 @@ class OrderRecord:
     seller_id: str | None = None
     marketplace: str | None = None
     source: Source = field(default_factory=lambda: Source("", None), compare=False)
+    knows: frozenset[str] = FACTS_ALL

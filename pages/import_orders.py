@@ -9,16 +9,31 @@ ctx = ui.context()
 st.title("Import orders")
 st.caption(
     "Upload the pages of a Sell Fulfillment API **getOrders** search (JSON) or Seller Hub **Orders** "
-    "reports (CSV); the format is recognised by itself. An import is all or nothing: if any order has a "
-    "problem, nothing is written and every problem is listed — unless you choose to skip invalid orders. "
-    "Importing the same file again changes nothing; changed orders are updated."
+    "reports (CSV, from any eBay site, also as re-saved by Excel); the format is recognised by itself. "
+    "An import is all or nothing: if any order has a problem, nothing is written and every problem is "
+    "listed — unless you choose to skip invalid orders. Importing the same file again changes nothing; "
+    "changed orders are updated."
 )
 
 with ui.guard():
     existing = services.accounts(ctx)
+    # a new key after each run empties the uploader: files that failed leave it, files that were
+    # fine wait below ("kept"), so the next try needs only the corrected files
+    generation = st.session_state.setdefault("import_generation", 0)
+    kept: list[services.ImportFile] = st.session_state.setdefault("import_kept", [])
     uploaded = st.file_uploader(
-        "Order files", type=["json", "csv", "txt"], accept_multiple_files=True, key="import_files"
+        "Order files",
+        type=["json", "csv", "txt", "tsv"],
+        accept_multiple_files=True,
+        key=f"import_files_{generation}",
     )
+    if kept:
+        names = ", ".join(f.name for f in kept)
+        left, right = st.columns([5, 1])
+        left.info(f"Kept from the last try (they had no problems): {names}", icon="📎")
+        if right.button("Forget them", key="import_forget"):
+            st.session_state["import_kept"] = []
+            st.rerun()
     targets = ["An existing account", "A new account"]
     target = st.radio(
         "Import into", targets, index=0 if existing else 1, horizontal=True, disabled=not existing
@@ -39,7 +54,10 @@ with ui.guard():
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
         zone_default = ctx.settings.timezone
-        st.caption("The account takes its currency from the orders and its eBay seller id from the files.")
+        st.caption(
+            "The account takes its currency and eBay site from the seller's side of the files (the "
+            "report's money and language, the API's listing site) and its eBay seller id from the files."
+        )
     zones = services.timezones()
     timezone = st.selectbox(
         "Time zone of the Seller Hub dates",
@@ -51,7 +69,8 @@ with ui.guard():
     skip_invalid = st.checkbox(
         "Skip invalid orders (import the valid ones and list the others)", key="import_skip"
     )
-    ready = bool(uploaded) and bool(account_name.strip())
+    files = kept + [services.ImportFile(f.name, f.getvalue()) for f in uploaded or []]
+    ready = bool(files) and bool(account_name.strip())
     if st.button("Import", type="primary", disabled=not ready):
         bar = st.progress(0.0, text="Starting")
 
@@ -60,31 +79,44 @@ with ui.guard():
 
         imported = services.import_orders(
             ctx,
-            [services.ImportFile(f.name, f.getvalue()) for f in uploaded or []],
+            files,
             account_name=account_name,
             timezone=timezone,
             skip_invalid=skip_invalid,
             progress=show_progress,
         )
         st.session_state["import_report"] = imported
+        failed = {e.file for e in imported.errors}
+        st.session_state["import_kept"] = (
+            [] if imported.committed else [f for f in files if f.name not in failed]
+        )
+        st.session_state["import_generation"] = generation + 1
         if imported.committed:
             # show the imported account everywhere, with a sidebar that knows about it
             st.session_state["select_account_id"] = imported.account_id
-            st.rerun()
+        st.rerun()
 
     report = st.session_state.get("import_report")
     if report is not None:
         st.divider()
         if report.committed:
             st.success(report.summary, icon="✅")
-        elif report.errors:
+        elif report.failed:
             st.error(report.summary, icon="⛔")
         else:
             st.info(report.summary)
-        shown = {k: v for k, v in report.counts().items() if v or k in ("imported", "updated", "unchanged")}
-        for column, (label, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
-            column.metric(label.capitalize(), f"{value:,}")
-        st.caption(f"{report.accounted:,} of the {report.orders_in:,} orders in the files are accounted for.")
+        if report.committed:
+            keys = ("imported", "updated", "unchanged", "older", "duplicates", "rejected")
+            shown = {k: v for k, v in report.counts().items() if k in keys and (v or k in keys[:3])}
+        else:
+            # nothing was written: no zero "imported" tiles that could pass for a result
+            shown = {k: v for k, v in report.counts().items() if k in ("rejected", "held back") and v}
+        if shown:
+            for column, (label, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
+                column.metric(label.capitalize(), f"{value:,}")
+            st.caption(
+                f"{report.accounted:,} of the {report.orders_in:,} orders in the files are accounted for."
+            )
         for warning in report.warnings:
             st.warning(warning, icon="⚠️")
         st.dataframe(
@@ -97,6 +129,7 @@ with ui.guard():
                         "Valid": f.valid,
                         "Rejected": f.rejected,
                         "Problems": f.errors,
+                        "Not orders": f.not_orders,
                     }
                     for f in report.files
                 ]
@@ -104,8 +137,25 @@ with ui.guard():
             hide_index=True,
             width="stretch",
         )
+        if report.not_orders:
+            with st.expander(f"Rows that are not orders ({report.not_orders_count:,})"):
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {"File": r.file, "Line": str(r.line), "What it is": r.reason}
+                            for r in report.not_orders
+                        ]
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
         if report.errors:
-            st.subheader(f"Problems ({len(report.errors):,})")
+            more = (
+                f", the first {len(report.errors):,} shown"
+                if report.problems_count > len(report.errors)
+                else ""
+            )
+            st.subheader(f"Problems ({report.problems_count:,}{more})")
             st.dataframe(
                 pd.DataFrame(
                     [
@@ -113,7 +163,7 @@ with ui.guard():
                             "File": e.file,
                             "Line": "" if e.line is None else str(e.line),
                             "Order": e.order_id or "",
-                            "Field": e.field or "",
+                            "Column": e.field or "",
                             "Problem": e.reason,
                         }
                         for e in report.errors

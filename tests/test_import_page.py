@@ -31,12 +31,18 @@ def import_button(at: AppTest):  # type: ignore[no-untyped-def]
     return next(b for b in at.button if b.label == "Import")
 
 
+def uploader(at: AppTest):  # type: ignore[no-untyped-def]
+    """The page's one uploader (its key changes after every run, which empties it)."""
+    [found] = at.get("file_uploader")
+    return found
+
+
 def test_uploading_pages_into_a_new_account_shows_the_counts_and_the_new_numbers(
     demo_env: Settings,  # noqa: F811
 ) -> None:
     at = open_import_page()
     assert import_button(at).disabled  # nothing uploaded yet
-    at.file_uploader(key="import_files").set_value(
+    uploader(at).set_value(
         [
             (name, (FIXTURES / name).read_bytes(), "application/json")
             for name in ("getorders_page1.json", "getorders_page2.json")
@@ -79,19 +85,55 @@ def test_a_bad_file_lists_its_problems_and_imports_nothing(demo_env: Settings) -
     raw["orders"][2]["lineItems"][0]["quantity"] = -1
     at = open_import_page()
     accounts_before = at.sidebar.selectbox(key="account_id").options
-    at.file_uploader(key="import_files").set_value(("bad.json", json.dumps(raw).encode(), "application/json"))
+    uploader(at).set_value(("bad.json", json.dumps(raw).encode(), "application/json"))
     at.run()
     import_button(at).click().run()
     assert not at.exception, at.exception
     [message] = at.error
     assert "Nothing was imported: 1 of 4 orders have problems" in message.value
     problems = at.dataframe[-1].value
-    assert list(problems["Field"]) == ["orders[2].lineItems[0].quantity"]
+    assert list(problems["Column"]) == ["orders[2].lineItems[0].quantity"]
     assert "at least 1" in problems["Problem"][0]
     assert at.sidebar.selectbox(key="account_id").options == accounts_before
     # a file that is not an export at all
-    at.file_uploader(key="import_files").set_value(("notes.txt", b"hello", "text/plain"))
+    uploader(at).set_value(("notes.txt", b"hello", "text/plain"))
     at.run()
     import_button(at).click().run()
     assert not at.exception
     assert "not a file ebaydash can import" in at.dataframe[-1].value["Problem"][0]
+
+
+def test_a_failed_run_looks_failed_and_its_files_leave_the_uploader(demo_env: Settings) -> None:  # noqa: F811
+    good = (FIXTURES / "getorders_page1.json").read_bytes()
+    at = open_import_page()
+    uploader(at).set_value(
+        [("good.json", good, "application/json"), ("notes.txt", b"hello there", "text/plain")]
+    )
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("Two Files").run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    [message] = at.error
+    assert not at.success
+    assert "Nothing was imported" in message.value
+    assert "0 of 0" not in message.value
+    # no "Imported 0" tile that could pass for a result
+    assert {m.label for m in at.metric} <= {"Rejected", "Held back"}
+    # the failed file left the uploader; the good one waits for the next try
+    assert not uploader(at).value
+    [kept] = [i for i in at.info if "Kept from the last try" in i.value]
+    assert "good.json" in kept.value and "notes.txt" not in kept.value
+    import_button(at).click().run()  # the kept file alone imports now
+    assert not at.exception and not at.error
+    assert "Imported into 'Two Files' (a new account): 4 new" in at.success[0].value
+
+
+def test_an_empty_file_is_said_in_one_sentence(demo_env: Settings) -> None:  # noqa: F811
+    at = open_import_page()
+    uploader(at).set_value(("empty.csv", b"", "text/csv"))
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("Empty").run()
+    import_button(at).click().run()
+    assert not at.exception
+    [message] = at.error
+    assert message.value == "Nothing was imported: empty.csv cannot be imported — the file is empty."

@@ -429,7 +429,7 @@ def test_a_50_mb_export_imports_completely(ctx: Context, db: Database, tmp_path:
     path = tmp_path / "orders-2026.csv"
     path.write_bytes(data)
     assert path.stat().st_size >= 50 * 2**20
-    report = run_import(ctx, [ImportFile(path.name, path.read_bytes())], "Big Shop", timezone="UTC")
+    report = run_import(ctx, [ImportFile(path.name, path=path)], "Big Shop", timezone="UTC")
     assert report.committed and not report.errors and not report.warnings
     assert report.imported == report.orders_in == n
     with db.connect() as conn:

@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ebaydash.importers import ParsedFile, read_file
+from ebaydash.importers.fulfillment import split_cost
 from ebaydash.importers.statuses import from_fulfillment_api
 from ebaydash.importers.values import ValueProblem, local_instant, money_text
 from tests.conftest import ROOT
@@ -64,7 +67,7 @@ def test_the_format_is_detected_from_the_content(name: str, expected: str) -> No
         (b"   \n\n", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         (b"name,price\nwidget,1.00\n", "not a file ebaydash can import"),
-        ("Order Number,Sale Date\n1,Sep-30-26\n".encode("latin-1") + b"caf\xe9", "not UTF-8"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "Excel workbook"),
         (b'{"href": "x", "total": 0}', 'not a getOrders page: it has no "orders" list'),
         (b'{"orders": {"a": 1}}', 'not a getOrders page: it has no "orders" list'),
         (b"[1, 2, 3]", "expected a getOrders page"),
@@ -205,14 +208,32 @@ def test_every_problem_of_an_order_is_reported_with_line_and_field() -> None:
     assert json.loads(parsed.errors[0].raw)["orderId"] == "12-10000-00001"
 
 
-def test_line_costs_must_divide_into_whole_cent_unit_prices_and_share_the_currency() -> None:
+def test_a_line_cost_that_does_not_divide_is_kept_exactly_and_other_currencies_refused() -> None:
     raw = page()
     raw["orders"][3]["lineItems"][0]["lineItemCost"]["value"] = "100.00"  # 3 units
+    raw["orders"][3]["pricingSummary"]["total"]["value"] = "100.00"
+    raw["orders"][3]["paymentSummary"]["refunds"] = []
     raw["orders"][1]["lineItems"][0]["lineItemCost"]["currency"] = "GBP"
     parsed = read("bad.json", json.dumps(raw).encode())
     text = reasons(parsed)
-    assert "100.00 is not 3 × a whole-cent unit price" in text
     assert "GBP differs from the order's currency USD" in text
+    order = next(o for o in parsed.orders if o.ebay_order_id == raw["orders"][3]["orderId"])
+    # 3 units for 100.00: two at 33.33 and one at 33.34, one line item, exact to the cent
+    assert [(li.quantity, li.unit_price) for li in order.lines] == [
+        (2, Decimal("33.33")),
+        (1, Decimal("33.34")),
+    ]
+    assert len({li.line_item_id for li in order.lines}) == 1
+    assert sum(li.quantity * li.unit_price for li in order.lines) == Decimal("100.00")
+
+
+@given(cents=st.integers(0, 10**9), quantity=st.integers(1, 1000))
+def test_a_split_line_cost_adds_up_exactly(cents: int, quantity: int) -> None:
+    parts = split_cost(Decimal(cents) / 100, quantity)
+    assert sum(units for units, _ in parts) == quantity
+    assert sum(units * price for units, price in parts) == Decimal(cents) / 100
+    assert all(price == price.quantize(Decimal("0.01")) for _, price in parts)
+    assert len(parts) <= 2
 
 
 def test_refunds_larger_than_the_order_are_refused() -> None:
@@ -336,11 +357,12 @@ def test_a_missing_column_is_named_with_the_wordings_we_accept() -> None:
         ("Sold For", "$9.999", "Sold For", "fractions of a cent"),
         ("Sold For", "¥999", "Sold For", "unknown currency symbol"),
         ("Sale Date", "Feb-30-26 10:00:00", "Sale Date", "not a valid date"),
-        ("Sale Date", "Smarch-01-26", "Sale Date", "known format"),
+        ("Sale Date", "Smarch-01-26", "Sale Date", "'Smarch' is not a month"),
+        ("Sale Date", "30/30/2026", "Sale Date", "not a valid date"),
+        ("Sale Date", "yesterday", "Sale Date", "known format"),
         ("Sale Date", "2026-13-01 10:00:00", "Sale Date", "not a valid date"),
         # clocks in Chicago jump from 02:00 to 03:00 on 8 March 2026
         ("Sale Date", "Mar-08-26 02:30:00", "Sale Date", "does not exist in America/Chicago"),
-        ("Order Number", "", "Order Number", "no order number"),
     ],
 )
 def test_bad_cells_are_reported_with_line_field_and_reason(

@@ -670,7 +670,8 @@ def api_with(path: list[Any], value: Any, *, index: int = 0, name: str = "get_tr
         (["transactionId"], "23-\ud800", "transactions[0].transactionId", "lone UTF-16 surrogate"),
         (["transactionId"], KeyError, "transactions[0].transactionId", "missing"),
         (["transactionDate"], "2026-02-30T10:00:00Z", "transactions[0].transactionDate", "not a valid date"),
-        (["transactionMemo"], "a\u0000b", "transactions[0].transactionMemo", "control character"),
+        # the shared text check (importers.values.text_problem) names a NUL byte as such
+        (["transactionMemo"], "a\u0000b", "transactions[0].transactionMemo", "NUL byte"),
         (["totalFeeAmount", "value"], "6.37", "transactions[0].totalFeeAmount.value", "is not the lines'"),
         (["totalFeeBasisAmount", "value"], "45.01", "transactions[0].amount.value", "do not add up"),
         (["orderLineItems"], "fees", "transactions[0].orderLineItems", "expected a list"),

@@ -1,69 +1,166 @@
-"""Rules that look across all files of one import: duplicates and one currency per account."""
+"""Rules that look across all files of one import: one copy per order, one currency per account,
+the seller's side of the data, and completeness.
+
+An import reads its files twice (see :mod:`ebaydash.services.imports`): the first reading checks
+every order and feeds an :class:`OrderIndex` — a few numbers per order, not the orders themselves,
+so memory stays small for files of any size — which then decides which copy of each order is
+written and which orders are refused for their currency; the second reading writes those.
+"""
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from ebaydash.importers import locales
 from ebaydash.importers.records import ParsedFile, RowError
 from ebaydash.models import OrderRecord
 
 
-def deduplicate(orders: Sequence[OrderRecord]) -> tuple[list[OrderRecord], int]:
-    """One record per eBay order id: the most recently changed one (on a tie, the later in the
-    input — overlapping exports and re-fetched pages are normal). Returns the records in input
-    order and how many copies were dropped."""
-    best: dict[str, int] = {}
-    for index, order in enumerate(orders):
-        kept = best.get(order.ebay_order_id)
-        if kept is None or order.updated_at >= orders[kept].updated_at:
-            best[order.ebay_order_id] = index
-    chosen = sorted(best.values())
-    return [orders[i] for i in chosen], len(orders) - len(chosen)
+@dataclass
+class Decision:
+    """What the index decided: per file, which orders (by position) to write; the errors of orders
+    in another currency; how many further copies were dropped."""
+
+    chosen: list[bytearray]
+    currency_errors: list[RowError] = field(default_factory=list)
+    currency_rejected: int = 0
+    duplicates: int = 0
+    to_write: int = 0
+
+    def wanted(self, file_index: int, position: int) -> bool:
+        return bool(self.chosen[file_index][position])
 
 
-def account_currency(orders: Sequence[OrderRecord], existing: str | None) -> str | None:
-    """The account's currency: the existing account's, else the one most orders use (on a tie,
-    the first seen). ``None`` when there is nothing to decide from."""
+class _File:
+    """Per valid order of one file, by position: when it last changed, its currency, its line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.when = array("q")
+        self.currency = array("B")
+        self.line = array("q")
+
+
+class OrderIndex:
+    """The valid orders of an import, a few bytes each: per order id, the packed (file, position)
+    of its copies; per file, arrays of their times, currencies and lines."""
+
+    def __init__(self) -> None:
+        self._copies: dict[str, int | list[int]] = {}
+        self._files: list[_File] = []
+        self._currency_codes: list[str] = []
+        self.currencies: Counter[str] = Counter()
+        self.seller_ids: set[str] = set()
+
+    def start_file(self, name: str) -> int:
+        self._files.append(_File(name))
+        return len(self._files) - 1
+
+    def add(self, file_index: int, record: OrderRecord) -> int:
+        """Note one valid order; returns its position among the file's valid orders."""
+        file = self._files[file_index]
+        position = len(file.when)
+        file.when.append(int(record.updated_at.timestamp() * 1_000_000))
+        if record.currency not in self._currency_codes:
+            self._currency_codes.append(record.currency)
+        file.currency.append(self._currency_codes.index(record.currency))
+        file.line.append(record.source.line or 0)
+        copy = file_index << 32 | position
+        found = self._copies.get(record.ebay_order_id)
+        if found is None:
+            self._copies[record.ebay_order_id] = copy
+        elif isinstance(found, list):
+            found.append(copy)
+        else:
+            self._copies[record.ebay_order_id] = [found, copy]
+        self.currencies[record.currency] += 1
+        if record.seller_id:
+            self.seller_ids.add(record.seller_id)
+        return position
+
+    @property
+    def valid(self) -> int:
+        return sum(len(f.when) for f in self._files)
+
+    def decide(
+        self, currency: str | None, account_name: str, *, existing: bool, keep_errors: int
+    ) -> Decision:
+        """Per eBay order id, the copy to write: the most recently changed one in ``currency`` (on a
+        tie, the later in the input — overlapping exports and re-fetched pages are normal). Orders
+        in another currency are refused (an account holds one currency, so its sums stay
+        meaningful); at most ``keep_errors`` of their errors are kept, all are counted."""
+        decision = Decision([bytearray(len(f.when)) for f in self._files])
+        why = "the account's currency" if existing else "the currency of this seller's site"
+        wanted = (
+            None
+            if currency is None or currency not in self._currency_codes
+            else self._currency_codes.index(currency)
+        )
+        for order_id, found in self._copies.items():
+            copies = found if isinstance(found, list) else [found]
+            right: list[tuple[int, int, int]] = []
+            for copy in copies:
+                file_index, position = copy >> 32, copy & 0xFFFFFFFF
+                file = self._files[file_index]
+                if currency is None or file.currency[position] == wanted:
+                    right.append((file.when[position], file_index, position))
+                    continue
+                decision.currency_rejected += 1
+                if len(decision.currency_errors) < keep_errors:
+                    other = self._currency_codes[file.currency[position]]
+                    decision.currency_errors.append(
+                        RowError(
+                            file.name,
+                            file.line[position] or None,
+                            "currency",
+                            f"the order is in {other}, but {account_name!r} keeps its figures in {currency} "
+                            f"({why}); import it into an account of its own",
+                            order_id,
+                        )
+                    )
+            if not right:
+                continue
+            _when, file_index, position = max(right)
+            decision.chosen[file_index][position] = 1
+            decision.to_write += 1
+            decision.duplicates += len(right) - 1
+        return decision
+
+
+def account_currency(files: Sequence[ParsedFile], index: OrderIndex, existing: str | None) -> str | None:
+    """The account's currency: the existing account's; for a new one, the seller's — what the files
+    say of the seller's side (the report's money and language, the API's listing site), weighted
+    by their orders; else the one most orders use. ``None`` when there is nothing to decide from."""
     if existing:
         return existing
-    counts = Counter(o.currency for o in orders)
-    if not counts:
-        return None
-    top = max(counts.values())
-    return next(o.currency for o in orders if counts[o.currency] == top)
+    votes: Counter[str] = Counter()
+    for parsed in files:
+        if parsed.currency and parsed.readable:
+            votes[parsed.currency] += max(parsed.orders_found - parsed.rejected_orders, 1)
+    if votes:
+        return votes.most_common(1)[0][0]
+    return index.currencies.most_common(1)[0][0] if index.currencies else None
 
 
-def currency_errors(
-    orders: Sequence[OrderRecord], currency: str, account_name: str, *, existing: bool
-) -> tuple[list[OrderRecord], list[RowError]]:
-    """Split ``orders`` into those in ``currency`` and an error for each of the others: an account
-    holds one currency, so its sums stay meaningful."""
-    kept: list[OrderRecord] = []
-    errors: list[RowError] = []
-    why = "the account's currency" if existing else "the currency of most orders in this import"
-    for order in orders:
-        if order.currency == currency:
-            kept.append(order)
-            continue
-        errors.append(
-            RowError(
-                order.source.file,
-                order.source.line,
-                "currency",
-                f"the order is in {order.currency}, but {account_name!r} keeps its figures in {currency} "
-                f"({why}); import it into an account of its own",
-                order.ebay_order_id,
-                order.source.raw,
-            )
-        )
-    return kept, errors
+def account_marketplace(files: Sequence[ParsedFile], currency: str | None) -> str:
+    """The new account's eBay site: the seller's, as the files tell it (never a buyer's site), in
+    the account's currency; ``EBAY_US`` when nothing tells."""
+    votes: Counter[str] = Counter()
+    for parsed in files:
+        if parsed.marketplace and parsed.readable:
+            votes[parsed.marketplace] += max(parsed.orders_found, 1)
+    for site, _n in votes.most_common():
+        if currency is None or locales.site_currency(site) in (currency, None):
+            return site
+    return locales.site_for(currency, None) or "EBAY_US"
 
 
-def seller_warnings(orders: Sequence[OrderRecord], seller_ids: Sequence[str], ebay_user_id: str) -> list[str]:
+def seller_warnings(seller_ids: set[str], ebay_user_id: str) -> list[str]:
     """Orders that name another eBay seller than the account's: likely the wrong account chosen."""
-    named = {o.seller_id for o in orders if o.seller_id} | set(seller_ids)
-    others = sorted(named - {ebay_user_id})
+    others = sorted(seller_ids - {ebay_user_id})
     if not others:
         return []
     return [
@@ -73,19 +170,14 @@ def seller_warnings(orders: Sequence[OrderRecord], seller_ids: Sequence[str], eb
 
 
 def completeness_warnings(files: Sequence[ParsedFile]) -> list[str]:
-    """Files that say they hold more (or fewer) orders than were read: a cut-short Seller Hub
-    export, or getOrders pages of a search that were not all imported."""
+    """getOrders pages of a search that were not all imported. (A Seller Hub report's footer count
+    is checked by its parser.)"""
     warnings: list[str] = []
     pages: dict[int, list[ParsedFile]] = {}
     for parsed in files:
         if parsed.declared_total is None or not parsed.readable:
             continue
-        if parsed.format == "seller-hub-csv" and parsed.declared_total != parsed.orders_found:
-            warnings.append(
-                f"{parsed.name}: the footer says {parsed.declared_total:,} record(s) were downloaded, "
-                f"but the file holds {parsed.orders_found:,} orders. It may have been cut short or edited."
-            )
-        elif parsed.format == "fulfillment-json":
+        if parsed.format == "fulfillment-json":
             pages.setdefault(parsed.declared_total, []).append(parsed)
     for total, group in sorted(pages.items()):
         found = sum(p.orders_found for p in group)

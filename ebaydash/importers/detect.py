@@ -1,51 +1,41 @@
-"""Turning the bytes of an uploaded file into text and choosing its parser."""
+"""Opening an uploaded file: its encoding, its format, and a stream of what it holds.
+
+:func:`scan_file` is the streaming entry point (orders one at a time, memory independent of the
+file's size); :func:`read_file` collects a whole file into a :class:`ParsedFile`, for small files
+and tests.
+"""
 
 from __future__ import annotations
 
-import codecs
+import io
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from ebaydash.importers import fulfillment, seller_hub
+from ebaydash.importers.encoding import TextSource, Unreadable, decode_error, decode_whole
 from ebaydash.importers.money import sniff as money_sniff
-from ebaydash.importers.records import ParsedFile, RowError
+from ebaydash.importers.records import NotOrder, ParsedFile, Rejected, RowError
+from ebaydash.models import OrderRecord
 
 FORMATS = (fulfillment.FORMAT, seller_hub.FORMAT)
+Item = OrderRecord | Rejected | NotOrder
+Opener = Callable[[], BinaryIO]
 
-
-class Unreadable(Exception):
-    """The file cannot be turned into text; ``str()`` says why, for the seller."""
-
-    def __init__(self, reason: str, line: int | None = None) -> None:
-        super().__init__(reason)
-        self.line = line
+__all__ = ["FORMATS", "FileScan", "Unreadable", "decode", "detect", "read_file", "scan_file"]
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 with or without a byte-order mark, or UTF-16 with one (Excel's "Unicode text")."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise Unreadable("the file claims to be UTF-16 text but is not") from None
-    if b"\x00" in data[:65536]:
-        raise Unreadable("this is a binary file, not a CSV or JSON export")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise Unreadable(
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-            "export it again, or save it as CSV UTF-8",
-            line,
-        ) from None
-    if "\x00" in text:
-        raise Unreadable("this is a binary file, not a CSV or JSON export")
-    return text
+    """A whole small file's text, strictly Unicode (:func:`ebaydash.importers.encoding.decode_whole`);
+    raises :class:`Unreadable` saying why not. Order files are read by :func:`scan_file` instead,
+    which also reads legacy code pages with a note and reports damaged characters by row."""
+    return decode_whole(data)
 
 
 def detect(text: str) -> str:
     """``fulfillment-json``, ``seller-hub-csv``, a money format (``transaction-report-csv``,
-    ``finances-transactions-json``, ``finances-payouts-json``) or ``unknown``."""
+    ``finances-transactions-json``, ``finances-payouts-json``) or ``unknown``, from the start of
+    the text."""
     # money files first: a getTransactions page is JSON too, and a Transaction report has an
     # "Order number" column
     money = money_sniff.money_format(text)
@@ -58,6 +48,105 @@ def detect(text: str) -> str:
     return "unknown"
 
 
+class FileScan:
+    """One file, read as a stream. Iterate it for its orders (:class:`OrderRecord`), the orders it
+    cannot import (:class:`Rejected`, with every problem) and its rows that are not orders
+    (:class:`NotOrder`), in file order. ``info`` holds the file-level facts — its format, file
+    problems, warnings, counts, seller id, currency, site — complete once the iteration ends.
+    ``bytes_read`` follows the reading, for progress."""
+
+    def __init__(
+        self,
+        name: str,
+        opener: Opener,
+        *,
+        zone: ZoneInfo,
+        default_currency: str = "USD",
+        size: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        self.name = name
+        self.opener = opener
+        self.zone = zone
+        self.default_currency = default_currency
+        self.size = size
+        self.max_bytes = max_bytes
+        self.info = ParsedFile(name=name, format="unknown")
+        self._source: TextSource | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._source.bytes_read if self._source is not None else 0
+
+    def __iter__(self) -> Iterator[Item]:
+        info = self.info
+        if self.max_bytes is not None and self.size is not None and self.size > self.max_bytes:
+            self._unreadable(
+                f"the file is {self.size / 2**20:,.1f} MB, more than the import limit of "
+                f"{self.max_bytes / 2**20:,.0f} MB (EBAYDASH_IMPORT_MAX_MB); split it into smaller exports"
+            )
+            return
+        with self.opener() as stream:
+            try:
+                source = self._source = TextSource(stream)
+            except Unreadable as exc:
+                self._unreadable(str(exc), exc.line)
+                return
+            info.encoding = source.encoding.codec
+            if source.encoding.note:
+                info.warnings.append(f"{self.name} {source.encoding.note}")
+            if not source.sample.strip("\ufeff \t\r\n\x00"):
+                self._unreadable("the file is empty")
+                return
+            kind = detect(source.sample)
+            try:
+                if kind == fulfillment.FORMAT:
+                    yield from fulfillment.scan(self.name, source, info)
+                elif kind == seller_hub.FORMAT:
+                    yield from seller_hub.scan(
+                        self.name, source, info, zone=self.zone, default_currency=self.default_currency
+                    )
+                elif kind in money_sniff.MONEY_FORMATS:
+                    self._unreadable(
+                        f"this is a {money_sniff.FORMAT_LABELS[kind]}: eBay's money records (fees, "
+                        "refunds, payouts), not orders; import orders from a Seller Hub Orders report "
+                        "or getOrders pages"
+                    )
+                else:
+                    first = next((line.strip() for line in source.sample.splitlines() if line.strip()), "")
+                    shown = first if len(first) <= 60 else first[:57] + "..."
+                    self._unreadable(
+                        "not a file ebaydash can import: expected a Fulfillment API getOrders page (JSON) "
+                        "or a Seller Hub Orders report (CSV with an Order Number column); its first line "
+                        f"reads {shown!r}",
+                        1,
+                    )
+            except UnicodeDecodeError as exc:
+                # a legacy code page that stops fitting further down the file
+                info.readable = False
+                info.errors.append(RowError(self.name, None, None, str(decode_error(exc, source.encoding))))
+
+    def _unreadable(self, reason: str, line: int | None = None) -> None:
+        self.info.readable = False
+        self.info.errors.append(RowError(self.name, line, None, reason))
+
+
+def scan_file(
+    name: str,
+    opener: Opener,
+    *,
+    zone: ZoneInfo,
+    default_currency: str = "USD",
+    size: int | None = None,
+    max_bytes: int | None = None,
+) -> FileScan:
+    """A :class:`FileScan` of the file ``opener`` opens (a new binary stream on every call, so a
+    file can be read twice: once to check it, once to write it)."""
+    return FileScan(
+        name, opener, zone=zone, default_currency=default_currency, size=size, max_bytes=max_bytes
+    )
+
+
 def read_file(
     name: str,
     data: bytes,
@@ -66,41 +155,27 @@ def read_file(
     default_currency: str = "USD",
     max_bytes: int | None = None,
 ) -> ParsedFile:
-    """Parse one file of either format; problems come back in the result, never as exceptions."""
-    if max_bytes is not None and len(data) > max_bytes:
-        return _unreadable(
-            name,
-            f"the file is {len(data) / 2**20:,.1f} MB, more than the import limit of "
-            f"{max_bytes / 2**20:,.0f} MB (EBAYDASH_IMPORT_MAX_MB); split it into smaller exports",
-        )
-    try:
-        text = decode(data)
-    except Unreadable as exc:
-        return _unreadable(name, str(exc), exc.line)
-    if not text.strip():
-        return _unreadable(name, "the file is empty")
-    kind = detect(text)
-    if kind == fulfillment.FORMAT:
-        return fulfillment.parse(name, text)
-    if kind == seller_hub.FORMAT:
-        return seller_hub.parse(name, text, zone=zone, default_currency=default_currency)
-    if kind in money_sniff.MONEY_FORMATS:
-        return _unreadable(
-            name,
-            f"this is a {money_sniff.FORMAT_LABELS[kind]}: eBay's money records (fees, refunds, "
-            "payouts), not orders; import orders from a Seller Hub Orders report or getOrders pages",
-        )
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    shown = first if len(first) <= 60 else first[:57] + "..."
-    return _unreadable(
+    """Parse one whole file of either format; problems come back in the result, never as exceptions."""
+    scan = scan_file(
         name,
-        "not a file ebaydash can import: expected a Fulfillment API getOrders page (JSON) or a "
-        f"Seller Hub Orders report (CSV with an Order Number column); its first line reads {shown!r}",
-        1,
+        lambda: io.BytesIO(data),
+        zone=zone,
+        default_currency=default_currency,
+        size=len(data),
+        max_bytes=max_bytes,
     )
-
-
-def _unreadable(name: str, reason: str, line: int | None = None) -> ParsedFile:
-    result = ParsedFile(name=name, format="unknown", readable=False)
-    result.errors.append(RowError(name, line, None, reason))
-    return result
+    orders: list[OrderRecord] = []
+    errors: list[RowError] = []
+    not_orders: list[NotOrder] = []
+    for item in scan:
+        if isinstance(item, OrderRecord):
+            orders.append(item)
+        elif isinstance(item, Rejected):
+            errors.extend(item.errors)
+        else:
+            not_orders.append(item)
+    parsed = scan.info
+    parsed.orders = orders
+    parsed.errors = sorted(errors + parsed.errors, key=lambda e: e.line or 0)
+    parsed.not_orders = not_orders
+    return parsed

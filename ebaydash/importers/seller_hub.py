@@ -1,67 +1,55 @@
-"""Seller Hub "Orders" report CSV.
+"""Seller Hub "Orders" report CSV, read as a stream.
 
 What the export looks like, and what we assume where eBay does not say:
 
-- An optional blank line before the header; footer lines after the data such as
-  ``12 record(s) downloaded, from Sep-01-26 00:00:00 to Sep-30-26 23:59:59`` and
-  ``Seller ID : retro_records_us`` (the seller id is kept to name a new account).
-- Header wording differs between exports and sites; columns are matched case-insensitively through
-  :data:`ALIASES`. Columns we do not use are ignored.
+- Any separator (``,`` from eBay, ``;`` or tab from Excel; see :mod:`~ebaydash.importers.dialect`)
+  and encoding (see :mod:`~ebaydash.importers.encoding`). Blank lines, a ``sep=`` line and other
+  lines before the header are skipped; the header is the first row naming an order-number column.
+- Rows that are not orders are recognised in any cell layout and listed as such, never as errors:
+  footers (``12 record(s) downloaded, from … to …``, the count quoted, in a cell of its own, or
+  absent), ``Seller ID : …`` lines (the id is kept to name a new account), unpaid "commitments"
+  (the buyer never checked out, so the row has no order number) and summary lines without one.
+  The footer's count is compared with the sales records read.
+- Header wordings of eBay's sites are matched through :mod:`~ebaydash.importers.headers`; their
+  language picks the month names and the decimal mark (``1.116,99 €``, ``10-Dez-25``).
 - One row per line item, grouped into orders by "Sales Record Number" (or the order number when
   there is none). A multi-item order may also carry a summary row without item columns; it holds
-  the order's total. Without a summary row the order's total is the sum of its rows' "Total Price"
-  (each row's own total); without a "Total Price" column it is Σ "Sold For" × "Quantity" plus
-  "Shipping And Handling".
-- A line's product is named by its "Custom Label" (SKU), else its "Item Number", else its title
-  (eBay titles are at most 80 characters, the length of a SKU).
-- "Sold For" is the price of one unit. Money is written like ``$12.34``, ``£1,234.56`` or
-  ``EUR 12,34``; its symbol gives the currency (rows without one use ``default_currency``).
-- Dates like ``Sep-30-26 23:45:00`` are the seller's local time in ``zone``. The order's last
-  change is the latest of its sale, paid and shipped dates.
+  the order's total. Without a summary row the order's total is the sum of its rows' "Total Price";
+  without a "Total Price" column it is Σ "Sold For" × "Quantity" plus "Shipping And Handling".
+- A line's product is named by its "Custom Label" (SKU), else its "Item Number", else its title.
+  Item numbers, order numbers and transaction ids that Excel turned into numbers (``1.23457E+11``)
+  are refused; a SKU or item number with two different titles is reported.
+- "Sold For" is the price of one unit; the money symbol gives the currency.
+- Dates are the seller's local time in ``zone``; the order's last change is the latest of its
+  sale, paid and shipped dates.
 - Status: the "Order Status" column when the export has one; otherwise shipped when "Shipped On
-  Date" is set, paid when "Paid On Date" is set, else pending. The standard export does not show
-  cancellations or refunds — import the Fulfillment API JSON for those.
+  Date" is set, paid when "Paid On Date" is set, else pending. The standard export shows no
+  cancellations or refunds, so its records do not claim to know them (``OrderRecord.knows``).
+- A quote inside a field that the export did not double (``"12" single"``) is reported as an
+  unbalanced quote at the line and column where the broken field starts; the lines it swallowed
+  are read again as rows of their own.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ebaydash.importers import statuses, values
-from ebaydash.importers.records import ParsedFile, RowError
+from ebaydash.importers import dialect, headers, locales, statuses, values
+from ebaydash.importers.encoding import TextSource
+from ebaydash.importers.records import NotOrder, ParsedFile, Rejected, RowError
 from ebaydash.importers.values import ValueProblem
-from ebaydash.models import LineRecord, OrderRecord, Source
+from ebaydash.models import FACTS_ALL, LineRecord, OrderRecord, Source
 
 FORMAT = "seller-hub-csv"
+Item = OrderRecord | Rejected | NotOrder
 
-# canonical field -> header wordings seen in exports (compared after _normalise)
-ALIASES: dict[str, tuple[str, ...]] = {
-    "sales_record": ("Sales Record Number", "Sales Record No", "Sales Record", "Record Number"),
-    "order_id": ("Order Number", "Order ID", "Order No", "OrderID", "Order Nr"),
-    "buyer": ("Buyer Username", "Buyer User ID", "Buyer User Name", "Buyer ID", "User ID", "Username"),
-    "buyer_email": ("Buyer Email", "Buyer E-mail", "Buyer Email Address", "Email"),
-    "item_number": ("Item Number", "Item ID", "Item No", "Item Nr"),
-    "title": ("Item Title", "Title", "Item Name"),
-    "sku": ("Custom Label", "Custom Label (SKU)", "SKU", "Custom SKU"),
-    "quantity": ("Quantity", "Qty", "Quantity Sold"),
-    "price": ("Sold For", "Item Price", "Sale Price", "Price", "Sold Price"),
-    "shipping": ("Shipping And Handling", "Postage And Packaging", "Shipping", "Postage"),
-    "total": ("Total Price", "Total", "Order Total", "Total Amount"),
-    "sale_date": ("Sale Date", "Order Date", "Sold Date", "Date Sold", "Order Creation Date"),
-    "paid_date": ("Paid On Date", "Paid Date", "Payment Date", "Paid On"),
-    "shipped_date": ("Shipped On Date", "Dispatched On Date", "Posted On Date", "Shipped Date", "Shipped On"),
-    "transaction_id": ("Transaction ID", "Line Item ID"),
-    "status": ("Order Status", "Status"),
-    "refunded": ("Refund Amount", "Refunded Amount", "Refunded", "Total Refunded"),
-    "currency": ("Currency", "Currency Code"),
-}
 REQUIRED: dict[str, str] = {
     "order_id": "the eBay order number",
     "sale_date": "when the order was placed",
@@ -69,364 +57,768 @@ REQUIRED: dict[str, str] = {
     "price": "the unit price",
 }
 ITEM_FIELDS = ("item_number", "title", "sku")
-_FOOTER = re.compile(r"^\s*(\d[\d,.]*\s+record\(s\)\s+downloaded|seller\s+id\s*:)", re.IGNORECASE)
-_RECORDS = re.compile(r"^\s*(?P<n>\d[\d,.]*)\s+record\(s\)", re.IGNORECASE)
-_CSV_ERROR = "\x00csv-error"
-_SELLER_ID = re.compile(r"^\s*seller\s+id\s*:\s*(?P<id>\S.*?)\s*$", re.IGNORECASE)
+ID_FIELDS = {"order_id": "order number", "item_number": "item number", "transaction_id": "transaction id"}
+MAX_OPEN_GROUPS = 2_000  # orders whose rows are not all read yet; exports keep an order's rows together
+MAX_TITLE_WARNINGS = 20
+
+# footers in eBay's languages: "12 record(s) downloaded", "12 Datensätze heruntergeladen", …
+_RECORDS = re.compile(
+    r"^\s*(?P<n>\d[\d,.\s]*)?\s*(?:record\(s\)|records?|datens[äa]tze?|enregistrements?(?:\(s\))?|registros?)"
+    r"\s+(?:downloaded|heruntergeladen|t[ée]l[ée]charg[ée]s?(?:\(s\))?|scaricati|descargados?)",
+    re.IGNORECASE,
+)
+_SELLER_ID = re.compile(
+    r"^\s*(?:seller\s*id|verk[äa]ufer[-\s]?id|verk[äa]ufername|id\s+(?:du\s+)?vendeur|id\s+venditore"
+    r"|id\s+del\s+vendedor)\s*:?\s*(?P<id>.*?)\s*$",
+    re.IGNORECASE,
+)
 
 
-def _normalise(header: str) -> str:
-    return " ".join(re.sub(r"[.:#_]", " ", header.replace("\ufeff", "")).lower().split())
+def looks_like(sample: str) -> bool:
+    """True when one of the first rows names an order-number column, whatever the separator."""
+    return any(dialect.header_score(sample, d) > 0 for d in dialect.CANDIDATES)
 
 
-_LOOKUP = {_normalise(alias): key for key, aliases in ALIASES.items() for alias in aliases}
+# -- physical lines -----------------------------------------------------------------------------
 
 
-def looks_like(text: str) -> bool:
-    """True when the first non-blank line names an order-number column."""
-    for row in csv.reader(io.StringIO(text[:65536], newline="")):
-        if not any(cell.strip() for cell in row):
+class _Lines:
+    """The file's lines for the csv reader, numbered, with the lines of the current record kept
+    (for its raw text and for diagnosing it) and a way to hand lines back to be read again."""
+
+    def __init__(self, source: TextSource) -> None:
+        self._source = iter(source.lines())
+        self._number = 0
+        self._again: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, line = self._again.popleft()
+        else:
+            line = next(self._source)
+            self._number += 1
+            number = self._number
+        self.taken.append((number, line))
+        return line
+
+    def take(self) -> list[tuple[int, str]]:
+        taken, self.taken = self.taken, []
+        return taken
+
+    def again(self, lines: list[tuple[int, str]]) -> None:
+        self._again.extendleft(reversed(lines))
+
+
+def _raw(lines: list[tuple[int, str]]) -> str:
+    return "".join(line for _n, line in lines).rstrip("\r\n")
+
+
+# -- quotes -------------------------------------------------------------------------------------
+
+
+def diagnose_quotes(lines: list[tuple[int, str]], delimiter: str) -> tuple[int, int, str] | None:
+    """Where a record's quoting breaks: (line, 0-based column, what is wrong), or ``None``.
+
+    A field that starts with ``"`` must end with ``"`` just before a separator or the end of the
+    line, with every ``"`` inside it doubled. The column named is the one where the broken field
+    starts, whatever the csv reader made of the rest.
+    """
+    text = "".join(line for _n, line in lines)
+    first_line = lines[0][0] if lines else 0
+    line, column, i, n = first_line, 0, 0, len(text)
+    at_start = True
+    while i < n:
+        char = text[i]
+        if at_start and char == '"':
+            start_line, start_column = line, column
+            i += 1
+            while True:
+                if i >= n:
+                    return start_line, start_column, "its opening quote is never closed"
+                char = text[i]
+                if char == '"':
+                    if text[i + 1 : i + 2] == '"':
+                        i += 2
+                        continue
+                    after = text[i + 1 : i + 2]
+                    if after in (delimiter, "\r", "\n", ""):
+                        i += 1
+                        break
+                    return (
+                        start_line,
+                        start_column,
+                        f"a quote inside it is not doubled (the text goes on with {after!r} after it)",
+                    )
+                if char == "\n" or (char == "\r" and text[i + 1 : i + 2] != "\n"):
+                    line += 1
+                i += 1
+            if line != start_line:
+                return start_line, start_column, f"its quotes run over {line - start_line + 1} lines"
+            at_start = False
             continue
-        return any(_LOOKUP.get(_normalise(cell)) in ("order_id", "sales_record") for cell in row)
-    return False
+        if char == delimiter:
+            column += 1
+            at_start = True
+        elif char in "\r\n":
+            break
+        else:
+            at_start = False
+        i += 1
+    return None
+
+
+# -- rows ---------------------------------------------------------------------------------------
 
 
 class _Row:
-    """One data row: its line, its non-empty values by canonical field, its cells as read."""
+    """One data row: its line, its non-empty values by field, its raw text."""
 
-    __slots__ = ("cells", "has_item", "line", "values")
+    __slots__ = ("has_item", "line", "raw", "values")
 
-    def __init__(self, line: int, cells: list[str], columns: dict[int, str]) -> None:
+    def __init__(self, line: int, raw: str, row_values: dict[str, str]) -> None:
         self.line = line
-        self.cells = cells
-        width = len(cells)
-        self.values = {key: value for i, key in columns.items() if i < width and (value := cells[i].strip())}
-        self.has_item = any(k in self.values for k in ITEM_FIELDS)
+        self.raw = raw
+        self.values = row_values
+        self.has_item = any(k in row_values for k in ITEM_FIELDS)
 
     def get(self, key: str) -> str:
         return self.values.get(key, "")
 
-    @property
-    def raw(self) -> str:
-        return _raw(self.cells)
+
+class _Columns:
+    """The header: which column holds which field, under which heading, in which language."""
+
+    def __init__(self, cells: list[str]) -> None:
+        self.width = len(cells)
+        self.index: dict[int, str] = {}
+        self.heading: dict[str, str] = {}
+        for i, cell in enumerate(cells):
+            key = headers.field_of(cell)
+            if key is None or key in self.heading:
+                continue  # columns we do not use; the first of two alike wins
+            self.index[i] = key
+            self.heading[key] = " ".join(cell.replace("\ufeff", "").split())
+        self.language = headers.language_of(cells)
+        if self.language in (None, "en"):
+            self.locale = headers.english_variant(cells)
+        else:
+            self.locale = {"de": "de_DE", "fr": "fr_FR", "it": "it_IT", "es": "es_ES"}[self.language]
+        self.decimal_mark = locales.decimal_mark(self.locale)
+        self.day_first = self.locale != "en_US"
+
+    def shown(self, key: str) -> str:
+        return self.heading.get(key) or headers.shown(key, self.language)
+
+    def at(self, index: int) -> str:
+        key = self.index.get(index)
+        return self.shown(key) if key else f"column {index + 1}"
 
 
-@dataclass
-class _Group:
-    key: str
-    rows: list[_Row] = field(default_factory=list)
+# -- the file -----------------------------------------------------------------------------------
 
 
-def parse(name: str, text: str, *, zone: ZoneInfo, default_currency: str = "USD") -> ParsedFile:
-    result = ParsedFile(name=name, format=FORMAT)
-    rows = _records(text)
-    header: list[str] | None = None
-    header_line = 0
-    groups: dict[str, _Group] = {}
-    loose: list[_Row] = []  # rows that cannot be grouped (no order number, no record number)
-    columns: dict[int, str] = {}
-    for line, cells in rows:
-        if not any(cell.strip() for cell in cells):
-            continue
-        if cells[0] == _CSV_ERROR:
-            result.orders_found += 1
-            result.errors.append(RowError(name, line, None, f"this line is not readable CSV ({cells[1]})"))
-            continue
-        if _FOOTER.match(cells[0]):
-            seller = _SELLER_ID.match(cells[0])
-            if seller:
-                result.seller_id = seller["id"]
-            declared = _RECORDS.match(cells[0])
-            if declared:
-                result.declared_total = int(re.sub(r"[,.]", "", declared["n"]))
-            continue
-        if header is None:
-            header, header_line = cells, line
-            columns = _map_columns(name, line, cells, result)
-            continue
-        result.rows_read += 1
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            result.orders_found += 1
-            result.errors.append(
-                RowError(
-                    name,
-                    line,
-                    None,
-                    f"the row has {len(cells)} fields but the header has {len(header)}",
-                    raw=_raw(cells),
+class _Reader:
+    def __init__(
+        self, name: str, source: TextSource, info: ParsedFile, zone: ZoneInfo, default_currency: str
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.info = info
+        self.zone = zone
+        self.default_currency = default_currency
+        self.delimiter = dialect.detect(source.sample)
+        info.delimiter = self.delimiter
+        self.columns: _Columns | None = None
+        self.header_line = 0
+        self.groups: OrderedDict[str, list[_Row]] = OrderedDict()
+        # orders already read, by the hash of their key: a few bytes each, whatever the file's size
+        self.closed: set[int] = set()
+        self.sales_records = 0
+        self.data_rows = 0
+        self.currencies: Counter[str] = Counter()
+        # (field, id) hash -> (title hash << 32 | the line it was first seen on)
+        self.titles: dict[int, int] = {}
+        self.tainted: dict[str, list[RowError]] = {}
+        self.rounding: dict[
+            str, tuple[int, int]
+        ] = {}  # id column -> (values seen, looking rounded)  # orders with a broken row -> its problems
+        self.title_warnings = 0
+
+    # -- the stream
+
+    def items(self) -> Iterator[Item]:
+        lines = _Lines(self.source)
+        reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+        pending: list[Item] = []
+        while True:
+            try:
+                cells = next(reader)
+                taken = lines.take()
+                problem = None
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                taken = lines.take()
+                cells = []
+                problem = str(exc)
+            if not taken:
+                continue
+            pending.clear()
+            self._record(taken, cells, problem, lines, pending)
+            yield from pending
+        yield from self._flush(everything=True)
+        self._finish()
+
+    def _record(
+        self,
+        taken: list[tuple[int, str]],
+        cells: list[str],
+        problem: str | None,
+        lines: _Lines,
+        out: list[Item],
+    ) -> None:
+        line = taken[0][0]
+        if problem is None and not any(c.strip() for c in cells):
+            return
+        if problem is None and self._footer(cells, line, taken, out):
+            return
+        if self.columns is None:
+            if problem is None and dialect.excel_separator(self.delimiter.join(cells)) is not None:
+                return
+            if problem is None and any(headers.field_of(c) in ("order_id", "sales_record") for c in cells):
+                self._header(cells, line)
+            elif line > dialect.HEADER_SEARCH_ROWS * 4:
+                raise _NoHeader
+            return
+        width = self.columns.width
+        wrong_width = problem is None and (
+            (len(cells) > width and any(c.strip() for c in cells[width:])) or len(cells) < width
+        )
+        if problem is not None or wrong_width:
+            self._broken(taken, cells, problem, lines, out)
+            return
+        self.data_rows += 1
+        self.info.rows_read += 1
+        raw = _raw(taken)
+        row_values: dict[str, str] = {}
+        bad: list[RowError] = []
+        for index, key in self.columns.index.items():
+            value = cells[index].strip()
+            if not value:
+                continue
+            trouble = values.text_problem(value, "value")
+            if trouble:
+                bad.append(RowError(self.name, line, self.columns.at(index), trouble, raw=raw))
+                continue
+            row_values[key] = value
+        row = _Row(line, raw, row_values)
+        if bad:
+            self.info.orders_found += 1
+            out.append(
+                Rejected(
+                    tuple(
+                        RowError(e.file, e.line, e.field, e.reason, row.get("order_id") or None, e.raw)
+                        for e in bad
+                    )
                 )
             )
-            continue
-        row = _Row(line, cells, columns)
+            return
         key = row.get("sales_record") or row.get("order_id")
         if not key:
-            loose.append(row)
-            continue
-        groups.setdefault(key, _Group(key)).rows.append(row)
-    if header is None:
-        result.readable = False
-        result.errors.append(RowError(name, None, None, "the file is empty: no header row and no orders"))
-        return result
-    missing = [key for key in REQUIRED if key not in columns.values()]
-    if not any(key in columns.values() for key in ITEM_FIELDS):
-        missing.append("item")
-    if missing:
-        result.readable = False
-        result.orders_found += len(groups) + len(loose)
-        for key in missing:
-            expected = ALIASES["title"] + ALIASES["sku"] if key == "item" else ALIASES[key]
-            what = "the item (title, SKU or item number)" if key == "item" else REQUIRED[key]
-            result.errors.append(
-                RowError(
-                    name,
-                    header_line,
-                    key,
-                    f"missing column for {what}; expected one of: {', '.join(expected)}",
-                )
-            )
-        return result
-    for row in loose:
-        result.orders_found += 1
-        result.errors.append(
-            RowError(
-                name,
-                row.line,
-                "Order Number",
-                "the row has no order number (nor sales record number)",
-                raw=row.raw,
-            )
-        )
-    for group in groups.values():
-        result.orders_found += 1
-        record, errors = _parse_group(name, group, zone, default_currency)
-        if record is not None:
-            result.orders.append(record)
-        result.errors.extend(errors)
-    return result
-
-
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, cells) of every CSV record, blank lines included."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    end = 0
-    while True:
-        start = end + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
+            out.append(NotOrder(self.name, line, self._not_order_reason(row), raw))
             return
-        except csv.Error as exc:
-            end = reader.line_num
-            yield start, [_CSV_ERROR, str(exc)]
-            continue
-        end = reader.line_num
-        yield start, cells
-
-
-def _raw(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.getvalue()
-
-
-def _map_columns(name: str, line: int, cells: list[str], result: ParsedFile) -> dict[int, str]:
-    columns: dict[int, str] = {}
-    seen: set[str] = set()
-    for index, cell in enumerate(cells):
-        key = _LOOKUP.get(_normalise(cell))
-        if key is None or key in seen:
-            continue  # columns we do not use; the first of two alike wins
-        seen.add(key)
-        columns[index] = key
-    return columns
-
-
-# -- one order ----------------------------------------------------------------------------------
-
-
-class _Problems:
-    def __init__(self, file: str, order_id: str | None) -> None:
-        self.file = file
-        self.order_id = order_id
-        self.errors: list[RowError] = []
-
-    def add(self, row: _Row, column: str, reason: str) -> None:
-        self.errors.append(RowError(self.file, row.line, column, reason, self.order_id, row.raw))
-
-
-# the header wording used in error messages, per canonical field
-_SHOWN = {key: aliases[0] for key, aliases in ALIASES.items()}
-
-
-def _parse_group(
-    file: str, group: _Group, zone: ZoneInfo, default_currency: str
-) -> tuple[OrderRecord | None, list[RowError]]:
-    rows = group.rows
-    summary = next((r for r in rows if not r.has_item), None)
-    items = [r for r in rows if r.has_item]
-    head = summary or rows[0]
-    order_id = next((r.get("order_id") for r in rows if r.get("order_id")), None)
-    problems = _Problems(file, order_id)
-    if len(rows) > 1 and len([r for r in rows if not r.has_item]) > 1:
-        problems.add(
-            rows[1], _SHOWN["sales_record"], f"sales record {group.key} has more than one summary row"
-        )
-    for row in rows:
-        other = row.get("order_id")
-        if other and order_id and other != order_id:
-            problems.add(
-                row,
-                _SHOWN["order_id"],
-                f"rows of sales record {group.key} name different orders ({order_id} and {other})",
-            )
-    if order_id is None:
-        problems.add(head, _SHOWN["order_id"], "the order number is missing")
-    elif len(order_id) > 64:
-        problems.add(head, _SHOWN["order_id"], "the order number is longer than 64 characters")
-    if not items:
-        problems.add(head, _SHOWN["title"], "the order has no item rows (no item title, SKU or item number)")
-
-    currencies: set[str] = set()
-
-    def amount(row: _Row, key: str, *, required: bool) -> Decimal | None:
-        text = row.get(key)
-        if not text:
-            if required:
-                problems.add(row, _SHOWN[key], "the amount is missing")
-            return None
-        try:
-            value, currency = values.money_text(text)
-            values.non_negative(value, _SHOWN[key])
-        except ValueProblem as exc:
-            problems.add(row, _SHOWN[key], str(exc))
-            return None
-        if currency:
-            currencies.add(currency)
-        return value
-
-    def date(row: _Row, key: str, *, required: bool) -> dt.datetime | None:
-        row = row if row.get(key) else next((r for r in rows if r.get(key)), row)
-        text = row.get(key)
-        if not text:
-            if required:
-                problems.add(row, _SHOWN[key], "the date is missing")
-            return None
-        try:
-            return values.local_instant(text, zone)
-        except ValueProblem as exc:
-            problems.add(row, _SHOWN[key], str(exc))
-            return None
-
-    sale = date(head, "sale_date", required=True)
-    paid = date(head, "paid_date", required=False)
-    shipped = date(head, "shipped_date", required=False)
-
-    lines: list[LineRecord] = []
-    line_totals: list[Decimal | None] = []
-    computed = Decimal("0.00")
-    for row in items:
-        before = len(problems.errors)
-        try:
-            quantity = values.quantity(row.get("quantity"))
-        except ValueProblem as exc:
-            problems.add(
-                row, _SHOWN["quantity"], str(exc) if row.get("quantity") else "the quantity is missing"
-            )
-            quantity = None
-        price = amount(row, "price", required=True)
-        shipping = amount(row, "shipping", required=False)
-        line_totals.append(amount(row, "total", required=False))
-        # eBay titles are at most 80 characters, so a title can name a product when nothing else does
-        sku = row.get("sku") or row.get("item_number") or row.get("title")
-        title = row.get("title") or sku
-        if sku and len(sku) > 80:
-            problems.add(row, _SHOWN["sku"], "the SKU is longer than 80 characters")
-        if title and len(title) > 300:
-            problems.add(row, _SHOWN["title"], "the title is longer than 300 characters")
-        if not sku:
-            problems.add(
-                row, _SHOWN["sku"], "nothing names the product (no Custom Label, Item Number or title)"
-            )
-        transaction = row.get("transaction_id") or None
-        if len(problems.errors) == before and quantity and price is not None and sku and title:
-            lines.append(
-                LineRecord(
-                    sku=sku, title=title, quantity=quantity, unit_price=price, line_item_id=transaction
+        group = self.groups.get(key)
+        if group is not None:
+            group.append(row)
+            self.groups.move_to_end(key)
+            return
+        if hash(key) in self.closed:
+            self.info.orders_found += 1
+            out.append(
+                Rejected(
+                    (
+                        RowError(
+                            self.name,
+                            line,
+                            self.columns.shown("sales_record" if row.get("sales_record") else "order_id"),
+                            f"this row belongs to {key}, whose other rows end far above: the report "
+                            "looks re-sorted; sort it by "
+                            f"{self.columns.shown('sales_record')} and import it again",
+                            row.get("order_id") or None,
+                            raw,
+                        ),
+                    )
                 )
             )
-            computed += price * quantity + (shipping or 0)
+            return
+        self.groups[key] = [row]
+        if len(self.groups) > MAX_OPEN_GROUPS:
+            out.extend(self._flush(everything=False))
 
-    total: Decimal | None
-    if summary is not None and summary.get("total"):
-        total = amount(summary, "total", required=True)
-    elif all(t is not None for t in line_totals) and line_totals:
-        total = sum((t for t in line_totals if t is not None), Decimal("0.00"))
-    elif any(t is not None for t in line_totals):
-        missing_at = next(r for r, t in zip(items, line_totals, strict=True) if t is None)
-        problems.add(
-            missing_at, _SHOWN["total"], "the total price is missing on this row but given on others"
-        )
-        total = None
-    else:
-        total = computed
+    def _header(self, cells: list[str], line: int) -> None:
+        self.columns = columns = _Columns(cells)
+        self.header_line = line
+        missing = [key for key in REQUIRED if key not in columns.heading]
+        if not any(key in columns.heading for key in ITEM_FIELDS):
+            missing.append("item")
+        if missing:
+            self.info.readable = False
+            for key in missing:
+                if key == "item":
+                    expected = headers.HEADERS["title"]["en"] + headers.HEADERS["sku"]["en"]
+                    what = "the item (title, SKU or item number)"
+                else:
+                    expected = headers.HEADERS[key]["en"]
+                    what = REQUIRED[key]
+                if columns.language not in (None, "en") and key != "item":
+                    expected = headers.HEADERS[key][columns.language] + expected
+                self.info.errors.append(
+                    RowError(
+                        self.name,
+                        line,
+                        key,
+                        f"missing column for {what}; expected one of: {', '.join(expected)}",
+                    )
+                )
+            raise _MissingColumns
 
-    status_word = _first(rows, "status", prefer=head)
-    status = statuses.from_seller_hub(status_word or None, paid=paid is not None, shipped=shipped is not None)
-    if status is None:
-        known = ", ".join(sorted(set(statuses.SELLER_HUB_STATUS_WORDS)))
-        problems.add(head, _SHOWN["status"], f"unknown order status {status_word!r}; known: {known}")
-    refunded = Decimal("0.00")
-    refund_row = next((r for r in rows if r.get("refunded")), None)
-    if refund_row is not None:
-        refunded = amount(refund_row, "refunded", required=False) or Decimal("0.00")
-    elif status == "refunded" and total is not None:
-        refunded = total
-    if status == "cancelled":
-        refunded = Decimal("0.00")
+    def _footer(self, cells: list[str], line: int, taken: list[tuple[int, str]], out: list[Item]) -> bool:
+        filled = [c for c in cells if c and not c.isspace()]
+        if len(filled) > 4:
+            return False  # footers fill one to three cells; data rows many more
+        text = " ".join(" ".join(c.split()) for c in filled)
+        declared = _RECORDS.match(text)
+        if declared:
+            if declared["n"]:
+                digits = re.sub(r"\D", "", declared["n"])
+                if len(digits) <= 12:
+                    self.info.declared_total = (self.info.declared_total or 0) + int(digits)
+            out.append(NotOrder(self.name, line, "the report's footer (its count of records)", _raw(taken)))
+            return True
+        seller = _SELLER_ID.match(text)
+        if seller and (self.columns is None or not any(seller["id"] == c.strip() for c in cells[1:])):
+            if seller["id"].lstrip(":").strip():
+                self.info.seller_id = seller["id"].lstrip(":").strip()[:64]
+            out.append(NotOrder(self.name, line, "the report's Seller ID line", _raw(taken)))
+            return True
+        return False
 
-    currency_text = _first(rows, "currency", prefer=head)
-    if currency_text:
+    def _not_order_reason(self, row: _Row) -> str:
+        if row.has_item or row.get("buyer"):
+            return (
+                "an unpaid commitment to buy: it has no order number (the buyer has not paid, so eBay "
+                "has not made it an order yet)"
+            )
+        return "a line without an order number or sales record (a summary or a note), not an order"
+
+    def _broken(
+        self,
+        taken: list[tuple[int, str]],
+        cells: list[str],
+        problem: str | None,
+        lines: _Lines,
+        out: list[Item],
+    ) -> None:
+        assert self.columns is not None
+        line = taken[0][0]
+        found = diagnose_quotes(taken, self.delimiter)
+        if found is not None:
+            where, column, why = found
+            raw = _raw([t for t in taken if t[0] == where])
+            reason = (
+                f"unbalanced quote: the value of {self.columns.at(column)} starts with a quote, but {why}; "
+                'a quote inside a value must be written twice ("")'
+            )
+            error = RowError(self.name, where, self.columns.at(column), reason, raw=raw)
+            # the lines after the broken one were swallowed into it: read them again as rows
+            rest = [t for t in taken if t[0] > where]
+            if rest:
+                lines.again(rest)
+        elif problem is not None:
+            error = RowError(
+                self.name, line, None, f"this line is not readable CSV ({problem})", raw=_raw(taken)
+            )
+        else:
+            error = RowError(
+                self.name,
+                line,
+                None,
+                f"the row has {len(cells)} fields but the header has {self.columns.width} "
+                f"(fields are separated by {_separator_name(self.delimiter)})",
+                raw=_raw(taken),
+            )
+        self.info.rows_read += 1
+        key = self._key_before(taken[0][1], found[1] if found is not None else None)
+        if key is not None and hash(key) not in self.closed:
+            # the row belongs to an order: that whole order is refused, never imported without it
+            self.tainted.setdefault(key, []).append(error)
+            if key not in self.groups:
+                self.groups[key] = []
+            return
+        self.info.orders_found += 1
+        out.append(Rejected((error,)))
+
+    def _key_before(self, first_line: str, broken_column: int | None) -> str | None:
+        """The sales record (or order number) of a broken row, when it lies before the damage."""
+        assert self.columns is not None
         try:
-            currencies.add(values.currency_code(currency_text))
-        except ValueProblem as exc:
-            problems.add(head, _SHOWN["currency"], str(exc))
-    if len(currencies) > 1:
-        problems.add(
-            head,
-            _SHOWN["price"],
-            f"amounts in one order use different currencies ({', '.join(sorted(currencies))})",
+            cells = next(csv.reader([first_line], delimiter=self.delimiter))
+        except (csv.Error, StopIteration):
+            return None
+        for index, key in self.columns.index.items():
+            if key not in ("sales_record", "order_id"):
+                continue
+            if broken_column is not None and index >= broken_column:
+                continue
+            value = cells[index].strip() if index < len(cells) else ""
+            if value and not value.startswith('"'):
+                return value
+        return None
+
+    def _flush(self, *, everything: bool) -> Iterator[Item]:
+        while self.groups and (everything or len(self.groups) > MAX_OPEN_GROUPS // 2):
+            key, rows = self.groups.popitem(last=False)
+            self.sales_records += 1
+            tainted = self.tainted.pop(key, None)
+            if tainted is not None:
+                self.closed.add(hash(key))
+                self.info.orders_found += 1
+                order_id = next((r.get("order_id") for r in rows if r.get("order_id")), None)
+                yield Rejected(
+                    tuple(RowError(e.file, e.line, e.field, e.reason, order_id, e.raw) for e in tainted)
+                )
+                continue
+            self.closed.add(hash(key))
+            if not any(r.get("order_id") for r in rows):
+                yield NotOrder(self.name, rows[0].line, self._not_order_reason(rows[0]), rows[0].raw)
+                continue
+            self.info.orders_found += 1
+            record, errors = self._order(key, rows)
+            if record is not None:
+                yield record
+            else:
+                yield Rejected(tuple(errors))
+
+    def _finish(self) -> None:
+        if self.currencies:
+            self.info.currency = self.currencies.most_common(1)[0][0]
+        elif self.columns is not None and self.columns.language in ("de", "fr", "it", "es"):
+            self.info.currency = "EUR"
+        language = self.columns.language if self.columns else None
+        self.info.marketplace = locales.site_for(self.info.currency, language)
+        declared = self.info.declared_total
+        if declared is not None and declared not in (
+            self.sales_records,
+            self.data_rows,
+            self.info.orders_found,
+        ):
+            self.info.warnings.append(
+                f"{self.name}: the footer says {declared:,} record(s) were downloaded, but the file holds "
+                f"{self.sales_records:,} sales records ({self.info.orders_found:,} orders). It may have "
+                "been cut short or edited."
+            )
+
+    # -- one order
+
+    def _order(self, key: str, rows: list[_Row]) -> tuple[OrderRecord | None, list[RowError]]:
+        assert self.columns is not None
+        columns = self.columns
+        name = self.name
+        summary = next((r for r in rows if not r.has_item), None)
+        items = [r for r in rows if r.has_item]
+        head = summary or rows[0]
+        order_id = next((r.get("order_id") for r in rows if r.get("order_id")), None)
+        errors: list[RowError] = []
+
+        def add(row: _Row, key: str, reason: str) -> None:
+            errors.append(RowError(name, row.line, columns.shown(key), reason, order_id, row.raw))
+
+        if len(rows) > 1 and len([r for r in rows if not r.has_item]) > 1:
+            add(rows[1], "sales_record", f"sales record {key} has more than one summary row")
+        for row in rows:
+            other = row.get("order_id")
+            if other and order_id and other != order_id:
+                add(
+                    row,
+                    "order_id",
+                    f"rows of sales record {key} name different orders ({order_id} and {other})",
+                )
+        if order_id is not None:
+            try:
+                values.identifier(order_id, "order number")
+            except ValueProblem as exc:
+                add(head, "order_id", str(exc))
+            if self._rounded("order_id", order_id):
+                add(head, "order_id", values.rounded_problem(order_id, "order number"))
+            if len(order_id) > 64:
+                add(head, "order_id", "the order number is longer than 64 characters")
+        if not items:
+            add(head, "title", "the order has no item rows (no item title, SKU or item number)")
+
+        currencies: set[str] = set()
+
+        def amount(row: _Row, key: str, *, required: bool) -> Decimal | None:
+            text = row.get(key)
+            if not text:
+                if required:
+                    add(row, key, "the amount is missing")
+                return None
+            try:
+                value, currency = values.money_text(text, columns.decimal_mark)
+                values.non_negative(value, columns.shown(key))
+            except ValueProblem as exc:
+                add(row, key, str(exc))
+                return None
+            if currency:
+                currencies.add(currency)
+            return value
+
+        def date(row: _Row, key: str, *, required: bool) -> dt.datetime | None:
+            row = row if row.get(key) else next((r for r in rows if r.get(key)), row)
+            text = row.get(key)
+            if not text:
+                if required:
+                    add(row, key, "the date is missing")
+                return None
+            try:
+                return values.local_instant(text, self.zone, columns.day_first)
+            except ValueProblem as exc:
+                add(row, key, str(exc))
+                return None
+
+        sale = date(head, "sale_date", required=True)
+        paid = date(head, "paid_date", required=False)
+        shipped = date(head, "shipped_date", required=False)
+
+        lines: list[LineRecord] = []
+        line_totals: list[Decimal | None] = []
+        computed = Decimal("0.00")
+        for row in items:
+            before = len(errors)
+            for id_key, what in ID_FIELDS.items():
+                if id_key != "order_id" and row.get(id_key):
+                    try:
+                        values.identifier(row.get(id_key), what)
+                    except ValueProblem as exc:
+                        add(row, id_key, str(exc))
+                    if self._rounded(id_key, row.get(id_key)):
+                        add(row, id_key, values.rounded_problem(row.get(id_key), what))
+            try:
+                quantity = values.quantity(row.get("quantity"))
+            except ValueProblem as exc:
+                add(row, "quantity", str(exc) if row.get("quantity") else "the quantity is missing")
+                quantity = None
+            price = amount(row, "price", required=True)
+            shipping = amount(row, "shipping", required=False)
+            line_totals.append(amount(row, "total", required=False))
+            # eBay titles are at most 80 characters, so a title can name a product when nothing else does
+            sku = row.get("sku") or row.get("item_number") or row.get("title")
+            title = row.get("title") or sku
+            if sku and len(sku) > 80:
+                add(row, "sku", "the SKU is longer than 80 characters")
+            if title and len(title) > 300:
+                add(row, "title", "the title is longer than 300 characters")
+            if not sku:
+                add(row, "sku", "nothing names the product (no Custom Label, Item Number or title)")
+            transaction = row.get("transaction_id") or None
+            if transaction and len(transaction) > 64:
+                add(row, "transaction_id", "the transaction id is longer than 64 characters")
+            if row.get("title"):
+                self._same_title(row, row.get("title"))
+            if len(errors) == before and quantity and price is not None and sku and title:
+                lines.append(
+                    LineRecord(
+                        sku=sku, title=title, quantity=quantity, unit_price=price, line_item_id=transaction
+                    )
+                )
+                computed += price * quantity + (shipping or 0)
+
+        total: Decimal | None
+        if summary is not None and summary.get("total"):
+            total = amount(summary, "total", required=True)
+        elif all(t is not None for t in line_totals) and line_totals:
+            total = sum((t for t in line_totals if t is not None), Decimal("0.00"))
+        elif any(t is not None for t in line_totals):
+            missing_at = next(r for r, t in zip(items, line_totals, strict=True) if t is None)
+            add(missing_at, "total", "the total price is missing on this row but given on others")
+            total = None
+        else:
+            total = computed
+
+        status_word = _first(rows, "status", prefer=head)
+        status = statuses.from_seller_hub(
+            status_word or None, paid=paid is not None, shipped=shipped is not None
         )
-    if total is not None and refunded > total:
-        problems.add(head, _SHOWN["refunded"], f"the refund of {refunded} exceeds the order total of {total}")
+        if status is None:
+            known = ", ".join(sorted(set(statuses.SELLER_HUB_STATUS_WORDS)))
+            add(head, "status", f"unknown order status {status_word!r}; known: {known}")
+        refunded = Decimal("0.00")
+        refund_row = next((r for r in rows if r.get("refunded")), None)
+        if refund_row is not None:
+            refunded = amount(refund_row, "refunded", required=False) or Decimal("0.00")
+        elif status == "refunded" and total is not None:
+            refunded = total
+        if status == "cancelled":
+            refunded = Decimal("0.00")
 
-    buyer = _first(rows, "buyer", prefer=head) or None
-    email = _first(rows, "buyer_email", prefer=head) or None
-    if buyer and len(buyer) > 128:
-        problems.add(head, _SHOWN["buyer"], "the buyer username is longer than 128 characters")
-    if email and len(email) > 255:
-        email = None
+        currency_text = _first(rows, "currency", prefer=head)
+        if currency_text:
+            try:
+                currencies.add(values.currency_code(currency_text))
+            except ValueProblem as exc:
+                add(head, "currency", str(exc))
+        if len(currencies) > 1:
+            add(
+                head,
+                "price",
+                f"amounts in one order use different currencies ({', '.join(sorted(currencies))})",
+            )
+        if total is not None and refunded > total:
+            add(head, "refunded", f"the refund of {refunded} exceeds the order total of {total}")
 
-    if problems.errors or sale is None or total is None or status is None or order_id is None or not lines:
-        return None, problems.errors
-    updated = max(d for d in (sale, paid, shipped) if d is not None)
-    return (
-        OrderRecord(
-            ebay_order_id=order_id,
-            status=status,
-            total_amount=total,
-            refunded_amount=refunded,
-            currency=currencies.pop() if currencies else default_currency,
-            order_date=sale,
-            updated_at=updated,
-            lines=tuple(lines),
-            buyer=buyer,
-            buyer_email=email,
-            source=Source(file, rows[0].line),
-        ),
-        [],
-    )
+        buyer = _first(rows, "buyer", prefer=head) or None
+        email = _first(rows, "buyer_email", prefer=head) or None
+        if buyer and len(buyer) > 128:
+            add(head, "buyer", "the buyer username is longer than 128 characters")
+        if email and len(email) > 255:
+            email = None
+
+        if errors or sale is None or total is None or status is None or order_id is None or not lines:
+            return None, errors
+        currency = currencies.pop() if currencies else self._implied_currency()
+        self.currencies[currency] += 1
+        knows = FACTS_ALL
+        if "refunded" not in columns.heading:
+            knows = knows - {"refunds"}
+        if "status" not in columns.heading:
+            knows = knows - {"cancellation"}
+        updated = max(d for d in (sale, paid, shipped) if d is not None)
+        return (
+            OrderRecord(
+                ebay_order_id=order_id,
+                status=status,
+                total_amount=total,
+                refunded_amount=refunded,
+                currency=currency,
+                order_date=sale,
+                updated_at=updated,
+                lines=tuple(lines),
+                buyer=buyer,
+                buyer_email=email,
+                marketplace=locales.site_for(currency, columns.language),
+                source=Source(name, rows[0].line),
+                knows=knows,
+            ),
+            [],
+        )
+
+    def _rounded(self, key: str, value: str) -> bool:
+        """Whether ``value`` lost digits to Excel: it looks rounded, and so do most values of its
+        column so far (Excel damages a whole column, never one cell)."""
+        seen, rounded = self.rounding.get(key, (0, 0))
+        looks = values.looks_rounded(value)
+        seen, rounded = seen + 1, rounded + looks
+        self.rounding[key] = (seen, rounded)
+        return looks and 2 * rounded >= seen
+
+    def _implied_currency(self) -> str:
+        """The currency of amounts written without a symbol: the report's site's (a German, French,
+        Italian or Spanish header means euros), else the account's or the default."""
+        if self.columns is not None and self.columns.language in ("de", "fr", "it", "es"):
+            return "EUR"
+        return self.default_currency
+
+    def _same_title(self, row: _Row, title: str) -> None:
+        """Report a SKU or item number that names two different titles in this file."""
+        assert self.columns is not None
+        mine = (hash(title) & 0xFFFFFFFF) << 32 | row.line
+        for key in ("sku", "item_number"):
+            ident = row.get(key)
+            if not ident:
+                continue
+            slot = hash((key, ident))
+            seen = self.titles.setdefault(slot, mine)
+            if seen >> 32 != mine >> 32:
+                self.titles[slot] = mine
+                if self.title_warnings < MAX_TITLE_WARNINGS:
+                    self.title_warnings += 1
+                    self.info.warnings.append(
+                        f"{self.name}, line {row.line}: {self.columns.shown(key)} {ident} has two different "
+                        f"titles in this file (another on line {seen & 0xFFFFFFFF}, {title!r} here); if they "
+                        "are different items, the report was damaged (e.g. by Excel) and they would be "
+                        "counted as one product"
+                    )
+
+
+class _NoHeader(Exception):
+    pass
+
+
+class _MissingColumns(Exception):
+    pass
+
+
+def _separator_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}.get(delimiter, repr(delimiter))
 
 
 def _first(rows: list[_Row], key: str, *, prefer: _Row) -> str:
     """The value of ``key`` on ``prefer`` (the summary row), else on the first row that has it."""
     return prefer.get(key) or next((r.get(key) for r in rows if r.get(key)), "")
+
+
+def scan(
+    name: str, source: TextSource, info: ParsedFile, *, zone: ZoneInfo, default_currency: str = "USD"
+) -> Iterator[Item]:
+    """The file's orders, rejected orders and rows that are not orders, in file order. File-level
+    facts (errors, warnings, counts, seller id, currency, site) are filled into ``info`` as the
+    stream is read; they are complete when it ends."""
+    info.format = FORMAT
+    reader = _Reader(name, source, info, zone, default_currency)
+    try:
+        yield from reader.items()
+    except _MissingColumns:
+        # count what the file holds, so nothing vanishes silently
+        info.orders_found += _count_orders(reader)
+        return
+    except _NoHeader:
+        pass
+    if reader.columns is None:
+        info.readable = False
+        info.errors.append(
+            RowError(
+                name,
+                None,
+                None,
+                "the file has no header row naming an order number column "
+                f"(expected one of: {', '.join(headers.HEADERS['order_id']['en'])})",
+            )
+        )
+
+
+def _count_orders(reader: _Reader) -> int:
+    """Distinct order keys in the rest of a file that cannot be imported."""
+    keys: set[str] = set()
+    columns = reader.columns
+    assert columns is not None
+    positions = [i for i, k in columns.index.items() if k in ("sales_record", "order_id")]
+    lines = _Lines(reader.source)
+    for cells in csv.reader(lines, delimiter=reader.delimiter):
+        lines.take()
+        if not any(c.strip() for c in cells):
+            continue
+        text = " ".join(c for c in cells if c.strip())
+        if _RECORDS.match(text) or _SELLER_ID.match(text):
+            continue
+        key = next((cells[i].strip() for i in positions if i < len(cells) and cells[i].strip()), "")
+        if key:
+            keys.add(key)
+    return len(keys)
+
+
+def _unused(*_args: Any) -> None:  # pragma: no cover - keeps typing of Any import honest
+    return None

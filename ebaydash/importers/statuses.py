@@ -12,9 +12,10 @@ in this order of precedence, and keep refunds as an amount (as the demo data doe
 - ``NOT_STARTED`` and ``orderPaymentStatus == PAID``   → ``paid``
 - anything else (payment ``PENDING`` or ``FAILED``)    → ``pending``
 
-``PARTIALLY_REFUNDED`` keeps the status from the fulfillment state (the buyer kept the order) and
-takes the refunded amount from the data: the sum of ``paymentSummary.refunds`` that completed, or,
-when those are absent, of ``lineItems[].refunds``.
+``PARTIALLY_REFUNDED`` keeps the status from the fulfillment state (the buyer kept the order). Any
+order that is neither cancelled nor fully refunded takes its refunded amount from the data: the
+completed refunds of ``paymentSummary.refunds`` and ``lineItems[].refunds`` together, each refund
+once (see :mod:`ebaydash.importers.fulfillment`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 FULFILLMENT_STATES = ("FULFILLED", "IN_PROGRESS", "NOT_STARTED")
 PAYMENT_STATES = ("PAID", "PENDING", "FAILED", "FULLY_REFUNDED", "PARTIALLY_REFUNDED")
 CANCEL_STATES = ("CANCELED", "IN_PROGRESS", "NONE_REQUESTED")
-REFUND_STATES_COUNTED = ("REFUNDED", None)  # refunds still PENDING or FAILED did not happen (yet)
+# OrderRefund.refundStatus (RefundStatusEnum); only REFUNDED is money back to the buyer
+REFUND_STATES = ("REFUNDED", "PENDING", "FAILED")
 
 
 def from_fulfillment_api(fulfillment: str, payment: str, cancel_state: str | None) -> str:

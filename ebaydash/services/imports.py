@@ -1,38 +1,81 @@
 """Importing a seller's own order files (Fulfillment API JSON, Seller Hub CSV) into an account.
 
-One call does it all: read and check every file, then write everything in one transaction — or
-nothing, when any row is bad (unless ``skip_invalid``). The report says what happened to every
-order in the input: imported + updated + unchanged + older + duplicates + rejected + held back
-always equals the orders found. Afterwards the account's cached figures are invalidated, so the
-next page view shows the new numbers.
+One call does it all, reading every file twice as a stream, so memory does not grow with the files:
+
+1. **check**: every order of every file is parsed and checked; an index keeps a few numbers per
+   valid order (which copy of an order is the newest, its currency), not the orders themselves;
+2. **decide**: the account's currency (the existing account's, else the seller's side of the data),
+   which copy of each order to write, which orders are refused for their currency;
+3. **write**: unless a problem stops the import (and ``skip_invalid`` is not set), the files are
+   parsed again and the chosen orders written in batches of :data:`BATCH_ORDERS`, all inside ONE
+   transaction — all or nothing.
+
+The report says what happened to every order in the input: imported + updated + unchanged + older
++ duplicates + rejected + held back always equals the orders found; rows that are not orders
+(unpaid commitments, footers) are listed apart. Afterwards the account's cached figures are
+invalidated, so the next page view shows the new numbers.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ebaydash.context import Context
 from ebaydash.db import upsert
 from ebaydash.db.upsert import Progress
-from ebaydash.errors import InvalidInput
-from ebaydash.importers import FORMAT_LABELS, ParsedFile, RowError, checks, read_file, rejects
+from ebaydash.errors import ImportFailed, InvalidInput
+from ebaydash.importers import (
+    FORMAT_LABELS,
+    NotOrder,
+    ParsedFile,
+    Rejected,
+    RowError,
+    checks,
+    rejects,
+    scan_file,
+)
 from ebaydash.models import OrderRecord
 from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
 MAX_ACCOUNT_NAME = 100
+BATCH_ORDERS = 5_000  # orders per upsert within the one transaction: bounds the memory of a write
+MAX_PROBLEMS_KEPT = 10_000  # problems listed (all are counted); a broken 50 MB file has 100,000s
+MAX_NOT_ORDERS_KEPT = 1_000
 
 
 @dataclass(frozen=True)
 class ImportFile:
-    """One file to import: its name (for messages) and its bytes."""
+    """One file to import: its name (for messages) and its bytes, or the path to read them from
+    (read as a stream, twice: never held in memory whole)."""
 
     name: str
-    data: bytes
+    data: bytes | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.path is None):
+            raise ValueError("an ImportFile has either data or a path")
+
+    def open(self) -> BinaryIO:
+        if self.path is not None:
+            return self.path.open("rb")
+        assert self.data is not None
+        return io.BytesIO(self.data)
+
+    @property
+    def size(self) -> int:
+        if self.path is not None:
+            return self.path.stat().st_size
+        assert self.data is not None
+        return len(self.data)
 
 
 @dataclass
@@ -43,11 +86,16 @@ class FileSummary:
     valid: int
     rejected: int
     errors: int
+    not_orders: int = 0
+    readable: bool = True
+    encoding: str | None = None
 
 
 @dataclass
 class ImportReport:
-    """What an import did. The counts are orders and always add up to ``orders_in``."""
+    """What an import did. The counts are orders and always add up to ``orders_in``; rows that are
+    not orders are listed in ``not_orders`` (the first :data:`MAX_NOT_ORDERS_KEPT`; all counted in
+    ``not_orders_count``)."""
 
     account_name: str
     account_id: int | None = None
@@ -55,7 +103,10 @@ class ImportReport:
     committed: bool = False
     files: list[FileSummary] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    problems_count: int = 0  # every problem, also those past MAX_PROBLEMS_KEPT
     warnings: list[str] = field(default_factory=list)
+    not_orders: list[NotOrder] = field(default_factory=list)
+    not_orders_count: int = 0
     orders_in: int = 0
     imported: int = 0
     updated: int = 0
@@ -65,6 +116,8 @@ class ImportReport:
     rejected: int = 0  # invalid orders
     held_back: int = 0  # valid orders not written because the import was rejected
     seconds: float = 0.0
+    currency: str | None = None
+    marketplace: str | None = None
 
     @property
     def accounted(self) -> int:
@@ -83,6 +136,11 @@ class ImportReport:
         """True unless bad input stopped the import."""
         return self.committed or not self.errors
 
+    @property
+    def failed(self) -> bool:
+        """True when nothing was written because of problems (or nothing could be read)."""
+        return not self.committed and bool(self.errors)
+
     def counts(self) -> dict[str, int]:
         return {
             "imported": self.imported,
@@ -96,6 +154,16 @@ class ImportReport:
 
     @property
     def summary(self) -> str:
+        return self.summary_text(skip_hint="choose to skip invalid orders")
+
+    def summary_text(self, *, skip_hint: str) -> str:
+        """One paragraph on the outcome; ``skip_hint`` says how to import the valid orders alone
+        (the page's checkbox, the command's ``--skip-invalid``)."""
+        not_orders = (
+            f" {self.not_orders_count:,} row(s) were not orders (listed apart)."
+            if self.not_orders_count
+            else ""
+        )
         if self.committed:
             head = (
                 f"Imported into {self.account_name!r}"
@@ -107,16 +175,33 @@ class ImportReport:
             if self.duplicates:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
-                head += f", {self.rejected:,} rejected (see the error report)"
-            return head + f" — {self.orders_in:,} orders in {self.seconds:.1f} s."
+                head += f", {self.rejected:,} rejected (see the problems)"
+            return head + f" — {self.orders_in:,} orders in {self.seconds:.1f} s." + not_orders
+        unreadable = [f for f in self.files if not f.readable]
+        if self.errors and unreadable and self.orders_in == 0:
+            if len(self.files) == 1:
+                first = next(e for e in self.errors if e.file == unreadable[0].name)
+                return f"Nothing was imported: {unreadable[0].name} cannot be imported — {first.reason}."
+            names = ", ".join(f.name for f in unreadable)
+            return f"Nothing was imported: none of the files could be read ({names}); see the problems below."
         if self.errors:
-            return (
-                f"Nothing was imported: {self.rejected:,} of {self.orders_in:,} orders have problems "
-                f"({len(self.errors):,} listed below). Fix them and import again, or choose to skip "
-                "invalid rows to import the other "
-                f"{self.held_back:,}."
+            what = []
+            if unreadable:
+                what.append(f"{', '.join(f.name for f in unreadable)} could not be read")
+            if self.rejected:
+                what.append(f"{self.rejected:,} of {self.orders_in:,} orders have problems")
+            fix = (
+                f"Fix them and import again, or {skip_hint} to import the other {self.held_back:,}."
+                if self.held_back
+                else "Fix them and import again."
             )
-        return "The files hold no orders; nothing was imported."
+            return (
+                f"Nothing was imported: {' and '.join(what) or 'the files have problems'} "
+                f"({self.problems_count:,} listed below). {fix}" + not_orders
+            )
+        if self.not_orders_count:
+            return "Nothing was imported: the files hold no orders." + not_orders
+        return "Nothing was imported: the files hold no orders."
 
     def rejects_csv(self) -> str:
         return rejects.rejects_csv(self.errors)
@@ -142,6 +227,19 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:56] or "account"
 
 
+class _Problems:
+    """The import's problems: the first :data:`MAX_PROBLEMS_KEPT` kept, all counted."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+    def add(self, errors: Sequence[RowError]) -> None:
+        room = MAX_PROBLEMS_KEPT - len(self.report.errors)
+        if room > 0:
+            self.report.errors.extend(errors[:room])
+        self.report.problems_count += len(errors)
+
+
 @measured("import_orders")
 def import_orders(
     ctx: Context,
@@ -160,8 +258,8 @@ def import_orders(
 
     Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
     or an unknown time zone; :class:`~ebaydash.errors.ImportFailed` when the database refuses a
-    row; :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing
-    is written in any of these cases.
+    row, or the files change between their check and their write; :class:`~ebaydash.errors.DatabaseError`
+    when it cannot be reached or is too slow. Nothing is written in any of these cases.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda _fraction, _step: None)
@@ -171,79 +269,160 @@ def import_orders(
     existing = upsert.find_account(ctx.db, name)
     zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
     report = ImportReport(account_name=existing.name if existing is not None else name)
+    default_currency = existing.currency if existing is not None else "USD"
+    max_bytes = ctx.settings.import_max_mb * 2**20
+    sizes = [f.size for f in files]
+    total_bytes = sum(sizes) or 1
 
-    valid: list[OrderRecord] = []
-    seller_ids: list[str] = []
+    def scans() -> Iterator[tuple[int, ImportFile, int]]:
+        done = 0
+        for index, (file, size) in enumerate(zip(files, sizes, strict=True)):
+            yield index, file, done
+            done += size
+
+    # 1. check every order of every file
+    index = checks.OrderIndex()
+    problems = _Problems(report)
     parsed_files: list[ParsedFile] = []
-    total_bytes = sum(len(f.data) for f in files) or 1
-    done_bytes = 0
-    for file in files:
-        report_progress(0.45 * done_bytes / total_bytes, f"Reading {file.name}")
-        parsed = read_file(
+    for file_index, file, done in scans():
+        scan = scan_file(
             file.name,
-            file.data,
+            file.open,
             zone=zone,
-            default_currency=existing.currency if existing is not None else "USD",
-            max_bytes=ctx.settings.import_max_mb * 2**20,
+            default_currency=default_currency,
+            size=sizes[file_index],
+            max_bytes=max_bytes,
         )
-        done_bytes += len(file.data)
+        index.start_file(file.name)
+        not_orders = 0
+        for n, item in enumerate(scan):
+            if isinstance(item, OrderRecord):
+                index.add(file_index, item)
+            elif isinstance(item, Rejected):
+                problems.add(item.errors)
+            else:
+                not_orders += 1
+                if len(report.not_orders) < MAX_NOT_ORDERS_KEPT:
+                    report.not_orders.append(item)
+            if n % 2048 == 0:
+                report_progress(0.45 * (done + scan.bytes_read) / total_bytes, f"Checking {file.name}")
+        parsed = scan.info
         parsed_files.append(parsed)
-        valid.extend(parsed.orders)
-        report.errors.extend(parsed.errors)
+        report.not_orders.sort(key=lambda row: (row.file != file.name, row.line))
+        problems.add(parsed.errors)
         report.warnings.extend(parsed.warnings)
-        if parsed.seller_id:
-            seller_ids.append(parsed.seller_id)
         report.orders_in += parsed.orders_found
-        report.rejected += parsed.rejected_orders
+        valid = index.valid - sum(f.valid for f in report.files)
+        report.rejected += parsed.orders_found - valid
+        report.not_orders_count += not_orders
+        problem_count = parsed.orders_found - valid
         report.files.append(
             FileSummary(
                 name=file.name,
                 format=FORMAT_LABELS[parsed.format],
                 orders=parsed.orders_found,
-                valid=len(parsed.orders),
-                rejected=parsed.rejected_orders,
-                errors=len(parsed.errors),
+                valid=valid,
+                rejected=problem_count,
+                errors=0,
+                not_orders=not_orders,
+                readable=parsed.readable,
+                encoding=parsed.encoding,
             )
         )
+    # problems in file order, line by line (a multi-row order is checked when its last row is read)
+    file_order = {summary.name: n for n, summary in enumerate(report.files)}
+    report.errors.sort(key=lambda e: (file_order.get(e.file, 0), e.line or 0))
+    for summary in report.files:
+        summary.errors = sum(1 for e in report.errors if e.file == summary.name)
 
-    report_progress(0.5, "Checking the orders together")
+    # 2. decide: the account's currency and site, one copy per order
+    report_progress(0.47, "Checking the orders together")
     report.warnings.extend(checks.completeness_warnings(parsed_files))
-    currency = checks.account_currency(valid, existing.currency if existing is not None else None)
-    if currency is not None:
-        valid, currency_problems = checks.currency_errors(
-            valid, currency, report.account_name, existing=existing is not None
-        )
-        report.errors.extend(currency_problems)
-        report.rejected += len(currency_problems)
-        for summary in report.files:
-            moved = sum(1 for e in currency_problems if e.file == summary.name)
-            summary.valid -= moved
-            summary.rejected += moved
-            summary.errors += moved
-    valid, report.duplicates = checks.deduplicate(valid)
-    sellers = sorted({s for s in seller_ids} | {o.seller_id for o in valid if o.seller_id})
-    ebay_user_id = (
-        existing.ebay_user_id if existing is not None else (sellers[0] if len(sellers) == 1 else _slug(name))
+    currency = checks.account_currency(
+        parsed_files, index, existing.currency if existing is not None else None
     )
-    report.warnings.extend(checks.seller_warnings(valid, seller_ids, ebay_user_id))
+    decision = index.decide(
+        currency,
+        report.account_name,
+        existing=existing is not None,
+        keep_errors=max(MAX_PROBLEMS_KEPT - len(report.errors), 0),
+    )
+    problems.add(decision.currency_errors)
+    report.problems_count += decision.currency_rejected - len(decision.currency_errors)
+    report.rejected += decision.currency_rejected
+    for error in decision.currency_errors:
+        for summary in report.files:
+            if summary.name == error.file:
+                summary.valid -= 1
+                summary.rejected += 1
+                summary.errors += 1
+                break
+    report.duplicates = decision.duplicates
+    seller_ids = {p.seller_id for p in parsed_files if p.seller_id} | index.seller_ids
+    ebay_user_id = (
+        existing.ebay_user_id
+        if existing is not None
+        else (sorted(seller_ids)[0] if len(seller_ids) == 1 else _slug(name))
+    )
+    report.warnings.extend(checks.seller_warnings(seller_ids, ebay_user_id))
+    report.currency = currency
+    report.marketplace = (
+        existing.marketplace if existing is not None else checks.account_marketplace(parsed_files, currency)
+    )
 
-    if (report.errors and not skip_invalid) or not valid:
-        report.held_back = len(valid)
+    if (report.problems_count and not skip_invalid) or not decision.to_write:
+        report.held_back = decision.to_write
         report.account_id = existing.id if existing is not None else None
         report.seconds = time.perf_counter() - started
         report_progress(1.0, "Stopped: nothing was imported" if report.errors else "Nothing to import")
         return report
 
+    # 3. write the chosen copies, in batches, in one transaction
     report_progress(0.5, "Writing")
-    marketplace = next((o.marketplace for o in valid if o.marketplace), None) or "EBAY_US"
+
+    def batches() -> Iterator[list[OrderRecord]]:
+        """The chosen copies, read again from the files, :data:`BATCH_ORDERS` at a time."""
+        batch: list[OrderRecord] = []
+        read = 0
+        for file_index, file, _done in scans():
+            scan = scan_file(
+                file.name,
+                file.open,
+                zone=zone,
+                default_currency=default_currency,
+                size=sizes[file_index],
+                max_bytes=max_bytes,
+            )
+            position = 0
+            for item in scan:
+                if not isinstance(item, OrderRecord):
+                    continue
+                if decision.wanted(file_index, position):
+                    batch.append(item)
+                    read += 1
+                    if len(batch) >= BATCH_ORDERS:
+                        yield batch
+                        batch = []
+                position += 1
+        if batch:
+            yield batch
+        if read != decision.to_write:
+            # the files changed between the two readings: raised inside the write's transaction,
+            # so nothing is written rather than a part
+            raise ImportFailed(
+                "The import was rolled back and nothing was changed: the files changed while they "
+                "were being imported. Import them again."
+            )
+
     written = upsert.write_import(
         ctx.db,
-        valid,
+        batches(),
         account_name=name,
         ebay_user_id=ebay_user_id,
         currency=currency or "USD",
         timezone=zone.key,
-        marketplace=marketplace,
+        marketplace=report.marketplace or "EBAY_US",
+        total=decision.to_write,
         progress=lambda fraction, step: report_progress(0.5 + 0.48 * fraction, f"Writing: {step}"),
     )
     account_id, counts = written.account_id, written.counts

@@ -1,26 +1,28 @@
 """Writing a seller's orders (:class:`~ebaydash.models.OrderRecord`) into an account.
 
-:func:`write_import` is one transaction, all or nothing: the account is created if needed, every
-order is planned against what is stored (:mod:`.plan`) and written by the backend's module
-(:mod:`.postgres`, :mod:`.sqlite`). A row the database refuses becomes
-:class:`~ebaydash.errors.ImportFailed` with a message for the seller; nothing is changed then.
+:func:`write_import` is one transaction, all or nothing: the account is created if needed, the
+orders arrive in batches (so a caller can parse them as the write goes, and memory does not grow
+with the import), every order is planned against what is stored (:mod:`.plan`) and written by the
+backend's module (:mod:`.postgres`, :mod:`.sqlite`). A row the database refuses becomes
+:class:`~ebaydash.errors.ImportFailed` with a message for the seller; nothing is changed then, nor
+when the batches themselves raise.
 """
 
 from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Row
 
 from ebaydash.db import meta
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import accounts
+from ebaydash.db.schema import accounts, orders
 from ebaydash.db.upsert import plan, postgres, sqlite
 from ebaydash.db.upsert.plan import UpsertCounts
 from ebaydash.errors import ImportFailed
@@ -60,23 +62,32 @@ def find_account(db: Database, name: str) -> Account | None:
 
 def write_import(
     db: Database,
-    records: Sequence[OrderRecord],
+    batches: Iterable[Sequence[OrderRecord]],
     *,
     account_name: str,
     ebay_user_id: str,
     currency: str,
     timezone: str,
     marketplace: str,
+    total: int | None = None,
     progress: Progress | None = None,
 ) -> ImportWrite:
-    """Write ``records`` (unique by eBay order id) into the account called ``account_name``,
-    created with the other arguments when there is none, in one transaction.
+    """Write the orders of ``batches`` into the account called ``account_name``, created with the
+    other arguments when there is none, in ONE transaction: all batches or none.
+
+    Each batch is a sequence of records, unique by eBay order id, and no order is in two batches
+    (deduplicate across the whole import first). The batches are taken one at a time while the
+    transaction is open, so a generator may read them from files as the write goes; if it raises,
+    everything written so far is rolled back and its exception propagates. ``total`` is the number
+    of orders expected in all, for ``progress`` (fraction done, step); without it the fraction
+    follows each batch.
 
     Raises :class:`~ebaydash.errors.ImportFailed` when the database refuses a row (another import
     of the same account at the same moment, a value too large for its column), and
     :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or runs past
     :data:`IMPORT_TIMEOUT_MS`; nothing is written then.
     """
+    report = progress or (lambda _fraction, _step: None)
     try:
         with db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
             # written first, in the same transaction: a seller's data is never replaced by the demo
@@ -93,7 +104,13 @@ def write_import(
                 )
             else:
                 account_id = int(account.id)
-            counts = upsert_orders(conn, account_id, records, progress=progress)
+            counts = UpsertCounts()
+            written = 0
+            for batch in batches:
+                counts += upsert_orders(
+                    conn, account_id, batch, progress=_batch_progress(report, written, len(batch), total)
+                )
+                written += len(batch)
     except sa_exc.IntegrityError as exc:
         raise ImportFailed(
             "The import was rolled back and nothing was changed: the database refused a row "
@@ -105,6 +122,19 @@ def write_import(
             f"({_first_line(exc.orig)})."
         ) from exc
     return ImportWrite(account_id=account_id, account_created=account is None, counts=counts)
+
+
+def _batch_progress(report: Progress, done: int, size: int, total: int | None) -> Progress:
+    """``report`` for one batch of ``size`` orders after ``done`` were written, as a share of
+    ``total`` orders (of the batch alone without one)."""
+    if not total:
+        return report
+
+    def batch(fraction: float, step: str) -> None:
+        written = done + fraction * size
+        report(min(written / total, 1.0), f"{round(written):,} orders: {step}")
+
+    return batch
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -167,6 +197,7 @@ def upsert_orders(
         rows = plan.make_plan(records, customer_ids, backend.stored(conn, account_id, records))
         report(0.5, "writing orders")
         backend.write_orders(conn, account_id, rows)
+        _patch_orders(conn, rows)
         report(0.75, "writing items")
         backend.replace_items(conn, rows, product_ids)
     finally:
@@ -175,5 +206,24 @@ def upsert_orders(
     report(1.0, "done")
     actions = Counter(row.action for row in rows)
     return UpsertCounts(
-        imported=actions["new"], updated=actions["changed"], unchanged=actions["same"], older=actions["older"]
+        imported=actions["new"],
+        updated=actions["changed"] + actions["patched"],
+        unchanged=actions["same"],
+        older=actions["older"],
     )
+
+
+def _patch_orders(conn: Connection, rows: Sequence[plan.PlanRow]) -> None:
+    """Older copies that still add a refund or cancellation (see :mod:`.plan`): only those two
+    fields change. Rare and small, so one statement both backends run alike."""
+    patches = [
+        {"order": row.order_id, "status": row.record.status, "refunded": row.record.refunded_amount}
+        for row in plan.to_patch(rows)
+    ]
+    if patches:
+        stmt = (
+            update(orders)
+            .where(orders.c.id == bindparam("order"))
+            .values(status=bindparam("status"), refunded_amount=bindparam("refunded"))
+        )
+        conn.execute(stmt, patches)

@@ -6,6 +6,12 @@ is stored before anything is written:
     same      stored and identical                             -> not touched at all
     older     stored copy changed more recently than this one  -> kept (an old export never
               undoes a newer state, e.g. a refund)
+    patched   older, but its source knows a fact that never    -> only the status and refunded
+              goes back (a completed refund, a cancellation)      amount updated, items kept
+
+A copy at least as new as the stored one from a source that knows less (a Seller Hub report
+without refund or status columns) keeps the stored facts it does not know
+(:func:`ebaydash.importers.merge.reconcile`) before it is compared.
 
 The plan is made in Python from one read of the stored orders and their items (:class:`Stored`,
 which each backend fills with values as it stores them); the backends differ only in how they
@@ -14,12 +20,16 @@ read and write.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
-from ebaydash.models import OrderRecord
+from ebaydash.db.types import CENT
+from ebaydash.importers import merge
+from ebaydash.models import FACTS_ALL, OrderRecord
 
 ORDER_FIELDS = (
     "customer_id",
@@ -43,6 +53,14 @@ class UpsertCounts:
     def total(self) -> int:
         return self.imported + self.updated + self.unchanged + self.older
 
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.imported + other.imported,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.older + other.older,
+        )
+
 
 def buyer_emails(records: Sequence[OrderRecord]) -> dict[str, str | None]:
     """Each buyer once, with the first email any of their orders gives."""
@@ -63,7 +81,7 @@ def newest_titles(records: Sequence[OrderRecord]) -> dict[str, str]:
 
 
 class PlanRow(NamedTuple):
-    action: str  # new, changed, same or older
+    action: str  # new, changed, same, older, or patched (older, but adds a refund or cancellation)
     order_id: int
     record: OrderRecord
     customer_id: int | None
@@ -111,10 +129,18 @@ def make_plan(
         mine = stored.storage.order(r, customer_id)
         if mine[updated_at] < values[updated_at]:
             action = "older"
-        elif mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
-            action = "same"
+            facts = merge.older_facts(r, merge_view(values)) if r.knows else None
+            if facts is not None:  # facts that never go back, from a source that knows them
+                action = "patched"
+                r = dataclasses.replace(r, status=facts[0], refunded_amount=facts[1])
         else:
-            action = "changed"
+            if r.knows != FACTS_ALL:  # a source that knows less keeps what is stored (importers.merge)
+                r = merge.reconcile(r, merge_view(values))
+                mine = stored.storage.order(r, customer_id)
+            if mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
+                action = "same"
+            else:
+                action = "changed"
         plan.append(PlanRow(action, order_id, r, customer_id))
     new.sort(key=lambda pair: pair[0].order_date)
     plan.extend(
@@ -122,6 +148,19 @@ def make_plan(
         for order_id, (r, customer_id) in zip(stored.allocate(len(new)), new, strict=True)
     )
     return plan
+
+
+def merge_view(values: tuple[Any, ...]) -> merge.Stored:
+    """The stored status and refunded amount, for field-level precedence. Postgres hands back a
+    Decimal; SQLite integer cents (see db.types.Money)."""
+    refunded = values[ORDER_FIELDS.index("refunded_amount")]
+    if not isinstance(refunded, Decimal):
+        refunded = (Decimal(int(refunded)) / 100).quantize(CENT)
+    return merge.Stored(status=str(values[ORDER_FIELDS.index("status")]), refunded_amount=refunded)
+
+
+def to_patch(plan: Sequence[PlanRow]) -> list[PlanRow]:
+    return [row for row in plan if row.action == "patched"]
 
 
 def to_write(plan: Sequence[PlanRow]) -> list[PlanRow]:

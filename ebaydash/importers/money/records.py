@@ -4,7 +4,7 @@ One :class:`MoneyTransaction` per eBay transaction id, whichever file it came fr
 Seller Hub Transaction report and the Finances API pages normalise to the same shape, so the same
 sale read from either compares equal (``==``). Fields only one source can carry (the exact time,
 the buyer's name, a line's SKU on a sale read from the API …) are kept but left out of the
-comparison (``compare=False``), as :class:`~ebaydash.importers.records.OrderRecord` does with its
+comparison (``compare=False``), as :class:`~ebaydash.models.OrderRecord` does with its
 source.
 
 Sign conventions (all amounts exact ``Decimal`` with two places):
