@@ -270,7 +270,7 @@ class OrderDetail:
 # mapped to :data:`~ebaydash.db.schema.ORDER_STATUSES`.
 
 
-# What a source can vouch for beyond the fields every source has (see ebaydash.importers.merge):
+# What a source can vouch for beyond the fields every source has (see ebaydash.db.upsert.precedence):
 # "refunds": its refunded amount is a fact, not a default of 0.00 for "not shown";
 # "cancellation": its status would say cancelled or refunded if the order were.
 FACTS_ALL = frozenset({"refunds", "cancellation"})
@@ -300,7 +300,7 @@ class OrderRecord:
 
     ``knows`` names the facts the source vouches for (:data:`FACTS_ALL` for the Fulfillment API; a
     Seller Hub report without refund or status columns knows neither): a fact a source does not
-    know never overwrites one stored from a source that does (``ebaydash.importers.merge``).
+    know never overwrites one stored from a source that does (``ebaydash.db.upsert.precedence``).
     ``marketplace`` is the seller's eBay site the order was listed on (``EBAY_US`` …), never the
     buyer's.
     """

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ebaydash.db.schema import TABLE_NAMES
-from ebaydash.db.types import to_money
+from ebaydash.money import to_money
 
 ANCHOR = dt.datetime(2026, 1, 31, 21, 0, tzinfo=dt.UTC)  # newest possible generated order
 HISTORY_DAYS = 396  # 13 months

@@ -207,3 +207,32 @@ def test_the_sql_check_would_see_a_table_imported_outside_db() -> None:
 
     assert isinstance(orders, sqlalchemy.sql.ClauseElement)
     assert not isinstance(ORDER_STATUSES, sqlalchemy.sql.ClauseElement)
+
+
+# -- layers ---------------------------------------------------------------------------------------
+
+# Below the services, a layer never reaches up or sideways into a file format or a page concern.
+LOWER_LAYERS_MAY_NOT_IMPORT = {
+    "ebaydash.db": ("ebaydash.importers", "ebaydash.services", "ebaydash.cache", "ebaydash.monitor"),
+    "ebaydash.importers": ("ebaydash.db", "ebaydash.services", "ebaydash.cache", "ebaydash.monitor"),
+    "ebaydash.cache": ("ebaydash.db", "ebaydash.importers", "ebaydash.services"),
+}
+
+
+def _layer_violations(graph: Mapping[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in graph.items():
+        for layer, forbidden in LOWER_LAYERS_MAY_NOT_IMPORT.items():
+            if module == layer or module.startswith(layer + "."):
+                found += [f"{module} imports {t}" for t in targets if t.startswith(forbidden)]
+    return sorted(found)
+
+
+def test_the_database_importer_and_cache_layers_do_not_reach_across() -> None:
+    assert _layer_violations(import_graph()) == []
+
+
+def test_the_layer_check_sees_a_database_module_importing_a_file_format() -> None:
+    """Negative control: the upsert once imported the importers' merge rules."""
+    graph = {"ebaydash.db.upsert.plan": {"ebaydash.importers.merge"}}
+    assert _layer_violations(graph) == ["ebaydash.db.upsert.plan imports ebaydash.importers.merge"]

@@ -883,7 +883,7 @@ STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
 def test_a_source_never_overwrites_a_fact_it_does_not_know(
     stored_status: str, stored_refund: int, status: str, refund: int, knows: set[str]
 ) -> None:
-    from ebaydash.importers import merge
+    from ebaydash.db.upsert import precedence as merge
 
     total = Decimal("50.00")
     incoming = OrderRecord(

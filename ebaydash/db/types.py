@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-CENT = Decimal("0.01")
-
-
-def to_money(value: Decimal | int | float | str) -> Decimal:
-    """A Decimal with exactly two places (half-up, as eBay rounds)."""
-    if isinstance(value, float):
-        value = repr(value)
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+from ebaydash.money import CENT, to_money
 
 
 class Money(TypeDecorator[Decimal]):

@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ebaydash.db.types import CENT, to_money
 from ebaydash.importers import locales
+from ebaydash.money import CENT, to_money
 
 # NUMERIC(12,2): the largest amount the database holds.
 MAX_MONEY = Decimal("9999999999.99")

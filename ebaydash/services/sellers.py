@@ -24,7 +24,6 @@ from ebaydash.context import Context
 from ebaydash.db import queries
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
-from ebaydash.db.types import to_money
 from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
 from ebaydash.models import (
     Account,
@@ -44,6 +43,7 @@ from ebaydash.models import (
     Window,
     granularity_for,
 )
+from ebaydash.money import to_money
 from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 

@@ -11,7 +11,7 @@ is stored before anything is written:
 
 A copy at least as new as the stored one from a source that knows less (a Seller Hub report
 without refund or status columns) keeps the stored facts it does not know
-(:func:`ebaydash.importers.merge.reconcile`) before it is compared.
+(:func:`ebaydash.db.upsert.precedence.reconcile`) before it is compared.
 
 The plan is made in Python from one read of the stored orders and their items (:class:`Stored`,
 which each backend fills with values as it stores them); the backends differ only in how they
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
-from ebaydash.db.types import CENT
-from ebaydash.importers import merge
+from ebaydash.db.upsert import precedence
 from ebaydash.models import FACTS_ALL, OrderRecord
+from ebaydash.money import CENT
 
 ORDER_FIELDS = (
     "customer_id",
@@ -129,13 +129,13 @@ def make_plan(
         mine = stored.storage.order(r, customer_id)
         if mine[updated_at] < values[updated_at]:
             action = "older"
-            facts = merge.older_facts(r, merge_view(values)) if r.knows else None
+            facts = precedence.older_facts(r, merge_view(values)) if r.knows else None
             if facts is not None:  # facts that never go back, from a source that knows them
                 action = "patched"
                 r = dataclasses.replace(r, status=facts[0], refunded_amount=facts[1])
         else:
-            if r.knows != FACTS_ALL:  # a source that knows less keeps what is stored (importers.merge)
-                r = merge.reconcile(r, merge_view(values))
+            if r.knows != FACTS_ALL:  # a source that knows less keeps what is stored (upsert.precedence)
+                r = precedence.reconcile(r, merge_view(values))
                 mine = stored.storage.order(r, customer_id)
             if mine == values and stored.storage.lines(r) == stored.lines.get(order_id, Counter()):
                 action = "same"
@@ -150,13 +150,13 @@ def make_plan(
     return plan
 
 
-def merge_view(values: tuple[Any, ...]) -> merge.Stored:
+def merge_view(values: tuple[Any, ...]) -> precedence.Stored:
     """The stored status and refunded amount, for field-level precedence. Postgres hands back a
     Decimal; SQLite integer cents (see db.types.Money)."""
     refunded = values[ORDER_FIELDS.index("refunded_amount")]
     if not isinstance(refunded, Decimal):
         refunded = (Decimal(int(refunded)) / 100).quantize(CENT)
-    return merge.Stored(status=str(values[ORDER_FIELDS.index("status")]), refunded_amount=refunded)
+    return precedence.Stored(status=str(values[ORDER_FIELDS.index("status")]), refunded_amount=refunded)
 
 
 def to_patch(plan: Sequence[PlanRow]) -> list[PlanRow]:
