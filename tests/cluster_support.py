@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
 
 from ebaydash.cluster import Cluster, ClusterSpec
 from ebaydash.cluster.config import find_haproxy
@@ -20,7 +19,7 @@ from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import PG_ADMIN_URL, SAMPLE_DIR, free_port, require
+from tests.conftest import SAMPLE_DIR, free_port, new_postgres_database, require
 
 
 def require_haproxy() -> str:
@@ -34,28 +33,12 @@ def require_haproxy() -> str:
 @contextmanager
 def demo_database() -> Iterator[str]:
     """A Postgres database of its own holding the demo data; its URL. Dropped afterwards."""
-    name = f"ebaydash_cluster_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with contextmanager(new_postgres_database)() as url:
         db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
         migrations.upgrade(db)  # the schema is Alembic's
         seed_demo(db, SAMPLE_DIR)
         db.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def cluster_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:

@@ -66,24 +66,7 @@ def _postgres_available() -> bool:
 def postgres_url() -> Iterator[str]:
     """A fresh Postgres database for this test session, dropped afterwards."""
     require(_postgres_available(), "Postgres at 127.0.0.1:5432")
-    name = f"ebaydash_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    yield from new_postgres_database()
 
 
 # -- databases on both backends -----------------------------------------------------------------
