@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
@@ -93,6 +95,19 @@ def test_overview_shows_every_figure_with_its_definition(app_shop: Shop) -> None
     assert len(at.dataframe) >= 4  # two top-product tabs, top buyers, status mix
     statuses = at.dataframe[-1].value
     assert dict(zip(statuses["Status"], statuses["Orders"], strict=True))["cancelled"] == truth["cancelled"]
+    # Alpha has orders but no listing: its listings are unknown, said so, never a confident 0
+    for label in ("Active listings", "Active products"):
+        assert tiles[label].value == "—"
+        assert "unknown" in tiles[label].delta and "no listings imported" in tiles[label].delta
+
+
+def test_overview_draws_money_axes_with_the_currency_and_whole_order_ticks(app_shop: Shop) -> None:
+    at = app().run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    layout = chart["layout"]
+    assert layout["yaxis"]["tickprefix"] == "$" and layout["yaxis"]["tickformat"] == ",.2~f"
+    assert layout["yaxis2"]["tickformat"] == ",d" and layout["yaxis2"]["dtick"] >= 1
+    assert layout["xaxis"]["tickformat"] == "%b %d"  # one line: no year under the first tick
 
 
 def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Shop) -> None:
@@ -103,6 +118,11 @@ def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Sho
     assert values["Revenue"] == "$0.00" and values["Orders"] == "0"
     assert values["Average order value"] == "$0.00"
     assert values["Active listings"] == "1" and values["Active products"] == "1"
+    # both periods hold the same one listing: an unchanged figure has a grey line, no green arrow
+    tile = next(m for m in at.metric if m.label == "Active listings")
+    assert tile.delta == "no change"
+    assert tile.proto.color == MetricProto.MetricColor.GRAY
+    assert tile.proto.direction == MetricProto.MetricDirection.NONE
     assert any("No orders in this period" in i.value for i in at.info)
 
 

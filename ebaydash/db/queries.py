@@ -141,6 +141,8 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
             func.count().filter(_live_at(window.start)).label("listings_prev"),
             func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
             func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
+            # any listing at all, live or not: none means ebaydash was never told (orders only)
+            func.count().label("listings_known"),
         )
         .where(lc.account_id == account_id)
         .subquery("listing_agg")

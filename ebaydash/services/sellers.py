@@ -61,8 +61,10 @@ FIGURES: dict[str, str] = {
     "Unique customers": "Distinct buyers of the orders above.",
     "Active listings": "Listings active when the period closed (now, while it is still running): "
     "started and not yet ended. Sold-out listings stay active until they end. Compared with the "
-    "start of the period.",
-    "Active products": "Distinct products with an active listing, at the same moments.",
+    "start of the period. Unknown (—) for an account without any listing: listings come from "
+    "listing data (the demo has them), never from order files.",
+    "Active products": "Distinct products with an active listing, at the same moments; unknown "
+    "like active listings.",
     "Refunds": "Orders of the period (not cancelled) with any refund, fully or partly.",
     "Refunded": "The amount refunded on those orders.",
     "Cancelled": "Orders placed in the period and cancelled; they count in no other figure.",
@@ -121,7 +123,8 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
     - refunds: those orders with any refund, and the refunded amount;
     - cancelled: orders placed in the window and cancelled;
     - active listings / products: listings active at the end of the window (or now, while it is
-      open), and the distinct products they sell; compared with the start of the window.
+      open), and the distinct products they sell; compared with the start of the window. ``None``
+      (unknown) when the account has no listing at all: orders do not say what is listed.
     """
     row = queries.account_kpis(ctx.db, account_id, window, _now())
     if row.currency is None:
@@ -133,6 +136,9 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
             return Kpi(to_money(current), to_money(previous))
         return Kpi(int(current or 0), int(previous or 0))
 
+    # listings come only from listing files (and the demo): an account without any is unknown
+    # there, not zero
+    listings_known = bool(row._mapping["listings_known"])
     orders, revenue = pair("orders"), pair("revenue")
     aov = Kpi(_average(revenue.current, orders.current), _average(revenue.previous, orders.previous))
     return Kpis(
@@ -143,8 +149,8 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
         revenue=revenue,
         average_order_value=aov,
         unique_customers=pair("customers"),
-        active_listings=pair("listings"),
-        active_products=pair("products"),
+        active_listings=pair("listings") if listings_known else None,
+        active_products=pair("products") if listings_known else None,
         refunds=pair("refunds"),
         refunded_amount=pair("refunded"),
         cancelled=pair("cancelled"),
