@@ -60,10 +60,15 @@ def money_axis(currency: str) -> dict[str, str]:
 # -- counts and shares --------------------------------------------------------------------------
 
 
+def noun(n: int, singular: str, plural_form: str | None = None) -> str:
+    """The word that goes with ``n``: ``order`` for 1, ``orders`` otherwise (``plural_form`` for
+    irregular nouns)."""
+    return singular if n == 1 else (plural_form or singular + "s")
+
+
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 matching order``, ``1,234 matching orders`` (``plural_form`` for irregular nouns)."""
-    word = singular if n == 1 else (plural_form or singular + "s")
-    return f"{n:,} {word}"
+    """``1 matching order``, ``1,234 matching orders``, ``0 orders``."""
+    return f"{n:,} {noun(n, singular, plural_form)}"
 
 
 def percent(fraction: float | None, digits: int = 0) -> str:

@@ -410,6 +410,7 @@ delta = formatting.delta
 percent = formatting.percent
 local_time = formatting.local_time
 plural = formatting.plural
+noun = formatting.noun
 ms = formatting.duration_ms
 
 
@@ -461,6 +462,15 @@ def chart_frame(frame: pd.DataFrame, column: str = "time") -> pd.DataFrame:
     local = formatting.local_times(frame, viewer_timezone(), column)
     others = [c for c in local.columns if c != column]
     return local.astype(dict.fromkeys(others, "float64")) if others else local
+
+
+# st.dataframe's default row height and its header, in pixels
+TABLE_ROW_PX = 35
+
+
+def table_height(rows: int) -> int:
+    """The height that shows ``rows`` rows of ``st.dataframe`` and its header without a scroll bar."""
+    return (rows + 1) * TABLE_ROW_PX + 3
 
 
 def viewer_timezone() -> str:

@@ -129,9 +129,7 @@ def test_performance_page_merges_other_replicas_through_redis(
     badges = " ".join(m.value for m in at.markdown)
     assert "reachable" in badges
     # with a shared cache its level has a line (the control for the page test without Redis)
-    hits = next(
-        json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Cache hit rate" in c.proto.spec
-    )
+    hits = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Cache hit rate" in c.proto.spec)
     assert [trace["name"] for trace in hits["data"]] == ["L1 hit rate", "L2 hit rate"]
 
 
