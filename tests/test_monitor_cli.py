@@ -89,7 +89,11 @@ def test_recommend_scale_down_when_every_metric_is_low(
     assert recorder.flush()
     assert store.publish_sample("other:1", {"at": time.time(), "system_memory_percent": 5.0})
     assert cli.main(["recommend", "--replicas", "4"]) == cli.EXIT_SCALE_DOWN
-    assert capsys.readouterr().out.startswith("Scale down: 4 -> 1 replicas")
+    out = capsys.readouterr().out
+    assert out.startswith("Scale down: 4 -> 1 replicas")
+    # each reading in its unit: memory as a percentage (not 0.05), response time in ms
+    assert "  Memory use: 5% (down:" in out
+    assert "  Average response time: 50 ms (down:" in out
 
 
 def test_recommend_without_redis_says_why_it_holds(
