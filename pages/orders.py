@@ -120,7 +120,7 @@ with ui.guard():
         with_items = export[1].toggle(
             "One row per item",
             key="orders_export_items",
-            help="Each line item on its own row (SKU, title, quantity, prices), its order's columns repeated.",
+            help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
         )
         stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"
         export[0].download_button(

@@ -16,7 +16,7 @@ def live() -> None:
         latest = report.latest
         st.caption(
             f"This process and its machine, sampled every {report.interval_s:g} s; "
-            f"{len(report.history)} samples kept."
+            f"{ui.plural(len(report.history), 'sample')} kept."
         )
         for alert in report.alerts:
             st.error(alert.message, icon="🚨")
