@@ -8,6 +8,7 @@ shown as a message, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import os
@@ -471,6 +472,13 @@ TABLE_ROW_PX = 35
 def table_height(rows: int) -> int:
     """The height that shows ``rows`` rows of ``st.dataframe`` and its header without a scroll bar."""
     return (rows + 1) * TABLE_ROW_PX + 3
+
+
+def keyed(prefix: str, *parts: Any) -> str:
+    """A widget key that changes with ``parts`` (e.g. the page of results a table shows), so the
+    widget starts afresh, its selection cleared, when they change."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+    return f"{prefix}:{digest}"
 
 
 def viewer_timezone() -> str:

@@ -112,7 +112,8 @@ with ui.guard():
         height=ui.table_height(max(len(page.rows), 1)),
         on_select="rerun",
         selection_mode="single-row",
-        key="orders_table",
+        # one key per page of results: another page, filter or sort starts with nothing selected
+        key=ui.keyed("orders_table", state_key, st.session_state.get("orders_cursor")),
     ).selection.rows
 
     if total:

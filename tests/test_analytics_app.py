@@ -187,7 +187,9 @@ def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> Non
 
 def click_row(at: AppTest, row: int) -> None:
     """What a click on the orders table's ``row`` does (AppTest cannot click a dataframe)."""
-    at.session_state["orders_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    table = at.dataframe[0].key
+    assert table is not None and table.startswith("orders_table")
+    at.session_state[table] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
 
 
@@ -209,6 +211,11 @@ def test_drill_down_opens_the_clicked_row(app_shop: Shop) -> None:
     second = newest_first[1]
     values = metrics(at)
     assert values["Shipping & other"] == "$0.00" and values["Total"] == f"${second['total_amount']:,.2f}"
+    # the next page shows its own rows: the previous page's choice does not carry over
+    at.button(key="orders_next").click().run()
+    assert "Order details" not in [h.value for h in at.subheader]
+    click_row(at, 0)
+    assert metrics(at)["Total"] == f"${newest_first[25]['total_amount']:,.2f}"
 
 
 def test_one_matching_order_is_singular(app_shop: Shop) -> None:
