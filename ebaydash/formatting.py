@@ -187,7 +187,7 @@ def local_times(frame: pd.DataFrame, tz: str, column: str = "time") -> pd.DataFr
 
 # -- chart axes ---------------------------------------------------------------------------------
 
-
+MINUTE_MS = 60_000  # plotly's date axes count in milliseconds
 DAY_MS = 86_400_000
 
 
@@ -203,8 +203,16 @@ def day_axis(buckets: int = 0, *, step_days: int = 1, first: dt.date | None = No
 
 
 def clock_axis() -> dict[str, Any]:
-    """A time axis within an hour or a day: ``14:05`` (no date line under the first tick)."""
-    return {"tickformat": "%H:%M", "hoverformat": "%H:%M:%S"}
+    """A time axis within an hour or a day: ``14:05`` (no date line under the first tick), with
+    seconds when the ticks are less than a minute apart (never ``14:05`` six times over)."""
+    return {
+        "tickformatstops": [
+            {"dtickrange": [None, MINUTE_MS], "value": "%H:%M:%S"},
+            {"dtickrange": [MINUTE_MS, DAY_MS], "value": "%H:%M"},
+            {"dtickrange": [DAY_MS, None], "value": "%b %d"},
+        ],
+        "hoverformat": "%H:%M:%S",
+    }
 
 
 def count_axis(largest: float | int | None = None) -> dict[str, Any]:

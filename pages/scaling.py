@@ -94,8 +94,11 @@ with ui.guard():
             / 100,
         }
         more = st.columns(4)
-        values["tolerance"] = more[0].number_input(
-            "Tolerance", min_value=0.0, max_value=0.9, value=base.tolerance
+        values["tolerance"] = (
+            more[0].number_input(
+                "Tolerance (%)", min_value=0.0, max_value=90.0, value=round(base.tolerance * 100, 1), step=5.0
+            )
+            / 100
         )
         values["min_replicas"] = more[1].number_input("Min replicas", min_value=1, value=base.min_replicas)
         values["max_replicas"] = more[2].number_input("Max replicas", min_value=1, value=base.max_replicas)

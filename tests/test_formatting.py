@@ -134,5 +134,7 @@ def test_axes() -> None:
     assert days["dtick"] == 3 * f.DAY_MS
     weeks = f.day_axis(53, step_days=7, first=dt.date(2026, 1, 5))
     assert weeks["dtick"] == 6 * 7 * f.DAY_MS and weeks["tick0"] == "2026-01-05"
-    assert f.clock_axis()["tickformat"] == "%H:%M"
+    stops = {tuple(stop["dtickrange"]): stop["value"] for stop in f.clock_axis()["tickformatstops"]}
+    assert stops[(None, f.MINUTE_MS)] == "%H:%M:%S" and stops[(f.MINUTE_MS, f.DAY_MS)] == "%H:%M"
+    assert all("%Y" not in value for value in stops.values())
     assert f.percent_axis()["tickformat"] == ".0%" and f.percent_axis(fraction=False)["ticksuffix"] == "%"
