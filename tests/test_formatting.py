@@ -138,3 +138,14 @@ def test_axes() -> None:
     assert stops[(None, f.MINUTE_MS)] == "%H:%M:%S" and stops[(f.MINUTE_MS, f.DAY_MS)] == "%H:%M"
     assert all("%Y" not in value for value in stops.values())
     assert f.percent_axis()["tickformat"] == ".0%" and f.percent_axis(fraction=False)["ticksuffix"] == "%"
+
+
+def test_the_import_summary_counts_in_the_singular_too() -> None:
+    from ebaydash.services import ImportReport
+
+    one = ImportReport("Shop", committed=True, orders_in=1, imported=1, not_orders_count=1, seconds=0.2)
+    text = one.summary_text(skip_hint="tick the box")
+    assert "— 1 order in 0.2 s." in text and "1 row was not an order" in text
+    many = ImportReport("Shop", committed=True, orders_in=3, imported=3, not_orders_count=2, seconds=0.2)
+    text = many.summary_text(skip_hint="tick the box")
+    assert "— 3 orders in 0.2 s." in text and "2 rows were not orders" in text
