@@ -220,11 +220,13 @@ def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         ctx.close()
+    from ebaydash.formatting import duration_ms, plural
+
     pages = ", ".join(f"{name} {n:,}" for name, n in sorted(result.by_page.items()))
     print(
-        f"{result.requests:,} page views in {result.seconds:.1f} s ({result.per_minute:,.0f}/min; "
-        f"stopped by {result.stopped_by}), {result.errors:,} errors; p50 {result.percentile_ms(50):,.1f} ms, "
-        f"p95 {result.percentile_ms(95):,.1f} ms. {pages}."
+        f"{plural(result.requests, 'page view')} in {result.seconds:.1f} s ({result.per_minute:,.0f}/min; "
+        f"stopped by {result.stopped_by}), {plural(result.errors, 'error')}; "
+        f"p50 {duration_ms(result.percentile_ms(50))}, p95 {duration_ms(result.percentile_ms(95))}. {pages}."
     )
     return 0 if result.errors == 0 else 1
 

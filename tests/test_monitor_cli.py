@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time
 import uuid
@@ -188,6 +189,7 @@ def test_loadgen_command(
     assert cli.main(["loadgen", "--requests", "20", "--seconds", "30", "--quiet", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("20 page views in") and "stopped by requests" in out
+    assert re.search(r"0 errors; p50 [0-9.,]+ (s|ms|µs), p95 [0-9.,]+ (s|ms|µs)\. ", out), out
     assert cli.main(["loadgen", "--workers", "100"]) == 1  # a clear message, not a traceback
     assert "--workers must be between 1 and 32" in capsys.readouterr().err
 
