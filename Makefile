@@ -9,7 +9,7 @@ CLUSTER_PORT ?= 8080
 .PHONY: run test lint bench seed sample clean help cluster cluster-stop
 
 help:
-	@echo "make run    - create the venv, install, seed the demo database, start the app on :$(PORT)"
+	@echo "make run    - create the venv, install, seed the demo database, serve http://localhost:$(PORT) (PORT=8502 for another)"
 	@echo "make test   - install the test tools and run the whole suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks, written to docs/BENCHMARKS.md (needs Postgres and Redis)"
@@ -33,6 +33,7 @@ seed: $(VENV)/.installed
 	$(BIN)/ebaydash seed-demo
 
 run: seed
+	@echo "ebaydash: serving http://localhost:$(PORT) (no browser is opened; make run PORT=8502 for another port)"
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test

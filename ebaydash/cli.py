@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -173,8 +174,11 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"{decision.label}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
         print(decision.reason)
+        from ebaydash.monitor.scaling import fmt
+
         for rule in decision.rules:
-            shown = "-" if rule.observed is None else f"{rule.observed:,.3g}"
+            # in the rule's unit, as on the scaling page: memory as a percentage, times in ms
+            shown = "-" if rule.observed is None else fmt(rule.observed, rule.unit)
             print(f"  {rule.label}: {shown} ({rule.verdict}: {rule.note})")
         if decision.cooldown_left_s:
             print(f"  cooldown left: {decision.cooldown_left_s:,.0f} s")
@@ -216,11 +220,13 @@ def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         ctx.close()
+    from ebaydash.formatting import duration_ms, plural
+
     pages = ", ".join(f"{name} {n:,}" for name, n in sorted(result.by_page.items()))
     print(
-        f"{result.requests:,} page views in {result.seconds:.1f} s ({result.per_minute:,.0f}/min; "
-        f"stopped by {result.stopped_by}), {result.errors:,} errors; p50 {result.percentile_ms(50):,.1f} ms, "
-        f"p95 {result.percentile_ms(95):,.1f} ms. {pages}."
+        f"{plural(result.requests, 'page view')} in {result.seconds:.1f} s ({result.per_minute:,.0f}/min; "
+        f"stopped by {result.stopped_by}), {plural(result.errors, 'error')}; "
+        f"p50 {duration_ms(result.percentile_ms(50))}, p95 {duration_ms(result.percentile_ms(95))}. {pages}."
     )
     return 0 if result.errors == 0 else 1
 
@@ -333,8 +339,31 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _plain(text: str | None) -> str | None:
+    """Help text for a terminal: docstrings mark code with reStructuredText's double backticks,
+    which ``--help`` would print raw."""
+    return None if text is None else re.sub(r"``(.+?)``", r"\1", text)
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """:func:`_plain` on every description, epilog and argument help of ``parser`` and its
+    subcommands."""
+    parser.description = _plain(parser.description)
+    parser.epilog = _plain(parser.epilog)
+    for action in parser._actions:
+        action.help = _plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = _plain(choice.help)
+            for child in set(action.choices.values()):
+                _plain_help(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from ebaydash import __version__
+
     parser = argparse.ArgumentParser(prog="ebaydash", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="write the demo CSVs (deterministic from --seed)")
@@ -447,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ebaydash.cluster.commands import add_parsers as add_cluster_parsers
 
     add_cluster_parsers(sub)  # cluster start|stop|status, autoscale
+    _plain_help(parser)
     return parser
 
 

@@ -132,8 +132,8 @@ class Kpis:
     revenue: Kpi
     average_order_value: Kpi
     unique_customers: Kpi
-    active_listings: Kpi
-    active_products: Kpi
+    active_listings: Kpi | None  # None: unknown (no listing imported for the account)
+    active_products: Kpi | None
     refunds: Kpi
     refunded_amount: Kpi
     cancelled: Kpi

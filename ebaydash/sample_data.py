@@ -2,8 +2,8 @@
 
 ``generate(seed)`` returns one DataFrame per table, always the same for the same seed. The shipped
 CSVs in ``sample_data/`` are its output (``ebaydash sample``). Dates are generated up to a fixed
-anchor; :func:`shift_to_now` moves them so the newest order lands in the last day, which keeps the
-demo alive on whatever day it runs.
+anchor; :func:`shift_to_now` moves them so the newest order lands in the last minute, which keeps
+the demo alive whenever it is loaded.
 
 :func:`synthetic` builds a large data set fast (numpy, vectorised) for benchmarks.
 """
@@ -404,20 +404,20 @@ def _dedupe_order_ids(orders: pd.DataFrame) -> None:
 
 
 def shift_to_now(frames: Mapping[str, pd.DataFrame], now: dt.datetime) -> dict[str, pd.DataFrame]:
-    """Move every date by whole days so the newest order falls within the day before ``now``."""
-    newest = max(
-        frames[name][column].dropna().max()
-        for name, columns in DATE_COLUMNS.items()
-        for column in columns
-        if not frames[name][column].dropna().empty
-    )
-    days = (now - newest).days
-    delta = dt.timedelta(days=max(days, 0))
+    """Move every date by the same whole number of minutes so the newest order was placed in the
+    minute before ``now`` (the demo opens on a shop that sold something just now, not a day and a
+    half ago); a moment the move would put after ``now`` (an update made after the newest order)
+    becomes ``now``. The same frames and ``now`` give the same result."""
+    newest = frames["orders"]["order_date"].dropna().max()
+    if pd.isna(newest):
+        return dict(frames)  # no order to anchor on
+    minutes = max((now - newest) // dt.timedelta(minutes=1), 0)
+    delta = dt.timedelta(minutes=minutes)
     shifted = {}
     for name, frame in frames.items():
         frame = frame.copy()
         for column in DATE_COLUMNS.get(name, []):
-            frame[column] = frame[column].map(lambda v: None if pd.isna(v) else v + delta)
+            frame[column] = frame[column].map(lambda v: None if pd.isna(v) else min(v + delta, now))
         shifted[name] = frame
     return shifted
 

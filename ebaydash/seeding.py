@@ -30,18 +30,20 @@ class SeedResult:
 
 
 def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None) -> SeedResult:
-    """Load the demo CSVs into an empty database, dates shifted so the newest order is recent.
-    The schema must be current (:func:`ebaydash.context.open_database` sees to it).
+    """Load the demo CSVs into an empty database, dates shifted so the newest order was placed in
+    the minute before ``now`` (:func:`ebaydash.sample_data.shift_to_now`). The schema must be
+    current (:func:`ebaydash.context.open_database` sees to it).
 
-    Idempotent: a database that already holds data is left alone, except a demo database loaded on
-    an earlier day and never imported into, which is reloaded so the demo stays current.
+    Idempotent: a database that already holds data is left alone, except a demo database loaded in
+    an earlier hour and never imported into, which is reloaded so the demo stays current.
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     action, counts = bulk.load_demo(
         db,
         lambda: sample_data.shift_to_now(sample_data.read_csvs(sample_dir), now),
-        today=now.date().isoformat(),
+        # reloaded when an hour has turned since: a demo started again later shows recent orders
+        today=now.strftime("%Y-%m-%dT%H"),
     )
     seconds = time.perf_counter() - started
     if action == "kept":

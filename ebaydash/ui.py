@@ -8,6 +8,7 @@ shown as a message, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import os
@@ -15,13 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from ebaydash import exposition, links, services
+from ebaydash import exposition, formatting, links, services
 from ebaydash.context import Context, build_context
 from ebaydash.errors import (
     ConfigError,
@@ -38,7 +38,7 @@ from ebaydash.errors import (
     ReadOnlyDatabase,
     SchemaError,
 )
-from ebaydash.models import Account, Kpi, Window
+from ebaydash.models import Account, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
@@ -53,7 +53,7 @@ PERIODS: dict[str, int | None] = {
     "Last 12 months": 365,
     "Custom range": None,
 }
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$"}
+CURRENCY_SYMBOLS = formatting.CURRENCY_SYMBOLS
 
 
 # -- process singletons -------------------------------------------------------------------------
@@ -404,34 +404,37 @@ def run_page(page: Any) -> None:
         ctx.recorder.record("page", name, time.perf_counter() - started, ok=ok)
 
 
-# -- formatting ---------------------------------------------------------------------------------
+# -- formatting (the rules are in ebaydash.formatting; these draw with them) --------------------
+
+money = formatting.money
+delta = formatting.delta
+percent = formatting.percent
+local_time = formatting.local_time
+plural = formatting.plural
+noun = formatting.noun
+ms = formatting.duration_ms
 
 
-def money(amount: Decimal | int | float, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    value = Decimal(amount)
-    sign = "-" if value < 0 else ""
-    text = f"{abs(value):,.2f}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-
-def delta(kpi: Kpi, *, currency: str | None = None) -> str | None:
-    """The tile's change line: absolute change and percentage against the previous window."""
-    change = kpi.change
-    if change == 0 and not kpi.previous:
-        return None
-    absolute = money(change, currency) if currency else f"{change:,}"
-    if not str(absolute).startswith("-"):
-        absolute = "+" + absolute
-    pct = kpi.change_pct
-    return f"{absolute} ({pct:+.1%})" if pct is not None else f"{absolute} (new)"
+def metric(
+    where: Any,
+    label: str,
+    tile: formatting.Tile,
+    *,
+    help: str | None = None,
+) -> None:
+    """``st.metric`` of a :class:`~ebaydash.formatting.Tile` in ``where`` (``st`` or a column)."""
+    where.metric(
+        label,
+        tile.value,
+        tile.delta,
+        delta_color=tile.delta_color,
+        delta_arrow=tile.delta_arrow,
+        help=help,
+    )
 
 
 def as_of(moment: dt.datetime, tz: str) -> None:
-    from zoneinfo import ZoneInfo
-
-    local = moment.astimezone(ZoneInfo(tz))
-    st.caption(f"Data as of {local:%Y-%m-%d %H:%M:%S %Z}")
+    st.caption(f"Data as of {formatting.local_time(moment, tz, '%Y-%m-%d %H:%M:%S %Z')}")
 
 
 def window_caption(window: Window, tz: str) -> str:
@@ -443,11 +446,45 @@ def window_caption(window: Window, tz: str) -> str:
     return f"{first:%d %b %Y} – {last:%d %b %Y}"
 
 
-def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """``moment`` on the account's clock: sellers think in their own zone, the database in UTC."""
-    from zoneinfo import ZoneInfo
+Tile = formatting.Tile
+kpi_tile = formatting.kpi_tile
+LISTINGS_UNKNOWN = formatting.LISTINGS_UNKNOWN
+percent_axis = formatting.percent_axis
+clock_axis = formatting.clock_axis
+day_axis = formatting.day_axis
+count_axis = formatting.count_axis
+duration_axis = formatting.duration_axis
+money_axis = formatting.money_axis
 
-    return moment.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+def chart_frame(frame: pd.DataFrame, column: str = "time") -> pd.DataFrame:
+    """A monitor timeline ready to chart: times on the viewer's clock, every other column a
+    float (an unknown value is NaN: a gap in the line, never 0)."""
+    local = formatting.local_times(frame, viewer_timezone(), column)
+    others = [c for c in local.columns if c != column]
+    return local.astype(dict.fromkeys(others, "float64")) if others else local
+
+
+# st.dataframe's default row height and its header, in pixels
+TABLE_ROW_PX = 35
+
+
+def table_height(rows: int) -> int:
+    """The height that shows ``rows`` rows of ``st.dataframe`` and its header without a scroll bar."""
+    return (rows + 1) * TABLE_ROW_PX + 3
+
+
+def keyed(prefix: str, *parts: Any) -> str:
+    """A widget key that changes with ``parts`` (e.g. the page of results a table shows), so the
+    widget starts afresh, its selection cleared, when they change."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=6).hexdigest()
+    return f"{prefix}:{digest}"
+
+
+def viewer_timezone() -> str:
+    """The zone the sidebar says times are in (the chosen account's); UTC before there is one."""
+    chosen = st.session_state.get("_selection")
+    return chosen.account.timezone if isinstance(chosen, Selection) else "UTC"
 
 
 # -- monitor pages ------------------------------------------------------------------------------
@@ -486,27 +523,17 @@ def health_badges(checks: list[services.HealthCheck]) -> None:
         text.markdown(f"**{check.name}** — {check.detail}")
 
 
-def ms(value: float | None) -> str:
-    """A duration in milliseconds for a tile; a dash when there is none."""
-    if value is None or value != value:  # NaN: nothing recorded
-        return "—"
-    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
-
-
-def percent(value: float | None, digits: int = 0) -> str:
-    return "—" if value is None else f"{value:.{digits}%}"
-
-
 def clock_time(epoch_s: float) -> str:
-    """A moment as UTC wall-clock time for logs and tables."""
-    return f"{dt.datetime.fromtimestamp(epoch_s, dt.UTC):%H:%M:%S} UTC"
+    """A moment of the logs on the viewer's clock (the zone the sidebar names)."""
+    return formatting.clock_time(epoch_s, viewer_timezone())
 
 
 def actions_table(actions: list[Any]) -> Any:
-    """The scaling actions as rows for ``st.dataframe``."""
+    """The scaling actions as rows for ``st.dataframe``, times on the viewer's clock."""
+    tz = viewer_timezone()
     return [
         {
-            "When": f"{dt.datetime.fromtimestamp(a.at, dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
+            "When": formatting.epoch_time(a.at, tz, "%Y-%m-%d %H:%M:%S %Z"),
             "Action": a.action.replace("_", " "),
             "Replicas": f"{a.from_replicas} → {a.to_replicas}",
             "Rule": a.rule.replace("_", " "),
@@ -518,8 +545,13 @@ def actions_table(actions: list[Any]) -> Any:
 
 
 def _rounded_ms(value: float) -> float | None:
-    """Milliseconds for a table cell: three decimals, empty when nothing was measured (NaN)."""
-    return None if math.isnan(value) else round(value, 3)
+    """Milliseconds for a table cell: three significant digits (208, 12.3, 0.0744), empty when
+    nothing was measured (NaN). Numbers, not text, so the column still sorts."""
+    if math.isnan(value):
+        return None
+    if value == 0:
+        return 0.0
+    return round(value, 2 - math.floor(math.log10(abs(value))))
 
 
 def latency_table(snap: Snapshot) -> pd.DataFrame:
@@ -580,7 +612,8 @@ def slow_table(snap: Snapshot) -> pd.DataFrame:
 
 
 def replicas_table(samples: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """The latest resource sample of each replica, one row each."""
+    """The latest resource sample of each replica, one row each (seen on the viewer's clock)."""
+    tz = viewer_timezone()
     return pd.DataFrame(
         [
             {
@@ -589,7 +622,7 @@ def replicas_table(samples: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 "CPU %": round(s["process_cpu_percent"], 1),
                 "Threads": s["process_threads"],
                 "System memory %": round(s["system_memory_percent"], 1),
-                "Seen": pd.Timestamp(s["at"], unit="s", tz="UTC"),
+                "Seen": formatting.epoch_time(s["at"], tz, "%H:%M:%S %Z"),
             }
             for name, s in sorted(samples.items())
         ]

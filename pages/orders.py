@@ -91,7 +91,7 @@ with ui.guard():
         st.session_state["orders_cursor"] = page.next_cursor
         st.rerun()
     shown = f"rows {page.first_row:,}–{page.last_row:,}" if page.rows else "no rows on this page"
-    nav[3].markdown(f"**{total:,}** matching orders · {shown}")
+    nav[3].markdown(f"**{total:,}** {ui.noun(total, 'matching order')} · {shown}")
 
     table = pd.DataFrame(
         {
@@ -104,24 +104,41 @@ with ui.guard():
             "Refunded": [ui.money(r.refunded_amount, r.currency) for r in page.rows],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    # the whole page without an inner scroll bar; a click on a row opens its details below
+    picked_rows = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=ui.table_height(max(len(page.rows), 1)),
+        on_select="rerun",
+        selection_mode="single-row",
+        # one key per page of results: another page, filter or sort starts with nothing selected
+        key=ui.keyed("orders_table", state_key, st.session_state.get("orders_cursor")),
+    ).selection.rows
 
     if total:
-        st.download_button(
-            f"⬇ Download {total:,} orders as CSV",
+        export = st.columns([2, 2, 4], vertical_alignment="center")
+        with_items = export[1].toggle(
+            "One row per item",
+            key="orders_export_items",
+            help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
+        )
+        stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"
+        export[0].download_button(
+            f"⬇ Download {ui.plural(total, 'order')} as CSV",
             # deferred: the export runs only when clicked, streamed into a temporary file
-            data=lambda: services.export_orders_file(ctx, account.id, flt, sort=sort),
-            file_name=f"orders-{account.ebay_user_id}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv",
+            data=lambda: services.export_orders_file(ctx, account.id, flt, sort=sort, line_items=with_items),
+            file_name=f"orders{'-items' if with_items else ''}-{account.ebay_user_id}-{stamp}.csv",
             mime="text/csv",
             on_click="ignore",
             key="orders_export",
         )
 
-    if page.rows:
+    if page.rows and not picked_rows:
+        st.caption("Click a row to see the order's items and amounts.")
+    elif page.rows and picked_rows[0] < len(page.rows):
         st.subheader("Order details")
-        labels = {r.id: f"{r.ebay_order_id} · {r.buyer or 'unknown buyer'}" for r in page.rows}
-        order_id = st.selectbox("Order", list(labels), format_func=lambda i: labels[i], key="orders_detail")
-        assert order_id is not None  # the page has rows, so the selectbox has a choice
+        order_id = page.rows[picked_rows[0]].id
         detail = services.order_detail(ctx, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
         st.caption(

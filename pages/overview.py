@@ -1,8 +1,6 @@
 """Overview: KPI tiles with their change against the previous period, the trend, top products,
 top buyers and the status mix."""
 
-from typing import Literal
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,32 +17,20 @@ with ui.guard():
     view = services.overview(ctx, account.id, chosen.window, fresh=chosen.fresh)
     k, cur, help_ = view.kpis, view.kpis.currency, services.FIGURES
     # more refunds or cancellations is bad news: their increase shows red ("inverse")
-    tiles: list[tuple[str, str, str | None, Literal["normal", "inverse"]]] = [
-        ("Orders", f"{k.orders.current:,}", ui.delta(k.orders), "normal"),
-        ("Revenue", ui.money(k.revenue.current, cur), ui.delta(k.revenue, currency=cur), "normal"),
-        (
-            "Average order value",
-            ui.money(k.average_order_value.current, cur),
-            ui.delta(k.average_order_value, currency=cur),
-            "normal",
-        ),
-        ("Unique customers", f"{k.unique_customers.current:,}", ui.delta(k.unique_customers), "normal"),
-        ("Active listings", f"{k.active_listings.current:,}", ui.delta(k.active_listings), "normal"),
-        ("Active products", f"{k.active_products.current:,}", ui.delta(k.active_products), "normal"),
-        ("Refunds", f"{k.refunds.current:,}", ui.delta(k.refunds), "inverse"),
-        (
-            "Refunded",
-            ui.money(k.refunded_amount.current, cur),
-            ui.delta(k.refunded_amount, currency=cur),
-            "inverse",
-        ),
-        ("Cancelled", f"{k.cancelled.current:,}", ui.delta(k.cancelled), "inverse"),
+    tiles: list[tuple[str, ui.Tile]] = [
+        ("Orders", ui.kpi_tile(k.orders)),
+        ("Revenue", ui.kpi_tile(k.revenue, currency=cur)),
+        ("Average order value", ui.kpi_tile(k.average_order_value, currency=cur)),
+        ("Unique customers", ui.kpi_tile(k.unique_customers)),
+        ("Active listings", ui.kpi_tile(k.active_listings, unknown=ui.LISTINGS_UNKNOWN)),
+        ("Active products", ui.kpi_tile(k.active_products, unknown=ui.LISTINGS_UNKNOWN)),
+        ("Refunds", ui.kpi_tile(k.refunds, inverse=True)),
+        ("Refunded", ui.kpi_tile(k.refunded_amount, currency=cur, inverse=True)),
+        ("Cancelled", ui.kpi_tile(k.cancelled, inverse=True)),
     ]
     for start in range(0, len(tiles), 3):
-        for column, (label, value, change, color) in zip(
-            st.columns(3), tiles[start : start + 3], strict=True
-        ):
-            column.metric(label, value, change, delta_color=color, help=help_[label])
+        for column, (label, tile) in zip(st.columns(3), tiles[start : start + 3], strict=True):
+            ui.metric(column, label, tile, help=help_[label])
     st.caption("Changes compare with the same number of days just before this period.")
 
     per = "week" if view.trend.granularity == "week" else "day"
@@ -62,15 +48,14 @@ with ui.guard():
         )
         fig.update_layout(
             title=f"Revenue and orders per {per}" + (" (weeks start on Monday)" if per == "week" else ""),
-            yaxis={"title": f"Revenue ({cur})"},
+            xaxis=ui.day_axis(len(days), step_days=7 if per == "week" else 1, first=days[0]),
+            yaxis={"title": f"Revenue ({cur})", **ui.money_axis(cur)},
             yaxis2={
                 "title": "Orders",
                 "overlaying": "y",
                 "side": "right",
-                "rangemode": "tozero",
                 # whole orders only: about five ticks, each a whole number
-                "tickformat": ",d",
-                "dtick": max(1, -(-max(p.orders for p in view.trend.points) // 5)),
+                **ui.count_axis(max(p.orders for p in view.trend.points)),
                 "showgrid": False,
             },
             legend={"orientation": "h"},

@@ -74,18 +74,20 @@ def live() -> None:
             "Page p95", ui.ms(snap.pages.p95_ms), help="95 % of page runs were at least this fast."
         )
 
-        timeline = report.timeline
+        timeline = ui.chart_frame(report.timeline)
         left, right = st.columns(2)
+        # no shared cache: no L2 line at all (a flat 0 % would read as a cache that never hits)
+        levels = ["L1 hit rate", "L2 hit rate"] if report.shared_cache else ["L1 hit rate"]
         hit = px.line(
             timeline,
             x="time",
-            y=["L1 hit rate", "L2 hit rate"],
-            title="Cache hit rate per level",
+            y=levels,
+            title="Cache hit rate per level" + ("" if report.shared_cache else " (no shared cache)"),
             markers=True,
         )
         hit.update_layout(
-            yaxis_tickformat=".0%",
-            yaxis_range=[0, 1.05],
+            yaxis=ui.percent_axis(),
+            xaxis=ui.clock_axis(),
             legend_title_text="",
             xaxis_title="",
             yaxis_title="",
@@ -97,14 +99,22 @@ def live() -> None:
             y=["Page runs/min", "Service calls/min", "SQL statements/min"],
             title="Throughput",
         )
-        flow.update_layout(legend_title_text="", xaxis_title="", yaxis_title="per minute")
+        flow.update_layout(
+            legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="per minute"
+        )
         right.plotly_chart(flow, width="stretch", key="chart_throughput")
         left, right = st.columns(2)
         latency = px.line(timeline, x="time", y=["Page p95 ms"], title="Page latency (p95)", markers=True)
-        latency.update_layout(legend_title_text="", xaxis_title="", yaxis_title="ms")
+        latency.update_layout(
+            legend_title_text="",
+            xaxis=ui.clock_axis(),
+            yaxis=ui.duration_axis(),
+            xaxis_title="",
+            yaxis_title="",
+        )
         left.plotly_chart(latency, width="stretch", key="chart_latency")
         errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
-        errors.update_layout(xaxis_title="", yaxis_rangemode="tozero")
+        errors.update_layout(xaxis=ui.clock_axis(), xaxis_title="", yaxis_rangemode="tozero")
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")

@@ -16,31 +16,49 @@ def live() -> None:
         latest = report.latest
         st.caption(
             f"This process and its machine, sampled every {report.interval_s:g} s; "
-            f"{len(report.history)} samples kept."
+            f"{ui.plural(len(report.history), 'sample')} kept."
         )
         for alert in report.alerts:
             st.error(alert.message, icon="🚨")
         tiles = st.columns(6)
         tiles[0].metric("Process memory", f"{latest.process_rss_bytes / 2**20:,.0f} MiB")
-        tiles[1].metric("Process CPU", f"{latest.process_cpu_percent:.0f} %")
+        tiles[1].metric("Process CPU", ui.percent(latest.process_cpu_percent / 100))
         tiles[2].metric("Threads", f"{latest.process_threads}")
-        tiles[3].metric("System memory", f"{latest.system_memory_percent:.0f} %")
-        tiles[4].metric("System CPU", f"{latest.system_cpu_percent:.0f} %")
+        tiles[3].metric("System memory", ui.percent(latest.system_memory_percent / 100))
+        tiles[4].metric("System CPU", ui.percent(latest.system_cpu_percent / 100))
         tiles[5].metric("Load (1 min)", f"{latest.load_1m:.2f}")
 
-        frame = report.history
+        frame = ui.chart_frame(report.history)
         left, right = st.columns(2)
         cpu = px.line(frame, x="time", y=["Process CPU %", "System CPU %"], title="CPU")
-        cpu.update_layout(legend_title_text="", xaxis_title="", yaxis_title="%")
+        cpu.update_layout(
+            legend_title_text="",
+            xaxis=ui.clock_axis(),
+            xaxis_title="",
+            yaxis={"ticksuffix": "%"},
+            yaxis_title="",
+        )
         left.plotly_chart(cpu, width="stretch", key="chart_cpu")
         memory = px.line(frame, x="time", y=["Process memory MiB"], title="Process memory (RSS)")
-        memory.update_layout(legend_title_text="", xaxis_title="", yaxis_title="MiB")
+        memory.update_layout(
+            legend_title_text="",
+            xaxis=ui.clock_axis(),
+            xaxis_title="",
+            yaxis={"ticksuffix": " MiB"},
+            yaxis_title="",
+        )
         right.plotly_chart(memory, width="stretch", key="chart_rss")
         system = px.line(frame, x="time", y=["System memory %"], title="System memory")
-        system.update_layout(legend_title_text="", xaxis_title="", yaxis_title="%", yaxis_range=[0, 100])
+        system.update_layout(
+            legend_title_text="",
+            xaxis=ui.clock_axis(),
+            xaxis_title="",
+            yaxis=ui.percent_axis(fraction=False),
+            yaxis_title="",
+        )
         left.plotly_chart(system, width="stretch", key="chart_system_memory")
         load = px.line(frame, x="time", y=["Load (1 min)"], title="Load average")
-        load.update_layout(legend_title_text="", xaxis_title="", yaxis_title="")
+        load.update_layout(legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="")
         right.plotly_chart(load, width="stretch", key="chart_load")
 
         st.subheader("Replicas")

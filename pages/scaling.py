@@ -16,11 +16,12 @@ def live() -> None:
         decision = report.decision
         if report.state_note:
             st.warning(report.state_note, icon="⚠️")
-        tiles = st.columns(4)
+        tiles = st.columns(3)
         tiles[0].metric("Recommendation", decision.label)
         tiles[1].metric("Replicas", f"{decision.current_replicas} → {decision.desired_replicas}")
-        tiles[2].metric("Deciding rule", decision.rule.replace("_", " "))
-        tiles[3].metric("Cooldown left", f"{decision.cooldown_left_s:,.0f} s")
+        tiles[2].metric("Cooldown left", f"{decision.cooldown_left_s:,.0f} s")
+        # a rule's name can be long ("stabilisation window"): a caption wraps, a tile cuts it off
+        st.caption(f"**Deciding rule:** {decision.rule.replace('_', ' ')}")
         show = {"scale_up": st.warning, "scale_down": st.success}.get(decision.action, st.info)
         show(decision.reason)
         st.dataframe(ui.rules_table(decision), hide_index=True, width="stretch")
@@ -32,15 +33,21 @@ def live() -> None:
         if report.recent.empty:
             st.caption("No recommendation remembered in the stabilisation window yet.")
         else:
+            recent = ui.chart_frame(report.recent)
             chart = px.line(
-                report.recent,
+                recent,
                 x="time",
                 y="Recommended replicas",
                 markers=True,
                 line_shape="hv",
                 title=f"Recommendations, last {report.policy.stabilisation_s / 60:g} min",
             )
-            chart.update_layout(xaxis_title="")
+            # whole replicas: integer ticks (never 9.2)
+            chart.update_layout(
+                xaxis=ui.clock_axis(),
+                xaxis_title="",
+                yaxis=ui.count_axis(recent["Recommended replicas"].max()),
+            )
             st.plotly_chart(chart, width="stretch", key="chart_recommendations")
         if report.actions:
             st.dataframe(ui.actions_table(report.actions), hide_index=True, width="stretch")
@@ -68,24 +75,30 @@ with ui.guard():
             "scale_down_throughput_per_min": cols[1].number_input(
                 "Scale down below (requests/min)", min_value=1.0, value=base.scale_down_throughput_per_min
             ),
+            # memory as a percentage here as everywhere else on screen; the policy keeps fractions
             "scale_up_memory": cols[2].number_input(
-                "Scale up above (memory)",
-                min_value=0.01,
-                max_value=1.0,
-                value=base.scale_up_memory,
-                step=0.05,
-            ),
+                "Scale up above (memory %)",
+                min_value=1.0,
+                max_value=100.0,
+                value=round(base.scale_up_memory * 100, 1),
+                step=5.0,
+            )
+            / 100,
             "scale_down_memory": cols[2].number_input(
-                "Scale down below (memory)",
-                min_value=0.01,
-                max_value=1.0,
-                value=base.scale_down_memory,
-                step=0.05,
-            ),
+                "Scale down below (memory %)",
+                min_value=1.0,
+                max_value=100.0,
+                value=round(base.scale_down_memory * 100, 1),
+                step=5.0,
+            )
+            / 100,
         }
         more = st.columns(4)
-        values["tolerance"] = more[0].number_input(
-            "Tolerance", min_value=0.0, max_value=0.9, value=base.tolerance
+        values["tolerance"] = (
+            more[0].number_input(
+                "Tolerance (%)", min_value=0.0, max_value=90.0, value=round(base.tolerance * 100, 1), step=5.0
+            )
+            / 100
         )
         values["min_replicas"] = more[1].number_input("Min replicas", min_value=1, value=base.min_replicas)
         values["max_replicas"] = more[2].number_input("Max replicas", min_value=1, value=base.max_replicas)

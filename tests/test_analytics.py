@@ -116,6 +116,12 @@ def assert_kpis_match(
     for name, kpi in got.items():
         assert (kpi.current, kpi.previous) == (cur[name], prev[name]), name
         assert type(kpi.current) is type(cur[name]) or isinstance(cur[name], int), name
+    listings = shop.frame("listings")
+    if not (listings.account_id == account_id).any():
+        # nothing ever said what this account lists: unknown, not zero
+        assert k.active_listings is None and k.active_products is None
+        return
+    assert k.active_listings is not None and k.active_products is not None
     assert (k.active_listings.current, k.active_listings.previous) == (lcur["listings"], lprev["listings"])
     assert (k.active_products.current, k.active_products.previous) == (lcur["products"], lprev["products"])
 
@@ -131,6 +137,7 @@ def test_kpis_and_deltas_match_pandas_on_the_edge_cases(ctx: Context, db: Databa
     assert k.cancelled.current == 1 and k.refunds.current == 2
     assert k.refunded_amount.current == Decimal("12.50")
     assert k.unique_customers.current == 3
+    assert k.active_listings is not None and k.active_products is not None
     assert (k.active_listings.current, k.active_listings.previous) == (4, 3)
     assert (k.active_products.current, k.active_products.previous) == (3, 2)
 
@@ -142,8 +149,30 @@ def test_an_account_with_listings_but_no_orders_still_counts_them(ctx: Context, 
     assert k.orders.current == 0 and k.orders.previous == 0
     assert k.revenue.current == Decimal("0.00") and isinstance(k.revenue.current, Decimal)
     assert k.average_order_value.current == Decimal("0.00")
+    assert k.active_listings is not None and k.active_products is not None
     assert k.active_listings.current == 1 and k.active_products.current == 1
     assert_kpis_match(ctx, shop, quiet, "Europe/London", FIRST, LAST)
+
+
+def test_listings_of_an_account_with_orders_only_are_unknown_not_zero(ctx: Context, db: Database) -> None:
+    shop, busy, _ = edge_case_shop()
+    start, _ = day_bounds(FIRST, LAST, NY)
+    orders_only = shop.account("Orders only", NY)
+    shop.order(orders_only, start + dt.timedelta(days=1), [("MUG", "Mug", 1, cents(1000))])
+    # negative control: listings that all ended long ago are known, and none is active
+    ended_only = shop.account("Ended only", NY)
+    old = shop.product(ended_only, "OLD", "Old")
+    gone = start - dt.timedelta(days=60)
+    shop.listing(ended_only, old, start - dt.timedelta(days=90), ended=gone, status="ended")
+    shop.load(db)
+    window = Window.for_dates(FIRST, LAST, NY)
+    k = sellers.kpis(ctx, orders_only, window)
+    assert k.orders.current == 1  # the orders are known ...
+    assert k.active_listings is None and k.active_products is None  # ... what is listed is not
+    known = sellers.kpis(ctx, ended_only, window)
+    assert known.active_listings is not None and known.active_products is not None
+    assert (known.active_listings.current, known.active_products.previous) == (0, 0)
+    assert sellers.kpis(ctx, busy, window).active_listings is not None
 
 
 def test_the_previous_window_has_the_same_number_of_local_days_across_dst() -> None:
@@ -324,6 +353,7 @@ def test_kpis_of_an_unknown_account_are_not_found(ctx: Context) -> None:
 def test_kpi_statement_returns_zeros_not_nulls_for_an_unknown_account(db: Database) -> None:
     figures = raw_kpis(db, 999)
     assert figures.pop("currency") is None
+    assert figures.pop("listings_known") == 0  # no listing: the service reports them as unknown
     assert all(value == 0 for value in figures.values())
     assert figures["revenue_cur"] == Decimal("0.00")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
@@ -93,6 +95,19 @@ def test_overview_shows_every_figure_with_its_definition(app_shop: Shop) -> None
     assert len(at.dataframe) >= 4  # two top-product tabs, top buyers, status mix
     statuses = at.dataframe[-1].value
     assert dict(zip(statuses["Status"], statuses["Orders"], strict=True))["cancelled"] == truth["cancelled"]
+    # Alpha has orders but no listing: its listings are unknown, said so, never a confident 0
+    for label in ("Active listings", "Active products"):
+        assert tiles[label].value == "—"
+        assert "unknown" in tiles[label].delta and "no listings imported" in tiles[label].delta
+
+
+def test_overview_draws_money_axes_with_the_currency_and_whole_order_ticks(app_shop: Shop) -> None:
+    at = app().run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    layout = chart["layout"]
+    assert layout["yaxis"]["tickprefix"] == "$" and layout["yaxis"]["tickformat"] == ",.2~f"
+    assert layout["yaxis2"]["tickformat"] == ",d" and layout["yaxis2"]["dtick"] >= 1
+    assert layout["xaxis"]["tickformat"] == "%b %d"  # one line: no year under the first tick
 
 
 def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Shop) -> None:
@@ -103,6 +118,11 @@ def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Sho
     assert values["Revenue"] == "$0.00" and values["Orders"] == "0"
     assert values["Average order value"] == "$0.00"
     assert values["Active listings"] == "1" and values["Active products"] == "1"
+    # both periods hold the same one listing: an unchanged figure has a grey line, no green arrow
+    tile = next(m for m in at.metric if m.label == "Active listings")
+    assert tile.delta == "no change"
+    assert tile.proto.color == MetricProto.MetricColor.GRAY
+    assert tile.proto.direction == MetricProto.MetricDirection.NONE
     assert any("No orders in this period" in i.value for i in at.info)
 
 
@@ -118,7 +138,7 @@ def shown_orders(at: AppTest) -> list[str]:
 
 
 def summary(at: AppTest) -> str:
-    return " ".join(m.value for m in at.markdown if "matching orders" in m.value)
+    return " ".join(m.value for m in at.markdown if "matching order" in m.value)
 
 
 def test_orders_page_pages_forward_and_back(app_shop: Shop) -> None:
@@ -165,20 +185,45 @@ def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> Non
     assert "**0** matching orders" in summary(at)
 
 
-def test_drill_down_shows_items_and_amounts(app_shop: Shop) -> None:
+def click_row(at: AppTest, row: int) -> None:
+    """What a click on the orders table's ``row`` does (AppTest cannot click a dataframe)."""
+    table = at.dataframe[0].key
+    assert table is not None and table.startswith("orders_table")
+    at.session_state[table] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+
+
+def test_drill_down_opens_the_clicked_row(app_shop: Shop) -> None:
     at = orders_app()
-    chooser = at.selectbox(key="orders_detail")
-    newest = max(app_shop.rows["orders"], key=lambda o: o["order_date"])  # n = 0: 4.99 shipping
-    assert chooser.value == newest["id"]
+    assert "orders_detail" not in [s.key for s in at.selectbox]  # the table's rows are the choice
+    assert "Order details" not in [h.value for h in at.subheader]
+    assert any("Click a row" in c.value for c in at.caption)
+    newest_first = sorted(app_shop.rows["orders"], key=lambda o: o["order_date"], reverse=True)
+    click_row(at, 0)
+    assert not at.exception and not at.error
+    newest = newest_first[0]  # n = 0: 4.99 shipping
     values = metrics(at)
     assert values["Shipping & other"] == "$4.99"
     assert values["Total"] == f"${newest['total_amount']:,.2f}"
     lines = at.dataframe[1].value
     assert list(lines["SKU"]) == ["SKU-0"] and list(lines["Qty"]) == [1]
-    second = sorted(app_shop.rows["orders"], key=lambda o: o["order_date"], reverse=True)[1]
-    chooser.set_value(second["id"]).run()
+    click_row(at, 1)
+    second = newest_first[1]
     values = metrics(at)
     assert values["Shipping & other"] == "$0.00" and values["Total"] == f"${second['total_amount']:,.2f}"
+    # the next page shows its own rows: the previous page's choice does not carry over
+    at.button(key="orders_next").click().run()
+    assert "Order details" not in [h.value for h in at.subheader]
+    click_row(at, 0)
+    assert metrics(at)["Total"] == f"${newest_first[25]['total_amount']:,.2f}"
+
+
+def test_one_matching_order_is_singular(app_shop: Shop) -> None:
+    at = orders_app()
+    one = app_shop.rows["orders"][7]["ebay_order_id"]
+    at.text_input(key="orders_search").input(one).run()
+    assert "**1** matching order · rows 1–1" in summary(at)
+    assert "Download 1 order as CSV" in at.get("download_button")[0].label
 
 
 def test_export_hands_streamlit_a_file_of_the_current_filter(
@@ -197,9 +242,17 @@ def test_export_hands_streamlit_a_file_of_the_current_filter(
     button = at.get("download_button")[0]
     assert "Download 20 orders as CSV" in button.label
     handle = captured[-1]()  # what Streamlit runs when the button is clicked
-    rows = list(csv.DictReader(io.StringIO(handle.read().decode())))
+    rows = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
     handle.close()
     assert len(rows) == 20 and {r["status"] for r in rows} == {"paid", "shipped"}
+    assert "sku" not in rows[0]
+    at.toggle(key="orders_export_items").set_value(True).run()
+    handle = captured[-1]()
+    items = list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
+    handle.close()
+    # one item per order in this shop: the same orders, now with their item columns
+    assert sorted(r["ebay_order_id"] for r in items) == sorted(r["ebay_order_id"] for r in rows)
+    assert all(r["sku"].startswith("SKU-") for r in items)
 
 
 def test_a_tampered_cursor_shows_a_message_and_first_page_recovers(app_shop: Shop) -> None:

@@ -102,6 +102,7 @@ EXPORTS: dict[str, set[str]] = {
     "ebaydash.monitor": set(),
     "ebaydash.services": {
         "EXPORT_COLUMNS",
+        "EXPORT_ITEM_COLUMNS",
         "FIGURES",
         "ORDER_STATUSES",
         "PAGE_SIZES",

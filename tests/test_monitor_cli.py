@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -89,7 +90,11 @@ def test_recommend_scale_down_when_every_metric_is_low(
     assert recorder.flush()
     assert store.publish_sample("other:1", {"at": time.time(), "system_memory_percent": 5.0})
     assert cli.main(["recommend", "--replicas", "4"]) == cli.EXIT_SCALE_DOWN
-    assert capsys.readouterr().out.startswith("Scale down: 4 -> 1 replicas")
+    out = capsys.readouterr().out
+    assert out.startswith("Scale down: 4 -> 1 replicas")
+    # each reading in its unit: memory as a percentage (not 0.05), response time in ms
+    assert "  Memory use: 5% (down:" in out
+    assert "  Average response time: 50 ms (down:" in out
 
 
 def test_recommend_without_redis_says_why_it_holds(
@@ -184,6 +189,7 @@ def test_loadgen_command(
     assert cli.main(["loadgen", "--requests", "20", "--seconds", "30", "--quiet", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("20 page views in") and "stopped by requests" in out
+    assert re.search(r"0 errors; p50 [0-9.,]+ (s|ms|µs), p95 [0-9.,]+ (s|ms|µs)\. ", out), out
     assert cli.main(["loadgen", "--workers", "100"]) == 1  # a clear message, not a traceback
     assert "--workers must be between 1 and 32" in capsys.readouterr().err
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -74,6 +77,10 @@ def test_performance_page_shows_the_recorded_traffic(demo_env: Settings) -> None
     # 6000 of ~10,000 lookups (the app's own few lookups do not move the rounding)
     assert tiles["L1 hit rate"] == "60%"
     assert tiles["L2 hit rate"] == "—"  # no Redis here: no L2 level to rate (computed in test_metrics)
+    # and no L2 line either: a flat 0 % would say the shared cache never hits
+    hits = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Cache hit rate" in c.proto.spec)
+    assert [trace["name"] for trace in hits["data"]] == ["L1 hit rate"]
+    assert "no shared cache" in hits["layout"]["title"]["text"]
     probe = frame_row(at, "Name", "probe_query")
     assert probe["Count"] == 5
     assert probe["p50 ms"] == pytest.approx(float(np.percentile(PROBE_MS, 50)))
@@ -121,6 +128,9 @@ def test_performance_page_merges_other_replicas_through_redis(
     assert abs(float(probe["p50 ms"]) - truth) <= truth * 0.12  # from the shared histogram
     badges = " ".join(m.value for m in at.markdown)
     assert "reachable" in badges
+    # with a shared cache its level has a line (the control for the page test without Redis)
+    hits = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Cache hit rate" in c.proto.spec)
+    assert [trace["name"] for trace in hits["data"]] == ["L1 hit rate", "L2 hit rate"]
 
 
 def test_resources_page_shows_samples_and_alert_lines(demo_env: Settings) -> None:
@@ -145,11 +155,17 @@ def test_resources_page_shows_samples_and_alert_lines(demo_env: Settings) -> Non
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Process memory"] == "1,500 MiB"
     assert tiles["Threads"] == "17"
-    assert tiles["System CPU"] == "33 %"
+    assert tiles["System CPU"] == "33%"  # one way to write a percentage, as on every page
     assert tiles["Load (1 min)"] == "1.25"
     alerts = " ".join(e.value for e in at.error)
     assert "Process memory is 1,500 MiB, over the 1,024 MiB limit." in alerts
     assert "2 samples kept" in " ".join(c.value for c in at.caption)
+    # on the viewer's clock (the zone the sidebar names), never raw UTC
+    zone = at.session_state["_selection"].account.timezone
+    replicas = at.dataframe[0].value
+    expected = dt.datetime.fromtimestamp(heavy.at, ZoneInfo(zone)).strftime("%H:%M:%S %Z")
+    assert list(replicas["Seen"]) == [expected]
+    assert zone != "UTC" and "UTC" not in expected and "+00:00" not in expected
 
 
 def test_scaling_page_recommends_from_the_recorded_response_times(
@@ -167,7 +183,9 @@ def test_scaling_page_recommends_from_the_recorded_response_times(
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Recommendation"] == "Scale up"
     assert tiles["Replicas"] == "2 → 3"
-    assert tiles["Deciding rule"] == "avg response ms"
+    # a caption, not a tile: long rule names wrap instead of being cut off
+    assert "Deciding rule" not in tiles
+    assert "**Deciding rule:** avg response ms" in " ".join(c.value for c in at.caption)
     rule = frame_row(at, "Metric", "Average response time")
     assert rule["Verdict"] == "⬆ scale up" and rule["Asks for"] == "3"
     assert "add replicas (2 → 3)" in " ".join(w.value for w in at.warning)

@@ -4,6 +4,7 @@ streamed CSV export, and bad input that must end in a clear message, never a SQL
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -11,6 +12,7 @@ import os
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -239,17 +241,69 @@ def test_export_streams_every_matching_order_in_order(ctx: Context, db: Database
     assert len(pieces) >= 2  # rows are written out in chunks as they stream, not all at once
     rows = read_csv("".join(pieces))
     expected = truth(data, account_id, "amount_high", lambda f: f.status.isin(flt.statuses))
-    assert [int(r["order_id"]) for r in rows] == expected
     by_id = {o["id"]: o for o in data.rows["orders"]}
-    for r in rows[:50]:
-        order = by_id[int(r["order_id"])]
+    # the eBay order number, never ebaydash's internal id
+    assert [r["ebay_order_id"] for r in rows] == [by_id[i]["ebay_order_id"] for i in expected]
+    assert "order_id" not in rows[0] and "id" not in rows[0]
+    zone = ZoneInfo(TZ)
+    for r, order_id in list(zip(rows, expected, strict=True))[:50]:
+        order = by_id[order_id]
         assert Decimal(r["total_amount"]) == order["total_amount"]
         assert Decimal(r["net_amount"]) == order["total_amount"] - order["refunded_amount"]
-        assert dt.datetime.fromisoformat(r["order_date"]) == order["order_date"]
-        assert r["order_date"].endswith(("+01:00", "+02:00"))  # local time with its offset
+        # wall-clock time in the account's zone, as Excel reads a date: no "T", no offset
+        assert r["order_date"] == order["order_date"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        assert r["time_zone"] == TZ
     with sellers.export_orders_file(ctx, account_id, flt, sort="amount_high") as handle:
         assert not os.path.exists(handle.name)  # already unlinked: nothing is left behind
-        assert handle.read().decode() == "".join(pieces)
+        data_bytes = handle.read()
+    # a UTF-8 byte-order mark first, so Excel does not read the file in the local code page
+    assert data_bytes.startswith(codecs.BOM_UTF8)
+    assert data_bytes[len(codecs.BOM_UTF8) :].decode("utf-8") == "".join(pieces)
+    assert data_bytes.decode("utf-8-sig") == "".join(pieces)
+
+
+def test_export_with_line_items_has_one_row_per_item(ctx: Context, db: Database) -> None:
+    shop = Shop()
+    a = shop.account("Items", TZ)
+    buyer = shop.customer(a, "=cmd|' /C calc'!A0")  # a formula from an imported file
+    start = sd.local_midnight(FIRST, TZ)
+    two = shop.order(
+        a,
+        start + dt.timedelta(hours=5),
+        [("A-1", "Teapot", 2, Decimal("12.50")), ("+B-2", "Zoë's cup €", 3, Decimal("3.33"))],
+        customer_id=buyer,
+    )
+    one = shop.order(a, start + dt.timedelta(hours=1), [("C-3", "Spoon", 1, Decimal("0.99"))])
+    shop.load(db)
+    by_id = {o["id"]: o for o in shop.rows["orders"]}
+    text = "".join(sellers.export_orders_csv(ctx, a, OrderFilter(), sort="newest", line_items=True))
+    rows = read_csv(text)
+    assert list(rows[0]) == list(sellers.EXPORT_ITEM_COLUMNS)
+    got = [
+        (r["ebay_order_id"], r["sku"], r["title"], r["quantity"], r["unit_price"], r["line_total"])
+        for r in rows
+    ]
+    assert got == [
+        (by_id[two]["ebay_order_id"], "A-1", "Teapot", "2", "12.50", "25.00"),
+        (by_id[two]["ebay_order_id"], "'+B-2", "Zoë's cup €", "3", "3.33", "9.99"),
+        (by_id[one]["ebay_order_id"], "C-3", "Spoon", "1", "0.99", "0.99"),
+    ]
+    # the order's columns repeat on each of its rows; formulas stay neutralised
+    assert rows[0]["buyer"] == rows[1]["buyer"] == "'=cmd|' /C calc'!A0"
+    assert rows[0]["items"] == rows[1]["items"] == "5"
+    # the same filter without items: one row per order, no item columns
+    plain = read_csv("".join(sellers.export_orders_csv(ctx, a, OrderFilter(), sort="newest")))
+    assert [r["ebay_order_id"] for r in plain] == [by_id[two]["ebay_order_id"], by_id[one]["ebay_order_id"]]
+    assert "sku" not in plain[0]
+    # a search for one item's SKU still exports every item of the matching order
+    found = read_csv(
+        "".join(
+            sellers.export_orders_csv(ctx, a, OrderFilter(search="teapot"), sort="newest", line_items=True)
+        )
+    )
+    assert [r["sku"] for r in found] == ["A-1", "'+B-2"]
+    with sellers.export_orders_file(ctx, a, OrderFilter(), line_items=True) as handle:
+        assert handle.read().decode("utf-8-sig") == text
 
 
 def test_an_empty_export_still_has_its_header(ctx: Context, shop: tuple[Shop, int]) -> None:

@@ -30,14 +30,17 @@ def test_the_demo_has_what_a_realistic_shop_has() -> None:
     assert (frames["listings"][frames["listings"].account_id == quiet[0]].status == "active").any()
 
 
-def test_shift_brings_the_newest_date_into_the_last_day() -> None:
+def test_shift_brings_the_newest_order_into_the_last_minute() -> None:
     frames = sample_data.read_csvs(SAMPLE_DIR)
-    now = dt.datetime(2027, 6, 3, 8, 15, tzinfo=dt.UTC)
+    now = dt.datetime(2027, 6, 3, 8, 15, 30, tzinfo=dt.UTC)
     shifted = sample_data.shift_to_now(frames, now)
-    newest = max(shifted["orders"].order_date.max(), shifted["orders"].updated_at.max())
-    assert now - dt.timedelta(days=1) < newest <= now
+    # the newest *order*: the CSVs' latest update is hours after it, and anchoring on that left
+    # the demo's newest order a day and a half old
+    assert now - dt.timedelta(minutes=1) < shifted["orders"].order_date.max() <= now
+    assert shifted["orders"].updated_at.max() <= now  # nothing lands in the future
+    assert (shifted["orders"].updated_at >= shifted["orders"].order_date).all()
     delta = shifted["orders"].order_date - frames["orders"].order_date
-    assert delta.nunique() == 1 and delta.iloc[0] % dt.timedelta(days=1) == dt.timedelta(0)
+    assert delta.nunique() == 1 and delta.iloc[0] % dt.timedelta(minutes=1) == dt.timedelta(0)
 
 
 def test_synthetic_data_is_consistent() -> None:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from ebaydash import sample_data
 from ebaydash.db import queries
@@ -37,6 +37,37 @@ def test_demo_is_reloaded_on_a_later_day_so_it_stays_current(db: Database) -> No
     with db.connect() as conn:
         newest = conn.execute(select(orders.c.order_date).order_by(orders.c.order_date.desc())).scalar()
     assert later - dt.timedelta(days=2) <= newest <= later
+
+
+def test_the_newest_demo_order_is_from_the_last_minute_and_nothing_is_in_the_future(db: Database) -> None:
+    now = NOW + dt.timedelta(hours=7, minutes=13, seconds=42)  # not a whole day after anything
+    seed_demo(db, SAMPLE_DIR, now=now)
+    with db.connect() as conn:
+        newest = conn.execute(select(func.max(orders.c.order_date))).scalar_one()
+        latest_update = conn.execute(select(func.max(orders.c.updated_at))).scalar_one()
+        behind = conn.execute(
+            select(func.count()).select_from(orders).where(orders.c.updated_at < orders.c.order_date)
+        ).scalar_one()
+    newest, latest_update = as_utc(newest), as_utc(latest_update)
+    assert now - dt.timedelta(minutes=1) < newest <= now  # the last hour, in fact the last minute
+    assert latest_update <= now and behind == 0  # no update from the future, none before its order
+    # the same CSVs and moment give the same data (tests rely on it), and the move is one shift
+    # for every date: the gaps between orders are the CSVs' own
+    frames = sample_data.read_csvs(SAMPLE_DIR)
+    once, twice = sample_data.shift_to_now(frames, now), sample_data.shift_to_now(frames, now)
+    assert once["orders"].equals(twice["orders"]) and once["listings"].equals(twice["listings"])
+    gaps = (once["orders"]["order_date"] - frames["orders"]["order_date"]).unique()
+    assert len(gaps) == 1 and gaps[0] % pd.Timedelta(minutes=1) == pd.Timedelta(0)
+
+
+def test_the_demo_is_reloaded_an_hour_later_not_sooner(db: Database) -> None:
+    seed_demo(db, SAMPLE_DIR, now=NOW)
+    assert seed_demo(db, SAMPLE_DIR, now=NOW + dt.timedelta(minutes=59)).action == "kept"
+    assert seed_demo(db, SAMPLE_DIR, now=NOW + dt.timedelta(hours=1)).action == "reloaded"
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def test_money_and_time_round_trip_exactly(db: Database) -> None:

@@ -135,10 +135,11 @@ def delete_all(conn: Connection, tables: Iterable[Table] = TABLES) -> None:
 def load_demo(
     db: Database, frames: Callable[[], Mapping[str, pd.DataFrame]], *, today: str
 ) -> tuple[str, dict[str, int]]:
-    """Load ``frames()`` into an empty database, or over a demo loaded on a day other than
-    ``today`` (ISO date) that nothing was imported into: ``("loaded" | "reloaded", rows per
-    table)``. Any other database is left alone: ``("kept", {})``, and ``frames`` is not called.
-    The schema must be current (:func:`ebaydash.context.open_database` sees to it)."""
+    """Load ``frames()`` into an empty database, or over a demo loaded at another ``today``
+    (a stamp of when: the seeder passes the UTC hour, ``2026-11-29T15``) that nothing was
+    imported into: ``("loaded" | "reloaded", rows per table)``. Any other database is left alone:
+    ``("kept", {})``, and ``frames`` is not called. The schema must be current
+    (:func:`ebaydash.context.open_database` sees to it)."""
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = meta.get_meta(conn, meta.DEMO_LOADED_ON)

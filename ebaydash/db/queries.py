@@ -141,6 +141,8 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
             func.count().filter(_live_at(window.start)).label("listings_prev"),
             func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
             func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
+            # any listing at all, live or not: none means ebaydash was never told (orders only)
+            func.count().label("listings_known"),
         )
         .where(lc.account_id == account_id)
         .subquery("listing_agg")
@@ -466,18 +468,38 @@ def order_lines(db: Database, account_id: int, order_id: int) -> Sequence[Row[An
 
 
 def export_orders(
-    db: Database, account_id: int, flt: OrderFilter, sort: str, *, timeout_ms: int | None = None
+    db: Database,
+    account_id: int,
+    flt: OrderFilter,
+    sort: str,
+    *,
+    timeout_ms: int | None = None,
+    line_items: bool = False,
 ) -> Iterator[Row[Any]]:
-    """Every order matching ``flt`` in ``sort`` order, streamed with a server-side cursor."""
+    """Every order matching ``flt`` in ``sort`` order, streamed with a server-side cursor.
+    ``line_items``: one row per line item instead (``sku``, ``title``, ``quantity``,
+    ``unit_price`` added, in the item's order within its order; an order without items keeps one
+    row with those empty)."""
     spec = sort_spec(sort)
     ordering = [spec.column.desc(), o.id.desc()] if spec.descending else [spec.column.asc(), o.id.asc()]
+    if not line_items:
+        stmt = (
+            select(*_order_columns())
+            .select_from(_with_buyer())
+            .where(*_filtered(account_id, flt))
+            .order_by(*ordering)
+        )
+        return db.stream("export_orders", stmt, timeout_ms=timeout_ms)
+    # an alias: the item count and the search's EXISTS read order_items too, and must not be
+    # correlated with this join's row
+    line = order_items.alias("line")
     stmt = (
-        select(*_order_columns())
-        .select_from(_with_buyer())
+        select(*_order_columns(), line.c.sku, line.c.title, line.c.quantity, line.c.unit_price)
+        .select_from(_with_buyer().outerjoin(line, line.c.order_id == o.id))
         .where(*_filtered(account_id, flt))
-        .order_by(*ordering)
+        .order_by(*ordering, line.c.id)
     )
-    return db.stream("export_orders", stmt, timeout_ms=timeout_ms)
+    return db.stream("export_order_items", stmt, timeout_ms=timeout_ms)
 
 
 def order_count_total(db: Database) -> int:

@@ -15,6 +15,7 @@ from ebaydash.services.resources import ResourceReport, resource_history, resour
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
     EXPORT_COLUMNS,
+    EXPORT_ITEM_COLUMNS,
     FIGURES,
     PAGE_SIZES,
     SORT_LABELS,
@@ -38,6 +39,7 @@ from ebaydash.services.sellers import (
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "EXPORT_ITEM_COLUMNS",
     "FIGURES",
     "ORDER_STATUSES",
     "PAGE_SIZES",

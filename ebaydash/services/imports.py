@@ -31,6 +31,7 @@ from ebaydash.context import Context
 from ebaydash.db import upsert
 from ebaydash.db.upsert import Progress
 from ebaydash.errors import ImportFailed, InvalidInput
+from ebaydash.formatting import plural
 from ebaydash.importers import (
     FORMAT_LABELS,
     NotOrder,
@@ -159,9 +160,10 @@ class ImportReport:
     def summary_text(self, *, skip_hint: str) -> str:
         """One paragraph on the outcome; ``skip_hint`` says how to import the valid orders alone
         (the page's checkbox, the command's ``--skip-invalid``)."""
+        rows = self.not_orders_count
         not_orders = (
-            f" {self.not_orders_count:,} row(s) were not orders (listed apart)."
-            if self.not_orders_count
+            f" {plural(rows, 'row')} {'was not an order' if rows == 1 else 'were not orders'} (listed apart)."
+            if rows
             else ""
         )
         if self.committed:
@@ -176,7 +178,7 @@ class ImportReport:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
                 head += f", {self.rejected:,} rejected (see the problems)"
-            return head + f" — {self.orders_in:,} orders in {self.seconds:.1f} s." + not_orders
+            return head + f" — {plural(self.orders_in, 'order')} in {self.seconds:.1f} s." + not_orders
         unreadable = [f for f in self.files if not f.readable]
         if self.errors and unreadable and self.orders_in == 0:
             if len(self.files) == 1:
@@ -189,7 +191,8 @@ class ImportReport:
             if unreadable:
                 what.append(f"{', '.join(f.name for f in unreadable)} could not be read")
             if self.rejected:
-                what.append(f"{self.rejected:,} of {self.orders_in:,} orders have problems")
+                verb = "has" if self.rejected == 1 and self.orders_in == 1 else "have"
+                what.append(f"{self.rejected:,} of {plural(self.orders_in, 'order')} {verb} problems")
             fix = (
                 f"Fix them and import again, or {skip_hint} to import the other {self.held_back:,}."
                 if self.held_back

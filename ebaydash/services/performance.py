@@ -45,8 +45,10 @@ class PerformanceReport:
         return all(self.snapshot.summary(kind).exact for kind in EXACT_KINDS)
 
 
-def _timeline(snap: Snapshot) -> pd.DataFrame:
-    """One row per time bucket of the window, empty buckets included (so gaps show as zero)."""
+def _timeline(snap: Snapshot, *, shared_cache: bool = True) -> pd.DataFrame:
+    """One row per time bucket of the window, empty buckets included (so gaps show as zero).
+    A rate with nothing to rate is ``None`` (a gap in the chart, not 0 %): a bucket without
+    lookups, and the L2 rate throughout when there is no shared cache (``shared_cache``)."""
     first = window_start(snap.taken_at, snap.window_s)
     last = bucket_start(snap.taken_at)
     rows = []
@@ -69,7 +71,7 @@ def _timeline(snap: Snapshot) -> pd.DataFrame:
             {
                 "time": pd.Timestamp(start, unit="s", tz="UTC"),
                 "L1 hit rate": hits["l1"] / lookups if lookups else None,
-                "L2 hit rate": hits["l2"] / lookups if lookups else None,
+                "L2 hit rate": hits["l2"] / lookups if lookups and shared_cache else None,
                 "Page runs/min": count("page") / seconds * 60,
                 "Service calls/min": count("service") / seconds * 60,
                 "SQL statements/min": count("sql") / seconds * 60,
@@ -92,7 +94,7 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         cache_errors=snap.cache_errors,
         requests_per_minute=snap.pages.per_minute,
         error_rate=snap.services.error_rate,
-        timeline=_timeline(snap),
+        timeline=_timeline(snap, shared_cache=ctx.cache.l2 is not None),
         slow_query_ms=ctx.recorder.slow_query_ms,
         shared_cache=ctx.cache.l2 is not None,
     )

@@ -61,8 +61,10 @@ FIGURES: dict[str, str] = {
     "Unique customers": "Distinct buyers of the orders above.",
     "Active listings": "Listings active when the period closed (now, while it is still running): "
     "started and not yet ended. Sold-out listings stay active until they end. Compared with the "
-    "start of the period.",
-    "Active products": "Distinct products with an active listing, at the same moments.",
+    "start of the period. Unknown (—) for an account without any listing: listings come from "
+    "listing data (the demo has them), never from order files.",
+    "Active products": "Distinct products with an active listing, at the same moments; unknown "
+    "like active listings.",
     "Refunds": "Orders of the period (not cancelled) with any refund, fully or partly.",
     "Refunded": "The amount refunded on those orders.",
     "Cancelled": "Orders placed in the period and cancelled; they count in no other figure.",
@@ -121,7 +123,8 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
     - refunds: those orders with any refund, and the refunded amount;
     - cancelled: orders placed in the window and cancelled;
     - active listings / products: listings active at the end of the window (or now, while it is
-      open), and the distinct products they sell; compared with the start of the window.
+      open), and the distinct products they sell; compared with the start of the window. ``None``
+      (unknown) when the account has no listing at all: orders do not say what is listed.
     """
     row = queries.account_kpis(ctx.db, account_id, window, _now())
     if row.currency is None:
@@ -133,6 +136,9 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
             return Kpi(to_money(current), to_money(previous))
         return Kpi(int(current or 0), int(previous or 0))
 
+    # listings come only from listing files (and the demo): an account without any is unknown
+    # there, not zero
+    listings_known = bool(row._mapping["listings_known"])
     orders, revenue = pair("orders"), pair("revenue")
     aov = Kpi(_average(revenue.current, orders.current), _average(revenue.previous, orders.previous))
     return Kpis(
@@ -143,8 +149,8 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
         revenue=revenue,
         average_order_value=aov,
         unique_customers=pair("customers"),
-        active_listings=pair("listings"),
-        active_products=pair("products"),
+        active_listings=pair("listings") if listings_known else None,
+        active_products=pair("products") if listings_known else None,
         refunds=pair("refunds"),
         refunded_amount=pair("refunded"),
         cancelled=pair("cancelled"),
@@ -448,10 +454,13 @@ def update_order_status(ctx: Context, account_id: int, order_id: int, status: st
 
 # -- export -------------------------------------------------------------------------------------
 
+# No internal ids: the seller knows an order by its eBay order number. Dates are local wall-clock
+# time (the account's zone, named in ``time_zone``) as "YYYY-MM-DD HH:MM:SS", which Excel and
+# LibreOffice read as a date; an ISO offset ("+02:00") they would keep as text.
 EXPORT_COLUMNS = (
-    "order_id",
     "ebay_order_id",
     "order_date",
+    "time_zone",
     "status",
     "buyer",
     "items",
@@ -460,21 +469,33 @@ EXPORT_COLUMNS = (
     "net_amount",
     "currency",
 )
+# one row per line item: the order's columns repeated, then the item's
+EXPORT_ITEM_COLUMNS = (*EXPORT_COLUMNS, "sku", "title", "quantity", "unit_price", "line_total")
+EXPORT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _EXPORT_CHUNK_ROWS = 1000
 
 
 def export_orders_csv(
-    ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest"
+    ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest", line_items: bool = False
 ) -> Iterator[str]:
-    """CSV text of every matching order, yielded in chunks of rows as they stream from the
-    database; dates in the account's zone with their UTC offset. Never holds the whole result."""
+    """CSV text of every matching order (columns :data:`EXPORT_COLUMNS`), or of every line item
+    of them (``line_items``: :data:`EXPORT_ITEM_COLUMNS`, an order without items on one row with
+    the item columns empty), yielded in chunks of rows as they stream from the database. Dates in
+    the account's zone as ``YYYY-MM-DD HH:MM:SS``; text from imported files made
+    :func:`spreadsheet_safe`. Never holds the whole result. :class:`InvalidInput` for an unknown
+    sort or a bad filter."""
     queries.sort_spec(sort)
     flt = validate_filter(flt)
-    zone = ZoneInfo(account(ctx, account_id).timezone)
+    tz = account(ctx, account_id).timezone
     rows = queries.export_orders(
-        ctx.db, account_id, flt, sort, timeout_ms=int(ctx.settings.export_timeout_s * 1000)
+        ctx.db,
+        account_id,
+        flt,
+        sort,
+        timeout_ms=int(ctx.settings.export_timeout_s * 1000),
+        line_items=line_items,
     )
-    return _csv_chunks(rows, zone)
+    return _csv_chunks(rows, tz, line_items=line_items)
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -486,25 +507,37 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
+def _csv_chunks(rows: Iterator[Row[Any]], tz: str, *, line_items: bool) -> Iterator[str]:
+    zone = ZoneInfo(tz)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_ITEM_COLUMNS if line_items else EXPORT_COLUMNS)
     for n, row in enumerate(rows, start=1):
-        writer.writerow(
-            [
-                row.id,
-                spreadsheet_safe(row.ebay_order_id),
-                row.order_date.astimezone(zone).isoformat(),
-                row.status,
-                spreadsheet_safe(row.buyer or ""),
-                row.items,
-                row.total_amount,
-                row.refunded_amount,
-                row.total_amount - row.refunded_amount,
-                row.currency,
-            ]
-        )
+        cells: list[Any] = [
+            spreadsheet_safe(row.ebay_order_id),
+            row.order_date.astimezone(zone).strftime(EXPORT_DATE_FORMAT),
+            tz,
+            row.status,
+            spreadsheet_safe(row.buyer or ""),
+            row.items,
+            row.total_amount,
+            row.refunded_amount,
+            row.total_amount - row.refunded_amount,
+            row.currency,
+        ]
+        if line_items:
+            if row.sku is None:  # an order without line items
+                cells += ["", "", "", "", ""]
+            else:
+                price = to_money(row.unit_price)
+                cells += [
+                    spreadsheet_safe(row.sku),
+                    spreadsheet_safe(row.title),
+                    row.quantity,
+                    price,
+                    price * row.quantity,
+                ]
+        writer.writerow(cells)
         if n % _EXPORT_CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -512,17 +545,26 @@ def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+# Excel takes a CSV without a byte-order mark for the local code page, and mangles "Zoë" and "€"
+EXCEL_BOM = "\ufeff"
+
+
 @measured("export_orders")
-def export_orders_file(ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest") -> BinaryIO:
-    """The CSV export written chunk by chunk to a temporary file, returned open for reading.
+def export_orders_file(
+    ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest", line_items: bool = False
+) -> BinaryIO:
+    """The CSV export (:func:`export_orders_csv`) as UTF-8 with a byte-order mark, so Excel reads
+    its accents and currency signs, written chunk by chunk to a temporary file and returned open
+    for reading.
 
     Streamlit's download button cannot consume a generator; it takes a file. The file is already
     unlinked, so it disappears when the reader is closed or collected, whatever happens next.
     """
-    chunks = export_orders_csv(ctx, account_id, flt, sort=sort)
+    chunks = export_orders_csv(ctx, account_id, flt, sort=sort, line_items=line_items)
     with tempfile.NamedTemporaryFile("wb", prefix="ebaydash-export-", suffix=".csv", delete=False) as out:
         path = out.name
         try:
+            out.write(EXCEL_BOM.encode("utf-8"))
             for chunk in chunks:
                 out.write(chunk.encode("utf-8"))
         except BaseException:
