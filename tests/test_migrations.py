@@ -197,6 +197,35 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
         ctx.close()
 
 
+@upgrade_test("0006")
+def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_every_row(
+    empty_url: str,
+) -> None:
+    """On Postgres every table with an account_id (and accounts) gets forced row-level security
+    and its policy; on SQLite nothing changes. Every row stays, and connections made without an
+    app role (EBAYDASH_DATABASE_APP_ROLE empty, the default) still see every account."""
+    from ebaydash.db import security
+
+    db = database_at(empty_url, "0001")
+    _fill_like_an_older_version(db)
+    before = dump(db)
+    migrations.upgrade(db, target="0006")
+    try:
+        assert dump(db) == before
+        if db.backend == "postgresql":
+            with db.connect() as conn:
+                assert security.missing_row_security(conn) == []
+                status = security.row_security_status(conn)
+            assert {t for t, s in status.items() if s.complete} == set(security.account_scoped_tables())
+    finally:
+        db.dispose()
+    ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
+    try:
+        assert len(services.accounts(ctx)) == len(before["accounts"])
+    finally:
+        ctx.close()
+
+
 def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
     """Versions before migrations made the scaling tables on first use, so a database may lack them."""
     legacy = database_at(empty_url, BEFORE_MIGRATIONS)
