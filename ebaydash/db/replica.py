@@ -43,7 +43,7 @@ from ebaydash.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECK_INTERVAL_S", "ReadReplica", "ReplicaState", "ReplicaStatus", "parse_lsn"]
+__all__ = ["CHECK_INTERVAL_S", "ReadReplica", "ReadReplicaStatus", "ReplicaState", "parse_lsn"]
 
 #: How often the standby's lag is measured (seconds): the most a lag can go unnoticed.
 CHECK_INTERVAL_S = 1.0
@@ -66,7 +66,7 @@ def parse_lsn(value: str) -> int:
 
 
 @dataclass(frozen=True)
-class ReplicaStatus:
+class ReadReplicaStatus:
     """What the performance page says about the read replica.
 
     ``state``: ``serving`` (reads go to the standby), ``lagging`` (behind by more than
@@ -164,9 +164,9 @@ class ReadReplica:
             self._set_state("down")
         log.warning("read replica skipped for %g s: %s", self.retry_s, self._reason)
 
-    def status(self) -> ReplicaStatus:
+    def status(self) -> ReadReplicaStatus:
         with self._lock:
-            return ReplicaStatus(
+            return ReadReplicaStatus(
                 state=self._state,
                 lag_s=self._lag_s,
                 lag_at_least=self._lag_at_least,
