@@ -74,7 +74,7 @@ SUPPORTED_DATABASE_SCHEMES: tuple[str, ...] = (
 SUPPORTED_DATABASE_EXAMPLES = "sqlite:///path/to/ebaydash.sqlite3 or postgresql://user@host:5432/dbname"
 
 
-def _database_url(raw: str) -> str:
+def _database_url(raw: str, variable: str = "EBAYDASH_DATABASE_URL") -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -87,11 +87,19 @@ def _database_url(raw: str) -> str:
     if url.drivername not in SUPPORTED_DATABASE_SCHEMES:
         # Only the scheme is named: the rest of the URL may hold a password.
         raise UnsupportedDatabase(
-            f"EBAYDASH_DATABASE_URL uses {url.drivername}://, which ebaydash does not support. "
+            f"{variable} uses {url.drivername}://, which ebaydash does not support. "
             f"Use {SUPPORTED_DATABASE_EXAMPLES} (schemes: "
             f"{', '.join(s + '://' for s in SUPPORTED_DATABASE_SCHEMES)})."
         )
     return raw
+
+
+def _read_url(raw: str) -> str:
+    return _database_url(raw, "EBAYDASH_DATABASE_READ_URL")
+
+
+def _admin_url(raw: str) -> str:
+    return _database_url(raw, "EBAYDASH_DATABASE_ADMIN_URL")
 
 
 def _redis_url(raw: str) -> str | None:
@@ -483,7 +491,7 @@ SETTINGS: tuple[Spec, ...] = (
     Spec(
         "database_read_url",
         "",
-        _database_url,
+        _read_url,
         "a postgresql:// URL of a streaming standby, or empty",
         "Postgres read replica: the dashboard's figures and orders listing are read there; writes, "
         "imports and scaling state stay on EBAYDASH_DATABASE_URL. Empty: all go to the primary.",
@@ -506,7 +514,7 @@ SETTINGS: tuple[Spec, ...] = (
     Spec(
         "database_admin_url",
         "",
-        _database_url,
+        _admin_url,
         "a SQLAlchemy URL starting postgresql://, or empty",
         "Schema migrations connect with this URL (the tables' owner). Empty: EBAYDASH_DATABASE_URL.",
     ),
