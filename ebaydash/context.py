@@ -190,6 +190,8 @@ def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured
     db = open_database(settings, observer=recorder)
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
+    if db.replica is not None and isinstance(db.replica.standby, Database):
+        watch_statements(db.replica.standby.engine, recorder)  # the standby's statements too
     cache = build_cache(settings, recorder, redis)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts
     if start_sampler:
