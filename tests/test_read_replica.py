@@ -302,3 +302,14 @@ def test_lag_is_the_age_of_the_newest_primary_position_the_standby_has_replayed(
 def test_parse_lsn() -> None:
     assert parse_lsn("0/0") == 0
     assert parse_lsn("16/B374D848") == (0x16 << 32) + 0xB374D848
+
+
+def test_the_demo_has_no_read_replica_and_no_row_security(tmp_path: Any) -> None:
+    db = open_database(Settings(data_dir=str(tmp_path)))
+    try:
+        assert db.replica is None and not db.row_security
+        db.ensure_ready()
+        count = select(func.count()).select_from(text("accounts"))
+        assert db.fetch_one("one", count, replica_ok=True) == (0,)
+    finally:
+        db.dispose()
