@@ -313,3 +313,44 @@ def test_the_demo_has_no_read_replica_and_no_row_security(tmp_path: Any) -> None
         assert db.fetch_one("one", count, replica_ok=True) == (0,)
     finally:
         db.dispose()
+
+
+def test_the_standby_enforces_the_same_row_level_security(pair: StandbyPair) -> None:
+    """Policies, grants and roles replicate: reads on the standby, as the app role, see only the
+    accounts of the transaction's scope (set_config works in a read-only standby transaction)."""
+    from ebaydash.db import scope
+
+    role = "replica_app"
+    admin = superuser(pair.primary_url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+    as_app = "postgresql://" + role + "@"
+    settings = settings_for(
+        pair,
+        database_url=pair.primary_url.replace("postgresql://postgres@", as_app),
+        database_read_url=pair.standby_url.replace("postgresql://postgres@", as_app),
+        database_admin_url=pair.primary_url,
+        database_app_role=role,
+    )
+    db = open_database(settings)
+    try:
+        db.ensure_ready()  # grants the role, checks it is neither owner nor superuser
+        wait_for(lambda: caught_up(pair), what="the standby to replay the grants")
+        with scope.all_accounts():
+            account_id = queries.list_accounts(db)[0].id
+        with scope.allowed_accounts({account_id}):
+            wait_for(lambda: on_standby(db), what="reads on the standby")
+            assert [row.id for row in queries.list_accounts(db)] == [account_id]
+            assert queries.orders_count(db, account_id, OrderFilter()) >= 20
+        with scope.allowed_accounts({account_id + 1000}):
+            assert on_standby(db)
+            assert queries.list_accounts(db) == []
+            assert queries.orders_count(db, account_id, OrderFilter()) == 0
+        assert on_standby(db) and queries.list_accounts(db) == []  # no scope: nothing
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
