@@ -244,10 +244,16 @@ def test_1000_interleaved_requests_of_two_tenants_on_a_pool_of_2_read_0_rows_of_
     assert pool is not None and pool.size + pool.max_overflow == 2
 
 
-def test_an_unscoped_transaction_sees_nothing_and_all_accounts_sees_everything(tenants: Tenants) -> None:
+def test_an_unscoped_transaction_sees_nothing_and_all_accounts_sees_everything(
+    tenants: Tenants, caplog: pytest.LogCaptureFixture
+) -> None:
     db = app_database(tenants)
     try:
-        assert queries.list_accounts(db) == []
+        with caplog.at_level("WARNING", logger="ebaydash.db.engine"):
+            assert queries.list_accounts(db) == []
+            assert queries.list_accounts(db) == []
+        warned = [r for r in caplog.records if "outside any account scope" in r.getMessage()]
+        assert len(warned) == 1  # once per process, naming the fix
         with scope.all_accounts():
             assert {row.id for row in queries.list_accounts(db)} == set(tenants.ids)
         with scope.allowed_accounts({tenants.ids[0]}), scope.all_accounts():

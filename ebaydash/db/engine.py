@@ -185,6 +185,7 @@ class Database:
         self.observer = observer
         self.replica = replica
         self.row_security = row_security
+        self._warned_unscoped = False
         self._prepare = prepare
         self._prepared = prepare is None
         self._prepare_lock = threading.Lock()
@@ -388,6 +389,14 @@ class Database:
         current = scope.current()
         if current is None:
             # row security on: the connection's default allows nothing; off: everything
+            if self.row_security and not self._warned_unscoped:
+                self._warned_unscoped = True  # once per process: a path that forgot its scope
+                log.warning(
+                    "a statement ran outside any account scope under row-level security: it sees no "
+                    "account's rows (wrap the work in ebaydash.db.scope.allowed_accounts(...) or "
+                    "all_accounts())",
+                    stack_info=True,
+                )
             return None
         if current.all and not self.row_security:
             return None  # every connection of this engine defaults to every account
