@@ -38,10 +38,11 @@ def _database(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _plain_database(settings: Settings):  # type: ignore[no-untyped-def]
-    """The database as it is: `ebaydash db` looks at and changes the schema itself."""
-    from ebaydash.db.engine import Database, make_engine
+    """The database as it is: `ebaydash db` looks at and changes the schema itself (as the tables'
+    owner, through EBAYDASH_DATABASE_ADMIN_URL when it is set)."""
+    from ebaydash.context import admin_database
 
-    return Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+    return admin_database(settings)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -488,8 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 2
     handler: Handler = args.handler
+    from ebaydash.db import scope
+
     try:
-        return handler(args, settings)
+        # the command line is the operator's: every account, also under row-level security
+        with scope.all_accounts():
+            return handler(args, settings)
     except ConfigError as exc:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 2

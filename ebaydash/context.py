@@ -10,8 +10,10 @@ from typing import Any, Protocol, TypeVar
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
-from ebaydash.db import migrations
+from ebaydash.db import migrations, security
 from ebaydash.db.engine import Database, QueryObserver, make_engine
+from ebaydash.db.replica import ReadReplica
+from ebaydash.errors import ConfigError
 from ebaydash.monitor.alerts import AlertMonitor
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
@@ -108,15 +110,76 @@ def open_database(settings: Settings, *, observer: QueryObserver | None = None) 
     revision (or, with EBAYDASH_AUTO_MIGRATE off, checks it): see
     :func:`ebaydash.db.migrations.ensure_schema`. Nothing connects here, so an app started while
     the database is down starts anyway; the first call then names what stops it, and a later one
-    tries again."""
+    tries again.
+
+    With ``EBAYDASH_DATABASE_ADMIN_URL`` the schema is migrated through that URL (the tables'
+    owner), on a short-lived engine of its own. With ``EBAYDASH_DATABASE_APP_ROLE`` the first call
+    also checks that the app is logged in as that role, and that it is neither superuser, nor
+    BYPASSRLS, nor owner of an account-scoped table (:class:`~ebaydash.errors.ConfigError` naming
+    the problem otherwise): row-level security would not apply to it.
+    With ``EBAYDASH_DATABASE_READ_URL`` reads marked ``replica_ok`` may go to that standby."""
 
     def prepare(db: Database) -> None:
-        # a gateway of its own without this hook, so preparing does not wait on itself
-        migrations.ensure_schema(Database(db.engine, timeout_ms=db.timeout_ms), settings)
+        if settings.database_admin_url:
+            admin = admin_database(settings)
+            try:
+                migrations.ensure_schema(admin, settings)
+                if settings.row_security:
+                    with admin.transaction() as conn:
+                        security.grant_app_role(conn, settings.database_app_role)
+            finally:
+                admin.dispose()
+        else:
+            # a gateway of its own without this hook, so preparing does not wait on itself
+            migrations.ensure_schema(Database(db.engine, timeout_ms=db.timeout_ms), settings)
+        if settings.row_security:
+            check_app_role(Database(db.engine, timeout_ms=db.timeout_ms), settings.database_app_role)
 
+    replica = None
+    if settings.database_read_url:
+        standby = Database(
+            make_engine(settings, settings.database_read_url),
+            timeout_ms=settings.statement_timeout_ms,
+            observer=observer,
+            row_security=settings.row_security,
+        )
+        replica = ReadReplica(
+            standby, max_lag_s=settings.read_replica_max_lag_s, retry_s=settings.read_replica_retry_s
+        )
     return Database(
-        make_engine(settings), timeout_ms=settings.statement_timeout_ms, observer=observer, prepare=prepare
+        make_engine(settings),
+        timeout_ms=settings.statement_timeout_ms,
+        observer=observer,
+        prepare=prepare,
+        replica=replica,
+        row_security=settings.row_security,
     )
+
+
+def admin_database(settings: Settings) -> Database:
+    """A gateway for schema work: ``EBAYDASH_DATABASE_ADMIN_URL`` (else the app's URL), every
+    account visible (migrations that move data must see all of it)."""
+    url = settings.database_admin_url or settings.database_url
+    return Database(make_engine(settings, url, all_accounts=True), timeout_ms=settings.statement_timeout_ms)
+
+
+def check_app_role(db: Database, expected: str) -> security.RoleCheck:
+    """Raise :class:`~ebaydash.errors.ConfigError` unless ``db`` is logged in as ``expected`` and
+    row-level security applies to that role (Postgres)."""
+    with db.connect() as conn:
+        found = security.check_app_role(conn)
+    if found.role != expected:
+        raise ConfigError(
+            f"EBAYDASH_DATABASE_APP_ROLE is {expected!r}, but EBAYDASH_DATABASE_URL logs in as "
+            f"{found.role!r}. Connect as the app role, so row-level security applies."
+        )
+    if not found.ok:
+        raise ConfigError(
+            f"The app's database role {found.role!r} {'; '.join(found.problems)}: row-level security "
+            "would not apply to it. Log in as a role that is neither (the tables' owner runs the "
+            "migrations, through EBAYDASH_DATABASE_ADMIN_URL)."
+        )
+    return found
 
 
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
@@ -127,6 +190,8 @@ def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured
     db = open_database(settings, observer=recorder)
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
+    if db.replica is not None and isinstance(db.replica.standby, Database):
+        watch_statements(db.replica.standby.engine, recorder)  # the standby's statements too
     cache = build_cache(settings, recorder, redis)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts
     if start_sampler:

@@ -74,7 +74,7 @@ SUPPORTED_DATABASE_SCHEMES: tuple[str, ...] = (
 SUPPORTED_DATABASE_EXAMPLES = "sqlite:///path/to/ebaydash.sqlite3 or postgresql://user@host:5432/dbname"
 
 
-def _database_url(raw: str) -> str:
+def _database_url(raw: str, variable: str = "EBAYDASH_DATABASE_URL") -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -87,11 +87,19 @@ def _database_url(raw: str) -> str:
     if url.drivername not in SUPPORTED_DATABASE_SCHEMES:
         # Only the scheme is named: the rest of the URL may hold a password.
         raise UnsupportedDatabase(
-            f"EBAYDASH_DATABASE_URL uses {url.drivername}://, which ebaydash does not support. "
+            f"{variable} uses {url.drivername}://, which ebaydash does not support. "
             f"Use {SUPPORTED_DATABASE_EXAMPLES} (schemes: "
             f"{', '.join(s + '://' for s in SUPPORTED_DATABASE_SCHEMES)})."
         )
     return raw
+
+
+def _read_url(raw: str) -> str:
+    return _database_url(raw, "EBAYDASH_DATABASE_READ_URL")
+
+
+def _admin_url(raw: str) -> str:
+    return _database_url(raw, "EBAYDASH_DATABASE_ADMIN_URL")
 
 
 def _redis_url(raw: str) -> str | None:
@@ -140,6 +148,17 @@ def _replica_name(raw: str) -> str:
     if len(raw) > 64 or not all(c.isalnum() or c in "_-." for c in raw):
         raise ValueError
     return raw
+
+
+def _role_name(raw: str) -> str:
+    """A Postgres role name as an unquoted identifier (it is written into GRANT statements)."""
+    name = raw.strip()
+    if not name:
+        return ""
+    starts_well = name[0].isalpha() or name[0] == "_"
+    if len(name) > 63 or not starts_well or not all(c.isalnum() or c == "_" for c in name):
+        raise ValueError
+    return name
 
 
 def _timezone(raw: str) -> str:
@@ -468,6 +487,45 @@ SETTINGS: tuple[Spec, ...] = (
         "a host name or IP address to listen on",
         "Address the Prometheus endpoint listens on (0.0.0.0 in a container).",
     ),
+    # -- read replica and row-level security (issues 16 and 13) ---------------------------------------
+    Spec(
+        "database_read_url",
+        "",
+        _read_url,
+        "a postgresql:// URL of a streaming standby, or empty",
+        "Postgres read replica: the dashboard's figures and orders listing are read there; writes, "
+        "imports and scaling state stay on EBAYDASH_DATABASE_URL. Empty: all go to the primary.",
+    ),
+    Spec(
+        "read_replica_max_lag_s",
+        "5",
+        _positive_float,
+        "a number of seconds > 0",
+        "A read replica further behind the primary than this is skipped (a note on the performance "
+        "page) and the primary serves, until it catches up.",
+    ),
+    Spec(
+        "read_replica_retry_s",
+        "10",
+        _positive_float,
+        "a number of seconds > 0",
+        "After the read replica fails, how long the primary serves its reads before it is tried again.",
+    ),
+    Spec(
+        "database_admin_url",
+        "",
+        _admin_url,
+        "a SQLAlchemy URL starting postgresql://, or empty",
+        "Schema migrations connect with this URL (the tables' owner). Empty: EBAYDASH_DATABASE_URL.",
+    ),
+    Spec(
+        "database_app_role",
+        "",
+        _role_name,
+        "a Postgres role name (letters, digits, _), or empty",
+        "Row-level security on: the Postgres role the app logs in as (not the tables' owner, not "
+        "BYPASSRLS). Each transaction sees only the accounts its caller may see. Empty: off.",
+    ),
     Spec(
         "replica_name",
         "",
@@ -534,6 +592,11 @@ class Settings:
     scale_window_s: float = _default("scale_window_s")
     metrics_port: int = _default("metrics_port")
     metrics_host: str = _default("metrics_host")
+    database_read_url: str = _default("database_read_url")
+    read_replica_max_lag_s: float = _default("read_replica_max_lag_s")
+    read_replica_retry_s: float = _default("read_replica_retry_s")
+    database_admin_url: str = _default("database_admin_url")
+    database_app_role: str = _default("database_app_role")
     replica_name: str = _default("replica_name")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -541,6 +604,16 @@ class Settings:
         if not self.database_url:
             path = Path(self.data_dir) / "ebaydash.sqlite3"
             object.__setattr__(self, "database_url", f"sqlite:///{path}")
+        if self.database_read_url and (self.is_sqlite or self.database_read_url.startswith("sqlite")):
+            raise ConfigError(
+                "EBAYDASH_DATABASE_READ_URL needs Postgres: both it and EBAYDASH_DATABASE_URL must be "
+                "postgresql:// URLs (a streaming standby of that primary)."
+            )
+        if self.database_app_role and self.is_sqlite:
+            raise ConfigError(
+                "EBAYDASH_DATABASE_APP_ROLE turns on Postgres row-level security, but EBAYDASH_DATABASE_URL "
+                "is SQLite, which has none. Leave it empty, or use a postgresql:// URL."
+            )
         if self.min_replicas > self.max_replicas:
             raise ConfigError(
                 f"EBAYDASH_MIN_REPLICAS ({self.min_replicas}) must not exceed "
@@ -572,6 +645,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def row_security(self) -> bool:
+        """Postgres row-level security is enforced for the app (EBAYDASH_DATABASE_APP_ROLE is set)."""
+        return bool(self.database_app_role)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -523,6 +523,29 @@ def health_badges(checks: list[services.HealthCheck]) -> None:
         text.markdown(f"**{check.name}** — {check.detail}")
 
 
+def replica_note(status: services.ReadReplicaStatus | None) -> str | None:
+    """The performance page's note while the read replica is skipped (None while it serves, or
+    when there is none): why, since when, and that the primary answers meanwhile."""
+    if status is None or not status.skipped:
+        return None
+    since = f" since {clock_time(status.since)}" if status.since is not None else ""
+    if status.state == "lagging":
+        if status.lag_s is None:
+            behind = "has not reported how far behind it is"
+        else:
+            more = "at least " if status.lag_at_least else ""
+            behind = f"is {more}{status.lag_s:,.1f} s behind the primary"
+        return (
+            f"The read replica {behind} (limit {status.max_lag_s:g} s, EBAYDASH_READ_REPLICA_MAX_LAG_S)"
+            f"{since}: the primary serves the dashboard's reads until it catches up."
+        )
+    why = status.reason or "it failed"
+    return (
+        f"The read replica is skipped{since}: {why}. The primary serves the dashboard's reads; the "
+        f"replica is tried again every {status.retry_s:g} s."
+    )
+
+
 def clock_time(epoch_s: float) -> str:
     """A moment of the logs on the viewer's clock (the zone the sidebar names)."""
     return formatting.clock_time(epoch_s, viewer_timezone())

@@ -55,6 +55,9 @@ def live() -> None:
         )
         if snap.note:
             st.warning(snap.note, icon="🐢")
+        replica = ui.replica_note(report.replica)
+        if replica:
+            st.warning(replica, icon=":material/database:")
         tiles = st.columns(5)
         tiles[0].metric(
             "L1 hit rate", ui.percent(report.l1_hit_rate), help="Lookups answered by the in-process cache."

@@ -71,18 +71,23 @@ class PrivateCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> PrivateCluster:
+    def start(self, *, conf: str = "", replication: bool = False) -> PrivateCluster:
+        """initdb and start; ``conf`` is appended to postgresql.conf, ``replication`` lets
+        pg_basebackup and a standby connect (trust, from 127.0.0.1)."""
         if os.geteuid() == 0:
             shutil.chown(self.work, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(
+        with open(self.data / "postgresql.conf", "a") as conf_file:
+            conf_file.write(
                 f"port = {self.port}\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.work}'\n"
-                "fsync = off\nshared_buffers = 32MB\nmax_connections = 40\n"
+                "fsync = off\nshared_buffers = 32MB\nmax_connections = 40\n" + conf
             )
-        (self.data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        hba = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+        if replication:
+            hba += "host replication all 127.0.0.1/32 trust\n"
+        (self.data / "pg_hba.conf").write_text(hba)
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.work / "server.log"), "-w", "-t", "60", "start"
         )
@@ -115,3 +120,62 @@ class PrivateCluster:
         finally:
             time.sleep(0.1)
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+class StandbyPair:
+    """A private primary (wal_level=replica) and a streaming standby made from it with
+    ``pg_basebackup -R``, each on its own port (shared/recipes/postgres-read-replica-test.md).
+    ``start()``, ``stop_standby()``/``start_standby()``, ``stop()``."""
+
+    def __init__(self) -> None:
+        self.primary = PrivateCluster()
+        self.standby_data = self.primary.work / "standby"
+        self.standby_port = free_port()
+
+    @property
+    def primary_url(self) -> str:
+        return self.primary.url
+
+    @property
+    def standby_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.standby_port}/postgres"
+
+    def start(self) -> StandbyPair:
+        self.primary.start(
+            conf="wal_level = replica\nmax_wal_senders = 5\nwal_keep_size = 64MB\nhot_standby = on\n",
+            replication=True,
+        )
+        self.primary._run(
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(self.standby_data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+        )
+        # the copy carries the primary's port: the later line wins
+        with open(self.standby_data / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {self.standby_port}\nmax_standby_streaming_delay = 1s\n")
+        self.start_standby()
+        return self
+
+    def start_standby(self) -> None:
+        log = str(self.primary.work / "standby.log")
+        self.primary._run("pg_ctl", "-D", str(self.standby_data), "-l", log, "-w", "-t", "60", "start")
+
+    def stop_standby(self) -> None:
+        self.primary._run("pg_ctl", "-D", str(self.standby_data), "-m", "immediate", "-w", "-t", "30", "stop")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop_standby()
+        self.primary.stop()

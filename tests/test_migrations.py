@@ -45,6 +45,10 @@ from tests.migration_support import (
 from tests.test_importers import FIXTURES
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+#: this code's newest revision, and the number of the test-only revision made on top of it: tests
+#: that speak of "the head" stay true when a revision is added
+HEAD = migrations.head()
+NEXT = f"{int(HEAD) + 1:04d}"
 
 
 def gateway(url: str, **settings: Any) -> Database:
@@ -197,6 +201,35 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
         ctx.close()
 
 
+@upgrade_test("0006")
+def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_every_row(
+    empty_url: str,
+) -> None:
+    """On Postgres every table with an account_id (and accounts) gets forced row-level security
+    and its policy; on SQLite nothing changes. Every row stays, and connections made without an
+    app role (EBAYDASH_DATABASE_APP_ROLE empty, the default) still see every account."""
+    from ebaydash.db import security
+
+    db = database_at(empty_url, "0001")
+    _fill_like_an_older_version(db)
+    before = dump(db)
+    migrations.upgrade(db, target="0006")
+    try:
+        assert dump(db) == before
+        if db.backend == "postgresql":
+            with db.connect() as conn:
+                assert security.missing_row_security(conn) == []
+                status = security.row_security_status(conn)
+            assert {t for t, s in status.items() if s.complete} == set(security.account_scoped_tables())
+    finally:
+        db.dispose()
+    ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
+    try:
+        assert len(services.accounts(ctx)) == len(before["accounts"])
+    finally:
+        ctx.close()
+
+
 def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
     """Versions before migrations made the scaling tables on first use, so a database may lack them."""
     legacy = database_at(empty_url, BEFORE_MIGRATIONS)
@@ -293,16 +326,16 @@ def test_with_auto_migration_off_a_behind_database_is_named_not_migrated(empty_u
 
 # -- a later revision (a test-only copy of the migrations with a revision 0002) --------------------
 
-TEST_REVISION = '''"""test only: a column added to accounts
+TEST_REVISION = f'''"""test only: a column added to accounts
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: {NEXT}
+Revises: {HEAD}
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -322,7 +355,7 @@ def downgrade() -> None:
 def scripts_with_0002(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "0002_test_only.py").write_text(TEST_REVISION)
+    (location / "versions" / f"{NEXT}_test_only.py").write_text(TEST_REVISION)
     return location
 
 
@@ -330,19 +363,19 @@ def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(
     empty_url: str, scripts_with_0002: Path
 ) -> None:
     """The pattern of every later revision's test, on a test-only revision 0002."""
-    db = database_at(empty_url, "0001", script_location=scripts_with_0002)
+    db = database_at(empty_url, HEAD, script_location=scripts_with_0002)
     try:
         insert(db, "accounts", [{"name": "Shop", "ebay_user_id": "shop"}, {"name": "B", "ebay_user_id": "b"}])
         before = dump(db, ["accounts"])["accounts"]
         found = migrations.read_status(db, script_location=scripts_with_0002)
-        assert (found.state, found.current, found.head) == ("behind", "0001", "0002")
+        assert (found.state, found.current, found.head) == ("behind", HEAD, NEXT)
         off = Settings(database_url=empty_url, auto_migrate=False)
-        with pytest.raises(SchemaOutdated, match=r"revision 0001, older than this version's 0002"):
+        with pytest.raises(SchemaOutdated, match=rf"revision {HEAD}, older than this version's {NEXT}"):
             migrations.ensure_schema(db, off, script_location=scripts_with_0002)
         status = migrations.ensure_schema(
             db, off.replace(auto_migrate=True), script_location=scripts_with_0002
         )
-        assert (status.state, status.current) == ("current", "0002")
+        assert (status.state, status.current) == ("current", NEXT)
         after = dump(db, ["accounts"])["accounts"]
         assert after == [(*row, "none") for row in before]  # every row, with the new column's default
     finally:
@@ -474,8 +507,8 @@ def test_replica_processes_starting_together_on_a_new_postgres_database_migrate_
         outputs = [(p.wait(120), *p.communicate()) for p in procs]
         assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
         said = [out.strip() for _, out, _ in outputs]
-        assert sum(s.startswith("Upgraded from an empty database to 0001") for s in said) == 1, said
-        assert sum(s.startswith("Already at revision 0001") for s in said) == 3, said
+        assert sum(s.startswith(f"Upgraded from an empty database to {HEAD}") for s in said) == 1, said
+        assert sum(s.startswith(f"Already at revision {HEAD}") for s in said) == 3, said
         assert "Traceback" not in "".join(err for _, _, err in outputs)
 
 
@@ -489,13 +522,13 @@ def test_the_db_commands(
     assert main(["db", "current"]) == 0
     assert "(none)" in capsys.readouterr().out
     assert main(["db", "check"]) == 1
-    assert "`ebaydash db upgrade` creates revision 0001" in capsys.readouterr().err
+    assert f"`ebaydash db upgrade` creates revision {HEAD}" in capsys.readouterr().err
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "Upgraded from an empty database to 0001."
+    assert capsys.readouterr().out.strip() == f"Upgraded from an empty database to {HEAD}."
     assert main(["db", "upgrade"]) == 0
-    assert "Already at revision 0001" in capsys.readouterr().out
+    assert f"Already at revision {HEAD}" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.startswith("0001\nAt revision 0001, the current one.")
+    assert capsys.readouterr().out.startswith(f"{HEAD}\nAt revision {HEAD}, the current one.")
     assert main(["db", "check"]) == 0
     # a hand-made change is drift: check says what differs and exits 1
     db = gateway(empty_url)
@@ -604,7 +637,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_without_an_ini_file(tmp_path: 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Upgraded from an empty database to 0001" in done.stdout
+    assert f"Upgraded from an empty database to {HEAD}" in done.stdout
 
 
 def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) -> None:

@@ -208,3 +208,29 @@ def test_what_if_refuses_an_inconsistent_policy_with_a_message(demo_env: Setting
     next(b for b in at.button if b.label == "Try these values").click().run()
     assert not at.exception
     assert any("This policy cannot be used" in e.value for e in at.error)
+
+
+def test_performance_page_notes_a_skipped_read_replica(demo_env: Settings) -> None:
+    """The page says why the read replica is skipped and that the primary serves (no note while
+    there is none, as in the demo). The routing itself is tested against a real standby in
+    tests/test_read_replica.py."""
+    from ebaydash.db.replica import ReadReplica
+    from ebaydash.errors import DatabaseUnavailable
+
+    at = app().run()
+    at.switch_page("pages/performance.py").run()
+    assert not any("read replica" in w.value for w in at.warning)
+    ctx = app_context()
+    replica = ReadReplica(ctx.db, max_lag_s=5, retry_s=10)
+    replica.failed(DatabaseUnavailable("The database server at standby:5432 refused the connection."))
+    ctx.db.replica = replica
+    try:
+        at.run()
+        notes = [w.value for w in at.warning if "read replica" in w.value]
+        assert len(notes) == 1
+        assert "refused the connection" in notes[0] and "primary serves" in notes[0]
+        assert "tried again every 10 s" in notes[0]
+        badges = " ".join(m.value for m in at.markdown)
+        assert "Read replica" in badges
+    finally:
+        ctx.db.replica = None

@@ -119,3 +119,22 @@ def test_readme_configuration_table_is_generated_from_the_settings() -> None:
     assert markdown_table() in readme
     for spec in SETTINGS:
         assert f"| `{spec.variable}` |" in readme
+
+
+def test_read_replica_and_row_security_settings_are_off_by_default_and_checked() -> None:
+    default = Settings.from_env({})
+    assert (default.database_read_url, default.database_admin_url, default.row_security) == ("", "", False)
+    with pytest.raises(ConfigError, match="EBAYDASH_DATABASE_READ_URL uses mysql://"):
+        Settings.from_env({"EBAYDASH_DATABASE_READ_URL": "mysql://db/x"})
+    with pytest.raises(ConfigError, match="EBAYDASH_DATABASE_READ_URL needs Postgres"):
+        Settings.from_env({"EBAYDASH_DATABASE_READ_URL": "postgresql://standby/x"})  # primary: SQLite
+    with pytest.raises(ConfigError, match="EBAYDASH_DATABASE_APP_ROLE"):
+        Settings.from_env({"EBAYDASH_DATABASE_APP_ROLE": "app; DROP TABLE orders"})
+    on = Settings.from_env(
+        {
+            "EBAYDASH_DATABASE_URL": "postgresql://app@db/shop",
+            "EBAYDASH_DATABASE_READ_URL": "postgresql://app@standby/shop",
+            "EBAYDASH_DATABASE_APP_ROLE": "ebaydash_app",
+        }
+    )
+    assert on.row_security and on.database_read_url.endswith("standby/shop")

@@ -7,7 +7,11 @@ Every statement the app runs goes through :class:`Database`, which
 - turns driver errors into the :mod:`ebaydash.errors` exception naming the cause
   (:mod:`ebaydash.db.faults`): unreachable, unresponsive, login refused, timeout, schema missing,
   permission denied, read-only, disk full,
-- reports its duration and row count to the metrics recorder.
+- reports its duration and row count to the metrics recorder,
+- on Postgres, hands the caller's account scope (:mod:`ebaydash.db.scope`) to the row-level
+  security policies at the start of each transaction, with ``set_config(..., true)``,
+- sends reads marked ``replica_ok`` to the read replica while it is healthy and close enough
+  behind (:mod:`ebaydash.db.replica`), and to the primary otherwise, without an error to the caller.
 
 Postgres connections also get libpq's client-side limits (:data:`PG_CLIENT_LIMITS`): a connect
 timeout, TCP keepalives and ``tcp_user_timeout``, so new and idle connections to a dead or
@@ -30,13 +34,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine, Row, make_url
+from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 
-from ebaydash.db import faults, watchdog
+from ebaydash.db import faults, scope, security, watchdog
+from ebaydash.db.replica import ReadReplica
 from ebaydash.db.watchdog import Deadline
-from ebaydash.errors import DatabaseError, DatabaseUnavailable
+from ebaydash.errors import DatabaseError, DatabaseUnavailable, QueryTimeout
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,10 +70,21 @@ class QueryObserver(Protocol):
     ) -> None: ...
 
 
-def make_engine(settings: Settings) -> Engine:
-    """An engine for ``settings.database_url`` with pool limits and a default time limit; on
-    Postgres also libpq's client-side limits and the statement watchdog."""
-    url = make_url(settings.database_url)
+def make_engine(settings: Settings, url: str | None = None, *, all_accounts: bool | None = None) -> Engine:
+    """An engine for ``url`` (default ``settings.database_url``) with pool limits and a default
+    time limit; on Postgres also libpq's client-side limits and the statement watchdog.
+
+    ``all_accounts``: the row-level security default of every connection on Postgres, the value
+    ``ebaydash.all_accounts`` has outside a transaction that sets its own scope. Default: on unless
+    ``settings.row_security``, so without an app role every transaction sees every account, as
+    before, at no cost per transaction. (A connection-wide default, the same for every user of the
+    pool, so it carries no one's accounts to anyone; a scope is only ever set per transaction.)"""
+    return _make_engine(settings, make_url(url or settings.database_url), all_accounts)
+
+
+def _make_engine(settings: Settings, url: URL, all_accounts: bool | None) -> Engine:
+    if all_accounts is None:
+        all_accounts = not settings.row_security
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +114,8 @@ def make_engine(settings: Settings) -> Engine:
             **client_limits,
             # JIT compilation costs ~1 s on a cold aggregate and never pays back for
             # dashboard-sized queries
-            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off",
+            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off "
+            f"-c {security.ALL_SETTING}={'on' if all_accounts else 'off'}",
             "application_name": "ebaydash",
         },
     )
@@ -146,6 +163,11 @@ class Database:
     ``prepare``, when given, runs once before the first statement (and again on the next call
     while it fails): :func:`ebaydash.context.open_database` uses it to bring the schema to the
     current revision, so every caller finds its tables, whichever call comes first.
+
+    ``replica``: a read replica for reads marked ``replica_ok``. ``row_security``: the app runs
+    under Postgres row-level security (``EBAYDASH_DATABASE_APP_ROLE``): a transaction outside any
+    :mod:`~ebaydash.db.scope` sees no account's rows, and :func:`~ebaydash.db.scope.all_accounts`
+    must be asked for explicitly.
     """
 
     def __init__(
@@ -155,10 +177,15 @@ class Database:
         timeout_ms: int,
         observer: QueryObserver | None = None,
         prepare: Callable[[Database], None] | None = None,
+        replica: ReadReplica | None = None,
+        row_security: bool = False,
     ) -> None:
         self.engine = engine
         self.timeout_ms = timeout_ms
         self.observer = observer
+        self.replica = replica
+        self.row_security = row_security
+        self._warned_unscoped = False
         self._prepare = prepare
         self._prepared = prepare is None
         self._prepare_lock = threading.Lock()
@@ -196,36 +223,74 @@ class Database:
             self.engine.connect() as conn,
             self._time_limit(conn, limit, deadline),
         ):
+            self._apply_scope(conn)
             yield conn
 
     def fetch_all(
-        self, name: str, statement: Executable, *, timeout_ms: int | None = None
+        self,
+        name: str,
+        statement: Executable,
+        *,
+        timeout_ms: int | None = None,
+        replica_ok: bool = False,
     ) -> Sequence[Row[Any]]:
-        """Run one statement and return its rows; ``name`` labels it in the metrics."""
+        """Run one statement and return its rows; ``name`` labels it in the metrics.
+
+        ``replica_ok``: the statement only reads, and a result up to
+        ``EBAYDASH_READ_REPLICA_MAX_LAG_S`` behind is good enough (the dashboard's figures and
+        listings): it goes to the read replica when there is a healthy one, else to the primary."""
         started = time.perf_counter()
         ok = False
         rows: Sequence[Row[Any]] = ()
         try:
-            try:
-                rows = self._read(statement, timeout_ms)
-            except ConnectionLost:
-                # A pooled connection died (database restarted, idle connection cut). The pool
-                # has dropped it; a read is safe to repeat once on a fresh connection. This
-                # replaces pre-ping, which would cost a round trip on every checkout.
-                rows = self._read(statement, timeout_ms)
+            if replica_ok and self.replica is not None:
+                rows = self._read_routed(self.replica, statement, timeout_ms)
+            else:
+                rows = self._read_retrying(statement, timeout_ms)
             ok = True
             return rows
         finally:
             self._observe(name, started, ok, len(rows))
 
+    def _read_routed(
+        self, replica: ReadReplica, statement: Executable, timeout_ms: int | None
+    ) -> Sequence[Row[Any]]:
+        self.ensure_ready()  # the primary's schema first: the standby replays it
+        standby = replica.standby
+        assert isinstance(standby, Database)
+        if replica.use_standby(self):
+            try:
+                return standby._read_retrying(statement, timeout_ms)
+            except QueryTimeout:
+                raise  # the statement is slow, not the standby: the primary would be no faster
+            except DatabaseError as exc:
+                replica.failed(exc)
+            except sa_exc.DBAPIError as exc:
+                if _sqlstate(exc) != RECOVERY_CONFLICT:
+                    raise
+                # WAL replay needed what this read held (a lock, old row versions): the standby
+                # cancelled it. Not the caller's fault; the primary answers.
+                replica.failed(DatabaseUnavailable("a read was cancelled by a conflict with recovery"))
+        return self._read_retrying(statement, timeout_ms)
+
+    def _read_retrying(self, statement: Executable, timeout_ms: int | None) -> Sequence[Row[Any]]:
+        try:
+            return self._read(statement, timeout_ms)
+        except ConnectionLost:
+            # A pooled connection died (database restarted, idle connection cut). The pool
+            # has dropped it; a read is safe to repeat once on a fresh connection. This
+            # replaces pre-ping, which would cost a round trip on every checkout.
+            return self._read(statement, timeout_ms)
+
     def _read(self, statement: Executable, timeout_ms: int | None) -> Sequence[Row[Any]]:
         limit = timeout_ms or self.timeout_ms
-        if self.is_sqlite or limit != self._server_timeout_ms:
+        if self.is_sqlite or limit != self._server_timeout_ms or self._scope_values() is not None:
             with self.connect(timeout_ms=timeout_ms) as conn:
                 return conn.execute(statement).all()
         # One statement needs no transaction: in autocommit the driver sends no BEGIN and the
         # pool no ROLLBACK on return, ~0.15 ms less per read on loopback. (A non-default time
-        # limit needs SET LOCAL, hence a transaction, and takes the path above.)
+        # limit needs SET LOCAL, and an account scope set_config(..., true), hence a transaction,
+        # and takes the path above.)
         self.ensure_ready()
         deadline = Deadline(limit / 1000)
         with self._translate_errors(limit, deadline), self.engine.connect() as conn:
@@ -239,9 +304,9 @@ class Database:
         return int(value) if value is not None else None
 
     def fetch_one(
-        self, name: str, statement: Executable, *, timeout_ms: int | None = None
+        self, name: str, statement: Executable, *, timeout_ms: int | None = None, replica_ok: bool = False
     ) -> Row[Any] | None:
-        rows = self.fetch_all(name, statement, timeout_ms=timeout_ms)
+        rows = self.fetch_all(name, statement, timeout_ms=timeout_ms, replica_ok=replica_ok)
         return rows[0] if rows else None
 
     def stream(
@@ -281,7 +346,10 @@ class Database:
             self.engine.begin() as conn,
             self._time_limit(conn, limit, deadline),
         ):
+            self._apply_scope(conn)
             yield conn
+        if self.replica is not None:
+            self.replica.wrote()  # reads wait until the standby has replayed this commit
 
     # -- health --------------------------------------------------------------------------------
 
@@ -308,8 +376,46 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None and isinstance(self.replica.standby, Database):
+            self.replica.standby.dispose()
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _scope_values(self) -> tuple[str, str] | None:
+        """The row-level security settings this transaction must set, or None when the
+        connection's default is already right (and on SQLite, which has no such thing)."""
+        if self.is_sqlite:
+            return None
+        current = scope.current()
+        if current is None:
+            # row security on: the connection's default allows nothing; off: everything
+            if self.row_security and not self._warned_unscoped:
+                self._warned_unscoped = True  # once per process: a path that forgot its scope
+                log.warning(
+                    "a statement ran outside any account scope under row-level security: it sees no "
+                    "account's rows (wrap the work in ebaydash.db.scope.allowed_accounts(...) or "
+                    "all_accounts())",
+                    stack_info=True,
+                )
+            return None
+        if current.all and not self.row_security:
+            return None  # every connection of this engine defaults to every account
+        return current.setting_values
+
+    def _apply_scope(self, conn: Connection) -> None:
+        values = self._scope_values()
+        if values is None:
+            return
+        ids, every = values
+        # is_local=true: the value ends with this transaction, so the pooled connection goes
+        # back with the engine's default, never with this caller's accounts
+        conn.execute(
+            text(
+                f"SELECT set_config('{security.ALLOWED_SETTING}', :ids, true), "
+                f"set_config('{security.ALL_SETTING}', :every, true)"
+            ),
+            {"ids": ids, "every": every},
+        )
 
     def _observe(self, name: str, started: float, ok: bool, rows: int) -> None:
         if self.observer is not None:
@@ -355,6 +461,14 @@ class Database:
             raise DatabaseUnavailable(
                 "The database is too busy right now (no free connection). Please try again shortly."
             ) from exc
+
+
+#: SQLSTATE of a statement the standby cancelled for WAL replay ("conflict with recovery")
+RECOVERY_CONFLICT = "40001"
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
 
 
 class ConnectionLost(DatabaseUnavailable):

@@ -101,6 +101,7 @@ def _is_psycopg(error: Any) -> bool:
 # -- Postgres -------------------------------------------------------------------------------------
 
 _RELATION = re.compile(r'relation "([^"]+)" does not exist')
+_RLS_TABLE = re.compile(r'policy for table "([^"]+)"')
 _DENIED = re.compile(r"permission denied for (\w+) \"?([^\s\"]+)\"?")
 _NO_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 _NO_ROLE = re.compile(r'role "([^"]+)" does not exist')
@@ -143,6 +144,14 @@ def _classify_postgres(
         return SchemaMismatch(
             f"The database's tables differ from what this version of ebaydash expects ({text}). "
             f"Run `ebaydash db check` to compare them, and `{UPGRADE_COMMAND}` to bring them up to date."
+        )
+    if sqlstate == "42501" and "row-level security" in text:
+        # "new row violates row-level security policy for table …": a write into an account
+        # outside the caller's scope (ebaydash.db.scope), refused by migration 0006's policy
+        table = _RLS_TABLE.search(text)
+        return PermissionDenied(
+            "Not allowed: that row belongs to an account you have no access to (refused by the "
+            f"database's row-level security{f' on {table.group(1)}' if table else ''}). Nothing was written."
         )
     if sqlstate == "42501":
         role = _role(original, url)

@@ -2,7 +2,8 @@
 
 Each function runs exactly one statement through :class:`~ebaydash.db.engine.Database` (so it has
 a time limit and is measured) and aggregates in the database: nothing here pulls a table into
-Python to sum it.
+Python to sum it. The dashboard's reads (accounts, figures, the orders listing and an order's detail)
+are marked ``replica_ok``: a read replica, when configured and close enough behind, answers them.
 
 Account metrics never join orders to listings or products in one FROM: those joins fan out and
 multiply sums. Each table is aggregated in its own one-row subquery and the rows are then combined.
@@ -56,7 +57,7 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
         accounts.c.timezone,
         type_coerce(last_order, UTCDateTime).label("last_order_at"),
     ).order_by(accounts.c.name)
-    return db.fetch_all("list_accounts", stmt)
+    return db.fetch_all("list_accounts", stmt, replica_ok=True)
 
 
 # -- KPIs ---------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
     stmt = select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
         order_agg.join(cancelled_agg, true()).join(listing_agg, true())
     )
-    row = db.fetch_one("account_kpis", stmt)
+    row = db.fetch_one("account_kpis", stmt, replica_ok=True)
     assert row is not None  # aggregates without GROUP BY always return one row
     return row
 
@@ -197,7 +198,7 @@ def revenue_trend(
         .group_by(bucket)
         .order_by(bucket)
     )
-    return db.fetch_all(f"revenue_trend_{granularity}", stmt)
+    return db.fetch_all(f"revenue_trend_{granularity}", stmt, replica_ok=True)
 
 
 # -- top lists and status mix ---------------------------------------------------------------------
@@ -262,7 +263,7 @@ def top_products(
             agg.c.sku,
         )
     )
-    return db.fetch_all(f"top_products_by_{by}", stmt)
+    return db.fetch_all(f"top_products_by_{by}", stmt, replica_ok=True)
 
 
 def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Sequence[Row[Any]]:
@@ -291,7 +292,7 @@ def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Seq
         .select_from(agg.join(customers, customers.c.id == agg.c.customer_id))
         .order_by(agg.c.revenue.desc(), agg.c.orders.desc(), agg.c.customer_id)
     )
-    return db.fetch_all("top_buyers", stmt)
+    return db.fetch_all("top_buyers", stmt, replica_ok=True)
 
 
 def status_mix(db: Database, account_id: int, window: Window) -> Sequence[Row[Any]]:
@@ -302,7 +303,7 @@ def status_mix(db: Database, account_id: int, window: Window) -> Sequence[Row[An
         .group_by(o.status)
         .order_by(o.status)
     )
-    return db.fetch_all("status_mix", stmt)
+    return db.fetch_all("status_mix", stmt, replica_ok=True)
 
 
 # -- orders listing -----------------------------------------------------------------------------
@@ -437,13 +438,13 @@ def orders_page(
         .order_by(*ordering)
         .limit(limit + 1)
     )
-    rows = db.fetch_all("orders_page", stmt)
+    rows = db.fetch_all("orders_page", stmt, replica_ok=True)
     return list(reversed(rows)) if backwards else rows
 
 
 def orders_count(db: Database, account_id: int, flt: OrderFilter) -> int:
     stmt = select(func.count()).select_from(orders).where(*_filtered(account_id, flt))
-    row = db.fetch_one("orders_count", stmt)
+    row = db.fetch_one("orders_count", stmt, replica_ok=True)
     return int(row[0]) if row else 0
 
 
@@ -453,7 +454,7 @@ def order_detail(db: Database, account_id: int, order_id: int) -> Row[Any] | Non
         .select_from(_with_buyer())
         .where(o.account_id == account_id, o.id == order_id)
     )
-    return db.fetch_one("order_detail", stmt)
+    return db.fetch_one("order_detail", stmt, replica_ok=True)
 
 
 def order_lines(db: Database, account_id: int, order_id: int) -> Sequence[Row[Any]]:
@@ -464,7 +465,7 @@ def order_lines(db: Database, account_id: int, order_id: int) -> Sequence[Row[An
         .where(o.account_id == account_id, items.order_id == order_id)
         .order_by(items.id)
     )
-    return db.fetch_all("order_lines", stmt)
+    return db.fetch_all("order_lines", stmt, replica_ok=True)
 
 
 def export_orders(

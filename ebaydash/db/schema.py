@@ -147,6 +147,10 @@ meta = Table(
     Column("value", String(255), nullable=False),
 )
 
+# On Postgres every table above with an ``account_id`` column, and ``accounts`` by ``id``, has forced
+# row-level security with one policy (revision 0006, ebaydash.db.security): a new account-scoped
+# table needs it too, in its own revision (tests/test_row_security.py checks).
+
 # In dependency order: load top to bottom, delete bottom to top.
 TABLES = (accounts, customers, products, listings, orders, order_items)
 TABLE_NAMES = tuple(table.name for table in TABLES)  # in dependency order, parents first

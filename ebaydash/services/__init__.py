@@ -10,7 +10,14 @@ from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have,
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
-from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
+from ebaydash.services.performance import (
+    WINDOWS_S,
+    PerformanceReport,
+    ReadReplicaStatus,
+    performance,
+    performance_report,
+    replica_status,
+)
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
@@ -49,6 +56,7 @@ __all__ = [
     "ImportFile",
     "ImportReport",
     "PerformanceReport",
+    "ReadReplicaStatus",
     "ResourceReport",
     "ScalingReport",
     "account",
@@ -68,6 +76,7 @@ __all__ = [
     "performance_report",
     "policy",
     "recommendation",
+    "replica_status",
     "resource_history",
     "resource_report",
     "scaling_report",

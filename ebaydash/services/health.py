@@ -43,6 +43,16 @@ def health_checks(ctx: Context) -> list[HealthCheck]:
         detail = f"{ping.message}, round trip {ping.round_trip_ms:,.1f} ms" if ping.ok else ping.message
         checks.append(HealthCheck("Redis", "ok" if ping.ok else "down", detail))
 
+    replica = ctx.db.replica
+    if replica is not None:
+        state = replica.status()
+        if state.skipped:
+            checks.append(
+                HealthCheck("Read replica", "degraded", f"{state.state}: the primary serves its reads")
+            )
+        else:
+            lag = f", {state.lag_s:.1f} s behind" if state.lag_s is not None else ""
+            checks.append(HealthCheck("Read replica", "ok", f"{state.state}{lag}"))
     checks.append(_cache_check(ctx))
     return checks
 

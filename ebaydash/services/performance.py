@@ -9,12 +9,20 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ebaydash.context import Context
+from ebaydash.db.replica import ReadReplicaStatus
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor import histogram
 from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, SeriesKey, bucket_start, window_start
 from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
 
-__all__ = ["WINDOWS_S", "PerformanceReport", "performance", "performance_report"]
+__all__ = [
+    "WINDOWS_S",
+    "PerformanceReport",
+    "ReadReplicaStatus",
+    "performance",
+    "performance_report",
+    "replica_status",
+]
 
 
 def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
@@ -39,6 +47,7 @@ class PerformanceReport:
     timeline: pd.DataFrame  # per bucket: hit rates, throughput, errors, p95
     slow_query_ms: float
     shared_cache: bool = False  # an L2 (Redis) is configured
+    replica: ReadReplicaStatus | None = None  # the read replica's routing; None when there is none
 
     @property
     def percentiles_exact(self) -> bool:
@@ -82,6 +91,12 @@ def _timeline(snap: Snapshot, *, shared_cache: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def replica_status(ctx: Context) -> ReadReplicaStatus | None:
+    """Where the dashboard's reads go now (EBAYDASH_DATABASE_READ_URL): the standby, or the primary
+    while the standby lags or fails, and why. None without a read replica. Reads nothing."""
+    return ctx.db.replica.status() if ctx.db.replica is not None else None
+
+
 def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceReport:
     snap = performance(ctx, window_s)
     return PerformanceReport(
@@ -97,4 +112,5 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         timeline=_timeline(snap, shared_cache=ctx.cache.l2 is not None),
         slow_query_ms=ctx.recorder.slow_query_ms,
         shared_cache=ctx.cache.l2 is not None,
+        replica=replica_status(ctx),
     )
