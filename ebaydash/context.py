@@ -16,6 +16,7 @@ from ebaydash.monitor.alerts import AlertMonitor
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
 from ebaydash.monitor.wiring import build_recorder, build_sampler, watch_statements
+from ebaydash.redaction import install_log_redaction
 from ebaydash.redis_connection import RedisConnection
 from ebaydash.settings import Settings
 
@@ -122,6 +123,7 @@ def open_database(settings: Settings, *, observer: QueryObserver | None = None) 
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     """Every per-process object; the database's schema is made current before its first use
     (see :func:`open_database`)."""
+    install_log_redaction()
     logging.basicConfig(level=settings.log_level)
     redis = connect_redis(settings)
     recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured

@@ -33,13 +33,13 @@ from ebaydash.breaker import BreakerState, CircuitBreaker
 from ebaydash.cache import codec
 from ebaydash.cache.api import NO_VALUE, CacheObserver, CacheUnavailable, CircuitOpen, NoValue
 from ebaydash.cache.status import L2Status
+from ebaydash.redaction import redact
 from ebaydash.redis_connection import (
     Client,
     RedisConnection,
     RedisRefused,
     RedisSkipped,
     RedisUnavailable,
-    redact,
 )
 
 log = logging.getLogger(__name__)
