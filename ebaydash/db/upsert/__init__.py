@@ -92,9 +92,12 @@ def write_import(
         with db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
             # written first, in the same transaction: a seller's data is never replaced by the demo
             meta.mark_not_pristine(conn)
+            # one creator per account name: a second import of a new account waits here for the
+            # first to commit, then finds the account instead of failing on its unique name
+            _backend(conn).lock_name(conn, " ".join(account_name.split()).lower())
             account = _find_account(conn, account_name)
             if account is None:
-                account_id = create_account(
+                account_id = _create_account_once(
                     conn,
                     name=account_name,
                     ebay_user_id=ebay_user_id,
@@ -135,6 +138,31 @@ def _batch_progress(report: Progress, done: int, size: int, total: int | None) -
         report(min(written / total, 1.0), f"{round(written):,} orders: {step}")
 
     return batch
+
+
+def _create_account_once(conn: Connection, **fields: str) -> int:
+    """:func:`create_account`, tried again when another transaction took the same eBay user id
+    meanwhile (two new accounts from one seller's files, imported at once).
+
+    On Postgres the INSERT waits for that transaction and then fails on the unique id; rolled back
+    to a savepoint, the next try sees the committed account and picks the next suffix. SQLite has
+    one writer at a time, so it cannot happen there (and pysqlite's savepoints need care)."""
+    if conn.dialect.name != "postgresql":
+        return create_account(conn, **fields)
+    for attempt in range(3):
+        try:
+            with conn.begin_nested():
+                return create_account(conn, **fields)
+        except sa_exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _backend(conn: Connection) -> Any:
+    """The module that writes on ``conn``'s database (:mod:`.postgres` or :mod:`.sqlite`); looked
+    up per call, since tests replace their functions to inject faults."""
+    return postgres if conn.dialect.name == "postgresql" else sqlite
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -182,8 +210,7 @@ def upsert_orders(
     if not records:
         return UpsertCounts()
     report = progress or (lambda _fraction, _step: None)
-    # the functions are looked up in the module per call: tests replace them to inject faults
-    backend: Any = postgres if conn.dialect.name == "postgresql" else sqlite
+    backend = _backend(conn)
     # An import allocates several objects per order and keeps them all: the cycle collector
     # would rescan them again and again (a fifth of the time at 100k orders) and find nothing.
     collecting = gc.isenabled()

@@ -9,6 +9,7 @@ foreign-key triggers on the server.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from ebaydash.db.upsert.plan import ORDER_FIELDS, PlanRow, Stored, to_write
 from ebaydash.models import OrderRecord
 
 IMPORT_LOCK_CLASS = 0x0EBA1  # advisory lock namespace: one import at a time per account
+NAME_LOCK_CLASS = 0x0EBA2  # advisory lock namespace: one creator at a time per account name
 
 
 def lock(conn: Connection, account_id: int) -> None:
@@ -27,6 +29,14 @@ def lock(conn: Connection, account_id: int) -> None:
     conn.execute(
         text("SELECT pg_advisory_xact_lock(:cls, :key)"),
         {"cls": IMPORT_LOCK_CLASS, "key": account_id % 2**31},
+    )
+
+
+def lock_name(conn: Connection, name: str) -> None:
+    """Hold the lock of the account called ``name`` (normalised) until the transaction ends."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :key)"),
+        {"cls": NAME_LOCK_CLASS, "key": zlib.crc32(name.encode()) % 2**31},
     )
 
 
