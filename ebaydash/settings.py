@@ -212,14 +212,15 @@ SETTINGS: tuple[Spec, ...] = (
     Spec(
         "cache_ttl_s",
         "300",
-        Number(float, 0.01, 2_592_000, "seconds"),
+        Number(float, 0.001, 2_592_000, "seconds"),
         "How long computed figures stay in the shared (L2) cache.",
     ),
     Spec(
         "l1_ttl_s",
         "1",
-        Number(float, 0.01, 86_400, "seconds"),
-        "How long a process trusts its in-memory (L1) copy; bounds cross-process staleness.",
+        Number(float, 0.001, 86_400, "seconds"),
+        "How long a process trusts its in-memory (L1) copy and the accounts' data versions it read; "
+        "bounds how long another process's write can go unseen, with or without Redis.",
     ),
     Spec(
         "l1_max_entries",

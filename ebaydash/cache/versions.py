@@ -9,15 +9,22 @@ write. Without one, versions are plain in-process counters.
 If the shared store is down, a process keeps using the last version it saw, and a bump it cannot
 publish is kept as a local suffix (``v17~1``) so this process at least stops serving what it just
 changed; the bump is published once the store answers again.
+
+That bump can still be lost (the process that wrote ends before Redis answers again), so a
+namespace also carries its data's own version (:class:`SourceVersions`), read from the database
+where the write committed it: whatever happens to Redis, a write shows within ``ttl_s``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ebaydash.cache.api import CacheUnavailable, SharedCoordination
+
+log = logging.getLogger(__name__)
 
 _MAX_NAMESPACES = 100_000  # bounds the table should something create namespaces without end
 
@@ -108,3 +115,62 @@ class NamespaceVersions:
     def _error(self, error: CacheUnavailable, started: float) -> None:
         if self._on_error is not None:
             self._on_error(error, started)
+
+
+class SourceVersions:
+    """The versions of the data behind the namespaces, read from where the data lives (the
+    database), remembered for ``ttl_s``.
+
+    A write commits its data and the new version together, so a key made with a version read
+    *before* computing the value can never hold data older than its version, and a reader sees a
+    write at most ``ttl_s`` after its commit, however the writer ended and whether Redis answers
+    or not: unlike :class:`NamespaceVersions`, nothing can be lost between the write and its
+    invalidation. ``read()`` returns every namespace's version in one call (one statement, given
+    a short time limit of its own by the caller); when it fails (the database is down or frozen, so
+    no write can commit there either), the last versions stay in use and it is tried again after
+    ``retry_s``, so a database in trouble costs a page that time limit at most once per ``retry_s``
+    on top of its own statements. A namespace ``read()`` does not name has
+    version ``"0"``. The read runs in the first caller past the interval; other threads meanwhile
+    keep using the versions they have.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], Mapping[str, str]],
+        *,
+        ttl_s: float = 1.0,
+        retry_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self.ttl_s = ttl_s
+        self.retry_s = max(retry_s, ttl_s)
+        self._clock = clock
+        self._versions: Mapping[str, str] = {}
+        self._next_read = float("-inf")
+        self._lock = threading.Lock()
+        self.failures = 0  # reads that failed, for tests and the status panel
+
+    def token(self, namespace: str) -> str:
+        if self._clock() >= self._next_read:
+            self.refresh()
+        return self._versions.get(namespace, "0")
+
+    def refresh(self) -> None:
+        """Read the versions now (unless another thread is already reading them)."""
+        if not self._lock.acquire(blocking=not self._versions):
+            return  # another thread is reading; the versions we have serve meanwhile
+        try:
+            now = self._clock()
+            if now < self._next_read:
+                return  # read by another thread while this one waited
+            try:
+                self._versions = dict(self._read())
+            except Exception as exc:  # whatever stops the read also stops the page's own query
+                self.failures += 1
+                log.warning("could not read the data versions (%s); using the last ones", exc)
+                self._next_read = now + self.retry_s
+            else:
+                self._next_read = now + self.ttl_s
+        finally:
+            self._lock.release()

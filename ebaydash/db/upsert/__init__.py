@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
-from ebaydash.db import meta
+from ebaydash.db import data_versions, meta
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, orders
 from ebaydash.db.upsert import plan, postgres, sqlite
@@ -28,6 +28,8 @@ from ebaydash.db.upsert.plan import UpsertCounts
 from ebaydash.errors import ImportFailed
 from ebaydash.models import Account, OrderRecord
 
+# the columns an Account is made of (the table has more: its data version)
+ACCOUNT_FIELDS = ("id", "name", "ebay_user_id", "marketplace", "currency", "timezone")
 IMPORT_TIMEOUT_MS = 15 * 60 * 1000  # a statement of a large import may take minutes, not 5 s
 Progress = Callable[[float, str], None]  # (fraction done, what is being done)
 
@@ -114,6 +116,9 @@ def write_import(
                     conn, account_id, batch, progress=_batch_progress(report, written, len(batch), total)
                 )
                 written += len(batch)
+            if counts.imported or counts.updated:
+                # the cache's invalidation, committed with the data (see ebaydash.db.data_versions)
+                data_versions.bump(conn, account_id)
     except sa_exc.IntegrityError as exc:
         raise ImportFailed(
             "The import was rolled back and nothing was changed: the database refused a row "
@@ -172,7 +177,8 @@ def _first_line(error: BaseException | None) -> str:
 def _find_account(conn: Connection, name: str) -> Row[Any] | None:
     """The account called ``name`` (ignoring case and surrounding spaces), if there is one."""
     wanted = " ".join(name.split()).lower()
-    return conn.execute(select(accounts).where(func.lower(accounts.c.name) == wanted)).first()
+    columns = [accounts.c[name] for name in ACCOUNT_FIELDS]
+    return conn.execute(select(*columns).where(func.lower(accounts.c.name) == wanted)).first()
 
 
 def create_account(
