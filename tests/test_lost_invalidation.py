@@ -9,6 +9,7 @@ pandas over the stored rows."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,29 @@ def test_source_versions_are_read_at_most_once_per_ttl_and_kept_through_failures
     assert versions.token("acct:1") == "6" and len(reads) == 3  # not retried before retry_s
     now[0] = 5.0
     assert versions.token("acct:1") == "7" and len(reads) == 4
+
+
+def test_a_read_that_hangs_costs_a_caller_at_most_wait_s() -> None:
+    """A frozen database must not hold a page on the versions: the read goes on on its own
+    thread, and callers go on with the versions they have."""
+    release = threading.Event()
+    calls = [0]
+
+    def read() -> dict[str, str]:
+        calls[0] += 1
+        if calls[0] > 1:
+            release.wait(10)  # frozen
+        return {"acct:1": str(calls[0])}
+
+    versions = SourceVersions(read, ttl_s=0.05, wait_s=0.2)
+    assert versions.token("acct:1") == "1"
+    time.sleep(0.06)
+    started = time.monotonic()
+    assert versions.token("acct:1") == "1"  # the old version, after waiting wait_s
+    assert versions.token("acct:1") == "1"  # nobody waits again for the same read
+    assert time.monotonic() - started < 0.2 + 0.15
+    release.set()
+    deadline = time.monotonic() + 5
+    while versions.token("acct:1") == "1":  # the read lands once the database answers
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
