@@ -41,6 +41,7 @@ from ebaydash.breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
 Client = redis.Redis  # what RedisConnection.run hands to its function
+ResponseError = redis.ResponseError  # an error reply (a key of the wrong type…) inside such a function
 
 # Connections kept aside for the fast path beyond this many go back to redis-py's pool.
 _MAX_IDLE = 32
