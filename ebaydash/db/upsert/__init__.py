@@ -84,8 +84,13 @@ def write_import(
     of orders expected in all, for ``progress`` (fraction done, step); without it the fraction
     follows each batch.
 
-    Raises :class:`~ebaydash.errors.ImportFailed` when the database refuses a row (another import
-    of the same account at the same moment, a value too large for its column), and
+    Imports that overlap in time both succeed: one of the same account waits for the other (an
+    advisory lock on the account, and one on its name while it is created), and none rewrites a
+    global row. When anything changed, the account's data version is bumped in the same
+    transaction (:mod:`ebaydash.db.data_versions`), which invalidates its cached figures.
+
+    Raises :class:`~ebaydash.errors.ImportFailed` when the database refuses a row (a value too
+    large for its column), and
     :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or runs past
     :data:`IMPORT_TIMEOUT_MS`; nothing is written then.
     """
