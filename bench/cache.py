@@ -66,7 +66,7 @@ def _hits(
     backend = RedisBackend(env.redis_url or "", prefix=f"ebaydash-bench-{uuid.uuid4().hex[:8]}")
     cache = TieredCache(MemoryBackend(), backend, observer=MetricsRecorder())
     cache.set("page50", page, 120)
-    size = len(backend._encode(page, 120) or b"")
+    size = len(backend._encode("page50", page, 120) or b"")
 
     def l2_hit() -> None:
         cache.l1.delete("page50")

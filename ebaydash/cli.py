@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ebaydash.errors import ConfigError, EbaydashError
+from ebaydash.redaction import install_log_redaction
 from ebaydash.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -482,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_redaction()
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)

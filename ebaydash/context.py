@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
-from ebaydash.db import migrations, security
+from ebaydash.cache.versions import SourceVersions
+from ebaydash.db import data_versions, migrations, security
 from ebaydash.db.engine import Database, QueryObserver, make_engine
 from ebaydash.db.replica import ReadReplica
 from ebaydash.errors import ConfigError
@@ -18,6 +21,7 @@ from ebaydash.monitor.alerts import AlertMonitor
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.resources import ResourceSampler
 from ebaydash.monitor.wiring import build_recorder, build_sampler, watch_statements
+from ebaydash.redaction import install_log_redaction
 from ebaydash.redis_connection import RedisConnection
 from ebaydash.settings import Settings
 
@@ -79,10 +83,36 @@ def connect_redis(settings: Settings) -> RedisConnection | None:
     )
 
 
+#: Time limit of reading the data versions (a few rows): short, so a database that stops
+#: answering costs a page little more than its own statement's limit.
+DATA_VERSIONS_TIMEOUT_MS = 500
+
+
+def data_version_reader(db: Database) -> Callable[[], dict[str, str]]:
+    """What :class:`~ebaydash.cache.versions.SourceVersions` reads: every account namespace's data
+    version (``acct:{id}``, as :mod:`ebaydash.services.namespaces` spells it) and one for
+    ``global`` (the accounts list), a digest of them all, which changes with any account's writes
+    and with accounts appearing or going."""
+
+    def read() -> dict[str, str]:
+        versions = data_versions.read_all(db, timeout_ms=min(DATA_VERSIONS_TIMEOUT_MS, db.timeout_ms))
+        found = {f"acct:{account_id}": str(version) for account_id, version in versions.items()}
+        digest = hashlib.blake2b(repr(sorted(versions.items())).encode(), digest_size=6).hexdigest()
+        found["global"] = digest
+        return found
+
+    return read
+
+
 def build_cache(
-    settings: Settings, recorder: MetricsRecorder | None = None, redis: RedisConnection | None = None
+    settings: Settings,
+    recorder: MetricsRecorder | None = None,
+    redis: RedisConnection | None = None,
+    db: Database | None = None,
 ) -> TieredCache:
-    """L1 always; L2 on ``redis`` when there is a connection."""
+    """L1 always; L2 on ``redis`` when there is a connection. With ``db``, every key also carries
+    its data's version from the database, re-read at most every ``settings.l1_ttl_s``: a write is
+    then seen within that time even when its Redis bump was lost (see :mod:`ebaydash.db.data_versions`)."""
     l2 = None
     if redis is not None:
         l2 = RedisBackend(redis, prefix=settings.cache_prefix, observer=recorder)
@@ -102,6 +132,9 @@ def build_cache(
         l1_ttl=settings.l1_ttl_s if l2 is not None else settings.cache_ttl_s,
         observer=recorder,
         lock_ttl_s=lock_ttl_s,
+        source_versions=None
+        if db is None
+        else SourceVersions(data_version_reader(db), ttl_s=settings.l1_ttl_s),
     )
 
 
@@ -185,6 +218,7 @@ def check_app_role(db: Database, expected: str) -> security.RoleCheck:
 def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     """Every per-process object; the database's schema is made current before its first use
     (see :func:`open_database`)."""
+    install_log_redaction()
     logging.basicConfig(level=settings.log_level)
     redis = connect_redis(settings)
     recorder = build_recorder(settings, redis)  # monitor: shared through Redis when configured
@@ -192,7 +226,7 @@ def build_context(settings: Settings, *, start_sampler: bool = True) -> Context:
     watch_statements(db.engine, recorder)  # monitor: every SQL statement, slow ones by shape
     if db.replica is not None and isinstance(db.replica.standby, Database):
         watch_statements(db.replica.standby.engine, recorder)  # the standby's statements too
-    cache = build_cache(settings, recorder, redis)
+    cache = build_cache(settings, recorder, redis, db)
     sampler, alerts = build_sampler(settings, recorder)  # monitor: sampler with alerts
     if start_sampler:
         sampler.start()

@@ -32,12 +32,18 @@ psycopg's SQLSTATE, sqlite3's error name and message) and :mod:`ebaydash.db.migr
 
 from __future__ import annotations
 
+from ebaydash.redaction import redact
+
 #: The command that brings a database's schema to the current revision (named in messages).
 UPGRADE_COMMAND = "ebaydash db upgrade"
 
 
 class EbaydashError(Exception):
-    """Base class: the message is safe and useful to show in the UI."""
+    """Base class: the message is safe and useful to show in the UI. ``str()`` passes it through
+    :func:`ebaydash.redaction.redact`, so no password reaches a page, stderr or a log through one."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class ConfigError(EbaydashError):

@@ -30,7 +30,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import hiredis
 import redis
@@ -42,6 +41,7 @@ from ebaydash.breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
 Client = redis.Redis  # what RedisConnection.run hands to its function
+ResponseError = redis.ResponseError  # an error reply (a key of the wrong type…) inside such a function
 
 # Connections kept aside for the fast path beyond this many go back to redis-py's pool.
 _MAX_IDLE = 32
@@ -71,18 +71,6 @@ class Ping:
     ok: bool
     round_trip_ms: float | None
     message: str
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, for display."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 class RedisConnection:

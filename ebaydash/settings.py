@@ -8,6 +8,9 @@ Nothing here reads the environment at import time.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,43 +18,46 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ebaydash.errors import ConfigError, UnsupportedDatabase
+from ebaydash.redaction import redact, remember
 
 PREFIX = "EBAYDASH_"
+log = logging.getLogger(__name__)
+#: Variables of the test suite and the benchmarks, not settings of the app: not warned about.
+TOOLING_PREFIXES = ("EBAYDASH_TEST_", "EBAYDASH_BENCH_")
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError
-    return value
+@dataclass(frozen=True)
+class Number:
+    """A numeric setting's type and closed range ``[low, high]``: the parser of its raw text.
+
+    Every numeric setting has both bounds, so a value that would overflow a timer (``1e20`` ms) or
+    spin a loop (an interval of ``1e-9`` s) is refused when the settings are read, with its range,
+    rather than failing later in whatever uses it."""
+
+    kind: type[int] | type[float]
+    low: float
+    high: float
+    unit: str = ""  # "seconds", "milliseconds"…; "(fraction)" for a share from 0 to 1
+
+    def __call__(self, raw: str) -> int | float:
+        value = self.kind(raw)  # int("1e3") and float("soon") raise ValueError
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise ValueError
+        return value
+
+    @property
+    def expected(self) -> str:
+        if self.unit == "(fraction)":
+            what = "a fraction"
+        else:
+            what = "a whole number" if self.kind is int else "a number"
+            what += f" of {self.unit}" if self.unit else ""
+        return f"{what} from {_plain(self.low)} to {_plain(self.high)}"
 
 
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0 or value == float("inf"):
-        raise ValueError
-    return value
-
-
-def _non_negative_float(raw: str) -> float:
-    value = float(raw)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError
-    return value
-
-
-def _fraction(raw: str) -> float:
-    value = float(raw)
-    if not 0 <= value <= 1:
-        raise ValueError
-    return value
+def _plain(number: float) -> str:
+    """``86400`` rather than ``86400.0`` or ``8.64e+04``: bounds as a person would type them."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _bool(raw: str) -> bool:
@@ -110,31 +116,10 @@ def _redis_url(raw: str) -> str | None:
     return raw
 
 
-def _tolerance(raw: str) -> float:
-    value = float(raw)
-    if not 0 <= value < 1:
-        raise ValueError
-    return value
-
-
 def _key_prefix(raw: str) -> str:
     if not raw or len(raw) > 64 or not all(c.isalnum() or c in "_-.:" for c in raw):
         raise ValueError
     return raw
-
-
-def _window(raw: str) -> float:
-    value = float(raw)
-    if not 10 <= value <= 900:
-        raise ValueError
-    return value
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError
-    return value
 
 
 def _host(raw: str) -> str:
@@ -178,13 +163,19 @@ def _log_level(raw: str) -> str:
 
 @dataclass(frozen=True)
 class Spec:
-    """One setting: the field it fills, how to parse it and what to tell a user who got it wrong."""
+    """One setting, defined once: the field it fills, its default (as text, parsed like a value),
+    its parser (for numbers a :class:`Number`, which carries the type and range), its help text
+    (the README's table) and what to tell a user who got it wrong (derived from a :class:`Number`)."""
 
     field: str
     default: str
     parse: Callable[[str], Any]
-    expected: str
     help: str
+    expected: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.expected and isinstance(self.parse, Number):
+            object.__setattr__(self, "expected", self.parse.expected)
 
     @property
     def variable(self) -> str:
@@ -196,342 +187,327 @@ SETTINGS: tuple[Spec, ...] = (
         "database_url",
         "",
         _database_url,
-        "a SQLAlchemy URL starting sqlite:// or postgresql://",
         "Database. Empty: a SQLite file under EBAYDASH_DATA_DIR (the embedded demo).",
+        expected="a SQLAlchemy URL starting sqlite:// or postgresql://",
     ),
-    Spec("data_dir", ".data", str, "a directory path", "Where the embedded SQLite database lives."),
+    Spec(
+        "data_dir",
+        ".data",
+        str,
+        "Where the embedded SQLite database lives.",
+        expected="a directory path",
+    ),
     Spec(
         "redis_url",
         "",
         _redis_url,
-        "a URL starting redis://, rediss:// or unix://, or empty",
         "Shared L2 cache and cross-replica metrics. Empty: in-process cache only.",
+        expected="a URL starting redis://, rediss:// or unix://, or empty",
     ),
     Spec(
         "statement_timeout_ms",
         "5000",
-        _positive_int,
-        "a whole number of milliseconds >= 1",
+        Number(int, 1, 86_400_000, "milliseconds"),
         "Time limit of every SQL statement; past it the page shows a clear message.",
     ),
     Spec(
         "pool_size",
         "5",
-        _positive_int,
-        "a whole number >= 1",
+        Number(int, 1, 1000),
         "Database connections kept open per process (Postgres).",
     ),
     Spec(
         "max_overflow",
         "10",
-        _non_negative_int,
-        "a whole number >= 0",
+        Number(int, 0, 1000),
         "Extra connections allowed above the pool size under load.",
     ),
     Spec(
         "pool_timeout_s",
         "5",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.01, 3600, "seconds"),
         "How long a request waits for a free connection before giving up.",
     ),
     Spec(
         "cache_ttl_s",
         "300",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.001, 2_592_000, "seconds"),
         "How long computed figures stay in the shared (L2) cache.",
     ),
     Spec(
         "l1_ttl_s",
         "1",
-        _positive_float,
-        "a number of seconds > 0",
-        "How long a process trusts its in-memory (L1) copy; bounds cross-process staleness.",
+        Number(float, 0.001, 86_400, "seconds"),
+        "How long a process trusts its in-memory (L1) copy and the accounts' data versions it read; "
+        "bounds how long another process's write can go unseen, with or without Redis.",
     ),
     Spec(
         "l1_max_entries",
         "4096",
-        _positive_int,
-        "a whole number >= 1",
+        Number(int, 1, 100_000_000),
         "Most entries in the in-process cache.",
     ),
     Spec(
         "l1_max_bytes",
         "67108864",
-        _positive_int,
-        "a whole number of bytes >= 1",
+        Number(int, 1, 2**40, "bytes"),
         "Most bytes held by the in-process cache.",
     ),
     Spec(
         "redis_timeout_ms",
         "250",
-        _positive_int,
-        "a whole number of milliseconds >= 1",
+        Number(int, 1, 60_000, "milliseconds"),
         "Connect and read time limit for each Redis call; past it the cache falls back.",
     ),
     Spec(
         "breaker_reset_s",
         "10",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.1, 3600, "seconds"),
         "After Redis fails, how long to skip it before trying again.",
     ),
     Spec(
         "slow_query_ms",
         "200",
-        _positive_float,
-        "a number of milliseconds > 0",
+        Number(float, 0.01, 3_600_000, "milliseconds"),
         "Statements slower than this are listed on the performance page.",
     ),
     Spec(
         "timezone",
         "UTC",
         _timezone,
-        "an IANA time zone such as Europe/Berlin",
         "Default zone for accounts and imports that do not name one.",
+        expected="an IANA time zone such as Europe/Berlin",
     ),
     Spec(
         "sample_dir",
         "sample_data",
         str,
-        "a directory path",
         "Where the demo CSVs are read from by `ebaydash seed-demo`.",
+        expected="a directory path",
     ),
     Spec(
         "resource_interval_s",
         "5",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.1, 3600, "seconds"),
         "How often the resource sampler reads CPU and memory.",
     ),
-    Spec("log_level", "INFO", _log_level, "one of DEBUG, INFO, WARNING, ERROR", "Logging verbosity."),
+    Spec(
+        "log_level",
+        "INFO",
+        _log_level,
+        "Logging verbosity.",
+        expected="one of DEBUG, INFO, WARNING, ERROR",
+    ),
     Spec(
         "scale_up_response_ms",
         "3000",
-        _positive_float,
-        "a number of milliseconds > 0",
+        Number(float, 1, 3_600_000, "milliseconds"),
         "Scaling: average response time above which to scale up.",
     ),
     Spec(
         "scale_down_response_ms",
         "500",
-        _positive_float,
-        "a number of milliseconds > 0",
+        Number(float, 1, 3_600_000, "milliseconds"),
         "Scaling: average response time below which scaling down is allowed.",
     ),
     Spec(
         "scale_up_throughput_per_min",
         "1000",
-        _positive_float,
-        "a number > 0",
+        Number(float, 0.001, 1e9),
         "Scaling: requests per minute above which to scale up.",
     ),
     Spec(
         "scale_down_throughput_per_min",
         "100",
-        _positive_float,
-        "a number > 0",
+        Number(float, 0.001, 1e9),
         "Scaling: requests per minute below which scaling down is allowed.",
     ),
     Spec(
         "scale_up_memory",
         "0.8",
-        _fraction,
-        "a fraction between 0 and 1",
+        Number(float, 0, 1, "(fraction)"),
         "Scaling: memory use above which to scale up.",
     ),
     Spec(
         "scale_down_memory",
         "0.3",
-        _fraction,
-        "a fraction between 0 and 1",
+        Number(float, 0, 1, "(fraction)"),
         "Scaling: memory use below which scaling down is allowed.",
     ),
     Spec(
         "scale_cooldown_s",
         "300",
-        _non_negative_float,
-        "a number of seconds >= 0",
+        Number(float, 0, 86_400, "seconds"),
         "Scaling: least time between two scaling actions.",
     ),
-    Spec("min_replicas", "1", _positive_int, "a whole number >= 1", "Scaling: fewest replicas to recommend."),
-    Spec("max_replicas", "10", _positive_int, "a whole number >= 1", "Scaling: most replicas to recommend."),
+    Spec(
+        "min_replicas",
+        "1",
+        Number(int, 1, 1000),
+        "Scaling: fewest replicas to recommend.",
+    ),
+    Spec(
+        "max_replicas",
+        "10",
+        Number(int, 1, 1000),
+        "Scaling: most replicas to recommend.",
+    ),
     Spec(
         "replicas",
         "1",
-        _positive_int,
-        "a whole number >= 1",
+        Number(int, 1, 1000),
         "Scaling: replicas running now (set by the deployment).",
     ),
     Spec(
         "export_timeout_s",
         "300",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 1, 86_400, "seconds"),
         "Time limit of a CSV export of orders (it streams every matching row).",
     ),
-    # -- monitoring and scaling (issue 5) ---------------------------------------------------------
     Spec(
         "scale_stabilisation_s",
         "300",
-        _non_negative_float,
-        "a number of seconds >= 0",
+        Number(float, 0, 86_400, "seconds"),
         "Scaling: scale down only below the highest recommendation of this many seconds.",
     ),
     Spec(
         "scale_tolerance",
         "0.1",
-        _tolerance,
-        "a fraction between 0 and 1 (exclusive)",
+        Number(float, 0, 0.99, "(fraction)"),
         "Scaling: no change while a metric is within this fraction of its limit.",
     ),
     Spec(
         "scale_max_data_age_s",
         "120",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 1, 86_400, "seconds"),
         "Scaling: metrics older than this are stale, and stale data means hold.",
     ),
     Spec(
         "metrics_prefix",
         "ebaydash:metrics",
         _key_prefix,
-        "letters, digits and : _ - . only",
         "Redis key prefix of the shared metrics (one per deployment sharing a Redis).",
+        expected="letters, digits and : _ - . only",
     ),
     Spec(
         "monitor_refresh_s",
         "5",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.5, 3600, "seconds"),
         "How often the performance, resources and scaling charts refresh themselves.",
     ),
     Spec(
         "alert_rss_mb",
         "1024",
-        _positive_float,
-        "a number of MiB > 0",
+        Number(float, 1, 1_048_576, "MiB"),
         "Alert when this process holds more memory (RSS) than this.",
     ),
     Spec(
         "alert_cpu_percent",
         "80",
-        _positive_float,
-        "a percentage > 0",
+        Number(float, 1, 10_000, "percent"),
         "Alert when this process's CPU use is above this.",
     ),
     Spec(
         "alert_response_ms",
         "2000",
-        _positive_float,
-        "a number of milliseconds > 0",
+        Number(float, 1, 3_600_000, "milliseconds"),
         "Alert when the average page response over the last minute is slower than this.",
     ),
     Spec(
         "alert_error_rate",
         "0.05",
-        _fraction,
-        "a fraction between 0 and 1",
+        Number(float, 0, 1, "(fraction)"),
         "Alert when more than this share of service calls failed over the last minute.",
     ),
     Spec(
         "import_max_mb",
         "200",
-        _positive_int,
-        "a whole number of megabytes >= 1",
+        Number(int, 1, 102_400, "megabytes"),
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
-    # -- schema migrations (issue 10) ------------------------------------------------------------
     Spec(
         "auto_migrate",
         "true",
         _bool,
-        "true or false",
         "Bring an empty or older database schema to the current revision when the app or a command "
         "starts. Off: a database that is behind stops with a message naming `ebaydash db upgrade`.",
+        expected="true or false",
     ),
     Spec(
         "migration_timeout_s",
         "600",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 1, 86_400, "seconds"),
         "Time limit of each statement of a schema migration, and of waiting for another replica's.",
     ),
     Spec(
         "cache_prefix",
         "ebaydash",
         _key_prefix,
-        "up to 64 letters, digits or _ - . :",
         "Prefix of every key in the shared cache, so several deployments can share one Redis.",
+        expected="up to 64 letters, digits or _ - . :",
     ),
-    # -- cluster, autoscaling and Prometheus (issue 14) ----------------------------------------------
     Spec(
         "scale_window_s",
         "300",
-        _window,
-        "a number of seconds from 10 to 900",
+        Number(float, 10, 900, "seconds"),
         "Scaling: the window of page response time and throughput the rules engine judges.",
     ),
     Spec(
         "metrics_port",
         "0",
-        _port,
-        "a TCP port from 1 to 65535, or 0 for none",
+        Number(int, 0, 65535),
         "Serve Prometheus metrics at /metrics on this port (0: off). The cluster sets one per replica.",
     ),
     Spec(
         "metrics_host",
         "127.0.0.1",
         _host,
-        "a host name or IP address to listen on",
         "Address the Prometheus endpoint listens on (0.0.0.0 in a container).",
+        expected="a host name or IP address to listen on",
     ),
     # -- read replica and row-level security (issues 16 and 13) ---------------------------------------
     Spec(
         "database_read_url",
         "",
         _read_url,
-        "a postgresql:// URL of a streaming standby, or empty",
         "Postgres read replica: the dashboard's figures and orders listing are read there; writes, "
         "imports and scaling state stay on EBAYDASH_DATABASE_URL. Empty: all go to the primary.",
+        expected="a postgresql:// URL of a streaming standby, or empty",
     ),
     Spec(
         "read_replica_max_lag_s",
         "5",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.1, 86_400, "seconds"),
         "A read replica further behind the primary than this is skipped (a note on the performance "
         "page) and the primary serves, until it catches up.",
     ),
     Spec(
         "read_replica_retry_s",
         "10",
-        _positive_float,
-        "a number of seconds > 0",
+        Number(float, 0.1, 86_400, "seconds"),
         "After the read replica fails, how long the primary serves its reads before it is tried again.",
     ),
     Spec(
         "database_admin_url",
         "",
         _admin_url,
-        "a SQLAlchemy URL starting postgresql://, or empty",
         "Schema migrations connect with this URL (the tables' owner). Empty: EBAYDASH_DATABASE_URL.",
+        expected="a SQLAlchemy URL starting postgresql://, or empty",
     ),
     Spec(
         "database_app_role",
         "",
         _role_name,
-        "a Postgres role name (letters, digits, _), or empty",
         "Row-level security on: the Postgres role the app logs in as (not the tables' owner, not "
         "BYPASSRLS). Each transaction sees only the accounts its caller may see. Empty: off.",
+        expected="a Postgres role name (letters, digits, _), or empty",
     ),
     Spec(
         "replica_name",
         "",
         _replica_name,
-        "up to 64 letters, digits or _ - .",
         "This replica's name (the cluster's slot name, or the pod name); shown in the sidebar.",
+        expected="up to 64 letters, digits or _ - .",
     ),
 )
 
@@ -628,19 +604,50 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Parse every ``EBAYDASH_*`` variable; a malformed one raises :class:`ConfigError`
-        naming the variable and what it expects."""
+        naming the variable and what it expects (with any password in the value hidden). An
+        unknown ``EBAYDASH_*`` name is logged as a warning naming the nearest known one
+        (:meth:`unknown_names`)."""
         values: dict[str, Any] = {}
         for spec in SETTINGS:
             raw = environ.get(spec.variable)
             if raw is None:
                 continue
+            remember(raw)  # a password in any value stays hidden in every later message and log
             try:
                 values[spec.field] = spec.parse(raw.strip() if spec.parse is not str else raw)
-            except (ValueError, TypeError):
-                raise ConfigError(f"{spec.variable} is {raw!r}, but it must be {spec.expected}.") from None
+            except (ValueError, TypeError, OverflowError):
+                raise ConfigError(
+                    f"{spec.variable} is {redact(raw)!r}, but it must be {spec.expected}."
+                ) from None
         known = {spec.variable for spec in SETTINGS}
-        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
-        return cls(**values, extra={k: environ[k] for k in unknown})
+        unknown = sorted(
+            k
+            for k in environ
+            if k.startswith(PREFIX) and k not in known and not k.startswith(TOOLING_PREFIXES)
+        )
+        settings = cls(**values, extra={k: environ[k] for k in unknown})
+        for warning in settings.unknown_names():
+            log.warning("%s", warning)
+        return settings
+
+    def unknown_names(self) -> list[str]:
+        """One message per ``EBAYDASH_*`` variable no setting reads (a typo, or a setting from
+        another version), naming the nearest known name when one is close (difflib's ratio)."""
+        known = [spec.variable.removeprefix(PREFIX) for spec in SETTINGS]
+        messages = []
+        for name in self.extra:
+            # compared without the prefix, which every name shares and would make all look close
+            close = difflib.get_close_matches(name.removeprefix(PREFIX), known, n=1, cutoff=0.6)
+            hint = f" Did you mean {PREFIX}{close[0]}?" if close else " See the settings table in README.md."
+            messages.append(f"{name} is not an ebaydash setting and is ignored.{hint}")
+        return messages
+
+    def __repr__(self) -> str:
+        # the URLs may hold passwords, and a repr ends up in logs and tracebacks
+        fields = ", ".join(
+            f"{f.name}={redact(repr(getattr(self, f.name)))}" for f in dataclasses.fields(self) if f.repr
+        )
+        return f"Settings({fields})"
 
     @property
     def is_sqlite(self) -> bool:
@@ -657,10 +664,10 @@ class Settings:
 
 def markdown_table() -> str:
     """The README's configuration table, generated from :data:`SETTINGS`."""
-    lines = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
+    lines = ["| Variable | Default | Allowed values | What it does |", "| --- | --- | --- | --- |"]
     for spec in SETTINGS:
         default = f"`{spec.default}`" if spec.default else "(empty)"
-        lines.append(f"| `{spec.variable}` | {default} | {spec.help} |")
+        lines.append(f"| `{spec.variable}` | {default} | {spec.expected} | {spec.help} |")
     return "\n".join(lines)
 
 

@@ -31,11 +31,12 @@ from typing import Any, TypeVar
 from sqlalchemy import MetaData, Table, select
 from sqlalchemy import insert as sa_insert
 
-from ebaydash.db import migrations, schema
+from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.settings import Settings
 
-#: The state before the baseline revision: ebaydash's tables made by ``create_all``, no revision.
+#: The state before the baseline revision: ebaydash's tables as ``create_all`` made them before
+#: migrations existed (the baseline revision's frozen tables), no revision.
 BEFORE_MIGRATIONS = "before-migrations"
 
 #: revision -> name of the test that upgrades a database with data from the revision before
@@ -60,7 +61,8 @@ def database_at(url: str, revision: str, *, script_location: Path | None = None)
     db = Database(make_engine(Settings(database_url=url)), timeout_ms=60_000)
     if revision == BEFORE_MIGRATIONS:
         with db.transaction() as conn:
-            schema.create_all(conn)  # exactly what ebaydash did on start before migrations
+            # exactly what ebaydash did on start before migrations (schema.py has moved on since)
+            migrations.baseline_metadata().create_all(conn, checkfirst=True)
     else:
         migrations.upgrade(db, target=revision, script_location=script_location)
     return db
@@ -92,3 +94,26 @@ def dump(db: Database, tables: Iterable[str] | None = None) -> dict[str, list[tu
             order = list(table.primary_key.columns) or list(table.columns)
             result[table.name] = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
     return result
+
+
+def as_before(
+    after: Mapping[str, list[tuple[Any, ...]]], before: Mapping[str, list[tuple[Any, ...]]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """``after`` (a :func:`dump` made after an upgrade) with every row cut to the width its table's
+    rows had in ``before``: later revisions add columns at the end of a table (ADD COLUMN), so
+    the old rows can be compared with what they were. Tables ``before`` did not have are left out."""
+    result = {}
+    for table, rows in after.items():
+        if table not in before:
+            continue
+        width = len(before[table][0]) if before[table] else None
+        result[table] = [row[:width] for row in rows]
+    return result
+
+
+def revision_before(revision: str) -> str:
+    """The revision ``revision`` upgrades from (its down_revision), so a revision's upgrade test
+    keeps starting from the right place when revisions are re-chained."""
+    down = migrations.script_directory().get_revision(revision).down_revision
+    assert isinstance(down, str), f"{revision} has no single revision before it"
+    return down

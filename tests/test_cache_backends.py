@@ -15,7 +15,7 @@ from ebaydash.cache import NO_VALUE, CacheBackend
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.redis import RedisBackend
 from ebaydash.models import OrderRow, OrdersPage
-from ebaydash.redis_connection import redact
+from ebaydash.redaction import redact
 from tests.cache_support import FakeClock, unique_prefix
 
 

@@ -467,7 +467,8 @@ def test_postgres_full_disk_is_named(
         )
         conn.execute(
             text(
-                "CREATE TRIGGER disk_full BEFORE INSERT ON ebaydash_meta "
+                # on orders: an import no longer writes ebaydash_meta (issue 10's overlapping imports)
+                "CREATE TRIGGER disk_full BEFORE INSERT ON orders "
                 "FOR EACH ROW EXECUTE FUNCTION ebaydash_test_disk_full()"
             )
         )
@@ -478,7 +479,7 @@ def test_postgres_full_disk_is_named(
         assert "has run out of disk space, so nothing can be written (reading still works)" in err
     finally:
         with db.transaction() as conn:
-            conn.execute(text("DROP TRIGGER disk_full ON ebaydash_meta"))
+            conn.execute(text("DROP TRIGGER disk_full ON orders"))
             conn.execute(text("DROP FUNCTION ebaydash_test_disk_full()"))
         db.dispose()
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import streamlit as st
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Connection
 from ebaydash import services
 from ebaydash.cli import main
 from ebaydash.context import build_context, open_database
-from ebaydash.db import migrations, schema
+from ebaydash.db import data_versions, migrations, schema
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
@@ -37,18 +38,19 @@ from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_d
 from tests.migration_support import (
     BEFORE_MIGRATIONS,
     UPGRADE_TESTS,
+    as_before,
     database_at,
     dump,
     insert,
+    reflected,
+    revision_before,
     upgrade_test,
 )
 from tests.test_importers import FIXTURES
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
-#: this code's newest revision, and the number of the test-only revision made on top of it: tests
-#: that speak of "the head" stay true when a revision is added
+#: this code's newest revision: tests that speak of "the head" stay true when a revision is added
 HEAD = migrations.head()
-NEXT = f"{int(HEAD) + 1:04d}"
 
 
 def gateway(url: str, **settings: Any) -> Database:
@@ -131,8 +133,11 @@ def second_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second_url: str) -> None:
+    """The head revision makes exactly the tables schema.py describes (create_all of today's code)."""
     made_by_migrations = gateway(empty_url)
-    made_by_create_all = database_at(second_url, BEFORE_MIGRATIONS)
+    made_by_create_all = gateway(second_url)
+    with made_by_create_all.transaction() as conn:
+        schema.create_all(conn)
     try:
         migrations.upgrade(made_by_migrations)
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
@@ -148,9 +153,16 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
 # -- adopting a database made before migrations ---------------------------------------------------
 
 
+def _seed_like_an_older_version(db: Database) -> None:
+    """The demo, loaded by today's loader into tables of an older revision. Today's loader also
+    restarts the accounts' data versions (revision 0002), a column older versions did not have."""
+    with mock.patch.object(data_versions, "restart", lambda conn: None):
+        seed_demo(db, SAMPLE_DIR, now=NOW)
+
+
 def _fill_like_an_older_version(db: Database) -> None:
     """Data of every kind, written the way versions before migrations wrote it."""
-    seed_demo(db, SAMPLE_DIR, now=NOW)  # accounts, customers, products, listings, orders, items, meta
+    _seed_like_an_older_version(db)  # accounts, customers, products, listings, orders, items, meta
     insert(
         db,
         "scaling_state",
@@ -190,7 +202,7 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
     try:
         db.ensure_ready()
         assert migrations.read_status(db).state == "current"
-        assert dump(db) == before  # every row of every table, exactly
+        assert as_before(dump(db), before) == before  # every row of every table, exactly
         assert migrations.check(db).ok
     finally:
         db.dispose()
@@ -210,7 +222,7 @@ def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_ev
     app role (EBAYDASH_DATABASE_APP_ROLE empty, the default) still see every account."""
     from ebaydash.db import security
 
-    db = database_at(empty_url, "0001")
+    db = database_at(empty_url, revision_before("0006"))
     _fill_like_an_older_version(db)
     before = dump(db)
     migrations.upgrade(db, target="0006")
@@ -230,20 +242,51 @@ def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_ev
         ctx.close()
 
 
+@upgrade_test("0002")
+def test_0002_gives_every_account_a_data_version_and_keeps_every_row(empty_url: str) -> None:
+    """Accounts get data_version 0; nothing else changes. Then the app's first import into the
+    upgraded database bumps that account's version only, and the figures come out right."""
+    db = database_at(empty_url, "0001")
+    _fill_like_an_older_version(db)
+    before = dump(db)
+    assert before["accounts"] and "data_version" not in reflected(db, "accounts").c
+    migrations.upgrade(db, target="0002")
+    after = dump(db)
+    db.dispose()
+    assert after["accounts"] == [(*row, 0) for row in before["accounts"]]
+    assert {k: v for k, v in after.items() if k != "accounts"} == {
+        k: v for k, v in before.items() if k != "accounts"
+    }
+
+    ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
+    try:
+        first = services.accounts(ctx)[0]
+        data = (FIXTURES / "getorders_page1.json").read_bytes()
+        report = services.import_orders(
+            ctx, [services.ImportFile("getorders_page1.json", data)], account_name=first.name
+        )
+        assert report.committed and report.account_id == first.id
+        versions = data_versions.read_all(ctx.db)
+        assert versions[first.id] == 1
+        assert all(v == 0 for account_id, v in versions.items() if account_id != first.id)
+    finally:
+        ctx.close()
+
+
 def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
     """Versions before migrations made the scaling tables on first use, so a database may lack them."""
     legacy = database_at(empty_url, BEFORE_MIGRATIONS)
     with legacy.transaction() as conn:
         conn.execute(text("DROP TABLE scaling_actions"))
         conn.execute(text("DROP TABLE scaling_state"))
-    seed_demo(legacy, SAMPLE_DIR, now=NOW)
+    _seed_like_an_older_version(legacy)
     before = dump(legacy)
     try:
         result = migrations.upgrade(legacy)
         assert result.adopted and set(result.created_on_adoption) == {"scaling_state", "scaling_actions"}
         assert "Adopted" in result.describe()
         after = dump(legacy)
-        assert {k: v for k, v in after.items() if not k.startswith("scaling")} == before
+        assert {k: v for k, v in as_before(after, before).items() if not k.startswith("scaling")} == before
         assert migrations.check(legacy).ok
     finally:
         legacy.dispose()
@@ -324,18 +367,18 @@ def test_with_auto_migration_off_a_behind_database_is_named_not_migrated(empty_u
         db.dispose()
 
 
-# -- a later revision (a test-only copy of the migrations with a revision 0002) --------------------
+# -- a later revision (a test-only copy of the migrations with a revision 9001 on top) ----------------
 
-TEST_REVISION = f'''"""test only: a column added to accounts
+TEST_REVISION = '''"""test only: a column added to accounts
 
-Revision ID: {NEXT}
-Revises: {HEAD}
+Revision ID: 9001
+Revises: {head}
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "{NEXT}"
-down_revision = "{HEAD}"
+revision = "9001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -352,30 +395,32 @@ def downgrade() -> None:
 
 
 @pytest.fixture
-def scripts_with_0002(tmp_path: Path) -> Path:
+def scripts_with_9001(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / f"{NEXT}_test_only.py").write_text(TEST_REVISION)
+    revision = TEST_REVISION.replace("{head}", migrations.head())
+    (location / "versions" / "9001_test_only.py").write_text(revision)
     return location
 
 
 def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(
-    empty_url: str, scripts_with_0002: Path
+    empty_url: str, scripts_with_9001: Path
 ) -> None:
-    """The pattern of every later revision's test, on a test-only revision 0002."""
-    db = database_at(empty_url, HEAD, script_location=scripts_with_0002)
+    """The pattern of every later revision's test, on a test-only revision 9001 after the head."""
+    head = migrations.head()
+    db = database_at(empty_url, head, script_location=scripts_with_9001)
     try:
         insert(db, "accounts", [{"name": "Shop", "ebay_user_id": "shop"}, {"name": "B", "ebay_user_id": "b"}])
         before = dump(db, ["accounts"])["accounts"]
-        found = migrations.read_status(db, script_location=scripts_with_0002)
-        assert (found.state, found.current, found.head) == ("behind", HEAD, NEXT)
+        found = migrations.read_status(db, script_location=scripts_with_9001)
+        assert (found.state, found.current, found.head) == ("behind", head, "9001")
         off = Settings(database_url=empty_url, auto_migrate=False)
-        with pytest.raises(SchemaOutdated, match=rf"revision {HEAD}, older than this version's {NEXT}"):
-            migrations.ensure_schema(db, off, script_location=scripts_with_0002)
+        with pytest.raises(SchemaOutdated, match=rf"revision {head}, older than this version's 9001"):
+            migrations.ensure_schema(db, off, script_location=scripts_with_9001)
         status = migrations.ensure_schema(
-            db, off.replace(auto_migrate=True), script_location=scripts_with_0002
+            db, off.replace(auto_migrate=True), script_location=scripts_with_9001
         )
-        assert (status.state, status.current) == ("current", NEXT)
+        assert (status.state, status.current) == ("current", "9001")
         after = dump(db, ["accounts"])["accounts"]
         assert after == [(*row, "none") for row in before]  # every row, with the new column's default
     finally:

@@ -1,7 +1,7 @@
 import pytest
 
 from ebaydash.errors import ConfigError, UnsupportedDatabase
-from ebaydash.settings import SETTINGS, Settings, markdown_table
+from ebaydash.settings import SETTINGS, Number, Settings, markdown_table
 from tests.conftest import ROOT
 
 
@@ -138,3 +138,50 @@ def test_read_replica_and_row_security_settings_are_off_by_default_and_checked()
         }
     )
     assert on.row_security and on.database_read_url.endswith("standby/shop")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EBAYDASH_REDIS_TIMEOUT_MS", "1e20"),  # was an OverflowError in every cached call
+        ("EBAYDASH_REDIS_TIMEOUT_MS", "100000000000000000000"),
+        ("EBAYDASH_RESOURCE_INTERVAL_S", "1e-9"),  # was a sampler burning a core
+        ("EBAYDASH_STATEMENT_TIMEOUT_MS", "1e20"),
+        ("EBAYDASH_CACHE_TTL_S", "inf"),
+        ("EBAYDASH_L1_TTL_S", "-1"),
+        ("EBAYDASH_METRICS_PORT", "70000"),
+    ],
+)
+def test_a_value_out_of_its_range_is_refused_with_the_range(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert variable in message and " from " in message and " to " in message
+
+
+def test_every_numeric_setting_has_both_bounds_and_its_default_inside() -> None:
+    numeric = [spec for spec in SETTINGS if isinstance(spec.parse, Number)]
+    assert len(numeric) >= 30  # control: the numeric settings are recognised as such
+    for spec in numeric:
+        bounds = spec.parse
+        assert isinstance(bounds, Number)
+        assert bounds.low <= spec.parse(spec.default) <= bounds.high, spec.variable
+        # just outside the range is refused, and so is a value that would overflow a timer
+        for outside in (bounds.high * 10 + 1, "1e300", "nan"):
+            with pytest.raises(ConfigError):
+                Settings.from_env({spec.variable: str(outside)})
+        assert spec.expected in markdown_table()
+
+
+def test_an_unknown_name_is_warned_about_with_the_nearest_known_one(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings.from_env({"EBAYDASH_REDIS_TIMOUT_MS": "100", "EBAYDASH_ZZZ": "1", "OTHER_APP_X": "1"})
+    assert settings.redis_timeout_ms == 250  # the typo does not set anything
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        "EBAYDASH_REDIS_TIMOUT_MS" in w and "Did you mean EBAYDASH_REDIS_TIMEOUT_MS?" in w for w in warnings
+    )
+    assert any("EBAYDASH_ZZZ" in w and "Did you mean" not in w for w in warnings)
+    assert not any("OTHER_APP_X" in w for w in warnings)  # not ours: not our business
+    caplog.clear()
+    Settings.from_env({"EBAYDASH_REDIS_TIMEOUT_MS": "100"})
+    assert not caplog.records  # negative control: known names raise no warning

@@ -30,7 +30,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-FORMAT: Final = 1  # part of every L2 key: bump it when the encoding changes incompatibly
+# part of every L2 key: bump it when the encoding changes incompatibly (2: the stored bytes name
+# their key, see ebaydash.cache.redis)
+FORMAT: Final = 2
 
 _MAX_JSON_INT = 2**63 - 1
 

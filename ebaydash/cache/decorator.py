@@ -5,6 +5,11 @@ the function's arguments (``namespace="acct:{account_id}"``), and the hash cover
 but the context, normalised (so ``f(ctx, 1, window)`` and ``f(ctx, account_id=1, window=window)``
 share an entry). Keys are therefore always scoped by account when the namespace names one.
 
+A cached value is checked against the function's return annotation (its class; for ``list[X]``
+and the like the container and its items' class): one of another shape (a bug in an older
+version, or something written into Redis by hand) is a miss, recomputed and overwritten, never
+handed to a page that would fail on it.
+
 A caller passes ``fresh=True`` to bypass the cache and repopulate it (the refresh button). Declare
 ``fresh: bool = False`` as a keyword parameter of the function, so type checkers know the keyword;
 the decorator consumes it, and it never takes part in the key.
@@ -16,7 +21,10 @@ import datetime as dt
 import functools
 import hashlib
 import inspect
-from collections.abc import Callable, Mapping
+import logging
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
@@ -24,6 +32,8 @@ import orjson
 
 if TYPE_CHECKING:
     from ebaydash.cache.tiered import TieredCache
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -122,6 +132,8 @@ def cacheable(
             key = ctx.cache.scoped(scope, f"{name.format(**arguments)}:{argument_hash(arguments)}")
             return key, ctx
 
+        fits: list[Callable[[Any], bool]] = []  # the shape check, made on first use
+
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             fresh = bool(kwargs.get("fresh") if declares_fresh else kwargs.pop("fresh", False))
@@ -131,7 +143,13 @@ def cacheable(
                 # e.g. a lone surrogate typed into a search box: nothing to cache, and the
                 # function's own validation gives the user the message
                 return fn(*args, **kwargs)
-            return ctx.cache.get_or_create(key, lambda: fn(*args, **kwargs), ttl, refresh=fresh)
+            value = ctx.cache.get_or_create(key, lambda: fn(*args, **kwargs), ttl, refresh=fresh)
+            if not fits:
+                fits.append(shape_check(fn))
+            if not fits[0](value):
+                log.warning("cached %s for %r has the wrong shape; recomputing it", type(value).__name__, key)
+                value = ctx.cache.get_or_create(key, lambda: fn(*args, **kwargs), ttl, refresh=True)
+            return value
 
         def cache_key(*args: Any, **kwargs: Any) -> str:
             kwargs.pop("fresh", None)
@@ -141,6 +159,45 @@ def cacheable(
         return wrapper
 
     return decorate
+
+
+def shape_check(fn: Callable[..., Any]) -> Callable[[Any], bool]:
+    """Whether a value has the shape ``fn``'s return annotation promises: its class, or for a
+    generic such as ``list[Account]`` or ``dict[str, int]`` the container's class and (for a
+    sequence of a class) each item's; ``X | None`` accepts either. What it cannot check (an
+    annotation it cannot resolve, a type variable, ``Any``) accepts anything."""
+    try:
+        hint = typing.get_type_hints(fn).get("return", Any)
+    except Exception:  # a name only imported for the type checker: nothing to check against
+        return lambda _value: True
+    return _checker(hint)
+
+
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    if hint is None or hint is type(None):
+        return lambda value: value is None
+    if isinstance(hint, type) and hint is not Any:
+        return lambda value: isinstance(value, hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [_checker(arg) for arg in args]
+        return lambda value: any(check(value) for check in options)
+    if isinstance(origin, type):
+        container: type = origin
+        homogeneous = (origin in (list, set, frozenset) and len(args) == 1) or (
+            origin is tuple and len(args) == 2 and args[1] is Ellipsis
+        )
+        if homogeneous and isinstance(args[0], type):
+            member: type = args[0]  # a collection of a class: list[X], tuple[X, ...]
+
+            def fits(value: Any) -> bool:
+                return isinstance(value, container) and all(
+                    isinstance(v, member) for v in cast(Iterable[Any], value)
+                )
+
+            return fits
+        return lambda value: isinstance(value, container)
+    return lambda _value: True
 
 
 def key_for(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:

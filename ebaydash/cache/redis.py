@@ -7,8 +7,10 @@ are a miss, counted, and never an exception.
 Keys, under a configurable prefix (``ebaydash`` by default):
 
 - ``{prefix}:c{FORMAT}:{key}``  cached values, with the TTL of their namespace; the bytes are
-  ``{expiry in ms since 1970}|{JSON}``, so a process copying a value into its L1 knows how long
-  the original has left and never keeps it longer
+  ``{expiry in ms since 1970}|{digest of the key}|{JSON}``, so a process copying a value into its
+  L1 knows how long the original has left and never keeps it longer, and a value copied (or
+  written by mistake) under another key, another account's for instance, reads as a miss and is
+  overwritten rather than served as this key's
 - ``{prefix}:ver:{namespace}``  namespace version counters (INCR), refreshed on each bump
 - ``{prefix}:lock:{key}``       creator locks (SET NX PX), released only by their owner's token
 
@@ -20,6 +22,7 @@ their SHA1 (EVALSHA), and a Redis that lost its script cache gets the text once 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
@@ -33,13 +36,13 @@ from ebaydash.breaker import BreakerState, CircuitBreaker
 from ebaydash.cache import codec
 from ebaydash.cache.api import NO_VALUE, CacheObserver, CacheUnavailable, CircuitOpen, NoValue
 from ebaydash.cache.status import L2Status
+from ebaydash.redaction import redact
 from ebaydash.redis_connection import (
     Client,
     RedisConnection,
     RedisRefused,
     RedisSkipped,
     RedisUnavailable,
-    redact,
 )
 
 log = logging.getLogger(__name__)
@@ -128,7 +131,7 @@ class RedisBackend:
         return self._decode(key, raw)
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        data = self._encode(value, ttl)
+        data = self._encode(key, value, ttl)
         if data is None:
             return
         ttl_ms = max(1, int(ttl * 1000))
@@ -201,7 +204,7 @@ class RedisBackend:
         return (token if reply[0] == 2 else None), NO_VALUE, 0.0
 
     def set_and_unlock(self, key: str, value: Any, ttl: float, token: str) -> None:
-        data = self._encode(value, ttl)
+        data = self._encode(key, value, ttl)
         if data is None:
             self.unlock(key, token)
             return
@@ -247,9 +250,12 @@ class RedisBackend:
 
     def _decode(self, key: str, raw: Any, *, quiet: bool = False) -> tuple[Any | NoValue, float]:
         try:
-            expiry, separator, data = raw.partition(b"|")
+            expiry, separator, rest = raw.partition(b"|")
             if not separator or not expiry.isdigit():
                 raise codec.CodecError("no expiry before the value")
+            owner, separator, data = rest.partition(b"|")
+            if not separator or owner != _key_digest(key):
+                raise codec.CodecError("written for another key")
             return codec.loads(data), int(expiry) / 1000 - time.time()
         except codec.CodecError as exc:
             if quiet:
@@ -262,9 +268,11 @@ class RedisBackend:
             log.warning("unreadable cache entry %r treated as a miss: %s", key, exc)
             return NO_VALUE, 0.0
 
-    def _encode(self, value: Any, ttl: float) -> bytes | None:
+    def _encode(self, key: str, value: Any, ttl: float) -> bytes | None:
+        """The bytes stored for ``value`` under ``key`` (see the module's docstring), or None
+        when the codec cannot encode it."""
         try:
-            return b"%d|" % int((time.time() + ttl) * 1000) + codec.dumps(value)
+            return b"%d|%s|" % (int((time.time() + ttl) * 1000), _key_digest(key)) + codec.dumps(value)
         except codec.CodecError as exc:
             # A programming error (a service returned a type the codec does not know). The value
             # still lives in L1; say so once per type instead of on every call.
@@ -327,6 +335,12 @@ def _unavailable(exc: RedisUnavailable | RedisRefused) -> CacheUnavailable:
             return _WrongType(str(exc))
         return CacheUnavailable(f"Redis refused the command: {exc}")
     return CacheUnavailable(str(exc))
+
+
+def _key_digest(key: str) -> bytes:
+    """Which key a stored value belongs to: 16 hex digits of BLAKE2b over the whole key (namespace,
+    account, versions, name and arguments), enough that another key's value never matches."""
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest().encode()
 
 
 def _now_ms() -> int:

@@ -35,7 +35,7 @@ from ebaydash.cache.api import (
 )
 from ebaydash.cache.memory import MemoryBackend
 from ebaydash.cache.status import CacheStatus, EventCounts, L2Status
-from ebaydash.cache.versions import NamespaceVersions
+from ebaydash.cache.versions import NamespaceVersions, SourceVersions
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class TieredCache:
         lock_ttl_s: float = 10.0,
         lock_wait_s: float | None = None,
         poll_s: float = 0.005,
+        source_versions: SourceVersions | None = None,
     ) -> None:
         """
         ``default_ttl`` is the L2 TTL of a namespace not named in ``namespace_ttls`` (keyed by the
@@ -66,6 +67,8 @@ class TieredCache:
         L1 keeps a copy for ``l1_ttl`` at most, and never longer than the L2 TTL. A process
         re-reads a namespace's shared version every ``version_check_s`` (half of ``l1_ttl`` by
         default), which bounds how stale it can be after another process writes.
+        ``source_versions`` adds the data's own version (kept by the database) to every key, so
+        an invalidation whose Redis bump was lost still shows within its ``ttl_s``.
         """
         self.l1 = l1
         self.l2 = l2
@@ -83,6 +86,7 @@ class TieredCache:
             clock=clock,
             on_error=self._l2_failed,
         )
+        self.source_versions = source_versions
         self.counts = EventCounts()
         self._locks: dict[str, threading.Lock] = {}
         self._creating: set[str] = set()  # keys whose creator runs now: others may get stale copies
@@ -139,8 +143,11 @@ class TieredCache:
                 self._l2_failed(exc, started)
 
     def scoped(self, namespace: str, key: str) -> str:
-        """``key`` inside ``namespace`` at its current version, e.g. ``acct:42:v3:kpis:…``."""
-        return f"{namespace}:v{self.versions.token(namespace)}:{key}"
+        """``key`` inside ``namespace`` at its current versions, e.g. ``acct:42:v3.17:kpis:…``
+        (the shared counter's, then the data's own when there are source versions)."""
+        if self.source_versions is None:
+            return f"{namespace}:v{self.versions.token(namespace)}:{key}"
+        return f"{namespace}:v{self.versions.token(namespace)}.{self.source_versions.token(namespace)}:{key}"
 
     def version(self, namespace: str) -> int:
         return self.versions.current(namespace)

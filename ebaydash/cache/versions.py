@@ -9,15 +9,22 @@ write. Without one, versions are plain in-process counters.
 If the shared store is down, a process keeps using the last version it saw, and a bump it cannot
 publish is kept as a local suffix (``v17~1``) so this process at least stops serving what it just
 changed; the bump is published once the store answers again.
+
+That bump can still be lost (the process that wrote ends before Redis answers again), so a
+namespace also carries its data's own version (:class:`SourceVersions`), read from the database
+where the write committed it: whatever happens to Redis, a write shows within ``ttl_s``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ebaydash.cache.api import CacheUnavailable, SharedCoordination
+
+log = logging.getLogger(__name__)
 
 _MAX_NAMESPACES = 100_000  # bounds the table should something create namespaces without end
 
@@ -108,3 +115,83 @@ class NamespaceVersions:
     def _error(self, error: CacheUnavailable, started: float) -> None:
         if self._on_error is not None:
             self._on_error(error, started)
+
+
+class SourceVersions:
+    """The versions of the data behind the namespaces, read from where the data lives (the
+    database), remembered for ``ttl_s``.
+
+    A write commits its data and the new version together, so a key made with a version read
+    *before* computing the value can never hold data older than its version, and a reader sees a
+    write within ``ttl_s`` (plus one read) of its commit, however the writer ended and whether
+    Redis answers or not: unlike :class:`NamespaceVersions`, nothing can be lost between the write
+    and its invalidation. ``read()`` returns every namespace's version in one call (one statement);
+    a namespace it does not name has version ``"0"``.
+
+    The first caller past ``ttl_s`` starts the read on a thread of its own and waits for it up to
+    ``wait_s`` (a healthy database answers in milliseconds); past that, callers go on with the
+    versions they have while the read finishes. So a database that stops answering costs a page at
+    most ``wait_s`` here, on top of its own statements' limits. When the read fails (the database
+    is down, so no write can commit there either) the last versions stay in use and it is tried
+    again after ``retry_s``.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[], Mapping[str, str]],
+        *,
+        ttl_s: float = 1.0,
+        retry_s: float = 2.0,
+        wait_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self.ttl_s = ttl_s
+        self.retry_s = max(retry_s, ttl_s)
+        self.wait_s = wait_s
+        self._clock = clock
+        self._versions: Mapping[str, str] = {}
+        self._next_read = float("-inf")
+        self._lock = threading.Lock()
+        self._reading: threading.Event | None = None  # set when the read in flight ends
+        self._wait_until = 0.0  # callers wait for the read in flight until then
+        self.failures = 0  # reads that failed, for tests and the status panel
+
+    def token(self, namespace: str) -> str:
+        if self._clock() >= self._next_read:
+            self.refresh()
+        return self._versions.get(namespace, "0")
+
+    def refresh(self) -> None:
+        """Read the versions (or join the read in flight), waiting for it up to ``wait_s``."""
+        with self._lock:
+            now = self._clock()
+            if now < self._next_read:
+                return  # read meanwhile
+            reading = self._reading
+            if reading is None:
+                reading = self._reading = threading.Event()
+                self._wait_until = now + self.wait_s
+                threading.Thread(
+                    target=self._read_now, args=(reading, now), name="ebaydash-data-versions", daemon=True
+                ).start()
+            wait = self._wait_until - now
+        if wait > 0:
+            reading.wait(wait)
+
+    def _read_now(self, reading: threading.Event, started: float) -> None:
+        try:
+            versions = dict(self._read())
+        except Exception as exc:  # whatever stops the read also stops the page's own query
+            with self._lock:
+                self.failures += 1
+                self._next_read = started + self.retry_s
+            log.warning("could not read the data versions (%s); using the last ones", exc)
+        else:
+            with self._lock:
+                self._versions = versions
+                self._next_read = started + self.ttl_s
+        finally:
+            with self._lock:
+                self._reading = None
+            reading.set()

@@ -20,7 +20,7 @@ from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from ebaydash.db import meta
+from ebaydash.db import data_versions, meta
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import TABLES, accounts
 
@@ -150,6 +150,7 @@ def load_demo(
         if has_accounts:
             delete_all(conn)
         counts = load_frames(conn, data)
+        data_versions.restart(conn)  # the same ids may be back: their cached figures are not
         meta.set_meta(conn, meta.DEMO_LOADED_ON, today)
         meta.set_meta(conn, meta.DEMO_PRISTINE, "yes")
     return ("reloaded" if has_accounts else "loaded"), counts
@@ -165,4 +166,5 @@ def load_synthetic(
         with indexes_and_keys_deferred(conn, TABLES[1:]):
             counts = load_frames(conn, data)
         meta.mark_not_pristine(conn)
+        data_versions.restart(conn)
     return counts

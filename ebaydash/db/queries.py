@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy import Date as SADate
 from sqlalchemy.engine import Row
 
+from ebaydash.db import data_versions
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
 from ebaydash.db.types import Money, UTCDateTime
@@ -589,4 +590,7 @@ def update_order_status(db: Database, account_id: int, order_id: int, status: st
         .values(status=status, updated_at=now)
     )
     with db.transaction() as conn:
-        return conn.execute(stmt).rowcount == 1
+        if conn.execute(stmt).rowcount != 1:
+            return False
+        data_versions.bump(conn, account_id)  # the cache's invalidation, committed with the change
+        return True

@@ -49,6 +49,9 @@ accounts = Table(
     Column("marketplace", String(32), nullable=False, server_default="EBAY_US"),
     Column("currency", String(3), nullable=False, server_default="USD"),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
+    # bumped in the transaction of every write to the account's data: part of its cache keys, so
+    # an invalidation cannot be lost (revision 0002, ebaydash.db.data_versions)
+    Column("data_version", BigInteger, nullable=False, server_default=text("0")),
 )
 
 customers = Table(

@@ -16,6 +16,9 @@ Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch se
 Pushes run as one Lua script: atomic, and idempotent per batch id.
 
 Bucket keys expire after the retention, so Redis holds a bounded amount whatever the traffic.
+A key found holding another type than its own (written by something else) is deleted, by the
+push or publish that meets it (in the same script) or by the read that does, and written anew:
+never given a fresh expiry while it stays unusable.
 Calls fail open: the connection's short timeouts, no retries, and its breaker (shared with the
 cache) skips Redis for ``breaker_reset_s`` after a failure, so a dead server costs one timeout per
 period, not one per call.
@@ -38,6 +41,7 @@ from ebaydash.redis_connection import (
     RedisRefused,
     RedisSkipped,
     RedisUnavailable,
+    ResponseError,
 )
 
 log = logging.getLogger(__name__)
@@ -50,13 +54,25 @@ class SharedUnavailable(Exception):
     """Redis did not answer (or the breaker is open); callers fall back to local numbers."""
 
 
-# KEYS[1] marks the batch as applied; ARGV[1] is the retention; then (op, key number, field, value)
-# quadruples: h = HINCRBY, z = ZADD GT (keep the worst), s = HSET. All or nothing, and only once.
+# KEYS[1] marks the batch as applied; ARGV[1] is the retention; ARGV[2] the type each other key must
+# have (one letter per key from KEYS[2]: h = hash, z = sorted set); then (op, key number, field,
+# value) quadruples: h = HINCRBY, z = ZADD GT (keep the worst), s = HSET. All or nothing, and only
+# once. A key of another type (written by something else) is deleted first, so the push repairs it
+# instead of failing on it forever while EXPIRE keeps it alive.
 _PUSH = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end
-for i = 2, #ARGV, 4 do
+local repaired = 0
+for k = 2, #KEYS do
+  local want = (string.sub(ARGV[2], k - 1, k - 1) == 'z') and 'zset' or 'hash'
+  local found = redis.call('TYPE', KEYS[k]).ok
+  if found ~= 'none' and found ~= want then
+    redis.call('DEL', KEYS[k])
+    repaired = repaired + 1
+  end
+end
+for i = 3, #ARGV, 4 do
   local op, key, field, value = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
   if op == 'h' then
     redis.call('HINCRBY', key, field, value)
@@ -69,7 +85,21 @@ end
 for k = 2, #KEYS do
   redis.call('EXPIRE', KEYS[k], ARGV[1])
 end
-return 1
+return 1 + repaired
+"""
+
+# HSET a field of the hash KEYS[1] and renew its expiry (ARGV: field, value, seconds); a key of
+# another type is deleted first. Returns 1 when it had to repair the key.
+_HSET_REPAIRING = """
+local found = redis.call('TYPE', KEYS[1]).ok
+local repaired = 0
+if found ~= 'none' and found ~= 'hash' then
+  redis.call('DEL', KEYS[1])
+  repaired = 1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return repaired
 """
 
 
@@ -159,11 +189,16 @@ class SharedMetrics:
                 ops += ["s", shapes_key, shape_id, text]
         if len(keys) == 1:
             return True
+        types = "".join("z" if key.startswith(f"{self.prefix}:x:") else "h" for key in keys[1:])
         try:
-            self._call("push", lambda c: c.register_script(_PUSH)(keys=keys, args=[self.retention_s, *ops]))
-            return True
+            applied = self._call(
+                "push", lambda c: c.register_script(_PUSH)(keys=keys, args=[self.retention_s, types, *ops])
+            )
         except SharedUnavailable:
             return False
+        if int(applied or 0) > 1:
+            log.warning("shared metrics: repaired %d key(s) of the wrong type", int(applied) - 1)
+        return True
 
     def read(self, starts: Sequence[int]) -> Buckets:
         """Every replica's counts for the buckets starting at ``starts``, merged."""
@@ -173,13 +208,15 @@ class SharedMetrics:
             for start in starts:
                 pipe.hgetall(self._bucket_key(start))
                 pipe.zrange(self._max_key(start), 0, -1, withscores=True)
-            return list(pipe.execute())
+            return list(pipe.execute(raise_on_error=False))
 
         replies = self._call("read", fetch)
+        keys = [key for start in starts for key in (self._bucket_key(start), self._max_key(start))]
+        self._repair([key for key, reply in zip(keys, replies, strict=True) if isinstance(reply, Exception)])
         out: Buckets = {}
         for i, start in enumerate(starts):
-            fields: dict[bytes, bytes] = replies[2 * i]
-            worst: list[tuple[bytes, float]] = replies[2 * i + 1]
+            fields: dict[bytes, bytes] = _or_empty(replies[2 * i], {})
+            worst: list[tuple[bytes, float]] = _or_empty(replies[2 * i + 1], [])
             if not fields:
                 continue
             out[start] = _decode_bucket(
@@ -188,9 +225,13 @@ class SharedMetrics:
         return out
 
     def shape(self, shape_id: str) -> str | None:
+        key = f"{self.prefix}:shapes"
         try:
-            value = self._call("shape", lambda c: c.hget(f"{self.prefix}:shapes", shape_id))
+            value = self._call("shape", lambda c: _or_error(lambda: c.hget(key, shape_id)))
         except SharedUnavailable:
+            return None
+        if isinstance(value, Exception):
+            self._repair([key])
             return None
         return _text(value) if value is not None else None
 
@@ -199,25 +240,29 @@ class SharedMetrics:
     def publish_sample(self, replica: str, sample: Mapping[str, Any]) -> bool:
         key = f"{self.prefix}:replicas"
 
-        def send(c: Client) -> None:
-            pipe = c.pipeline(transaction=False)
-            pipe.hset(key, replica, json.dumps(dict(sample)))
-            pipe.expire(key, self.retention_s)
-            pipe.execute()
+        def send(c: Client) -> Any:
+            # one script, so a key of the wrong type is replaced, not given a new expiry by a
+            # pipeline's EXPIRE after its HSET failed
+            return c.register_script(_HSET_REPAIRING)(
+                keys=[key], args=[replica, json.dumps(dict(sample)), self.retention_s]
+            )
 
         try:
-            self._call("publish", send)
-            return True
+            repaired = self._call("publish", send)
         except SharedUnavailable:
             return False
+        if repaired:
+            log.warning("shared metrics: repaired %s, which held the wrong type", key)
+        return True
 
     def replica_samples(self, *, max_age_s: float, now: float | None = None) -> dict[str, dict[str, Any]]:
         """The latest sample of every replica that reported within ``max_age_s`` (wall clock)."""
         key = f"{self.prefix}:replicas"
-        raw = {
-            _text(replica): _text(text)
-            for replica, text in self._call("replicas", lambda c: c.hgetall(key)).items()
-        }
+        found = self._call("replicas", lambda c: _or_error(lambda: c.hgetall(key)))
+        if isinstance(found, Exception):
+            self._repair([key])
+            return {}
+        raw = {_text(replica): _text(text) for replica, text in found.items()}
         now = time.time() if now is None else now
         fresh: dict[str, dict[str, Any]] = {}
         gone: list[str] = []
@@ -237,6 +282,15 @@ class SharedMetrics:
                 self._call("forget", lambda c: c.hdel(key, *gone))
         return fresh
 
+    def _repair(self, keys: Sequence[str]) -> None:
+        """Delete ``keys``, which hold another type than the one they should: what wrote them was
+        not ebaydash (or a version with another layout). The next write recreates them."""
+        if not keys:
+            return
+        log.warning("shared metrics: deleting %s, which held the wrong type", ", ".join(keys))
+        with contextlib.suppress(SharedUnavailable):
+            self._call("repair", lambda c: c.delete(*keys))
+
     # -- health --------------------------------------------------------------------------------
 
     def ping(self) -> Ping:
@@ -244,6 +298,19 @@ class SharedMetrics:
 
     def close(self) -> None:
         self.redis.close()
+
+
+def _or_error(call: Callable[[], T]) -> T | ResponseError:
+    """``call()``, or the error Redis answered with (a key of the wrong type): Redis is up."""
+    try:
+        return call()
+    except ResponseError as exc:
+        return exc
+
+
+def _or_empty(reply: Any, empty: Any) -> Any:
+    """A pipeline's reply, or ``empty`` where Redis answered with an error (a key of the wrong type)."""
+    return empty if isinstance(reply, Exception) else reply
 
 
 def _decode_bucket(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ebaydash.context import Context
+from ebaydash.redaction import redact
 
 Status = Literal["ok", "degraded", "down", "off"]
 
@@ -15,6 +16,10 @@ class HealthCheck:
     name: str
     status: Status
     detail: str
+
+    def __post_init__(self) -> None:
+        # details quote drivers' and Redis's own error texts, which may carry a URL
+        object.__setattr__(self, "detail", redact(self.detail))
 
 
 def health_checks(ctx: Context) -> list[HealthCheck]:

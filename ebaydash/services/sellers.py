@@ -439,9 +439,10 @@ def update_order_status(ctx: Context, account_id: int, order_id: int, status: st
     as it now is. :class:`~ebaydash.errors.InvalidInput` for an unknown status,
     :class:`~ebaydash.errors.NotFound` when the account has no such order (nothing changes then).
 
-    The invalidation bumps the account's namespace, so every cached figure of that account (KPIs,
-    trend, pages, totals, details) is recomputed on its next read, in this process at once and in
-    other processes sharing Redis within the L1 TTL; other accounts keep their entries.
+    The change bumps the account's data version in its own transaction, and the invalidation bumps
+    the account's namespace, so every cached figure of that account (KPIs, trend, pages, totals,
+    details) is recomputed on its next read: in this process at once, in every other within the
+    L1 TTL (with or without Redis); other accounts keep their entries.
     """
     if status not in ORDER_STATUSES:
         raise InvalidInput(f"Unknown order status {status!r}; choose from {', '.join(ORDER_STATUSES)}.")

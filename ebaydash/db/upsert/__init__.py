@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
-from ebaydash.db import meta
+from ebaydash.db import data_versions, meta
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, orders
 from ebaydash.db.upsert import plan, postgres, sqlite
@@ -28,6 +28,8 @@ from ebaydash.db.upsert.plan import UpsertCounts
 from ebaydash.errors import ImportFailed
 from ebaydash.models import Account, OrderRecord
 
+# the columns an Account is made of (the table has more: its data version)
+ACCOUNT_FIELDS = ("id", "name", "ebay_user_id", "marketplace", "currency", "timezone")
 IMPORT_TIMEOUT_MS = 15 * 60 * 1000  # a statement of a large import may take minutes, not 5 s
 Progress = Callable[[float, str], None]  # (fraction done, what is being done)
 
@@ -82,8 +84,13 @@ def write_import(
     of orders expected in all, for ``progress`` (fraction done, step); without it the fraction
     follows each batch.
 
-    Raises :class:`~ebaydash.errors.ImportFailed` when the database refuses a row (another import
-    of the same account at the same moment, a value too large for its column), and
+    Imports that overlap in time both succeed: one of the same account waits for the other (an
+    advisory lock on the account, and one on its name while it is created), and none rewrites a
+    global row. When anything changed, the account's data version is bumped in the same
+    transaction (:mod:`ebaydash.db.data_versions`), which invalidates its cached figures.
+
+    Raises :class:`~ebaydash.errors.ImportFailed` when the database refuses a row (a value too
+    large for its column), and
     :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or runs past
     :data:`IMPORT_TIMEOUT_MS`; nothing is written then.
     """
@@ -92,9 +99,12 @@ def write_import(
         with db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
             # written first, in the same transaction: a seller's data is never replaced by the demo
             meta.mark_not_pristine(conn)
+            # one creator per account name: a second import of a new account waits here for the
+            # first to commit, then finds the account instead of failing on its unique name
+            _backend(conn).lock_name(conn, " ".join(account_name.split()).lower())
             account = _find_account(conn, account_name)
             if account is None:
-                account_id = create_account(
+                account_id = _create_account_once(
                     conn,
                     name=account_name,
                     ebay_user_id=ebay_user_id,
@@ -111,6 +121,9 @@ def write_import(
                     conn, account_id, batch, progress=_batch_progress(report, written, len(batch), total)
                 )
                 written += len(batch)
+            if counts.imported or counts.updated:
+                # the cache's invalidation, committed with the data (see ebaydash.db.data_versions)
+                data_versions.bump(conn, account_id)
     except sa_exc.IntegrityError as exc:
         raise ImportFailed(
             "The import was rolled back and nothing was changed: the database refused a row "
@@ -137,6 +150,31 @@ def _batch_progress(report: Progress, done: int, size: int, total: int | None) -
     return batch
 
 
+def _create_account_once(conn: Connection, **fields: str) -> int:
+    """:func:`create_account`, tried again when another transaction took the same eBay user id
+    meanwhile (two new accounts from one seller's files, imported at once).
+
+    On Postgres the INSERT waits for that transaction and then fails on the unique id; rolled back
+    to a savepoint, the next try sees the committed account and picks the next suffix. SQLite has
+    one writer at a time, so it cannot happen there (and pysqlite's savepoints need care)."""
+    if conn.dialect.name != "postgresql":
+        return create_account(conn, **fields)
+    for attempt in range(3):
+        try:
+            with conn.begin_nested():
+                return create_account(conn, **fields)
+        except sa_exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _backend(conn: Connection) -> Any:
+    """The module that writes on ``conn``'s database (:mod:`.postgres` or :mod:`.sqlite`); looked
+    up per call, since tests replace their functions to inject faults."""
+    return postgres if conn.dialect.name == "postgresql" else sqlite
+
+
 def _first_line(error: BaseException | None) -> str:
     return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "no detail"
 
@@ -144,7 +182,8 @@ def _first_line(error: BaseException | None) -> str:
 def _find_account(conn: Connection, name: str) -> Row[Any] | None:
     """The account called ``name`` (ignoring case and surrounding spaces), if there is one."""
     wanted = " ".join(name.split()).lower()
-    return conn.execute(select(accounts).where(func.lower(accounts.c.name) == wanted)).first()
+    columns = [accounts.c[name] for name in ACCOUNT_FIELDS]
+    return conn.execute(select(*columns).where(func.lower(accounts.c.name) == wanted)).first()
 
 
 def create_account(
@@ -182,8 +221,7 @@ def upsert_orders(
     if not records:
         return UpsertCounts()
     report = progress or (lambda _fraction, _step: None)
-    # the functions are looked up in the module per call: tests replace them to inject faults
-    backend: Any = postgres if conn.dialect.name == "postgresql" else sqlite
+    backend = _backend(conn)
     # An import allocates several objects per order and keeps them all: the cycle collector
     # would rescan them again and again (a fifth of the time at 100k orders) and find nothing.
     collecting = gc.isenabled()

@@ -9,10 +9,13 @@ foreign-key triggers on the server.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -20,6 +23,7 @@ from ebaydash.db.upsert.plan import ORDER_FIELDS, PlanRow, Stored, to_write
 from ebaydash.models import OrderRecord
 
 IMPORT_LOCK_CLASS = 0x0EBA1  # advisory lock namespace: one import at a time per account
+NAME_LOCK_CLASS = 0x0EBA2  # advisory lock namespace: one creator at a time per account name
 
 
 def lock(conn: Connection, account_id: int) -> None:
@@ -30,10 +34,30 @@ def lock(conn: Connection, account_id: int) -> None:
     )
 
 
-def _cursor(conn: Connection) -> Any:
+def lock_name(conn: Connection, name: str) -> None:
+    """Hold the lock of the account called ``name`` (normalised) until the transaction ends."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :key)"),
+        {"cls": NAME_LOCK_CLASS, "key": zlib.crc32(name.encode()) % 2**31},
+    )
+
+
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[Any]:
     """A cursor on the connection's own psycopg connection, inside the same transaction: COPY
-    and array parameters are psycopg features that SQLAlchemy does not expose."""
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    and array parameters are psycopg features that SQLAlchemy does not expose.
+
+    psycopg's errors raised through it are wrapped as SQLAlchemy's (as its own cursor would), so
+    the gateway names their cause like any other statement's (a full disk during a COPY, say)
+    rather than letting a driver exception through."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            yield cursor
+    except dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(
+            None, None, exc, dbapi.Error, dialect=conn.dialect, ismulti=False
+        ) from exc
 
 
 def customer_ids(conn: Connection, account_id: int, emails: Mapping[str, str | None]) -> dict[str, int]:

@@ -21,6 +21,10 @@ def lock(conn: Connection, account_id: int) -> None:
     """Nothing to do: SQLite lets one writer in at a time."""
 
 
+def lock_name(conn: Connection, name: str) -> None:
+    """Nothing to do: SQLite lets one writer in at a time."""
+
+
 _CHUNK = 500  # bound parameters per IN list
 
 
