@@ -8,6 +8,7 @@ Nothing here reads the environment at import time.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,26 @@ def _timezone(raw: str) -> str:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError from exc
+    return raw
+
+
+def _auth(raw: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in {"none", "oidc"}:
+        raise ValueError
+    return mode
+
+
+def _email(raw: str) -> str:
+    email = raw.strip().lower()
+    if email and (email.count("@") != 1 or len(email) > 320 or any(c.isspace() for c in email)):
+        raise ValueError
+    return email
+
+
+def _secret(raw: str) -> str:
+    if raw and len(raw) < 32:
+        raise ValueError
     return raw
 
 
@@ -475,6 +496,30 @@ SETTINGS: tuple[Spec, ...] = (
         "up to 64 letters, digits or _ - .",
         "This replica's name (the cluster's slot name, or the pod name); shown in the sidebar.",
     ),
+    # -- sign-in and access (issue 13) ---------------------------------------------------------------
+    Spec(
+        "auth",
+        "none",
+        _auth,
+        "none or oidc",
+        "Sign-in. `none`: the demo, no sign-in, every page visible. `oidc`: st.login with the "
+        "provider in .streamlit/secrets.toml [auth]; people see what they are granted.",
+    ),
+    Spec(
+        "admin_email",
+        "",
+        _email,
+        "an email address, or empty",
+        "This person is an admin whatever the grants say (the first admin, who grants the others).",
+    ),
+    Spec(
+        "secret_key",
+        "",
+        _secret,
+        "at least 32 characters, or empty",
+        "Signs the page cursors in links (HMAC). Empty: derived from the database URL, fine for the "
+        "demo; required with EBAYDASH_AUTH=oidc. Give every replica the same one.",
+    ),
 )
 
 
@@ -535,6 +580,9 @@ class Settings:
     metrics_port: int = _default("metrics_port")
     metrics_host: str = _default("metrics_host")
     replica_name: str = _default("replica_name")
+    auth: str = _default("auth")
+    admin_email: str = _default("admin_email")
+    secret_key: str = _default("secret_key")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -551,6 +599,20 @@ class Settings:
                 f"EBAYDASH_L1_TTL_S ({self.l1_ttl_s}) must not exceed EBAYDASH_CACHE_TTL_S "
                 f"({self.cache_ttl_s}): the in-process copy may not outlive the shared one."
             )
+
+        if self.auth == "oidc" and not self.secret_key:
+            raise ConfigError(
+                "EBAYDASH_AUTH=oidc needs EBAYDASH_SECRET_KEY (at least 32 random characters, the same "
+                "on every replica): it signs the page cursors in links."
+            )
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The key page cursors are signed with (HMAC-SHA256): the secret, else for the demo one
+        derived from the database URL, so replicas sharing a database agree without a setting."""
+        if self.secret_key:
+            return hashlib.sha256(b"ebaydash-cursor\0" + self.secret_key.encode()).digest()
+        return hashlib.sha256(b"ebaydash-cursor-demo\0" + self.database_url.encode()).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

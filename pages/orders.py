@@ -69,7 +69,7 @@ with ui.guard():
         st.rerun()
     page = ui.first_page_if_stale(
         lambda c: services.orders_page(
-            ctx, account.id, flt, sort=sort, cursor=c, page_size=page_size, fresh=chosen.fresh
+            ctx, chosen.viewer, account.id, flt, sort=sort, cursor=c, page_size=page_size, fresh=chosen.fresh
         ),
         cursor,
     )
@@ -83,7 +83,7 @@ with ui.guard():
         page_size=page_size,
         cursor=st.session_state.get("orders_cursor"),
     )
-    total = services.orders_total(ctx, account.id, flt, fresh=chosen.fresh)
+    total = services.orders_total(ctx, chosen.viewer, account.id, flt, fresh=chosen.fresh)
     if nav[1].button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):
         st.session_state["orders_cursor"] = page.prev_cursor
         st.rerun()
@@ -110,7 +110,7 @@ with ui.guard():
         st.download_button(
             f"⬇ Download {total:,} orders as CSV",
             # deferred: the export runs only when clicked, streamed into a temporary file
-            data=lambda: services.export_orders_file(ctx, account.id, flt, sort=sort),
+            data=lambda: services.export_orders_file(ctx, chosen.viewer, account.id, flt, sort=sort),
             file_name=f"orders-{account.ebay_user_id}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv",
             mime="text/csv",
             on_click="ignore",
@@ -122,7 +122,7 @@ with ui.guard():
         labels = {r.id: f"{r.ebay_order_id} · {r.buyer or 'unknown buyer'}" for r in page.rows}
         order_id = st.selectbox("Order", list(labels), format_func=lambda i: labels[i], key="orders_detail")
         assert order_id is not None  # the page has rows, so the selectbox has a choice
-        detail = services.order_detail(ctx, account.id, order_id, fresh=chosen.fresh)
+        detail = services.order_detail(ctx, chosen.viewer, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"

@@ -23,7 +23,7 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests.cache_support import FakeClock
-from tests.conftest import free_port
+from tests.conftest import OPERATOR, free_port
 
 
 class Counter:
@@ -395,10 +395,10 @@ def test_every_page_facing_service_reads_through_the_cache_with_the_account_in_i
     settings = Settings(database_url=demo_url)
     ctx = build_context(settings, start_sampler=False)
     try:
-        account = services.default_account(services.accounts(ctx))
+        account = services.default_account(services.accounts(ctx, OPERATOR))
         window = Window.last_days(30, account.timezone)
         flt = OrderFilter(window=window)
-        page = services.orders_page(ctx, account.id, flt)
+        page = services.orders_page(ctx, OPERATOR, account.id, flt)
         for fn, args in [
             (sellers.kpis, (account.id, window)),
             (sellers.trend, (account.id, window)),

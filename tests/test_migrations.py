@@ -33,7 +33,7 @@ from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
 from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
+from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
 from tests.migration_support import (
     BEFORE_MIGRATIONS,
     UPGRADE_TESTS,
@@ -192,7 +192,7 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
         db.dispose()
     ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
     try:
-        assert len(services.accounts(ctx)) == len(before["accounts"])
+        assert len(services.accounts(ctx, OPERATOR)) == len(before["accounts"])
     finally:
         ctx.close()
 

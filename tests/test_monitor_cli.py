@@ -18,7 +18,7 @@ from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.services import health, loadgen
 from ebaydash.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import OPERATOR, free_port
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
     settings = Settings(database_url=demo_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     ctx = build_context(settings, start_sampler=False)
     try:
-        assert services.accounts(ctx)  # served by the database while the shared cache fails
+        assert services.accounts(ctx, OPERATOR)  # served by the database while the shared cache fails
         started = time.perf_counter()
         checks = {c.name: c for c in health.health_checks(ctx)}
         assert time.perf_counter() - started < 2

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ebaydash.context import Context
+from ebaydash.services._access import for_managers
+from ebaydash.viewer import Viewer
 
 Status = Literal["ok", "degraded", "down", "off"]
 
@@ -17,7 +19,8 @@ class HealthCheck:
     detail: str
 
 
-def health_checks(ctx: Context) -> list[HealthCheck]:
+@for_managers
+def health_checks(ctx: Context, viewer: Viewer) -> list[HealthCheck]:
     """Database round trip and pool, Redis, and the cache's circuit breaker, each with a status."""
     checks = []
     db = ctx.db.health()

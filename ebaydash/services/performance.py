@@ -13,11 +13,14 @@ from ebaydash.errors import InvalidInput
 from ebaydash.monitor import histogram
 from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, SeriesKey, bucket_start, window_start
 from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
+from ebaydash.services._access import for_managers
+from ebaydash.viewer import Viewer
 
 __all__ = ["WINDOWS_S", "PerformanceReport", "performance", "performance_report"]
 
 
-def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
+@for_managers
+def performance(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> Snapshot:
     """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`),
     cluster-wide when Redis is shared; :class:`~ebaydash.errors.InvalidInput` for another window."""
     if window_s not in WINDOWS_S:
@@ -80,8 +83,9 @@ def _timeline(snap: Snapshot) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceReport:
-    snap = performance(ctx, window_s)
+@for_managers
+def performance_report(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> PerformanceReport:
+    snap = performance(ctx, viewer, window_s)
     return PerformanceReport(
         snapshot=snap,
         scope_label="all replicas" if snap.scope == "cluster" else "this process",
