@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.db import bulk, migrations
+from ebaydash.db import bulk, migrations, schema
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import meta
 from ebaydash.settings import Settings
@@ -129,6 +129,8 @@ def db(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Database]
     with database.transaction() as conn:
         bulk.delete_all(conn)
         conn.execute(meta.delete())
+        for table in reversed(schema.ACCESS_TABLES):  # grants go with their accounts; people stay
+            conn.execute(table.delete())
     yield database
     database.dispose()
 

@@ -127,8 +127,12 @@ def second_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second_url: str) -> None:
+    """The migrations make the code's schema (every table of ebaydash.db.schema, also those later
+    revisions added, which ``schema.create_all`` leaves out as versions before migrations did)."""
     made_by_migrations = gateway(empty_url)
-    made_by_create_all = database_at(second_url, BEFORE_MIGRATIONS)
+    made_by_create_all = gateway(second_url)
+    with made_by_create_all.transaction() as conn:
+        schema.metadata.create_all(conn)
     try:
         migrations.upgrade(made_by_migrations)
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
@@ -186,7 +190,10 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
     try:
         db.ensure_ready()
         assert migrations.read_status(db).state == "current"
-        assert dump(db) == before  # every row of every table, exactly
+        assert dump(db, before) == before  # every row of every table, exactly
+        assert all(
+            rows == [] for name, rows in dump(db).items() if name not in before
+        )  # later revisions' tables
         assert migrations.check(db).ok
     finally:
         db.dispose()
@@ -210,7 +217,7 @@ def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(e
         assert result.adopted and set(result.created_on_adoption) == {"scaling_state", "scaling_actions"}
         assert "Adopted" in result.describe()
         after = dump(legacy)
-        assert {k: v for k, v in after.items() if not k.startswith("scaling")} == before
+        assert {k: v for k, v in after.items() if k in before} == before
         assert migrations.check(legacy).ok
     finally:
         legacy.dispose()
@@ -291,18 +298,19 @@ def test_with_auto_migration_off_a_behind_database_is_named_not_migrated(empty_u
         db.dispose()
 
 
-# -- a later revision (a test-only copy of the migrations with a revision 0002) --------------------
+# -- a later revision (a test-only copy of the migrations with a revision 9002) --------------------
 
+# chained on the real head, whatever it is, so the copy keeps one head as revisions are added
 TEST_REVISION = '''"""test only: a column added to accounts
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 9002
+Revises: {head}
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -319,30 +327,33 @@ def downgrade() -> None:
 
 
 @pytest.fixture
-def scripts_with_0002(tmp_path: Path) -> Path:
+def scripts_with_9002(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "0002_test_only.py").write_text(TEST_REVISION)
+    (location / "versions" / "9002_test_only.py").write_text(
+        TEST_REVISION.replace("{head}", migrations.head())
+    )
     return location
 
 
 def test_a_database_at_an_older_revision_is_upgraded_with_its_rows(
-    empty_url: str, scripts_with_0002: Path
+    empty_url: str, scripts_with_9002: Path
 ) -> None:
-    """The pattern of every later revision's test, on a test-only revision 0002."""
-    db = database_at(empty_url, "0001", script_location=scripts_with_0002)
+    """The pattern of every later revision's test, on a test-only revision 9002 after the head."""
+    current = migrations.head()
+    db = database_at(empty_url, current, script_location=scripts_with_9002)
     try:
         insert(db, "accounts", [{"name": "Shop", "ebay_user_id": "shop"}, {"name": "B", "ebay_user_id": "b"}])
         before = dump(db, ["accounts"])["accounts"]
-        found = migrations.read_status(db, script_location=scripts_with_0002)
-        assert (found.state, found.current, found.head) == ("behind", "0001", "0002")
+        found = migrations.read_status(db, script_location=scripts_with_9002)
+        assert (found.state, found.current, found.head) == ("behind", current, "9002")
         off = Settings(database_url=empty_url, auto_migrate=False)
-        with pytest.raises(SchemaOutdated, match=r"revision 0001, older than this version's 0002"):
-            migrations.ensure_schema(db, off, script_location=scripts_with_0002)
+        with pytest.raises(SchemaOutdated, match=rf"revision {current}, older than this version's 9002"):
+            migrations.ensure_schema(db, off, script_location=scripts_with_9002)
         status = migrations.ensure_schema(
-            db, off.replace(auto_migrate=True), script_location=scripts_with_0002
+            db, off.replace(auto_migrate=True), script_location=scripts_with_9002
         )
-        assert (status.state, status.current) == ("current", "0002")
+        assert (status.state, status.current) == ("current", "9002")
         after = dump(db, ["accounts"])["accounts"]
         assert after == [(*row, "none") for row in before]  # every row, with the new column's default
     finally:
@@ -474,8 +485,9 @@ def test_replica_processes_starting_together_on_a_new_postgres_database_migrate_
         outputs = [(p.wait(120), *p.communicate()) for p in procs]
         assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
         said = [out.strip() for _, out, _ in outputs]
-        assert sum(s.startswith("Upgraded from an empty database to 0001") for s in said) == 1, said
-        assert sum(s.startswith("Already at revision 0001") for s in said) == 3, said
+        head = migrations.head()
+        assert sum(s.startswith(f"Upgraded from an empty database to {head}") for s in said) == 1, said
+        assert sum(s.startswith(f"Already at revision {head}") for s in said) == 3, said
         assert "Traceback" not in "".join(err for _, _, err in outputs)
 
 
@@ -486,16 +498,17 @@ def test_the_db_commands(
     empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EBAYDASH_DATABASE_URL", empty_url)
+    head = migrations.head()
     assert main(["db", "current"]) == 0
     assert "(none)" in capsys.readouterr().out
     assert main(["db", "check"]) == 1
-    assert "`ebaydash db upgrade` creates revision 0001" in capsys.readouterr().err
+    assert f"`ebaydash db upgrade` creates revision {head}" in capsys.readouterr().err
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "Upgraded from an empty database to 0001."
+    assert capsys.readouterr().out.strip() == f"Upgraded from an empty database to {head}."
     assert main(["db", "upgrade"]) == 0
-    assert "Already at revision 0001" in capsys.readouterr().out
+    assert f"Already at revision {head}" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.startswith("0001\nAt revision 0001, the current one.")
+    assert capsys.readouterr().out.startswith(f"{head}\nAt revision {head}, the current one.")
     assert main(["db", "check"]) == 0
     # a hand-made change is drift: check says what differs and exits 1
     db = gateway(empty_url)
@@ -604,7 +617,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_without_an_ini_file(tmp_path: 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Upgraded from an empty database to 0001" in done.stdout
+    assert f"Upgraded from an empty database to {migrations.head()}" in done.stdout
 
 
 def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) -> None:
@@ -626,3 +639,40 @@ def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) ->
         finally:
             holder.dispose()
             db.dispose()
+
+
+# -- 0003: access (users, grants, audit log) -------------------------------------------------------
+
+
+@upgrade_test("0003")
+def test_0003_adds_access_tables_and_keeps_every_row(empty_url: str) -> None:
+    """0003 only adds tables: every row of 0001 comes through unchanged, and the new tables work
+    with the old accounts at once (a grant on an account that existed before, its cascade)."""
+    from ebaydash.db import access as db_access
+
+    db = database_at(empty_url, "0001")
+    try:
+        _fill_like_an_older_version(db)
+        before = dump(db)
+        assert not {"users", "grants", "audit_log"} & table_names(db)
+        migrations.upgrade(db, target="0003")
+        after = dump(db)
+        assert {name: rows for name, rows in after.items() if name in before} == before
+        assert after["users"] == after["grants"] == after["audit_log"] == []
+        with db.connect() as conn:
+            assert migrations.compare(conn, schema.metadata) == []  # schema.py describes 0003
+
+        shop = before["accounts"][0]
+        change = db_access.set_grant(db, "Seller@Example.com ", shop[1], "seller", by="cli:test", now=NOW)
+        assert (change.email, change.account_id, change.previous) == ("seller@example.com", shop[0], None)
+        assert [tuple(r) for r in db_access.grants_of(db, "SELLER@example.com")] == [(shop[0], "seller")]
+        audit = dump(db, ["audit_log"])["audit_log"]
+        assert [(row[2], row[3], row[5], row[6]) for row in audit] == [
+            ("cli:test", "grant", shop[1], "seller@example.com")
+        ]
+        with db.transaction() as conn:  # an account's grants go with it; the audit stays
+            conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": shop[0]})
+        assert dump(db, ["grants"])["grants"] == []
+        assert len(dump(db, ["audit_log"])["audit_log"]) == 1
+    finally:
+        db.dispose()
