@@ -52,9 +52,8 @@ def viewer_for(ctx: Context, email: str) -> Viewer:
     for row in db_access.grants_of(ctx.db, email):
         if row.role in ROLES:
             roles[int(row.account_id)] = row.role
-    admin = "admin" in roles.values() or (
-        bool(ctx.settings.admin_email) and email == ctx.settings.admin_email
-    )
+    bootstrap = db_access.normal_email(ctx.settings.admin_email)
+    admin = "admin" in roles.values() or (bool(bootstrap) and email == bootstrap)
     return Viewer(email=email, roles=roles, admin=admin, every_account=admin)
 
 
