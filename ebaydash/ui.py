@@ -297,11 +297,7 @@ def sidebar() -> Selection | None:
         if st.session_state.get("account_id") not in by_id:
             st.session_state["account_id"] = services.default_account(all_accounts).id
         account_id = st.selectbox(
-            "Account",
-            options=list(by_id),
-            # never a name for an id that is not in the list (a forged session value)
-            format_func=lambda i: by_id[i].name if i in by_id else "—",
-            key="account_id",
+            "Account", options=list(by_id), format_func=lambda i: by_id[i].name, key="account_id"
         )
         account = by_id[account_id]
         label = st.selectbox("Period", options=list(PERIODS), index=1, key="period")

@@ -393,3 +393,17 @@ def test_sign_ins_and_imports_are_audited(oidc_env: Shops) -> None:
             ctx, oidc_env.viewer(SELLER), [services.ImportFile(name, b"{}")], account_name="Audited Shop"
         )
     assert [e.action for e in services.audit_log(ctx, OPERATOR)].count("import") == 1
+
+
+def test_a_cached_value_of_another_account_is_refused_on_read(shops: Shops) -> None:
+    """Poison the cache: the key of the seller's KPIs holds another account's KPIs."""
+    from ebaydash.cache import key_for
+
+    ctx, seller = shops.ctx, shops.viewer(SELLER)
+    window = Window.last_days(30, "UTC")
+    theirs = services.kpis(ctx, OPERATOR, shops.other.id, window)
+    ctx.cache.set(key_for(services.kpis, ctx, seller, shops.mine.id, window), theirs)
+    with pytest.raises(NotAllowed):
+        services.kpis(ctx, seller, shops.mine.id, window)
+    # negative control: the honest value reads
+    assert services.kpis(ctx, seller, shops.mine.id, window, fresh=True).account_id == shops.mine.id

@@ -2,7 +2,8 @@
 
 A service ``fn(ctx, viewer, account_id, …)`` decorated with it refuses, with
 :class:`~ebaydash.errors.NotAllowed`, an account the viewer has no grant for, before its body or
-the ``@cacheable`` under it runs: a forged id reads nothing, not even a cached value.
+the ``@cacheable`` under it runs: a forged id reads nothing, not even a cached value. A result that
+names its account (``account_id``) must name the one asked for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from ebaydash.viewer import Viewer
+from ebaydash.errors import NotAllowed
+from ebaydash.viewer import NOT_YOUR_ACCOUNT, Viewer
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,7 +38,13 @@ def for_account(fn: Callable[P, T]) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         account_id = args[2] if len(args) > 2 else kwargs.get("account_id")
         viewer_of(args, kwargs).require_account(account_id)
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        # a value that names its account (KPIs) is checked on the way out, cached or not: a key
+        # collision or a poisoned shared cache cannot hand one account's figures to another
+        owner = getattr(result, "account_id", None)
+        if isinstance(owner, int) and owner != account_id:
+            raise NotAllowed(NOT_YOUR_ACCOUNT)
+        return result
 
     return wrapper
 
