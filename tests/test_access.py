@@ -171,9 +171,9 @@ def test_the_system_pages_services_are_for_managers(shops: Shops) -> None:
             call(seller)
         call(manager)  # allowed
         assert name
-    with pytest.raises(NotAllowed, match="only an admin"):
+    with pytest.raises(NotAllowed, match="Only an admin"):
         services.grants(shops.ctx, manager)
-    with pytest.raises(NotAllowed, match="only an admin"):
+    with pytest.raises(NotAllowed, match="Only an admin"):
         services.grant(shops.ctx, manager, SELLER, shops.other.name, "admin")
     assert services.viewer_for(shops.ctx, SELLER).roles == {shops.mine.id: "seller"}
 
@@ -407,3 +407,10 @@ def test_a_cached_value_of_another_account_is_refused_on_read(shops: Shops) -> N
         services.kpis(ctx, seller, shops.mine.id, window)
     # negative control: the honest value reads
     assert services.kpis(ctx, seller, shops.mine.id, window, fresh=True).account_id == shops.mine.id
+
+
+def test_pages_show_a_refusal_as_not_allowed() -> None:
+    from ebaydash import ui
+    from ebaydash.viewer import NOT_YOUR_ACCOUNT
+
+    assert ui.banner_text(NotAllowed(NOT_YOUR_ACCOUNT)) == f"**Not allowed.** {NOT_YOUR_ACCOUNT}"

@@ -137,7 +137,7 @@ def test_garbage_in_redis_is_a_counted_miss_and_is_replaced(shop: Shop) -> None:
     backend = shop.ctx.cache.l2
     assert isinstance(backend, RedisBackend)
     raw = shop.server.client()
-    value_key = backend._values + key_for(sellers.kpis, shop.ctx, shop.account_id, shop.window)
+    value_key = backend._values + key_for(sellers.kpis, shop.ctx, OPERATOR, shop.account_id, shop.window)
     assert raw.exists(value_key)
     for garbage in (b"\xff\xfe not json", b'99999999999999|{"$dc": ["os.system", ["id"]]}', b"[1, 2"):
         raw.set(value_key, garbage)

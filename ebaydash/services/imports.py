@@ -457,9 +457,7 @@ def import_orders(
     return report
 
 
-NEW_ACCOUNT_ADMINS_ONLY = (
-    "Not allowed: only an admin can create a new account. Ask one to create it and grant it to you."
-)
+NEW_ACCOUNT_ADMINS_ONLY = "Only an admin can create a new account. Ask one to create it and grant it to you."
 
 
 def _check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:
