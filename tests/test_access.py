@@ -414,3 +414,45 @@ def test_pages_show_a_refusal_as_not_allowed() -> None:
     from ebaydash.viewer import NOT_YOUR_ACCOUNT
 
     assert ui.banner_text(NotAllowed(NOT_YOUR_ACCOUNT)) == f"**Not allowed.** {NOT_YOUR_ACCOUNT}"
+
+
+def test_grants_and_the_audit_log_on_both_backends(db: Any) -> None:
+    """The access SQL on SQLite and Postgres: grant, regrant, list (a person without grants too),
+    revoke, and the audit log newest first."""
+    from ebaydash.db import access as db_access
+    from tests.migration_support import insert
+
+    insert(
+        db,
+        "accounts",
+        [{"name": "Shop One", "ebay_user_id": "one"}, {"name": "Shop Two", "ebay_user_id": "two"}],
+    )
+    now = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+    later = now + dt.timedelta(minutes=1)
+    db_access.set_grant(db, "a@x.test", "shop one", "seller", by="cli:t", now=now)
+    change = db_access.set_grant(db, "A@X.test", "Shop One", "manager", by="cli:t", now=later)
+    assert (change.previous, change.role, change.account_name) == ("seller", "manager", "Shop One")
+    db_access.set_grant(db, "a@x.test", "Shop Two", "seller", by="cli:t", now=later)
+    db_access.record_sign_in(db, "nobody@x.test", later, granted=False)
+    listed = [(r.email, r.account_name, r.role) for r in db_access.all_grants(db)]
+    assert listed == [
+        ("a@x.test", "Shop One", "manager"),
+        ("a@x.test", "Shop Two", "seller"),
+        ("nobody@x.test", None, None),
+    ]
+    assert sorted(tuple(r) for r in db_access.grants_of(db, "a@x.test")) == sorted(
+        (r.account_id, r.role) for r in db_access.all_grants(db) if r.email == "a@x.test"
+    )
+    db_access.set_grant(db, "a@x.test", "Shop Two", None, by="cli:t", now=later)
+    actions = [(r.action, r.subject, r.account_name) for r in db_access.audit_entries(db)]
+    assert actions[0] == ("revoke", "a@x.test", "Shop Two")
+    assert sorted(actions) == sorted(
+        [
+            ("grant", "a@x.test", "Shop One"),
+            ("grant", "a@x.test", "Shop One"),
+            ("grant", "a@x.test", "Shop Two"),
+            ("sign_in_no_access", "nobody@x.test", None),
+            ("revoke", "a@x.test", "Shop Two"),
+        ]
+    )
+    assert [r.role for r in db_access.grants_of(db, "a@x.test")] == ["manager"]  # Shop Two's is gone
