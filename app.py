@@ -1,4 +1,5 @@
-"""ebaydash entry point: page setup and navigation. Everything else lives in pages/ and ebaydash/."""
+"""ebaydash entry point: who is looking, and the pages they may see. Everything else lives in pages/
+and ebaydash/."""
 
 import streamlit as st
 
@@ -6,18 +7,27 @@ from ebaydash import ui
 
 st.set_page_config(page_title="ebaydash", page_icon=":material/storefront:", layout="wide")
 
-navigation = st.navigation(
-    {
+viewer = ui.signed_in_viewer()  # the demo's with EBAYDASH_AUTH=none; None before sign-in
+if viewer is None:
+    st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon=":material/login:")]).run()
+elif not viewer.has_access:
+    st.navigation([st.Page(ui.no_access_page, title="No access yet", icon=":material/lock:")]).run()
+else:
+    # only the pages this viewer may see exist for them: a link to another one opens the default
+    pages = {
         "Sellers": [
             st.Page("pages/overview.py", title="Overview", icon=":material/insights:", default=True),
             st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
             st.Page("pages/import_orders.py", title="Import orders", icon=":material/upload_file:"),
         ],
-        "System": [
+    }
+    if viewer.is_manager:
+        pages["System"] = [
             st.Page("pages/performance.py", title="Performance", icon=":material/speed:"),
             st.Page("pages/resources.py", title="Resources", icon=":material/memory:"),
             st.Page("pages/scaling.py", title="Scaling", icon=":material/trending_up:"),
-        ],
-    }
-)
-ui.run_page(navigation)
+        ]
+    if viewer.is_admin:
+        pages["Admin"] = [st.Page("pages/access.py", title="Access", icon=":material/admin_panel_settings:")]
+    ui.who_is_looking(viewer)
+    ui.run_page(st.navigation(pages))

@@ -30,6 +30,8 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.services import namespaces
 from tests.redis_server import RedisServer
 
+VIEWER = services.Viewer.operator("bench")  # the benchmarks measure the services, not the grants
+
 SECTION = "cache"
 
 
@@ -39,7 +41,7 @@ def run(env: BenchEnv) -> list[Measurement]:
     with _context(env, env.redis_url) as ctx:
         account = _biggest_account(ctx)
         window = Window.last_days(30, account.timezone)
-        page = services.orders_page(ctx, account.id, OrderFilter(), page_size=50)
+        page = services.orders_page(ctx, VIEWER, account.id, OrderFilter(), page_size=50)
         results = [
             *_hits(env, ctx, account, window, page),
             _miss_cost(env, page),
@@ -60,8 +62,10 @@ def _hits(
     l1_only.set("k", page)
     l1_us = _per_call_us(lambda: l1_only.get_or_create("k", _never), samples=samples)
 
-    services.kpis(ctx, account.id, window)
-    service_us = _per_call_us(lambda: services.kpis(ctx, account.id, window), samples=samples, batch=200)
+    services.kpis(ctx, VIEWER, account.id, window)
+    service_us = _per_call_us(
+        lambda: services.kpis(ctx, VIEWER, account.id, window), samples=samples, batch=200
+    )
 
     backend = RedisBackend(env.redis_url or "", prefix=f"ebaydash-bench-{uuid.uuid4().hex[:8]}")
     cache = TieredCache(MemoryBackend(), backend, observer=MetricsRecorder())
@@ -131,9 +135,9 @@ def _miss_cost(env: BenchEnv, page: OrdersPage) -> Measurement:
 
 def _overview(ctx: Context, account: Account, window: Window) -> None:
     """The data the overview page asks for: the sidebar's accounts, the tiles and the trend."""
-    services.accounts(ctx)
-    services.kpis(ctx, account.id, window)
-    services.trend(ctx, account.id, window)
+    services.accounts(ctx, VIEWER)
+    services.kpis(ctx, VIEWER, account.id, window)
+    services.trend(ctx, VIEWER, account.id, window)
 
 
 def _invalidate(ctx: Context, account: Account) -> None:
@@ -262,7 +266,7 @@ def _context(env: BenchEnv, redis_url: str) -> Iterator[Context]:
 
 
 def _biggest_account(ctx: Context) -> Account:
-    accounts = services.accounts(ctx)
+    accounts = services.accounts(ctx, VIEWER)
     return next((a for a in accounts if a.id == 1), accounts[0])  # account 1 holds ~30 % of orders
 
 

@@ -152,6 +152,7 @@ RECOMMEND_EXITS = {"hold": EXIT_HOLD, "scale_up": EXIT_SCALE_UP, "scale_down": E
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
+    from ebaydash.services import access
 
     if args.replicas is not None:
         if args.replicas < 1:
@@ -166,7 +167,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         )
     ctx = build_context(settings, start_sampler=False)
     try:
-        decision = services.recommendation(ctx, act=not args.dry_run)
+        decision = services.recommendation(ctx, access.operator(), act=not args.dry_run)
     finally:
         ctx.close()
     code = RECOMMEND_EXITS[decision.action]
@@ -267,6 +268,7 @@ def _import_paths(names: Sequence[str]) -> tuple[list[Path], list[str]]:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
+    from ebaydash.services import access
 
     if args.timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -298,6 +300,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = services.import_orders(
             ctx,
+            access.operator(),
             files,
             account_name=args.account,
             timezone=args.timezone,
@@ -359,6 +362,40 @@ def _plain_help(parser: argparse.ArgumentParser) -> None:
                 choice.help = _plain(choice.help)
             for child in set(action.choices.values()):
                 _plain_help(child)
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """``users grant|revoke|list``: as the operator at the shell (named in the audit log)."""
+    from ebaydash.context import build_context
+    from ebaydash.services import access
+
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        me = access.operator()
+        if args.users_command == "grant":
+            change = access.grant(ctx, me, args.email, args.account, args.role)
+            was = f" (was {change.previous})" if change.previous and change.previous != change.role else ""
+            print(f"{change.email} is {change.role} of {change.account_name!r}{was}.")
+        elif args.users_command == "revoke":
+            change = access.revoke(ctx, me, args.email, args.account)
+            if change.previous is None:
+                print(f"{change.email} had no grant on {change.account_name!r}; nothing changed.")
+            else:
+                print(f"{change.email} is no longer {change.previous} of {change.account_name!r}.")
+        else:
+            rows = access.grants(ctx, me)
+            if settings.admin_email:
+                print(f"{settings.admin_email}: admin of every account (EBAYDASH_ADMIN_EMAIL)")
+            if not rows:
+                print("Nobody has signed in or been granted anything yet.")
+            for row in rows:
+                if row.account_name is None:
+                    print(f"{row.email}: no access yet")
+                else:
+                    print(f"{row.email}: {row.role} of {row.account_name!r} (by {row.granted_by})")
+    finally:
+        ctx.close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -460,6 +497,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="fill it from the difference between the database (at the head) and ebaydash.db.schema",
     )
     p.set_defaults(handler=cmd_db_revision)
+
+    users = sub.add_parser(
+        "users",
+        help="who may sign in and see what: grant, revoke, list",
+        description="Roles per account: seller (the account's pages), manager (also the system "
+        "pages), admin (every account, the system pages, grants and the audit log). Every change is "
+        "written to the audit log under your operating-system user.",
+    )
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    p = users_sub.add_parser("grant", help="give EMAIL a role on an account (replaces their role on it)")
+    p.add_argument("email", metavar="EMAIL", help="the address the sign-in provider gives for them")
+    p.add_argument("--account", required=True, help="account name (as `ebaydash users list` shows it)")
+    p.add_argument("--role", required=True, choices=["seller", "manager", "admin"])
+    p.set_defaults(handler=cmd_users)
+    p = users_sub.add_parser("revoke", help="take EMAIL's grant on an account away")
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("--account", required=True, help="account name")
+    p.set_defaults(handler=cmd_users)
+    p = users_sub.add_parser("list", help="everyone known and their grants")
+    p.set_defaults(handler=cmd_users)
 
     p = sub.add_parser(
         "loadgen",

@@ -8,6 +8,7 @@ and, where there is one, the fix.
     ├── InvalidInput               bad input from a user (filters, cursors, files)
     │   └── InvalidCursor          a tampered, truncated or stale page cursor
     ├── NotFound                   an account or order that does not exist
+    ├── NotAllowed                 the signed-in viewer has no grant for this account or page
     ├── DatabaseError              the database refused or failed an operation
     │   ├── DatabaseUnavailable    the database cannot be reached (connection-level failures only)
     │   │   └── DatabaseUnresponsive  connected, but no answer within the time limit (frozen server,
@@ -65,6 +66,13 @@ class InvalidCursor(InvalidInput):
 
 class NotFound(EbaydashError):
     pass
+
+
+class NotAllowed(EbaydashError):
+    """The viewer has no grant for what was asked: an account (forged through the URL, session
+    state, a cursor or a direct call), a system page, the grants. Raised by the services before
+    they touch the cache or the database; the message is the same whether or not the account
+    exists, so it tells a stranger nothing."""
 
 
 class DatabaseError(EbaydashError):

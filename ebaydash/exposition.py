@@ -54,7 +54,7 @@ def live_replicas(ctx: Context) -> int | None:
 def scaling_preview(ctx: Context) -> Decision:
     """The recommendation for the replicas that report now (``EBAYDASH_REPLICAS`` without shared
     metrics), evaluated against the shared state without claiming or remembering anything."""
-    return services.what_if(ctx, {}, replicas=live_replicas(ctx))
+    return services.what_if(ctx, services.Viewer.operator("metrics"), {}, replicas=live_replicas(ctx))
 
 
 def attach(ctx: Context, *, live_sessions: Callable[[], int | None] | None = None) -> int | None:

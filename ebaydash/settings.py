@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -151,6 +152,26 @@ def _timezone(raw: str) -> str:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError from exc
+    return raw
+
+
+def _auth(raw: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in {"none", "oidc"}:
+        raise ValueError
+    return mode
+
+
+def _email(raw: str) -> str:
+    email = raw.strip().lower()
+    if email and (email.count("@") != 1 or len(email) > 320 or any(c.isspace() for c in email)):
+        raise ValueError
+    return email
+
+
+def _secret(raw: str) -> str:
+    if raw and len(raw) < 32:
+        raise ValueError
     return raw
 
 
@@ -509,6 +530,30 @@ SETTINGS: tuple[Spec, ...] = (
         "This replica's name (the cluster's slot name, or the pod name); shown in the sidebar.",
         expected="up to 64 letters, digits or _ - .",
     ),
+    # -- sign-in and access (issue 13) ---------------------------------------------------------------
+    Spec(
+        "auth",
+        "none",
+        _auth,
+        "Sign-in. `none`: the demo, no sign-in, every page visible. `oidc`: st.login with the "
+        "provider in .streamlit/secrets.toml [auth]; people see what they are granted.",
+        expected="none or oidc",
+    ),
+    Spec(
+        "admin_email",
+        "",
+        _email,
+        "This person is an admin whatever the grants say (the first admin, who grants the others).",
+        expected="an email address, or empty",
+    ),
+    Spec(
+        "secret_key",
+        "",
+        _secret,
+        "Signs the page cursors in links (HMAC). Empty: derived from the database URL, fine for the "
+        "demo; required with EBAYDASH_AUTH=oidc. Give every replica the same one.",
+        expected="at least 32 characters, or empty",
+    ),
 )
 
 
@@ -574,6 +619,9 @@ class Settings:
     database_admin_url: str = _default("database_admin_url")
     database_app_role: str = _default("database_app_role")
     replica_name: str = _default("replica_name")
+    auth: str = _default("auth")
+    admin_email: str = _default("admin_email")
+    secret_key: str = _default("secret_key")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -600,6 +648,20 @@ class Settings:
                 f"EBAYDASH_L1_TTL_S ({self.l1_ttl_s}) must not exceed EBAYDASH_CACHE_TTL_S "
                 f"({self.cache_ttl_s}): the in-process copy may not outlive the shared one."
             )
+
+        if self.auth == "oidc" and not self.secret_key:
+            raise ConfigError(
+                "EBAYDASH_AUTH=oidc needs EBAYDASH_SECRET_KEY (at least 32 random characters, the same "
+                "on every replica): it signs the page cursors in links."
+            )
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The key page cursors are signed with (HMAC-SHA256): the secret, else for the demo one
+        derived from the database URL, so replicas sharing a database agree without a setting."""
+        if self.secret_key:
+            return hashlib.sha256(b"ebaydash-cursor\0" + self.secret_key.encode()).digest()
+        return hashlib.sha256(b"ebaydash-cursor-demo\0" + self.database_url.encode()).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -32,6 +32,7 @@ from ebaydash.errors import (
     EbaydashError,
     InvalidCursor,
     LoginRefused,
+    NotAllowed,
     PermissionDenied,
     QueryCancelled,
     QueryTimeout,
@@ -42,6 +43,7 @@ from ebaydash.models import Account, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
+from ebaydash.viewer import Viewer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -121,6 +123,7 @@ def context() -> Context:
 # The banner's heading per kind of error (the most specific class wins); the message under it
 # names the cause and the fix.
 BANNER_TITLES: tuple[tuple[type[EbaydashError], str], ...] = (
+    (NotAllowed, "Not allowed"),
     (ConfigError, "Configuration problem"),
     (DatabaseUnresponsive, "The database is not answering"),
     (DatabaseUnavailable, "The database cannot be reached"),
@@ -181,8 +184,91 @@ def guard() -> Iterator[None]:
 # -- sidebar selection --------------------------------------------------------------------------
 
 
+# -- sign-in ------------------------------------------------------------------------------------
+
+_VIEWER_KEY = "_viewer"
+
+
+def signed_in_viewer() -> Viewer | None:
+    """Who is looking, for this run (app.py, before the navigation is built): the demo viewer with
+    ``EBAYDASH_AUTH=none``; with ``oidc`` the signed-in person's grants read afresh from the
+    database (a revocation counts from the next page view), or ``None`` before sign-in.
+
+    The viewer comes from Streamlit's identity cookie (``st.user``, set by ``st.login`` after the
+    provider vouched for the person) and the database, never from the URL or a widget."""
+    ctx = context()
+    if ctx.settings.auth == "none":
+        current = Viewer.demo()
+    else:
+        if not st.user.is_logged_in:
+            st.session_state.pop(_VIEWER_KEY, None)
+            return None
+        email = str(st.user.get("email") or "")
+        try:
+            if st.session_state.get("_signed_in_as") != email:
+                current = services.sign_in(ctx, email)  # once per session: remembered and audited
+                st.session_state["_signed_in_as"] = email
+            else:
+                current = services.viewer_for(ctx, email)
+        except EbaydashError as exc:
+            _stop_with(exc)
+    st.session_state[_VIEWER_KEY] = current
+    return current
+
+
+def viewer() -> Viewer:
+    """The viewer app.py found for this run (see :func:`signed_in_viewer`)."""
+    _ensure_entered_through_app()
+    current = st.session_state.get(_VIEWER_KEY)
+    if not isinstance(current, Viewer):
+        _stop("Sign in to see this page.")
+    return current
+
+
+def sign_in_page() -> None:
+    """The only page before sign-in (``EBAYDASH_AUTH=oidc``)."""
+    st.title("ebaydash")
+    st.write("Sign in to see your shops' figures.")
+    if st.button("Sign in", type="primary", icon=":material/login:", key="sign_in"):
+        st.login()
+
+
+def no_access_page() -> None:
+    """The only page for a signed-in person without any grant."""
+    email = str(st.user.get("email") or "")
+    st.title("No access yet")
+    st.info(
+        f"You are signed in as {email}, but no shop has been shared with you yet. "
+        "Ask a manager to grant you access; then reload this page.",
+        icon=":material/lock:",
+    )
+    if st.button("Sign out", key="sign_out_no_access"):
+        sign_out()
+
+
+def sign_out() -> None:
+    st.session_state.clear()
+    st.logout()
+
+
+def who_is_looking(current: Viewer) -> None:
+    """The sidebar's line on who is signed in (with the sign-out button), or on the demo mode."""
+    with st.sidebar:
+        if current.kind == "demo":
+            st.caption(
+                "Demo mode: no sign-in, every account and page is visible (EBAYDASH_AUTH=none).",
+                help="Set EBAYDASH_AUTH=oidc and configure .streamlit/secrets.toml [auth] to sign in.",
+            )
+            return
+        role = "admin" if current.is_admin else "manager" if current.is_manager else "seller"
+        st.caption(f"Signed in as {current.email} ({role})")
+        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+            sign_out()
+
+
 @dataclass(frozen=True)
 class Selection:
+    viewer: Viewer
     account: Account
     window: Window
     period_label: str
@@ -195,7 +281,7 @@ def sidebar() -> Selection | None:
     ctx = context()
     with st.sidebar:
         try:
-            all_accounts = services.accounts(ctx)
+            all_accounts = services.accounts(ctx, viewer())
         except DatabaseError as exc:
             error_banner(exc)
             return None
@@ -243,7 +329,7 @@ def sidebar() -> Selection | None:
                 "Cache degraded: the shared cache is not answering, figures come straight from the database.",
                 icon="🐢",
             )
-    return Selection(account=account, window=window, period_label=label, fresh=fresh)
+    return Selection(viewer=viewer(), account=account, window=window, period_label=label, fresh=fresh)
 
 
 # -- the view in the URL ------------------------------------------------------------------------

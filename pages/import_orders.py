@@ -6,6 +6,7 @@ import streamlit as st
 from ebaydash import services, ui
 
 ctx = ui.context()
+viewer = ui.viewer()
 st.title("Import orders")
 st.caption(
     "Upload the pages of a Sell Fulfillment API **getOrders** search (JSON) or Seller Hub **Orders** "
@@ -16,7 +17,7 @@ st.caption(
 )
 
 with ui.guard():
-    existing = services.accounts(ctx)
+    existing = services.accounts(ctx, viewer)
     # a new key after each run empties the uploader: files that failed leave it, files that were
     # fine wait below ("kept"), so the next try needs only the corrected files
     generation = st.session_state.setdefault("import_generation", 0)
@@ -34,7 +35,8 @@ with ui.guard():
         if right.button("Forget them", key="import_forget"):
             st.session_state["import_kept"] = []
             st.rerun()
-    targets = ["An existing account", "A new account"]
+    # only an admin may create an account (the services refuse it to anyone else, too)
+    targets = ["An existing account", "A new account"] if viewer.is_admin else ["An existing account"]
     target = st.radio(
         "Import into", targets, index=0 if existing else 1, horizontal=True, disabled=not existing
     )
@@ -79,6 +81,7 @@ with ui.guard():
 
         imported = services.import_orders(
             ctx,
+            viewer,
             files,
             account_name=account_name,
             timezone=timezone,

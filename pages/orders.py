@@ -69,7 +69,7 @@ with ui.guard():
         st.rerun()
     page = ui.first_page_if_stale(
         lambda c: services.orders_page(
-            ctx, account.id, flt, sort=sort, cursor=c, page_size=page_size, fresh=chosen.fresh
+            ctx, chosen.viewer, account.id, flt, sort=sort, cursor=c, page_size=page_size, fresh=chosen.fresh
         ),
         cursor,
     )
@@ -83,7 +83,7 @@ with ui.guard():
         page_size=page_size,
         cursor=st.session_state.get("orders_cursor"),
     )
-    total = services.orders_total(ctx, account.id, flt, fresh=chosen.fresh)
+    total = services.orders_total(ctx, chosen.viewer, account.id, flt, fresh=chosen.fresh)
     if nav[1].button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):
         st.session_state["orders_cursor"] = page.prev_cursor
         st.rerun()
@@ -127,7 +127,9 @@ with ui.guard():
         export[0].download_button(
             f"⬇ Download {ui.plural(total, 'order')} as CSV",
             # deferred: the export runs only when clicked, streamed into a temporary file
-            data=lambda: services.export_orders_file(ctx, account.id, flt, sort=sort, line_items=with_items),
+            data=lambda: services.export_orders_file(
+                ctx, chosen.viewer, account.id, flt, sort=sort, line_items=with_items
+            ),
             file_name=f"orders{'-items' if with_items else ''}-{account.ebay_user_id}-{stamp}.csv",
             mime="text/csv",
             on_click="ignore",
@@ -139,7 +141,7 @@ with ui.guard():
     elif page.rows and picked_rows[0] < len(page.rows):
         st.subheader("Order details")
         order_id = page.rows[picked_rows[0]].id
-        detail = services.order_detail(ctx, account.id, order_id, fresh=chosen.fresh)
+        detail = services.order_detail(ctx, chosen.viewer, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"

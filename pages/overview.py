@@ -14,7 +14,7 @@ st.title(f"{account.name}")
 st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.timezone)}")
 
 with ui.guard():
-    view = services.overview(ctx, account.id, chosen.window, fresh=chosen.fresh)
+    view = services.overview(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
     k, cur, help_ = view.kpis, view.kpis.currency, services.FIGURES
     # more refunds or cancellations is bad news: their increase shows red ("inverse")
     tiles: list[tuple[str, ui.Tile]] = [

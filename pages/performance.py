@@ -6,6 +6,7 @@ import streamlit as st
 from ebaydash import services, ui
 
 ctx = ui.context()
+viewer = ui.viewer()
 st.title("Performance")
 window = st.segmented_control(
     "Window",
@@ -20,7 +21,7 @@ window = st.segmented_control(
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def demo_traffic() -> None:
     with ui.guard():
-        status = services.demo_traffic(ctx)
+        status = services.demo_traffic(ctx, viewer)
         text, action = st.columns([5, 1], vertical_alignment="center")
         if status.running:
             text.info(
@@ -29,7 +30,7 @@ def demo_traffic() -> None:
                 icon=":material/groups:",
             )
             if action.button("Stop", key="traffic_stop", icon=":material/stop:", width="stretch"):
-                services.stop_demo_traffic(ctx)
+                services.stop_demo_traffic(ctx, viewer)
                 st.rerun()
         else:
             text.caption(
@@ -40,14 +41,14 @@ def demo_traffic() -> None:
             if action.button(
                 "Simulate visitors", key="traffic_start", icon=":material/play_arrow:", width="stretch"
             ):
-                services.start_demo_traffic(ctx)
+                services.start_demo_traffic(ctx, viewer)
                 st.rerun()
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
-        report = services.performance_report(ctx, float(window or 300))
+        report = services.performance_report(ctx, viewer, float(window or 300))
         snap = report.snapshot
         st.caption(
             f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
@@ -142,7 +143,7 @@ def live() -> None:
 def health() -> None:
     st.subheader("Health")
     with ui.guard():
-        ui.health_badges(services.health_checks(ctx))
+        ui.health_badges(services.health_checks(ctx, viewer))
 
 
 demo_traffic()

@@ -6,13 +6,14 @@ import streamlit as st
 from ebaydash import services, ui
 
 ctx = ui.context()
+viewer = ui.viewer()
 st.title("Resources")
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
-        report = services.resource_report(ctx)
+        report = services.resource_report(ctx, viewer)
         latest = report.latest
         st.caption(
             f"This process and its machine, sampled every {report.interval_s:g} s; "

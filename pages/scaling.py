@@ -6,13 +6,14 @@ import streamlit as st
 from ebaydash import services, ui
 
 ctx = ui.context()
+viewer = ui.viewer()
 st.title("Scaling")
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
-        report = services.scaling_report(ctx)
+        report = services.scaling_report(ctx, viewer)
         decision = report.decision
         if report.state_note:
             st.warning(report.state_note, icon="⚠️")
@@ -59,7 +60,7 @@ live()
 
 st.subheader("What if?")
 with ui.guard():
-    base = services.policy(ctx)
+    base = services.policy(ctx, viewer)
     with st.form("what_if"):
         cols = st.columns(3)
         values = {
@@ -105,7 +106,7 @@ with ui.guard():
         replicas = more[3].number_input("Replicas now", min_value=1, value=ctx.settings.replicas)
         tried = st.form_submit_button("Try these values")
     if tried:
-        outcome = services.what_if(ctx, values, replicas=int(replicas))
+        outcome = services.what_if(ctx, viewer, values, replicas=int(replicas))
         st.metric(
             "Would recommend", f"{outcome.label}: {outcome.current_replicas} → {outcome.desired_replicas}"
         )

@@ -16,6 +16,7 @@ from ebaydash.cache.redis import RedisBackend
 from ebaydash.cache.tiered import TieredCache
 from ebaydash.context import build_context
 from ebaydash.settings import Settings
+from tests.conftest import OPERATOR
 
 
 def watch_order_status(
@@ -24,13 +25,13 @@ def watch_order_status(
     """Read one order through the cache every 10 ms; report when ``expected`` first shows."""
     ctx = build_context(settings, start_sampler=False)
     try:
-        services.order_detail(ctx, account_id, order_id)
+        services.order_detail(ctx, OPERATOR, account_id, order_id)
         ready.set()
         deadline = time.time() + 10
         reads = 0
         while time.time() < deadline:
             reads += 1
-            if services.order_detail(ctx, account_id, order_id).order.status == expected:
+            if services.order_detail(ctx, OPERATOR, account_id, order_id).order.status == expected:
                 seen_at = time.time()
                 break
             time.sleep(0.01)

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ebaydash.db import bulk, migrations
+from ebaydash.db import bulk, migrations, schema
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import meta
 from ebaydash.settings import Settings
+from ebaydash.viewer import Viewer
 from tests.redis_server import RedisServer
 from tests.redis_server import free_port as free_port  # tests import it from here
 
@@ -28,6 +29,8 @@ SAMPLE_DIR = ROOT / "sample_data"
 PG_ADMIN_URL = os.environ.get("EBAYDASH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("EBAYDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("EBAYDASH_TEST_CHROMIUM", "/usr/bin/chromium")
+#: Who the tests call the services as, unless a test is about access: sees every account and page.
+OPERATOR = Viewer.operator("tests")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -109,6 +112,8 @@ def db(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Database]
     with database.transaction() as conn:
         bulk.delete_all(conn)
         conn.execute(meta.delete())
+        for table in reversed(schema.ACCESS_TABLES):  # grants go with their accounts; people stay
+            conn.execute(table.delete())
     yield database
     database.dispose()
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,10 +23,13 @@ def seeded_sqlite(directory: Path, template: Path) -> str:
 
 
 @contextmanager
-def running_app(log_dir: Path, env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with ``env`` added; yields its base URL once
-    `/_stcore/health` answers, and stops it afterwards."""
-    port = free_port()
+def running_app(
+    log_dir: Path, env: dict[str, str], *, port: int | None = None, args: Sequence[str] = ()
+) -> Iterator[str]:
+    """`streamlit run app.py` on ``port`` (default: a free one) with ``env`` added and Streamlit's
+    ``args`` (e.g. ``--secrets.files``); yields its base URL once `/_stcore/health` answers, and
+    stops it afterwards."""
+    port = port or free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -42,6 +45,7 @@ def running_app(log_dir: Path, env: dict[str, str]) -> Iterator[str]:
                 str(port),
                 "--browser.gatherUsageStats",
                 "false",
+                *args,
             ],
             cwd=ROOT,
             env={**os.environ, **env},

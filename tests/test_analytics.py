@@ -21,6 +21,7 @@ from ebaydash.models import Window
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests import shop_data as sd
+from tests.conftest import OPERATOR
 from tests.shop_data import ZERO, Shop, cents, day_bounds
 
 NY = "America/New_York"
@@ -94,7 +95,7 @@ def assert_kpis_match(
     days = (last - first).days + 1
     start, end = day_bounds(first, last, tz)
     prev_start, prev_end = day_bounds(first - dt.timedelta(days=days), first - dt.timedelta(days=1), tz)
-    k = sellers.kpis(ctx, account_id, Window.for_dates(first, last, tz), fresh=True)
+    k = sellers.kpis(ctx, OPERATOR, account_id, Window.for_dates(first, last, tz), fresh=True)
     cur, prev = (
         sd.order_figures(shop, account_id, start, end),
         sd.order_figures(shop, account_id, prev_start, prev_end),
@@ -130,7 +131,7 @@ def test_kpis_and_deltas_match_pandas_on_the_edge_cases(ctx: Context, db: Databa
     shop, busy, _ = edge_case_shop()
     shop.load(db)
     assert_kpis_match(ctx, shop, busy, NY, FIRST, LAST)
-    k = sellers.kpis(ctx, busy, Window.for_dates(FIRST, LAST, NY))
+    k = sellers.kpis(ctx, OPERATOR, busy, Window.for_dates(FIRST, LAST, NY))
     # spelled out once, so a wrong definition in the truth helpers cannot hide a wrong figure
     assert k.orders.current == 7  # start, end-1µs, 3 around midnight, refunded, partly refunded
     assert k.revenue.current == Decimal("65.99")  # 5×10 + 14.50 + 3.99 + 0 (refunded) - 2.50
@@ -145,7 +146,7 @@ def test_kpis_and_deltas_match_pandas_on_the_edge_cases(ctx: Context, db: Databa
 def test_an_account_with_listings_but_no_orders_still_counts_them(ctx: Context, db: Database) -> None:
     shop, _, quiet = edge_case_shop()
     shop.load(db)
-    k = sellers.kpis(ctx, quiet, Window.for_dates(FIRST, LAST, "Europe/London"))
+    k = sellers.kpis(ctx, OPERATOR, quiet, Window.for_dates(FIRST, LAST, "Europe/London"))
     assert k.orders.current == 0 and k.orders.previous == 0
     assert k.revenue.current == Decimal("0.00") and isinstance(k.revenue.current, Decimal)
     assert k.average_order_value.current == Decimal("0.00")
@@ -166,13 +167,13 @@ def test_listings_of_an_account_with_orders_only_are_unknown_not_zero(ctx: Conte
     shop.listing(ended_only, old, start - dt.timedelta(days=90), ended=gone, status="ended")
     shop.load(db)
     window = Window.for_dates(FIRST, LAST, NY)
-    k = sellers.kpis(ctx, orders_only, window)
+    k = sellers.kpis(ctx, OPERATOR, orders_only, window)
     assert k.orders.current == 1  # the orders are known ...
     assert k.active_listings is None and k.active_products is None  # ... what is listed is not
-    known = sellers.kpis(ctx, ended_only, window)
+    known = sellers.kpis(ctx, OPERATOR, ended_only, window)
     assert known.active_listings is not None and known.active_products is not None
     assert (known.active_listings.current, known.active_products.previous) == (0, 0)
-    assert sellers.kpis(ctx, busy, window).active_listings is not None
+    assert sellers.kpis(ctx, OPERATOR, busy, window).active_listings is not None
 
 
 def test_the_previous_window_has_the_same_number_of_local_days_across_dst() -> None:
@@ -188,7 +189,7 @@ def test_the_previous_window_has_the_same_number_of_local_days_across_dst() -> N
 def test_daily_trend_matches_pandas_in_local_days_across_dst(ctx: Context, db: Database) -> None:
     shop, busy, _ = edge_case_shop()
     shop.load(db)
-    trend = sellers.trend(ctx, busy, Window.for_dates(FIRST, LAST, NY))
+    trend = sellers.trend(ctx, OPERATOR, busy, Window.for_dates(FIRST, LAST, NY))
     assert trend.granularity == "day"
     assert [p.bucket for p in trend.points] == [FIRST + dt.timedelta(days=n) for n in range(14)]
     start, end = day_bounds(FIRST, LAST, NY)
@@ -204,7 +205,7 @@ def test_weekly_trend_for_long_windows_matches_pandas(ctx: Context, db: Database
     first, last = dt.date(2025, 12, 3), dt.date(2026, 3, 14)  # 102 days, starting on a Wednesday
     shop, account_id = sd.random_shop(11, n_orders=150, tz=NY, first=first, last=last)
     shop.load(db)
-    trend = sellers.trend(ctx, account_id, Window.for_dates(first, last, NY))
+    trend = sellers.trend(ctx, OPERATOR, account_id, Window.for_dates(first, last, NY))
     assert trend.granularity == "week"
     buckets = [p.bucket for p in trend.points]
     assert buckets[0] == dt.date(2025, 12, 1) and all(b.weekday() == 0 for b in buckets)
@@ -215,20 +216,20 @@ def test_weekly_trend_for_long_windows_matches_pandas(ctx: Context, db: Database
     assert {p.bucket: (p.orders, p.revenue) for p in trend.points if p.orders} == truth
     assert (
         sum(p.orders for p in trend.points)
-        == sellers.kpis(ctx, account_id, Window.for_dates(first, last, NY)).orders.current
+        == sellers.kpis(ctx, OPERATOR, account_id, Window.for_dates(first, last, NY)).orders.current
     )
 
 
 def assert_lists_match(ctx: Context, shop: Shop, account_id: int, window: Window, limit: int = 5) -> None:
     for by in ("revenue", "units"):
-        got = sellers.top_products(ctx, account_id, window, by=by, limit=limit, fresh=True)
+        got = sellers.top_products(ctx, OPERATOR, account_id, window, by=by, limit=limit, fresh=True)
         truth = sd.top_products_truth(shop, account_id, window.start, window.end, by, limit)
         assert [(p.sku, p.title, p.units, p.revenue, p.orders) for p in got] == truth, by
-    buyers = sellers.top_buyers(ctx, account_id, window, limit=limit, fresh=True)
+    buyers = sellers.top_buyers(ctx, OPERATOR, account_id, window, limit=limit, fresh=True)
     assert [(b.username, b.orders, b.revenue) for b in buyers] == sd.top_buyers_truth(
         shop, account_id, window.start, window.end, limit
     )
-    mix = sellers.status_mix(ctx, account_id, window, fresh=True)
+    mix = sellers.status_mix(ctx, OPERATOR, account_id, window, fresh=True)
     truth_mix = sd.status_truth(shop, account_id, window.start, window.end)
     assert {s.status: (s.orders, s.amount) for s in mix if s.orders} == truth_mix
     assert [s.status for s in mix][:6] == ["pending", "paid", "shipped", "delivered", "cancelled", "refunded"]
@@ -241,9 +242,9 @@ def test_top_lists_and_status_mix_match_pandas(ctx: Context, db: Database) -> No
     assert_lists_match(ctx, shop, account_id, window)
     assert_lists_match(ctx, shop, account_id, window, limit=100)
     with pytest.raises(InvalidInput, match="ranked by revenue or units"):
-        sellers.top_products(ctx, account_id, window, by="price")
+        sellers.top_products(ctx, OPERATOR, account_id, window, by="price")
     with pytest.raises(InvalidInput, match="between 1 and 100"):
-        sellers.top_buyers(ctx, account_id, window, limit=0)
+        sellers.top_buyers(ctx, OPERATOR, account_id, window, limit=0)
 
 
 def test_ties_in_top_lists_break_by_sku_and_buyer(ctx: Context, db: Database) -> None:
@@ -256,9 +257,9 @@ def test_ties_in_top_lists_break_by_sku_and_buyer(ctx: Context, db: Database) ->
     shop.order(a, start, [("A", "A", 0 + 1, Decimal("0.00"))], customer_id=x)
     shop.load(db)
     window = Window.for_dates(FIRST, LAST, "UTC")
-    by_revenue = sellers.top_products(ctx, a, window, by="revenue")
+    by_revenue = sellers.top_products(ctx, OPERATOR, a, window, by="revenue")
     assert [p.sku for p in by_revenue] == ["A", "B", "C"]  # A: 5.00 and 2 units beats B, C
-    assert [b.username for b in sellers.top_buyers(ctx, a, window)] == ["amy", "zed"]
+    assert [b.username for b in sellers.top_buyers(ctx, OPERATOR, a, window)] == ["amy", "zed"]
 
 
 def test_every_overview_statement_is_one_query_and_recorded(ctx: Context, db: Database) -> None:
@@ -274,9 +275,9 @@ def test_every_overview_statement_is_one_query_and_recorded(ctx: Context, db: Da
     shop.load(db)
     ctx.db.observer = Observer()
     window = Window.for_dates(FIRST, LAST, NY)
-    sellers.account(ctx, busy)  # accounts are cached; leave them out of the count below
+    sellers.account(ctx, OPERATOR, busy)  # accounts are cached; leave them out of the count below
     events.clear()
-    view = sellers.overview(ctx, busy, window)
+    view = sellers.overview(ctx, OPERATOR, busy, window)
     names = [name for kind, name, _ in events if kind == "query"]
     assert sorted(names) == sorted(
         [
@@ -291,7 +292,7 @@ def test_every_overview_statement_is_one_query_and_recorded(ctx: Context, db: Da
     assert ("query", "account_kpis", 1) in events
     assert ("query", "top_buyers", len(view.top_buyers)) in events
     events.clear()
-    sellers.overview(ctx, busy, window)
+    sellers.overview(ctx, OPERATOR, busy, window)
     assert not [e for e in events if e[0] == "query"], "a second overview is served from the cache"
 
 
@@ -314,7 +315,7 @@ def test_random_shops_match_pandas(
     shop.load(db)
     window = Window.for_dates(first, last, tz)
     assert_kpis_match(ctx, shop, account_id, tz, first, last)
-    trend = sellers.trend(ctx, account_id, window, fresh=True)
+    trend = sellers.trend(ctx, OPERATOR, account_id, window, fresh=True)
     weekly = days > 90
     assert trend.granularity == ("week" if weekly else "day")
     truth = sd.trend_truth(shop, account_id, window.start, window.end, tz, weekly)
@@ -335,7 +336,7 @@ def test_money_stays_exact_over_many_cents(ctx: Context, db: Database) -> None:
             refunded=cents(1) if n % 7 == 0 else ZERO,
         )
     shop.load(db)
-    k = sellers.kpis(ctx, a, Window.for_dates(FIRST, LAST, "UTC"))
+    k = sellers.kpis(ctx, OPERATOR, a, Window.for_dates(FIRST, LAST, "UTC"))
     assert k.revenue.current == Decimal("100.00") - Decimal("0.01") * 143
     assert k.average_order_value.current == Decimal("0.10")
 
@@ -347,7 +348,7 @@ def raw_kpis(db: Database, account_id: int) -> dict[str, Any]:
 
 def test_kpis_of_an_unknown_account_are_not_found(ctx: Context) -> None:
     with pytest.raises(NotFound, match="no account with id 999"):
-        sellers.kpis(ctx, 999, Window.for_dates(FIRST, LAST, NY))
+        sellers.kpis(ctx, OPERATOR, 999, Window.for_dates(FIRST, LAST, NY))
 
 
 def test_kpi_statement_returns_zeros_not_nulls_for_an_unknown_account(db: Database) -> None:

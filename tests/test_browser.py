@@ -13,6 +13,7 @@ from ebaydash import services
 from ebaydash.context import build_context
 from ebaydash.models import Window
 from ebaydash.settings import Settings
+from tests.conftest import OPERATOR
 from tests.servers import running_app, seeded_sqlite
 
 pytestmark = pytest.mark.browser
@@ -30,8 +31,8 @@ def expected_orders_tile(settings: Settings) -> str:
     """The overview's first tile computed independently of the app run."""
     ctx = build_context(settings, start_sampler=False)
     try:
-        account = services.default_account(services.accounts(ctx))
-        kpis = services.kpis(ctx, account.id, Window.last_days(30, account.timezone))
+        account = services.default_account(services.accounts(ctx, OPERATOR))
+        kpis = services.kpis(ctx, OPERATOR, account.id, Window.last_days(30, account.timezone))
     finally:
         ctx.close()
     return f"{kpis.orders.current:,}"

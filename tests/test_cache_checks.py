@@ -22,6 +22,7 @@ from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.redis_connection import RedisConnection
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
+from tests.conftest import OPERATOR
 from tests.redis_server import RedisServer
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -41,7 +42,7 @@ class Two:
 
     def kpis(self, account: Account) -> Kpis:
         self.ctx.cache.l1.clear()  # every read goes to Redis
-        return services.kpis(self.ctx, account.id, self.window)
+        return services.kpis(self.ctx, OPERATOR, account.id, self.window)
 
     def figures(self, account: Account) -> Kpis:
         """The figures without the moment they were computed at."""
@@ -51,7 +52,7 @@ class Two:
 @pytest.fixture
 def two(own_redis: RedisServer, demo_url: str) -> Iterator[Two]:
     ctx = build_context(Settings(database_url=demo_url, redis_url=own_redis.url), start_sampler=False)
-    first, second = services.accounts(ctx)[:2]
+    first, second = services.accounts(ctx, OPERATOR)[:2]
     backend = ctx.cache.l2
     assert isinstance(backend, RedisBackend)
     yield Two(ctx, backend, own_redis, first, second, Window.last_days(365, first.timezone))

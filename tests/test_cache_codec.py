@@ -20,6 +20,7 @@ from ebaydash.cache import codec
 from ebaydash.context import build_context
 from ebaydash.models import Account, Kpi, OrderFilter, OrderRow, OrdersPage, Window
 from ebaydash.settings import Settings
+from tests.conftest import OPERATOR
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 
@@ -298,18 +299,18 @@ def test_every_cached_service_result_round_trips(demo_url: str) -> None:
     settings_ = Settings(database_url=demo_url)
     ctx = build_context(settings_, start_sampler=False)
     try:
-        all_accounts = services.accounts(ctx)
+        all_accounts = services.accounts(ctx, OPERATOR)
         account = services.default_account(all_accounts)
         window = Window.last_days(30, account.timezone)
         flt = OrderFilter(window=window)
-        page = services.orders_page(ctx, account.id, flt, page_size=50)
+        page = services.orders_page(ctx, OPERATOR, account.id, flt, page_size=50)
         results = [
             all_accounts,
-            services.kpis(ctx, account.id, window),
-            services.trend(ctx, account.id, window),
+            services.kpis(ctx, OPERATOR, account.id, window),
+            services.trend(ctx, OPERATOR, account.id, window),
             page,
-            services.orders_total(ctx, account.id, flt),
-            services.order_detail(ctx, account.id, page.rows[0].id),
+            services.orders_total(ctx, OPERATOR, account.id, flt),
+            services.order_detail(ctx, OPERATOR, account.id, page.rows[0].id),
         ]
     finally:
         ctx.close()

@@ -25,6 +25,7 @@ from ebaydash.models import Kpis, OrderFilter, Window
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests.cache_support import RedisServer
+from tests.conftest import OPERATOR
 
 pytestmark = pytest.mark.redis
 
@@ -43,11 +44,11 @@ class Shop:
     window: Window
 
     def kpis(self, **kwargs: Any) -> Kpis:
-        return figures(services.kpis(self.ctx, self.account_id, self.window, **kwargs))
+        return figures(services.kpis(self.ctx, OPERATOR, self.account_id, self.window, **kwargs))
 
     def true_kpis(self) -> Kpis:
         self.truth.cache.l1.clear()
-        return figures(services.kpis(self.truth, self.account_id, self.window))
+        return figures(services.kpis(self.truth, OPERATOR, self.account_id, self.window))
 
 
 def figures(kpis: Kpis) -> Kpis:
@@ -63,7 +64,7 @@ def shop(own_redis: RedisServer, demo_url: str) -> Iterator[Shop]:
     settings = Settings(database_url=demo_url, redis_url=own_redis.url, breaker_reset_s=0.5)
     ctx = build_context(settings, start_sampler=False)
     truth = build_context(Settings(database_url=demo_url), start_sampler=False)
-    account = services.default_account(services.accounts(truth))
+    account = services.default_account(services.accounts(truth, OPERATOR))
     yield Shop(ctx, truth, own_redis, account.id, Window.last_days(30, account.timezone))
     ctx.close()
     truth.close()
@@ -136,7 +137,7 @@ def test_garbage_in_redis_is_a_counted_miss_and_is_replaced(shop: Shop) -> None:
     backend = shop.ctx.cache.l2
     assert isinstance(backend, RedisBackend)
     raw = shop.server.client()
-    value_key = backend._values + key_for(sellers.kpis, shop.ctx, shop.account_id, shop.window)
+    value_key = backend._values + key_for(sellers.kpis, shop.ctx, OPERATOR, shop.account_id, shop.window)
     assert raw.exists(value_key)
     for garbage in (b"\xff\xfe not json", b'99999999999999|{"$dc": ["os.system", ["id"]]}', b"[1, 2"):
         raw.set(value_key, garbage)
@@ -168,23 +169,23 @@ def test_l2_comes_back_by_itself_when_redis_does(shop: Shop) -> None:
 
 def test_a_write_during_an_outage_is_published_when_redis_returns(shop: Shop) -> None:
     flt = OrderFilter(window=shop.window)
-    page = services.orders_page(shop.ctx, shop.account_id, flt)
+    page = services.orders_page(shop.ctx, OPERATOR, shop.account_id, flt)
     order = page.rows[0]
     shop.ctx.cache.l1.clear()
     other = build_context(shop.ctx.settings, start_sampler=False)  # a second replica, same Redis
     try:
-        assert services.order_detail(other, shop.account_id, order.id).order.status == order.status
+        assert services.order_detail(other, OPERATOR, shop.account_id, order.id).order.status == order.status
         shop.server.freeze()
         new_status = "cancelled" if order.status != "cancelled" else "paid"
         try:
-            updated = services.update_order_status(shop.ctx, shop.account_id, order.id, new_status)
+            updated = services.update_order_status(shop.ctx, OPERATOR, shop.account_id, order.id, new_status)
             assert updated.order.status == new_status  # this process sees its own write at once
         finally:
             shop.server.thaw()
         time.sleep(0.6)  # the breaker lets a probe through, the pending bump is published
         assert shop.kpis() == shop.true_kpis()
         deadline = time.monotonic() + 2
-        while services.order_detail(other, shop.account_id, order.id).order.status != new_status:
+        while services.order_detail(other, OPERATOR, shop.account_id, order.id).order.status != new_status:
             assert time.monotonic() < deadline, "the other replica never saw the write"
             time.sleep(0.05)
     finally:
@@ -201,8 +202,8 @@ def test_redis_restarting_mid_page_never_raises(shop: Shop) -> None:
             shop.server.start()
             time.sleep(0.6)
         assert shop.kpis() == shop.true_kpis()
-        assert services.trend(shop.ctx, shop.account_id, shop.window)
-        assert services.orders_total(shop.ctx, shop.account_id, flt) > 0
+        assert services.trend(shop.ctx, OPERATOR, shop.account_id, shop.window)
+        assert services.orders_total(shop.ctx, OPERATOR, shop.account_id, flt) > 0
 
 
 def test_the_cache_prefix_keeps_deployments_apart(own_redis: RedisServer, demo_url: str) -> None:
@@ -213,8 +214,8 @@ def test_the_cache_prefix_keeps_deployments_apart(own_redis: RedisServer, demo_u
         Settings(database_url=demo_url, redis_url=own_redis.url, cache_prefix="two"), start_sampler=False
     )
     try:
-        services.accounts(one)
-        services.accounts(two)
+        services.accounts(one, OPERATOR)
+        services.accounts(two, OPERATOR)
         keys = {k.decode().split(":", 1)[0] for k in own_redis.client().scan_iter(count=1000)}
         assert keys == {"one", "two"}
     finally:
@@ -228,7 +229,7 @@ def test_redis_errors_never_escape_as_redis_exceptions(shop: Shop) -> None:
     try:
         for call in (
             lambda: shop.kpis(fresh=True),
-            lambda: services.accounts(shop.ctx, fresh=True),
+            lambda: services.accounts(shop.ctx, OPERATOR, fresh=True),
             lambda: shop.ctx.cache.invalidate(f"acct:{shop.account_id}"),
         ):
             try:

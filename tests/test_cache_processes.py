@@ -14,6 +14,7 @@ from ebaydash.models import OrderFilter, Window
 from ebaydash.settings import Settings
 from tests import cache_workers
 from tests.cache_support import RedisServer, unique_prefix
+from tests.conftest import OPERATOR
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -27,9 +28,9 @@ def test_a_write_in_one_process_is_seen_by_another_within_a_second(
     settings = Settings(database_url=url, redis_url=own_redis.url, l1_ttl_s=1.0)
     ctx = build_context(settings, start_sampler=False)
     try:
-        account = services.default_account(services.accounts(ctx))
+        account = services.default_account(services.accounts(ctx, OPERATOR))
         order = services.orders_page(
-            ctx, account.id, OrderFilter(window=Window.last_days(30, account.timezone))
+            ctx, OPERATOR, account.id, OrderFilter(window=Window.last_days(30, account.timezone))
         ).rows[0]
         new_status = "cancelled" if order.status != "cancelled" else "paid"
         ready, results = spawn.Event(), spawn.Queue()
@@ -40,7 +41,7 @@ def test_a_write_in_one_process_is_seen_by_another_within_a_second(
         watcher.start()
         assert ready.wait(60), "the watching process did not start"
         time.sleep(1.5)  # the watcher now serves the old status from its L1 and its known version
-        services.update_order_status(ctx, account.id, order.id, new_status)
+        services.update_order_status(ctx, OPERATOR, account.id, order.id, new_status)
         written_at = time.time()
         report = results.get(timeout=30)
         watcher.join(30)

@@ -23,7 +23,7 @@ from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests.cache_support import FakeClock
-from tests.conftest import free_port
+from tests.conftest import OPERATOR, free_port
 
 
 class Counter:
@@ -395,16 +395,16 @@ def test_every_page_facing_service_reads_through_the_cache_with_the_account_in_i
     settings = Settings(database_url=demo_url)
     ctx = build_context(settings, start_sampler=False)
     try:
-        account = services.default_account(services.accounts(ctx))
+        account = services.default_account(services.accounts(ctx, OPERATOR))
         window = Window.last_days(30, account.timezone)
         flt = OrderFilter(window=window)
-        page = services.orders_page(ctx, account.id, flt)
+        page = services.orders_page(ctx, OPERATOR, account.id, flt)
         for fn, args in [
-            (sellers.kpis, (account.id, window)),
-            (sellers.trend, (account.id, window)),
-            (sellers.orders_page, (account.id, flt)),
-            (sellers.orders_total, (account.id, flt)),
-            (sellers.order_detail, (account.id, page.rows[0].id)),
+            (sellers.kpis, (OPERATOR, account.id, window)),
+            (sellers.trend, (OPERATOR, account.id, window)),
+            (sellers.orders_page, (OPERATOR, account.id, flt)),
+            (sellers.orders_total, (OPERATOR, account.id, flt)),
+            (sellers.order_detail, (OPERATOR, account.id, page.rows[0].id)),
         ]:
             assert key_for(fn, ctx, *args).startswith(f"acct:{account.id}:v")
             first = fn(ctx, *args)
@@ -412,7 +412,12 @@ def test_every_page_facing_service_reads_through_the_cache_with_the_account_in_i
             assert fn(ctx, *args) == first
             queries_after = ctx.recorder.snapshot(600, scope="process").queries.count
             assert queries_after == queries_before, fn.__name__
-        assert key_for(sellers.accounts, ctx).startswith("global:v")
+        assert key_for(sellers._all_accounts, ctx).startswith("global:v")
+        # who asks is not part of a key: a seller and an admin share the account's entries
+        seller = services.Viewer(email="s@x.test", roles={account.id: "seller"})
+        assert key_for(sellers.kpis, ctx, seller, account.id, window) == key_for(
+            sellers.kpis, ctx, OPERATOR, account.id, window
+        )
     finally:
         ctx.close()
 

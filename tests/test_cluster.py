@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from ebaydash import cli
 from ebaydash.cluster import Cluster
 from tests.cluster_support import cluster_env, demo_database, gauge, running_cluster, scrape, wait_for
-from tests.conftest import ROOT
+from tests.conftest import OPERATOR, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -228,7 +228,7 @@ def test_kill_9_of_a_replica_its_tabs_show_the_same_view_again_within_10_s(
 
     ctx = build_context(Settings(database_url=database), start_sampler=False)
     try:
-        accounts = services.accounts(ctx)
+        accounts = services.accounts(ctx, OPERATOR)
         other = next(a for a in accounts if a.id != services.default_account(accounts).id)
     finally:
         ctx.close()

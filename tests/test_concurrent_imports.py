@@ -22,7 +22,7 @@ from ebaydash.db.schema import accounts, meta, orders
 from ebaydash.db.upsert import postgres
 from ebaydash.services import ImportFile, ImportReport
 from ebaydash.settings import Settings
-from tests.conftest import PG_ADMIN_URL, _postgres_available, new_postgres_database, require
+from tests.conftest import OPERATOR, PG_ADMIN_URL, _postgres_available, new_postgres_database, require
 from tests.test_importers import FIXTURES
 
 PAGES = ("getorders_page1.json", "getorders_page2.json")
@@ -71,7 +71,7 @@ def _overlapping(
 
     def run(key: str, ctx: Context, account: str) -> None:
         try:
-            results[key] = services.import_orders(ctx, _files(), account_name=account)
+            results[key] = services.import_orders(ctx, OPERATOR, _files(), account_name=account)
         except BaseException as exc:  # reported below, in the test's thread
             results[key] = exc
 
@@ -145,11 +145,11 @@ def test_an_import_rewrites_no_global_row(two_contexts: tuple[Context, Context])
     ctx, _ = two_contexts
     with ctx.db.transaction() as conn:
         meta_rows.set_meta(conn, meta_rows.DEMO_PRISTINE, "yes")
-    services.import_orders(ctx, _files(), account_name="Shop")
+    services.import_orders(ctx, OPERATOR, _files(), account_name="Shop")
     with ctx.db.connect() as conn:
         assert meta_rows.get_meta(conn, meta_rows.DEMO_PRISTINE) == "no"  # control: the flag works
         xmin = conn.execute(select(meta.c.key, _xmin()).order_by(meta.c.key)).all()
-    services.import_orders(ctx, _files(), account_name="Other")
+    services.import_orders(ctx, OPERATOR, _files(), account_name="Other")
     with ctx.db.connect() as conn:
         assert conn.execute(select(meta.c.key, _xmin()).order_by(meta.c.key)).all() == xmin
 

@@ -49,7 +49,7 @@ from ebaydash.errors import (
     UnsupportedDatabase,
 )
 from ebaydash.settings import Settings
-from tests.conftest import PG_ADMIN_URL, _postgres_available, free_port, require
+from tests.conftest import OPERATOR, PG_ADMIN_URL, _postgres_available, free_port, require
 from tests.migration_support import BEFORE_MIGRATIONS, database_at
 from tests.test_importers import FIXTURES
 
@@ -283,14 +283,14 @@ def test_postgres_permission_denied_names_the_role_and_the_table(
         try:
             # the first thing a process reads is the schema's revision
             with pytest.raises(PermissionDenied) as first:
-                services.accounts(ctx, fresh=True)
+                services.accounts(ctx, OPERATOR, fresh=True)
             assert (first.value.role, first.value.target) == (role_without_privileges, "alembic_version")
             owner = gateway(owner_url)
             with owner.transaction() as conn:
                 conn.execute(text(f'GRANT SELECT ON alembic_version TO "{role_without_privileges}"'))
             owner.dispose()
             with pytest.raises(PermissionDenied) as caught:
-                services.accounts(ctx, fresh=True)  # the same process tries again, and gets further
+                services.accounts(ctx, OPERATOR, fresh=True)  # the same process tries again, and gets further
         finally:
             ctx.close()
         error = caught.value

@@ -24,7 +24,7 @@ from ebaydash.db import watchdog
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.errors import DatabaseUnavailable, DatabaseUnresponsive
 from ebaydash.settings import Settings
-from tests.conftest import require
+from tests.conftest import OPERATOR, require
 from tests.pg_cluster import PrivateCluster, can_run_private_cluster
 
 LIMIT_MS = 3000
@@ -81,23 +81,25 @@ def timed(fn: object) -> tuple[float, BaseException | None]:
 def test_a_service_call_on_a_frozen_server_gives_a_clear_error_in_time_and_recovers(
     shop: Context, frozen_later: PrivateCluster
 ) -> None:
-    assert [a.name for a in services.accounts(shop, fresh=True)] == ["Frozen Shop"]  # a pooled connection
+    assert [a.name for a in services.accounts(shop, OPERATOR, fresh=True)] == [
+        "Frozen Shop"
+    ]  # a pooled connection
     frozen_later.freeze()
 
-    seconds, error = timed(lambda: services.accounts(shop, fresh=True))
+    seconds, error = timed(lambda: services.accounts(shop, OPERATOR, fresh=True))
     print(f"\nfrozen server, pooled connection: {type(error).__name__} after {seconds:.2f} s")
     assert isinstance(error, DatabaseUnresponsive), error
     assert seconds <= BUDGET_S
     assert "stopped answering" in str(error) and "recover by itself" in str(error)
 
     # the next call needs a new connection: libpq's connect timeout bounds it
-    seconds, error = timed(lambda: services.accounts(shop, fresh=True))
+    seconds, error = timed(lambda: services.accounts(shop, OPERATOR, fresh=True))
     print(f"frozen server, new connection: {type(error).__name__} after {seconds:.2f} s")
     assert isinstance(error, DatabaseUnavailable) and seconds <= BUDGET_S, (seconds, error)
 
     # the health check says so in time too
     started = time.monotonic()
-    database_check = services.health_checks(shop)[0]
+    database_check = services.health_checks(shop, OPERATOR)[0]
     seconds = time.monotonic() - started
     print(f"frozen server, health check: {database_check.status} after {seconds:.2f} s")
     assert database_check.status == "down" and seconds <= BUDGET_S
@@ -106,7 +108,7 @@ def test_a_service_call_on_a_frozen_server_gives_a_clear_error_in_time_and_recov
     started = time.monotonic()
     while True:
         try:
-            names = [a.name for a in services.accounts(shop, fresh=True)]
+            names = [a.name for a in services.accounts(shop, OPERATOR, fresh=True)]
             break
         except DatabaseUnavailable:
             assert time.monotonic() - started < 15, "did not recover within 15 s of SIGCONT"

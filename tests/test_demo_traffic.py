@@ -14,7 +14,7 @@ from ebaydash import services, ui
 from ebaydash.context import Context, build_context
 from ebaydash.errors import InvalidInput
 from ebaydash.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import OPERATOR, ROOT
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
@@ -32,14 +32,14 @@ def demo_ctx(demo_url: str) -> Iterator[Context]:
 
 
 def test_simulated_visitors_run_once_per_process_and_stop_on_request(demo_ctx: Context) -> None:
-    assert not services.demo_traffic(demo_ctx).running
-    assert services.start_demo_traffic(demo_ctx) is True
-    assert services.start_demo_traffic(demo_ctx) is False  # the running one is not doubled
-    wait_for(lambda: services.demo_traffic(demo_ctx).page_views >= 5)
-    status = services.demo_traffic(demo_ctx)
+    assert not services.demo_traffic(demo_ctx, OPERATOR).running
+    assert services.start_demo_traffic(demo_ctx, OPERATOR) is True
+    assert services.start_demo_traffic(demo_ctx, OPERATOR) is False  # the running one is not doubled
+    wait_for(lambda: services.demo_traffic(demo_ctx, OPERATOR).page_views >= 5)
+    status = services.demo_traffic(demo_ctx, OPERATOR)
     assert status.running and 0 < status.seconds_left <= 60
-    services.stop_demo_traffic(demo_ctx)
-    after = services.demo_traffic(demo_ctx)
+    services.stop_demo_traffic(demo_ctx, OPERATOR)
+    after = services.demo_traffic(demo_ctx, OPERATOR)
     assert not after.running
     assert after.last_message.startswith("Demo traffic stopped:")
     assert after.errors == 0
@@ -48,8 +48,8 @@ def test_simulated_visitors_run_once_per_process_and_stop_on_request(demo_ctx: C
     pages = demo_ctx.recorder.snapshot(60).pages
     assert pages.count >= after.page_views
     # and a new run can start once the last one is over
-    assert services.start_demo_traffic(demo_ctx) is True
-    services.stop_demo_traffic(demo_ctx)
+    assert services.start_demo_traffic(demo_ctx, OPERATOR) is True
+    services.stop_demo_traffic(demo_ctx, OPERATOR)
 
 
 def test_with_no_accounts_there_is_nobody_to_simulate(tmp_path: Path) -> None:
@@ -57,8 +57,8 @@ def test_with_no_accounts_there_is_nobody_to_simulate(tmp_path: Path) -> None:
     try:
         # build_context made the schema of the new file: tables, no accounts
         with pytest.raises(InvalidInput, match="no accounts"):
-            services.start_demo_traffic(ctx)
-        assert not services.demo_traffic(ctx).running
+            services.start_demo_traffic(ctx, OPERATOR)
+        assert not services.demo_traffic(ctx, OPERATOR).running
     finally:
         ctx.close()
 
@@ -76,9 +76,9 @@ def test_the_performance_page_starts_and_stops_the_visitors(
         assert not at.exception and not at.error
         assert any("Simulating visitors" in box.value for box in at.info)
         ctx = ui._context()
-        wait_for(lambda: services.demo_traffic(ctx).page_views > 0)
+        wait_for(lambda: services.demo_traffic(ctx, OPERATOR).page_views > 0)
         at.button(key="traffic_stop").click().run()
-        assert not services.demo_traffic(ctx).running
+        assert not services.demo_traffic(ctx, OPERATOR).running
         assert any("Demo traffic stopped" in caption.value for caption in at.caption)
         assert at.button(key="traffic_start")  # offered again
     finally:

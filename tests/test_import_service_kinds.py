@@ -29,7 +29,7 @@ from ebaydash.models import OrderRecord
 from ebaydash.services import ImportFile
 from ebaydash.services import imports as import_service
 from ebaydash.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import OPERATOR, ROOT
 from tests.export_files import SITES, Layout, Line, Order, render
 
 CASES = ROOT / "tests" / "fixtures" / "import_cases"
@@ -49,7 +49,7 @@ def case(name: str) -> ImportFile:
 def run(
     ctx: Context, files: list[ImportFile], account: str = "shop1", **kwargs: Any
 ) -> services.ImportReport:
-    report = services.import_orders(ctx, files, account_name=account, timezone="UTC", **kwargs)
+    report = services.import_orders(ctx, OPERATOR, files, account_name=account, timezone="UTC", **kwargs)
     assert report.accounted == report.orders_in, report.counts()
     return report
 

@@ -27,7 +27,7 @@ from ebaydash.models import Window
 from ebaydash.seeding import seed_demo
 from ebaydash.services import ImportFile, ImportReport
 from ebaydash.settings import Settings
-from tests.conftest import SAMPLE_DIR
+from tests.conftest import OPERATOR, SAMPLE_DIR
 from tests.test_importers import FIXTURES
 
 PAGES = ("getorders_page1.json", "getorders_page2.json")
@@ -55,7 +55,7 @@ def page_file(name: str, mutate: Callable[[dict[str, Any]], None] | None = None)
 def run_import(
     ctx: Context, files: list[ImportFile], account: str = "Retro Records", **kwargs: Any
 ) -> ImportReport:
-    report = services.import_orders(ctx, files, account_name=account, **kwargs)
+    report = services.import_orders(ctx, OPERATOR, files, account_name=account, **kwargs)
     # nothing is ever dropped silently: every order in the files is accounted for
     assert report.accounted == report.orders_in, report.counts()
     return report
@@ -299,9 +299,11 @@ def test_mixed_currencies_in_one_import_into_a_new_account_are_refused(ctx: Cont
 
 def test_a_bad_account_name_or_time_zone_is_a_clear_message(ctx: Context) -> None:
     with pytest.raises(InvalidInput, match="name"):
-        services.import_orders(ctx, [fixture_file(PAGES[0])], account_name="   ")
+        services.import_orders(ctx, OPERATOR, [fixture_file(PAGES[0])], account_name="   ")
     with pytest.raises(InvalidInput, match="not a time zone"):
-        services.import_orders(ctx, [fixture_file(PAGES[0])], account_name="A", timezone="Mars/Olympus")
+        services.import_orders(
+            ctx, OPERATOR, [fixture_file(PAGES[0])], account_name="A", timezone="Mars/Olympus"
+        )
 
 
 # -- crash safety -------------------------------------------------------------------------------
@@ -339,6 +341,7 @@ def test_a_crash_after_the_orders_are_written_leaves_the_database_exactly_as_bef
     with pytest.raises(RuntimeError, match="power cut"):
         services.import_orders(
             ctx,
+            OPERATOR,
             [page_file(PAGES[0], change), fixture_file(PAGES[1]), fixture_file("seller_hub_orders.csv")],
             account_name="Retro Records",
         )
@@ -369,10 +372,10 @@ def test_the_next_page_view_shows_the_imported_numbers(ctx: Context, db: Databas
     window = Window(dt.datetime(2026, 9, 1, tzinfo=dt.UTC), dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
     first = run_import(ctx, [fixture_file(PAGES[0])])
     assert first.account_id is not None
-    assert [a.name for a in services.accounts(ctx)] == ["Retro Records"]  # cached now
-    before = services.kpis(ctx, first.account_id, window)  # cached now
+    assert [a.name for a in services.accounts(ctx, OPERATOR)] == ["Retro Records"]  # cached now
+    before = services.kpis(ctx, OPERATOR, first.account_id, window)  # cached now
     run_import(ctx, [fixture_file(PAGES[1])])
-    after = services.kpis(ctx, first.account_id, window)
+    after = services.kpis(ctx, OPERATOR, first.account_id, window)
     # ground truth: pandas over the stored rows
     frame = stored_orders(db)
     in_window = (frame.order_date >= window.start) & (frame.order_date < window.end)
@@ -380,7 +383,7 @@ def test_the_next_page_view_shows_the_imported_numbers(ctx: Context, db: Databas
     assert after.orders.current == len(live) == before.orders.current + 1
     assert after.revenue.current == sum(live.total_amount - live.refunded_amount)
     assert after.cancelled.current == 1
-    assert services.accounts(ctx)[0].last_order_at == max(frame.order_date)
+    assert services.accounts(ctx, OPERATOR)[0].last_order_at == max(frame.order_date)
 
 
 # -- size ---------------------------------------------------------------------------------------
@@ -440,6 +443,7 @@ def test_a_50_mb_export_imports_completely(ctx: Context, db: Database, tmp_path:
     assert (
         services.kpis(
             ctx,
+            OPERATOR,
             report.account_id,
             Window(dt.datetime(2025, 12, 1, tzinfo=dt.UTC), dt.datetime(2029, 1, 1, tzinfo=dt.UTC)),
         ).revenue.current

@@ -25,6 +25,7 @@ from ebaydash.models import Kpis, OrderFilter, Window
 from ebaydash.services import ImportFile
 from ebaydash.services.namespaces import GLOBAL, account
 from ebaydash.settings import Settings
+from tests.conftest import OPERATOR
 from tests.redis_server import RedisServer
 from tests.test_import_upsert import stored_orders
 from tests.test_importers import FIXTURES
@@ -57,7 +58,7 @@ def _import(settings: Settings, name: str) -> int:
     importer = build_context(settings, start_sampler=False)
     try:
         data = (FIXTURES / name).read_bytes()
-        report = services.import_orders(importer, [ImportFile(name, data)], account_name="Shop")
+        report = services.import_orders(importer, OPERATOR, [ImportFile(name, data)], account_name="Shop")
         assert report.committed and report.account_id is not None
         return report.account_id
     finally:
@@ -79,7 +80,7 @@ def _seconds_until_true(app: Context, account_id: int, deadline_s: float) -> flo
     truth = _truth(app)
     started = time.monotonic()
     while time.monotonic() - started < deadline_s:
-        if _shown(services.kpis(app, account_id, WINDOW)) == truth:
+        if _shown(services.kpis(app, OPERATOR, account_id, WINDOW)) == truth:
             return time.monotonic() - started
         time.sleep(0.05)
     return None
@@ -89,10 +90,10 @@ def test_an_import_made_while_redis_is_frozen_shows_within_the_l1_ttl_and_after_
     settings: Settings, app: Context, own_redis: RedisServer
 ) -> None:
     account_id = _import(settings, "getorders_page1.json")
-    before = services.kpis(app, account_id, WINDOW)
+    before = services.kpis(app, OPERATOR, account_id, WINDOW)
     assert _shown(before) == _truth(app)
     time.sleep(L1_TTL_S + 0.1)
-    services.kpis(app, account_id, WINDOW)  # an L2 hit now: the figures live in Redis too
+    services.kpis(app, OPERATOR, account_id, WINDOW)  # an L2 hit now: the figures live in Redis too
 
     own_redis.freeze()  # Redis accepts connections but never answers
     assert _import(settings, "getorders_page2.json") == account_id  # its Redis bump is lost
@@ -104,13 +105,13 @@ def test_an_import_made_while_redis_is_frozen_shows_within_the_l1_ttl_and_after_
     own_redis.thaw()  # Redis answers again, still holding the old figures and versions
     assert _seconds_until_true(app, account_id, 5.0) == pytest.approx(0, abs=1.0)
     for _ in range(5):  # and keeps showing the new ones as it reads through Redis again
-        assert _shown(services.kpis(app, account_id, WINDOW)) == _truth(app)
+        assert _shown(services.kpis(app, OPERATOR, account_id, WINDOW)) == _truth(app)
         time.sleep(0.3)
 
     # a process started now reads through Redis at once: it must not find the old figures there
     newcomer = build_context(settings, start_sampler=False)
     try:
-        assert _shown(services.kpis(newcomer, account_id, WINDOW)) == _truth(newcomer)
+        assert _shown(services.kpis(newcomer, OPERATOR, account_id, WINDOW)) == _truth(newcomer)
     finally:
         newcomer.close()
 
@@ -130,7 +131,7 @@ def test_without_the_data_version_the_same_import_is_lost(
     try:
         assert app.cache.source_versions is None
         account_id = _import(settings, "getorders_page1.json")
-        before = services.kpis(app, account_id, WINDOW)
+        before = services.kpis(app, OPERATOR, account_id, WINDOW)
         own_redis.freeze()
         _import(settings, "getorders_page2.json")
         own_redis.thaw()
@@ -138,7 +139,11 @@ def test_without_the_data_version_the_same_import_is_lost(
         app.close()
     newcomer = build_context(settings, start_sampler=False)
     try:
-        assert _shown(services.kpis(newcomer, account_id, WINDOW)) == _shown(before) != _truth(newcomer)
+        assert (
+            _shown(services.kpis(newcomer, OPERATOR, account_id, WINDOW))
+            == _shown(before)
+            != _truth(newcomer)
+        )
     finally:
         newcomer.close()
 
@@ -150,7 +155,7 @@ def test_an_import_shows_within_the_l1_ttl_when_redis_is_down_from_the_start(
     app = build_context(settings, start_sampler=False)
     try:
         account_id = _import(settings, "getorders_page1.json")
-        assert _shown(services.kpis(app, account_id, WINDOW)) == _truth(app)
+        assert _shown(services.kpis(app, OPERATOR, account_id, WINDOW)) == _truth(app)
         _import(settings, "getorders_page2.json")
         waited = _seconds_until_true(app, account_id, L1_TTL_S + 1.0)
         assert waited is not None and waited <= L1_TTL_S + 0.5
@@ -165,8 +170,8 @@ def test_every_write_bumps_the_accounts_data_version(settings: Settings, app: Co
     assert data_versions.read_all(app.db)[account_id] == first
     _import(settings, "getorders_page2.json")
     assert data_versions.read_all(app.db)[account_id] == first + 1
-    order = services.orders_page(app, account_id, OrderFilter(window=WINDOW)).rows[0]
-    services.update_order_status(app, account_id, order.id, "shipped")
+    order = services.orders_page(app, OPERATOR, account_id, OrderFilter(window=WINDOW)).rows[0]
+    services.update_order_status(app, OPERATOR, account_id, order.id, "shipped")
     assert data_versions.read_all(app.db)[account_id] == first + 2
     with app.db.transaction() as conn:
         data_versions.restart(conn)

@@ -34,7 +34,7 @@ from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
 from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
+from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
 from tests.migration_support import (
     BEFORE_MIGRATIONS,
     UPGRADE_TESTS,
@@ -133,11 +133,12 @@ def second_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second_url: str) -> None:
-    """The head revision makes exactly the tables schema.py describes (create_all of today's code)."""
+    """The migrations make the code's schema (every table of ebaydash.db.schema, also those later
+    revisions added, which ``schema.create_all`` leaves out as versions before migrations did)."""
     made_by_migrations = gateway(empty_url)
     made_by_create_all = gateway(second_url)
     with made_by_create_all.transaction() as conn:
-        schema.create_all(conn)
+        schema.metadata.create_all(conn)
     try:
         migrations.upgrade(made_by_migrations)
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
@@ -203,12 +204,15 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
         db.ensure_ready()
         assert migrations.read_status(db).state == "current"
         assert as_before(dump(db), before) == before  # every row of every table, exactly
+        assert all(
+            rows == [] for name, rows in dump(db).items() if name not in before
+        )  # later revisions' tables
         assert migrations.check(db).ok
     finally:
         db.dispose()
     ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
     try:
-        assert len(services.accounts(ctx)) == len(before["accounts"])
+        assert len(services.accounts(ctx, OPERATOR)) == len(before["accounts"])
     finally:
         ctx.close()
 
@@ -237,7 +241,7 @@ def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_ev
         db.dispose()
     ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
     try:
-        assert len(services.accounts(ctx)) == len(before["accounts"])
+        assert len(services.accounts(ctx, OPERATOR)) == len(before["accounts"])
     finally:
         ctx.close()
 
@@ -260,10 +264,10 @@ def test_0002_gives_every_account_a_data_version_and_keeps_every_row(empty_url: 
 
     ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
     try:
-        first = services.accounts(ctx)[0]
+        first = services.accounts(ctx, OPERATOR)[0]
         data = (FIXTURES / "getorders_page1.json").read_bytes()
         report = services.import_orders(
-            ctx, [services.ImportFile("getorders_page1.json", data)], account_name=first.name
+            ctx, OPERATOR, [services.ImportFile("getorders_page1.json", data)], account_name=first.name
         )
         assert report.committed and report.account_id == first.id
         versions = data_versions.read_all(ctx.db)
@@ -369,6 +373,7 @@ def test_with_auto_migration_off_a_behind_database_is_named_not_migrated(empty_u
 
 # -- a later revision (a test-only copy of the migrations with a revision 9001 on top) ----------------
 
+# chained on the real head, whatever it is, so the copy keeps one head as revisions are added
 TEST_REVISION = '''"""test only: a column added to accounts
 
 Revision ID: 9001
@@ -704,3 +709,40 @@ def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) ->
         finally:
             holder.dispose()
             db.dispose()
+
+
+# -- 0003: access (users, grants, audit log) -------------------------------------------------------
+
+
+@upgrade_test("0003")
+def test_0003_adds_access_tables_and_keeps_every_row(empty_url: str) -> None:
+    """0003 only adds tables: every row of 0001 comes through unchanged, and the new tables work
+    with the old accounts at once (a grant on an account that existed before, its cascade)."""
+    from ebaydash.db import access as db_access
+
+    db = database_at(empty_url, "0001")
+    try:
+        _fill_like_an_older_version(db)
+        before = dump(db)
+        assert not {"users", "grants", "audit_log"} & table_names(db)
+        migrations.upgrade(db, target="0003")
+        after = dump(db)
+        assert {name: rows for name, rows in after.items() if name in before} == before
+        assert after["users"] == after["grants"] == after["audit_log"] == []
+        with db.connect() as conn:
+            assert migrations.compare(conn, schema.metadata) == []  # schema.py describes 0003
+
+        shop = before["accounts"][0]
+        change = db_access.set_grant(db, "Seller@Example.com ", shop[1], "seller", by="cli:test", now=NOW)
+        assert (change.email, change.account_id, change.previous) == ("seller@example.com", shop[0], None)
+        assert [tuple(r) for r in db_access.grants_of(db, "SELLER@example.com")] == [(shop[0], "seller")]
+        audit = dump(db, ["audit_log"])["audit_log"]
+        assert [(row[2], row[3], row[5], row[6]) for row in audit] == [
+            ("cli:test", "grant", shop[1], "seller@example.com")
+        ]
+        with db.transaction() as conn:  # an account's grants go with it; the audit stays
+            conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": shop[0]})
+        assert dump(db, ["grants"])["grants"] == []
+        assert len(dump(db, ["audit_log"])["audit_log"]) == 1
+    finally:
+        db.dispose()

@@ -19,7 +19,7 @@ from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.services import health, loadgen
 from ebaydash.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import OPERATOR, free_port
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def test_alerts_are_logged_when_they_start_and_clear(caplog: pytest.LogCaptureFi
 def test_health_checks_without_redis(demo_url: str) -> None:
     ctx = build_context(Settings(database_url=demo_url), start_sampler=False)
     try:
-        checks = {c.name: c for c in health.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx, OPERATOR)}
     finally:
         ctx.close()
     db = checks["Database (sqlite)"]
@@ -255,9 +255,9 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
     settings = Settings(database_url=demo_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     ctx = build_context(settings, start_sampler=False)
     try:
-        assert services.accounts(ctx)  # served by the database while the shared cache fails
+        assert services.accounts(ctx, OPERATOR)  # served by the database while the shared cache fails
         started = time.perf_counter()
-        checks = {c.name: c for c in health.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx, OPERATOR)}
         assert time.perf_counter() - started < 2
     finally:
         ctx.close()
@@ -270,7 +270,7 @@ def test_health_checks_with_redis_down(demo_url: str) -> None:
 def test_health_checks_with_redis(demo_url: str, redis_url: str) -> None:
     ctx = build_context(Settings(database_url=demo_url, redis_url=redis_url), start_sampler=False)
     try:
-        checks = {c.name: c for c in health.health_checks(ctx)}
+        checks = {c.name: c for c in health.health_checks(ctx, OPERATOR)}
     finally:
         ctx.close()
     assert checks["Redis"].status == "ok" and "round trip" in checks["Redis"].detail
@@ -281,7 +281,7 @@ def test_health_of_an_unreachable_database() -> None:
     settings = Settings(database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
     ctx = build_context(settings, start_sampler=False)
     try:
-        (db, *_rest) = health.health_checks(ctx)
+        (db, *_rest) = health.health_checks(ctx, OPERATOR)
     finally:
         ctx.close()
     assert db.status == "down" and "cannot be reached" in db.detail

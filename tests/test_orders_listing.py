@@ -28,6 +28,7 @@ from ebaydash.models import OrderFilter, OrdersPage, Window
 from ebaydash.services import sellers
 from ebaydash.settings import Settings
 from tests import shop_data as sd
+from tests.conftest import OPERATOR
 from tests.shop_data import Shop
 
 TZ = "Europe/Berlin"
@@ -68,10 +69,12 @@ def truth(shop: Shop, account_id: int, sort: str, keep: Any = None) -> list[int]
 
 
 def walk(ctx: Context, account_id: int, flt: OrderFilter, sort: str, size: int) -> list[OrdersPage]:
-    pages = [sellers.orders_page(ctx, account_id, flt, sort=sort, page_size=size)]
+    pages = [sellers.orders_page(ctx, OPERATOR, account_id, flt, sort=sort, page_size=size)]
     while pages[-1].next_cursor:
         pages.append(
-            sellers.orders_page(ctx, account_id, flt, sort=sort, cursor=pages[-1].next_cursor, page_size=size)
+            sellers.orders_page(
+                ctx, OPERATOR, account_id, flt, sort=sort, cursor=pages[-1].next_cursor, page_size=size
+            )
         )
         assert len(pages) < 1000
     return pages
@@ -90,7 +93,7 @@ def test_walking_forward_then_back_returns_identical_pages(
     while back[-1].prev_cursor:
         back.append(
             sellers.orders_page(
-                ctx, account_id, OrderFilter(), sort=sort, cursor=back[-1].prev_cursor, page_size=25
+                ctx, OPERATOR, account_id, OrderFilter(), sort=sort, cursor=back[-1].prev_cursor, page_size=25
             )
         )
     back.reverse()
@@ -146,17 +149,17 @@ def test_filters_and_cached_total_match_pandas(ctx: Context, shop: tuple[Shop, i
         assert len(expected) < 140 or flt.search == "thing"
         pages = walk(ctx, account_id, flt, "amount_high", 25)
         assert [r.id for p in pages for r in p.rows] == expected, flt
-        assert sellers.orders_total(ctx, account_id, flt) == len(expected), flt
+        assert sellers.orders_total(ctx, OPERATOR, account_id, flt) == len(expected), flt
 
 
 def test_the_total_is_cached_until_refreshed(ctx: Context, db: Database, shop: tuple[Shop, int]) -> None:
     data, account_id = shop
-    assert sellers.orders_total(ctx, account_id, OrderFilter()) == 140
+    assert sellers.orders_total(ctx, OPERATOR, account_id, OrderFilter()) == 140
     since = data.counts()
     data.order(account_id, sd.local_midnight(LAST, TZ), [("N", "n", 1, Decimal("1.00"))])
     data.load(db, since=since)
-    assert sellers.orders_total(ctx, account_id, OrderFilter()) == 140
-    assert sellers.orders_total(ctx, account_id, OrderFilter(), fresh=True) == 141
+    assert sellers.orders_total(ctx, OPERATOR, account_id, OrderFilter()) == 140
+    assert sellers.orders_total(ctx, OPERATOR, account_id, OrderFilter(), fresh=True) == 141
 
 
 @pytest.mark.parametrize("sort", ["newest", "amount_low"])
@@ -165,9 +168,9 @@ def test_orders_arriving_between_page_loads_cause_no_duplicates_or_gaps(
 ) -> None:
     data, account_id = shop
     before = truth(data, account_id, sort)
-    first = sellers.orders_page(ctx, account_id, OrderFilter(), sort=sort, page_size=25)
+    first = sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(), sort=sort, page_size=25)
     second = sellers.orders_page(
-        ctx, account_id, OrderFilter(), sort=sort, cursor=first.next_cursor, page_size=25
+        ctx, OPERATOR, account_id, OrderFilter(), sort=sort, cursor=first.next_cursor, page_size=25
     )
     boundary = second.rows[-1]
     # new orders on both sides of the boundary, and one tied with it on the sort key
@@ -185,7 +188,7 @@ def test_orders_arriving_between_page_loads_cause_no_duplicates_or_gaps(
     page = second
     while page.next_cursor:
         page = sellers.orders_page(
-            ctx, account_id, OrderFilter(), sort=sort, cursor=page.next_cursor, page_size=25
+            ctx, OPERATOR, account_id, OrderFilter(), sort=sort, cursor=page.next_cursor, page_size=25
         )
         rest.extend(r.id for r in page.rows)
     seen = [r.id for r in first.rows] + [r.id for r in second.rows] + rest
@@ -214,7 +217,7 @@ def test_drill_down_shows_items_buyer_and_amounts(ctx: Context, db: Database) ->
     )
     foreign = data.order(other, sd.local_midnight(FIRST, TZ), [("Z", "z", 1, Decimal("1.00"))])
     data.load(db)
-    detail = sellers.order_detail(ctx, a, oid)
+    detail = sellers.order_detail(ctx, OPERATOR, a, oid)
     assert [(i.sku, i.title, i.quantity, i.unit_price, i.line_total) for i in detail.items] == [
         ("A-1", "Teapot", 2, Decimal("12.50"), Decimal("25.00")),
         ("B-2", "Cup", 3, Decimal("3.33"), Decimal("9.99")),
@@ -224,7 +227,7 @@ def test_drill_down_shows_items_buyer_and_amounts(ctx: Context, db: Database) ->
     assert detail.order.net_amount == Decimal("34.98") and detail.order.items == 5
     assert (detail.order.buyer, detail.buyer_email) == ("jo_smith", "jo@example.com")
     with pytest.raises(NotFound, match="does not exist in this account"):
-        sellers.order_detail(ctx, a, foreign)  # another account's order is not reachable
+        sellers.order_detail(ctx, OPERATOR, a, foreign)  # another account's order is not reachable
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
@@ -235,7 +238,7 @@ def test_export_streams_every_matching_order_in_order(ctx: Context, db: Database
     data, account_id = sd.random_shop(8, n_orders=2600, tz=TZ, first=FIRST, last=LAST)
     data.load(db)
     flt = OrderFilter(statuses=("delivered", "paid", "shipped", "refunded"))
-    chunks = sellers.export_orders_csv(ctx, account_id, flt, sort="amount_high")
+    chunks = sellers.export_orders_csv(ctx, OPERATOR, account_id, flt, sort="amount_high")
     assert not isinstance(chunks, list | tuple)
     pieces = list(chunks)
     assert len(pieces) >= 2  # rows are written out in chunks as they stream, not all at once
@@ -253,7 +256,7 @@ def test_export_streams_every_matching_order_in_order(ctx: Context, db: Database
         # wall-clock time in the account's zone, as Excel reads a date: no "T", no offset
         assert r["order_date"] == order["order_date"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
         assert r["time_zone"] == TZ
-    with sellers.export_orders_file(ctx, account_id, flt, sort="amount_high") as handle:
+    with sellers.export_orders_file(ctx, OPERATOR, account_id, flt, sort="amount_high") as handle:
         assert not os.path.exists(handle.name)  # already unlinked: nothing is left behind
         data_bytes = handle.read()
     # a UTF-8 byte-order mark first, so Excel does not read the file in the local code page
@@ -276,7 +279,7 @@ def test_export_with_line_items_has_one_row_per_item(ctx: Context, db: Database)
     one = shop.order(a, start + dt.timedelta(hours=1), [("C-3", "Spoon", 1, Decimal("0.99"))])
     shop.load(db)
     by_id = {o["id"]: o for o in shop.rows["orders"]}
-    text = "".join(sellers.export_orders_csv(ctx, a, OrderFilter(), sort="newest", line_items=True))
+    text = "".join(sellers.export_orders_csv(ctx, OPERATOR, a, OrderFilter(), sort="newest", line_items=True))
     rows = read_csv(text)
     assert list(rows[0]) == list(sellers.EXPORT_ITEM_COLUMNS)
     got = [
@@ -292,23 +295,25 @@ def test_export_with_line_items_has_one_row_per_item(ctx: Context, db: Database)
     assert rows[0]["buyer"] == rows[1]["buyer"] == "'=cmd|' /C calc'!A0"
     assert rows[0]["items"] == rows[1]["items"] == "5"
     # the same filter without items: one row per order, no item columns
-    plain = read_csv("".join(sellers.export_orders_csv(ctx, a, OrderFilter(), sort="newest")))
+    plain = read_csv("".join(sellers.export_orders_csv(ctx, OPERATOR, a, OrderFilter(), sort="newest")))
     assert [r["ebay_order_id"] for r in plain] == [by_id[two]["ebay_order_id"], by_id[one]["ebay_order_id"]]
     assert "sku" not in plain[0]
     # a search for one item's SKU still exports every item of the matching order
     found = read_csv(
         "".join(
-            sellers.export_orders_csv(ctx, a, OrderFilter(search="teapot"), sort="newest", line_items=True)
+            sellers.export_orders_csv(
+                ctx, OPERATOR, a, OrderFilter(search="teapot"), sort="newest", line_items=True
+            )
         )
     )
     assert [r["sku"] for r in found] == ["A-1", "'+B-2"]
-    with sellers.export_orders_file(ctx, a, OrderFilter(), line_items=True) as handle:
+    with sellers.export_orders_file(ctx, OPERATOR, a, OrderFilter(), line_items=True) as handle:
         assert handle.read().decode("utf-8-sig") == text
 
 
 def test_an_empty_export_still_has_its_header(ctx: Context, shop: tuple[Shop, int]) -> None:
     _, account_id = shop
-    text = "".join(sellers.export_orders_csv(ctx, account_id, OrderFilter(search="no such thing")))
+    text = "".join(sellers.export_orders_csv(ctx, OPERATOR, account_id, OrderFilter(search="no such thing")))
     assert text.strip().split(",") == list(sellers.EXPORT_COLUMNS)
 
 
@@ -319,7 +324,7 @@ def test_tampered_truncated_or_foreign_cursors_give_a_clear_message(
     ctx: Context, shop: tuple[Shop, int]
 ) -> None:
     _, account_id = shop
-    page = sellers.orders_page(ctx, account_id, OrderFilter(), page_size=25)
+    page = sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(), page_size=25)
     token = page.next_cursor
     assert token is not None
     flipped = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
@@ -334,19 +339,27 @@ def test_tampered_truncated_or_foreign_cursors_give_a_clear_message(
         "A" * 5000,
     ]:
         with pytest.raises(InvalidCursor, match="no longer valid"):
-            sellers.orders_page(ctx, account_id, OrderFilter(), cursor=bad, page_size=25)
+            sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(), cursor=bad, page_size=25)
     with pytest.raises(InvalidCursor, match="no longer valid"):
-        sellers.orders_page(ctx, account_id, OrderFilter(), sort="oldest", cursor=token, page_size=25)
+        sellers.orders_page(
+            ctx, OPERATOR, account_id, OrderFilter(), sort="oldest", cursor=token, page_size=25
+        )
     with pytest.raises(InvalidCursor, match="filters changed"):
-        sellers.orders_page(ctx, account_id, OrderFilter(statuses=("paid",)), cursor=token, page_size=25)
-    with pytest.raises(InvalidCursor, match="filters changed"):
-        sellers.orders_page(ctx, account_id + 1, OrderFilter(), cursor=token, page_size=25)
+        sellers.orders_page(
+            ctx, OPERATOR, account_id, OrderFilter(statuses=("paid",)), cursor=token, page_size=25
+        )
+    with pytest.raises(InvalidCursor, match="another listing"):
+        sellers.orders_page(ctx, OPERATOR, account_id + 1, OrderFilter(), cursor=token, page_size=25)
 
 
-def forged(account_id: int, sort: str, values: list[Any], offset: Any = 0, direction: str = "next") -> str:
-    """A cursor with a valid checksum and fingerprint but hostile contents."""
+def forged(
+    ctx: Context, account_id: int, sort: str, values: list[Any], offset: Any = 0, direction: str = "next"
+) -> str:
+    """A cursor with a valid signature (made with the server's key, as if it had leaked) and
+    fingerprint but hostile contents."""
     print_ = fingerprint({"account": account_id, "filter": sellers._filter_key(OrderFilter()), "sort": sort})
-    return encode_cursor(Cursor(sort, direction, tuple(values), print_, offset))  # type: ignore[arg-type]
+    cursor = Cursor(sort, direction, tuple(values), print_, offset, account_id=account_id)  # type: ignore[arg-type]
+    return encode_cursor(cursor, key=ctx.settings.cursor_key)
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -370,9 +383,11 @@ def test_forged_cursors_never_reach_the_database_as_errors(
     ctx: Context, shop: tuple[Shop, int], sort: str, value: str, row_id: Any, offset: Any
 ) -> None:
     _, account_id = shop
-    token = forged(account_id, sort, [value, row_id], offset)
+    token = forged(ctx, account_id, sort, [value, row_id], offset)
     try:
-        page = sellers.orders_page(ctx, account_id, OrderFilter(), sort=sort, cursor=token, page_size=25)
+        page = sellers.orders_page(
+            ctx, OPERATOR, account_id, OrderFilter(), sort=sort, cursor=token, page_size=25
+        )
     except InvalidCursor as exc:
         assert "no longer valid" in str(exc)
     else:  # a well-formed position in the listing is simply a place to continue from
@@ -382,15 +397,15 @@ def test_forged_cursors_never_reach_the_database_as_errors(
 def test_unknown_status_sort_or_page_size_are_refused_clearly(ctx: Context, shop: tuple[Shop, int]) -> None:
     _, account_id = shop
     with pytest.raises(InvalidInput, match="Unknown order status 'lost'"):
-        sellers.orders_page(ctx, account_id, OrderFilter(statuses=("paid", "lost")))
+        sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(statuses=("paid", "lost")))
     with pytest.raises(InvalidInput, match="Unknown order status"):
-        sellers.orders_total(ctx, account_id, OrderFilter(statuses=("'; DROP TABLE orders; --",)))
+        sellers.orders_total(ctx, OPERATOR, account_id, OrderFilter(statuses=("'; DROP TABLE orders; --",)))
     with pytest.raises(InvalidInput, match="Unknown sort"):
-        sellers.orders_page(ctx, account_id, OrderFilter(), sort="id; DROP TABLE orders")
+        sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(), sort="id; DROP TABLE orders")
     with pytest.raises(InvalidInput, match="Page size must be one of 25, 50, 100"):
-        sellers.orders_page(ctx, account_id, OrderFilter(), page_size=30)
+        sellers.orders_page(ctx, OPERATOR, account_id, OrderFilter(), page_size=30)
     with pytest.raises(InvalidInput, match="Unknown sort"):
-        list(sellers.export_orders_csv(ctx, account_id, OrderFilter(), sort="total_amount"))
+        list(sellers.export_orders_csv(ctx, OPERATOR, account_id, OrderFilter(), sort="total_amount"))
 
 
 @pytest.mark.parametrize(
@@ -407,11 +422,11 @@ def test_search_text_no_database_can_match_gets_a_clear_message(
     _, account_id = shop
     for flt in (OrderFilter(search=text), OrderFilter(buyer=text)):
         with pytest.raises(InvalidInput, match=message):
-            sellers.orders_page(ctx, account_id, flt)
+            sellers.orders_page(ctx, OPERATOR, account_id, flt)
         with pytest.raises(InvalidInput, match=message):
-            sellers.orders_total(ctx, account_id, flt)
+            sellers.orders_total(ctx, OPERATOR, account_id, flt)
         with pytest.raises(InvalidInput, match=message):
-            sellers.export_orders_csv(ctx, account_id, flt)
+            sellers.export_orders_csv(ctx, OPERATOR, account_id, flt)
 
 
 PLAIN = "qrstuvwxyzQRSTUVWXYZ"  # the only letters in the other orders' text
@@ -447,6 +462,6 @@ def test_search_text_matches_literally(ctx: Context, db: Database, needle: str) 
     for n in range(3):
         data.order(a, when, [("tuv", "wxyz" * (n + 1), 1, Decimal("1.00"))], ebay_order_id="q" * (n + 3))
     data.load(db)
-    page = sellers.orders_page(ctx, a, OrderFilter(search=needle), fresh=True)
+    page = sellers.orders_page(ctx, OPERATOR, a, OrderFilter(search=needle), fresh=True)
     assert [r.id for r in page.rows] == [target]
-    assert sellers.orders_total(ctx, a, OrderFilter(search=needle), fresh=True) == 1
+    assert sellers.orders_total(ctx, OPERATOR, a, OrderFilter(search=needle), fresh=True) == 1

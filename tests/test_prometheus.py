@@ -17,7 +17,7 @@ from ebaydash.models import Window
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.prometheus import MAX_LABEL_VALUES, PrometheusBridge
 from ebaydash.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import OPERATOR, free_port
 
 
 def samples(bridge: PrometheusBridge) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -128,8 +128,8 @@ def test_the_endpoint_serves_the_registry_and_the_scaling_recommendation(metrics
     assert port is not None
     from ebaydash import services
 
-    account = services.default_account(services.accounts(ctx))
-    services.kpis(ctx, account.id, Window.last_days(30, account.timezone))
+    account = services.default_account(services.accounts(ctx, OPERATOR))
+    services.kpis(ctx, OPERATOR, account.id, Window.last_days(30, account.timezone))
     ctx.recorder.record("page", "overview", 0.02)
     ctx.recorder.fold()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:

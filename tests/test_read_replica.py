@@ -24,7 +24,7 @@ from ebaydash.db.replica import ReadReplica, parse_lsn
 from ebaydash.errors import DatabaseUnavailable
 from ebaydash.models import OrderFilter
 from ebaydash.settings import Settings
-from tests.conftest import require
+from tests.conftest import OPERATOR, require
 from tests.migration_support import insert
 from tests.pg_cluster import StandbyPair, can_run_private_cluster
 
@@ -138,13 +138,15 @@ def test_the_performance_page_has_no_note_while_the_standby_serves(pair: Standby
     try:
         wait_for(lambda: caught_up(pair), what="the standby to catch up")
         wait_for(lambda: on_standby(ctx.db), what="reads on the standby")
-        assert len(services.accounts(ctx)) == 1
-        report = services.performance_report(ctx)
+        assert len(services.accounts(ctx, OPERATOR)) == 1
+        report = services.performance_report(ctx, OPERATOR)
         assert report.replica is not None and report.replica.state == "serving"
         from ebaydash import ui
 
         assert ui.replica_note(report.replica) is None
-        assert any(c.name == "Read replica" and c.status == "ok" for c in services.health_checks(ctx))
+        assert any(
+            c.name == "Read replica" and c.status == "ok" for c in services.health_checks(ctx, OPERATOR)
+        )
     finally:
         ctx.close()
 

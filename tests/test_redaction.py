@@ -16,7 +16,7 @@ from ebaydash.cli import main
 from ebaydash.errors import ConfigError, DatabaseUnavailable, EbaydashError
 from ebaydash.redaction import MASK, redact, remember, secrets_in
 from ebaydash.settings import SETTINGS, Settings
-from tests.conftest import PG_ADMIN_URL, ROOT, free_port
+from tests.conftest import OPERATOR, PG_ADMIN_URL, ROOT, free_port
 
 PASSWORD = "Zq7pW0rdLeak"  # unique enough that any occurrence is a leak
 
@@ -174,7 +174,7 @@ def test_redis_with_a_password_shows_none_in_health_checks_or_logs(
     remember(settings.redis_url or "")
     ctx = build_context(settings, start_sampler=False)
     try:
-        checks = services.health_checks(ctx)
+        checks = services.health_checks(ctx, OPERATOR)
         status = ctx.cache.l2.status() if ctx.cache.l2 is not None else None
     finally:
         ctx.close()

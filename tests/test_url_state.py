@@ -13,7 +13,7 @@ from ebaydash import services
 from ebaydash.context import build_context
 from ebaydash.models import Account
 from ebaydash.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import OPERATOR, ROOT
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def demo_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting
 def other_account(settings: Settings) -> Account:
     ctx = build_context(settings, start_sampler=False)
     try:
-        accounts = services.accounts(ctx)
+        accounts = services.accounts(ctx, OPERATOR)
         default = services.default_account(accounts)
         return next(a for a in accounts if a.id != default.id)
     finally:

@@ -2,8 +2,10 @@
 
 The key is ``{namespace}:v{version}:{name}:{hash}``: the namespace and the name are templates over
 the function's arguments (``namespace="acct:{account_id}"``), and the hash covers every argument
-but the context, normalised (so ``f(ctx, 1, window)`` and ``f(ctx, account_id=1, window=window)``
-share an entry). Keys are therefore always scoped by account when the namespace names one.
+but the context and the ``viewer`` (who asks: the services check the viewer's access before the
+cache is read, and a value depends only on what is asked for), normalised (so
+``f(ctx, 1, window)`` and ``f(ctx, account_id=1, window=window)`` share an entry).
+Keys are therefore always scoped by account when the namespace names one.
 
 A cached value is checked against the function's return annotation (its class; for ``list[X]``
 and the like the container and its items' class): one of another shape (a bug in an older
@@ -128,6 +130,7 @@ def cacheable(
             arguments = binder.bind(args, kwargs)
             ctx = cast(HasCache, arguments.pop(context_name))
             arguments.pop("fresh", None)
+            arguments.pop("viewer", None)
             scope = namespace.format(**arguments)
             key = ctx.cache.scoped(scope, f"{name.format(**arguments)}:{argument_hash(arguments)}")
             return key, ctx

@@ -95,7 +95,7 @@ class Autoscaler:
         serving = self.cluster.serving()
         before = len(serving)
         self.ctx.settings = self.ctx.settings.replace(replicas=max(before, 1))
-        decision = services.recommendation(self.ctx, act=True)
+        decision = services.recommendation(self.ctx, services.Viewer.operator("autoscaler"), act=True)
         target = min(max(decision.desired_replicas, self.policy.min_replicas), self.policy.max_replicas)
         started: list[str] = []
         stopped: list[str] = []

@@ -163,8 +163,10 @@ def create_all(bind: Engine | Connection) -> None:
     """Create missing tables and indexes, as versions before migrations did on start.
 
     The app no longer calls it: Alembic owns the schema (:mod:`ebaydash.db.migrations`). Tests use
-    it to make a database "from before migrations", which the migrations must adopt."""
-    metadata.create_all(bind, checkfirst=True)
+    it to make a database "from before migrations", which the migrations must adopt: so the tables
+    later revisions added (:data:`ADDED_BY_REVISIONS`) are not made here."""
+    later = set(ADDED_BY_REVISIONS)
+    metadata.create_all(bind, tables=[t for t in metadata.sorted_tables if t not in later], checkfirst=True)
 
 
 # -- scaling state (monitor) ----------------------------------------------------------------------
@@ -202,3 +204,54 @@ scaling_actions = Table(
 )
 
 SCALING_TABLES = (scaling_state, scaling_actions)
+
+
+# -- access (issue 13) ----------------------------------------------------------------------------
+# Who may see what: people by their sign-in email, and their role per account. An admin grant on
+# any account makes the person an admin of every account (README "Roles").
+ROLES: tuple[str, ...] = ("seller", "manager", "admin")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # lower case; RFC 5321's limit
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("granted_by", String(320), nullable=False),
+    UniqueConstraint("user_id", "account_id", name="uq_grants_user_account"),
+    CheckConstraint("role IN ('seller', 'manager', 'admin')", name="ck_grants_role"),
+    # the access page's grants per account; the viewer's are found through the unique key
+    Index("ix_grants_account", "account_id"),
+)
+
+# What happened, by whom: sign-ins, grants, revocations, imports. Account id and name are copied,
+# not referenced, so the record outlives the account.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("account_id", Id),
+    Column("account_name", String(100)),
+    Column("subject", String(320)),
+    Column("detail", Text, nullable=False, server_default="{}"),  # JSON object
+    Index("ix_audit_log_at", "at"),
+)
+
+ACCESS_TABLES = (users, grants, audit_log)  # revision 0003
+
+#: Tables that revisions after the baseline created (versions before migrations never made them).
+ADDED_BY_REVISIONS: tuple[Table, ...] = ACCESS_TABLES

@@ -1,12 +1,27 @@
 """The page-facing API: plain functions returning dataclasses, no streamlit.
 
-Every function takes the process :class:`~ebaydash.context.Context` first. Pages import this
-package only; the modules behind it split the API by concern: ``sellers`` (accounts, figures,
-orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` and ``scaling``
-(the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
+Every function takes the process :class:`~ebaydash.context.Context` first and, when it reads or
+changes an account or the system pages, the :class:`~ebaydash.viewer.Viewer` second (the account id
+third): it checks the viewer's grant before it touches the cache or the database, and raises
+:class:`~ebaydash.errors.NotAllowed` otherwise. ``access`` builds viewers, grants and audits.
+
+Pages import this package only; the modules behind it split the API by concern: ``sellers``
+(accounts, figures, orders), ``imports`` (order files), ``performance``, ``health``,
+``resources`` and ``scaling`` (the system pages), ``demo_traffic`` (simulated visitors, driven by
+``loadgen``), ``access`` (viewers, grants, audit).
 """
 
 from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have, for filters
+from ebaydash.services.access import (
+    AuditEntry,
+    GrantRow,
+    audit_log,
+    grant,
+    grants,
+    revoke,
+    sign_in,
+    viewer_for,
+)
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
@@ -43,6 +58,7 @@ from ebaydash.services.sellers import (
     update_order_status,
     validate_filter,
 )
+from ebaydash.viewer import ROLES, Viewer
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -50,8 +66,11 @@ __all__ = [
     "FIGURES",
     "ORDER_STATUSES",
     "PAGE_SIZES",
+    "ROLES",
     "SORT_LABELS",
     "WINDOWS_S",
+    "AuditEntry",
+    "GrantRow",
     "HealthCheck",
     "ImportFile",
     "ImportReport",
@@ -59,12 +78,16 @@ __all__ = [
     "ReadReplicaStatus",
     "ResourceReport",
     "ScalingReport",
+    "Viewer",
     "account",
     "accounts",
+    "audit_log",
     "default_account",
     "demo_traffic",
     "export_orders_csv",
     "export_orders_file",
+    "grant",
+    "grants",
     "health_checks",
     "import_orders",
     "kpis",
@@ -79,7 +102,9 @@ __all__ = [
     "replica_status",
     "resource_history",
     "resource_report",
+    "revoke",
     "scaling_report",
+    "sign_in",
     "start_demo_traffic",
     "status_mix",
     "stop_demo_traffic",
@@ -89,5 +114,6 @@ __all__ = [
     "trend",
     "update_order_status",
     "validate_filter",
+    "viewer_for",
     "what_if",
 ]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from ebaydash.context import Context
 from ebaydash.errors import EbaydashError
 from ebaydash.services import loadgen
+from ebaydash.services._access import for_managers
 from ebaydash.services.loadgen import LoadResult
+from ebaydash.viewer import Viewer
 
 DEMO_SECONDS = 60.0
 DEMO_WORKERS = 2  # one per core of a small machine: the app itself must stay responsive
@@ -106,14 +108,17 @@ class DemoTraffic:
 # -- the services the performance page calls -----------------------------------------------------
 
 
-def start_demo_traffic(ctx: Context) -> bool:
+@for_managers
+def start_demo_traffic(ctx: Context, viewer: Viewer) -> bool:
     """Simulated visitors for a minute, in this process; ``False`` if a run is already going."""
     return ctx.part(DemoTraffic).start(ctx)
 
 
-def stop_demo_traffic(ctx: Context) -> None:
+@for_managers
+def stop_demo_traffic(ctx: Context, viewer: Viewer) -> None:
     ctx.part(DemoTraffic).stop()
 
 
-def demo_traffic(ctx: Context) -> TrafficStatus:
+@for_managers
+def demo_traffic(ctx: Context, viewer: Viewer) -> TrafficStatus:
     return ctx.part(DemoTraffic).status()

@@ -7,6 +7,8 @@ from typing import Literal
 
 from ebaydash.context import Context
 from ebaydash.redaction import redact
+from ebaydash.services._access import for_managers
+from ebaydash.viewer import Viewer
 
 Status = Literal["ok", "degraded", "down", "off"]
 
@@ -22,7 +24,8 @@ class HealthCheck:
         object.__setattr__(self, "detail", redact(self.detail))
 
 
-def health_checks(ctx: Context) -> list[HealthCheck]:
+@for_managers
+def health_checks(ctx: Context, viewer: Viewer) -> list[HealthCheck]:
     """Database round trip and pool, Redis, and the cache's circuit breaker, each with a status."""
     checks = []
     db = ctx.db.health()

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ebaydash.context import Context
 from ebaydash.db import upsert
 from ebaydash.db.upsert import Progress
-from ebaydash.errors import ImportFailed, InvalidInput
+from ebaydash.errors import ImportFailed, InvalidInput, NotAllowed
 from ebaydash.formatting import plural
 from ebaydash.importers import (
     FORMAT_LABELS,
@@ -43,8 +43,9 @@ from ebaydash.importers import (
     scan_file,
 )
 from ebaydash.models import OrderRecord
-from ebaydash.services import namespaces
+from ebaydash.services import access, namespaces, sellers
 from ebaydash.services._measure import measured
+from ebaydash.viewer import NOT_YOUR_ACCOUNT, Viewer
 
 MAX_ACCOUNT_NAME = 100
 BATCH_ORDERS = 5_000  # orders per upsert within the one transaction: bounds the memory of a write
@@ -246,6 +247,7 @@ class _Problems:
 @measured("import_orders")
 def import_orders(
     ctx: Context,
+    viewer: Viewer,
     files: Sequence[ImportFile],
     *,
     account_name: str,
@@ -260,16 +262,24 @@ def import_orders(
     field, reason), with ``committed`` False unless ``skip_invalid``.
 
     Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
-    or an unknown time zone; :class:`~ebaydash.errors.ImportFailed` when the database refuses a
-    row, or the files change between their check and their write; :class:`~ebaydash.errors.DatabaseError`
-    when it cannot be reached or is too slow. Nothing is written in any of these cases.
+    or an unknown time zone; :class:`~ebaydash.errors.NotAllowed` when ``viewer`` has no grant on
+    the account (or, not being an admin, would create one); :class:`~ebaydash.errors.ImportFailed`
+    when the database refuses a row, or the files change between their check and their write;
+    :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing is
+    written in any of these cases.
     """
     started = time.perf_counter()
     report_progress = progress or (lambda _fraction, _step: None)
     name = _clean_name(account_name)
     if not files:
         raise InvalidInput("Choose at least one file to import.")
+    _check_may_import(ctx, viewer, name)
     existing = upsert.find_account(ctx.db, name)
+    if existing is None:
+        if not viewer.is_admin:
+            raise NotAllowed(NEW_ACCOUNT_ADMINS_ONLY)
+    else:
+        viewer.require_account(existing.id)
     zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
     report = ImportReport(account_name=existing.name if existing is not None else name)
     default_currency = existing.currency if existing is not None else "USD"
@@ -435,6 +445,14 @@ def import_orders(
     report.imported, report.updated = counts.imported, counts.updated
     report.unchanged, report.older = counts.unchanged, counts.older
     invalidate_account(ctx, account_id)
+    access.audit_import(
+        ctx,
+        viewer,
+        account_id=account_id,
+        account_name=report.account_name,
+        files=[f.name for f in files],
+        counts={"orders_in": report.orders_in, **report.counts(), "account_created": report.account_created},
+    )
     report.seconds = time.perf_counter() - started
     report_progress(1.0, "Done")
     return report
@@ -452,6 +470,20 @@ def invalidate_account(ctx: Context, account_id: int) -> None:
     """
     ctx.cache.invalidate(namespaces.account(account_id))
     ctx.cache.invalidate(namespaces.GLOBAL)
+
+
+NEW_ACCOUNT_ADMINS_ONLY = "Only an admin can create a new account. Ask one to create it and grant it to you."
+
+
+def _check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:
+    """Refuse, before the database is asked, an account the viewer has no grant for: a name is
+    matched as the database matches it (ignoring case and runs of spaces)."""
+    if viewer.every_account:
+        return
+    wanted = " ".join(name.split()).lower()
+    mine = {" ".join(a.name.split()).lower() for a in sellers.accounts(ctx, viewer)}
+    if wanted not in mine:
+        raise NotAllowed(NOT_YOUR_ACCOUNT)
 
 
 def timezones() -> list[str]:

@@ -21,6 +21,7 @@ from ebaydash.errors import EbaydashError, InvalidInput
 from ebaydash.models import Account, OrderFilter, Window
 from ebaydash.monitor.metrics import percentile
 from ebaydash.services import sellers
+from ebaydash.viewer import Viewer
 
 MAX_SECONDS = 3600.0
 MAX_REQUESTS = 1_000_000
@@ -46,6 +47,11 @@ class LoadResult:
         return percentile(sorted(self.durations_ms), q)
 
 
+#: Who the simulated visitors are: they run on the server, like the command line, and see every
+#: account (they exercise the services, not the grants).
+VISITOR = Viewer.operator("load generator")
+
+
 def check_limits(*, seconds: float, requests: int, workers: int, fresh: float) -> None:
     if not 0 < seconds <= MAX_SECONDS:
         raise InvalidInput(f"--seconds must be above 0 and at most {MAX_SECONDS:g}.")
@@ -58,7 +64,7 @@ def check_limits(*, seconds: float, requests: int, workers: int, fresh: float) -
 
 
 def accounts_to_visit(ctx: Context) -> list[Account]:
-    accounts = sellers.accounts(ctx)
+    accounts = sellers.accounts(ctx, VISITOR)
     if not accounts:
         raise InvalidInput("There are no accounts to visit: load the demo or import orders first.")
     return accounts
@@ -141,16 +147,16 @@ def _visit(ctx: Context, page: str, account: Account, rng: random.Random, fresh:
     window = Window.last_days(rng.choice(PERIODS), account.timezone)
     bypass = rng.random() < fresh
     if page == "overview":
-        sellers.kpis(ctx, account.id, window, fresh=bypass)
-        sellers.trend(ctx, account.id, window, fresh=bypass)
+        sellers.kpis(ctx, VISITOR, account.id, window, fresh=bypass)
+        sellers.trend(ctx, VISITOR, account.id, window, fresh=bypass)
         return
     flt = OrderFilter(window=window if rng.random() < 0.5 else None)
-    first = sellers.orders_page(ctx, account.id, flt, fresh=bypass)
+    first = sellers.orders_page(ctx, VISITOR, account.id, flt, fresh=bypass)
     if page == "orders":
-        sellers.orders_total(ctx, account.id, flt, fresh=bypass)
+        sellers.orders_total(ctx, VISITOR, account.id, flt, fresh=bypass)
         if first.next_cursor and rng.random() < 0.3:
-            sellers.orders_page(ctx, account.id, flt, cursor=first.next_cursor)
+            sellers.orders_page(ctx, VISITOR, account.id, flt, cursor=first.next_cursor)
         return
     if first.rows:
         order = rng.choice(first.rows)
-        sellers.order_detail(ctx, account.id, order.id, fresh=bypass)
+        sellers.order_detail(ctx, VISITOR, account.id, order.id, fresh=bypass)

@@ -14,6 +14,8 @@ from ebaydash.errors import InvalidInput
 from ebaydash.monitor import histogram
 from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, SeriesKey, bucket_start, window_start
 from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
+from ebaydash.services._access import for_managers
+from ebaydash.viewer import Viewer
 
 __all__ = [
     "WINDOWS_S",
@@ -25,7 +27,8 @@ __all__ = [
 ]
 
 
-def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
+@for_managers
+def performance(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> Snapshot:
     """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`),
     cluster-wide when Redis is shared; :class:`~ebaydash.errors.InvalidInput` for another window."""
     if window_s not in WINDOWS_S:
@@ -91,14 +94,16 @@ def _timeline(snap: Snapshot, *, shared_cache: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def replica_status(ctx: Context) -> ReadReplicaStatus | None:
+@for_managers
+def replica_status(ctx: Context, viewer: Viewer) -> ReadReplicaStatus | None:
     """Where the dashboard's reads go now (EBAYDASH_DATABASE_READ_URL): the standby, or the primary
     while the standby lags or fails, and why. None without a read replica. Reads nothing."""
     return ctx.db.replica.status() if ctx.db.replica is not None else None
 
 
-def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceReport:
-    snap = performance(ctx, window_s)
+@for_managers
+def performance_report(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> PerformanceReport:
+    snap = performance(ctx, viewer, window_s)
     return PerformanceReport(
         snapshot=snap,
         scope_label="all replicas" if snap.scope == "cluster" else "this process",
@@ -112,5 +117,5 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         timeline=_timeline(snap, shared_cache=ctx.cache.l2 is not None),
         slow_query_ms=ctx.recorder.slow_query_ms,
         shared_cache=ctx.cache.l2 is not None,
-        replica=replica_status(ctx),
+        replica=replica_status(ctx, viewer),
     )

@@ -14,9 +14,12 @@ from ebaydash.monitor.alerts import Alert, AlertEvent
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedUnavailable
 from ebaydash.monitor.state import replica_id
+from ebaydash.services._access import for_managers
+from ebaydash.viewer import Viewer
 
 
-def resource_history(ctx: Context) -> list[ResourceSample]:
+@for_managers
+def resource_history(ctx: Context, viewer: Viewer) -> list[ResourceSample]:
     if not ctx.sampler.history():
         ctx.sampler.sample()
     return ctx.sampler.history()
@@ -33,8 +36,9 @@ class ResourceReport:
     interval_s: float
 
 
-def resource_report(ctx: Context) -> ResourceReport:
-    samples = resource_history(ctx)
+@for_managers
+def resource_report(ctx: Context, viewer: Viewer) -> ResourceReport:
+    samples = resource_history(ctx, viewer)
     latest = samples[-1]
     history = pd.DataFrame(
         {

@@ -15,12 +15,15 @@ from ebaydash.context import Context
 from ebaydash.errors import DatabaseError, InvalidInput
 from ebaydash.monitor import scaling
 from ebaydash.monitor.state import ActionRecord, ScalingStateStore, decide
+from ebaydash.services._access import for_managers
 from ebaydash.services.resources import replica_samples
+from ebaydash.viewer import Viewer
 
 SCALING_WINDOW_S = 300.0
 
 
-def policy(ctx: Context) -> scaling.Policy:
+@for_managers
+def policy(ctx: Context, viewer: Viewer) -> scaling.Policy:
     return scaling.Policy.from_settings(ctx.settings)
 
 
@@ -73,14 +76,15 @@ class ScalingReport:
     state_note: str | None  # set when the shared state could not be used
 
 
+@for_managers
 def recommendation(
-    ctx: Context, *, act: bool = False, policy_override: scaling.Policy | None = None
+    ctx: Context, viewer: Viewer, *, act: bool = False, policy_override: scaling.Policy | None = None
 ) -> scaling.Decision:
     """The scaling decision for the current metrics against the shared state.
 
     ``act=True`` claims a change for this caller (``ebaydash recommend``); the pages only preview.
     """
-    return _decide(ctx, act=act, policy_used=policy_override or policy(ctx))[0]
+    return _decide(ctx, act=act, policy_used=policy_override or policy(ctx, viewer))[0]
 
 
 def _decide(
@@ -107,8 +111,9 @@ def _decide(
         return decision, state, observed, note
 
 
-def scaling_report(ctx: Context) -> ScalingReport:
-    used = policy(ctx)
+@for_managers
+def scaling_report(ctx: Context, viewer: Viewer) -> ScalingReport:
+    used = policy(ctx, viewer)
     decision, state, observed, note = _decide(ctx, act=False, policy_used=used)
     actions: list[ActionRecord] = []
     if note is None:
@@ -132,8 +137,10 @@ def scaling_report(ctx: Context) -> ScalingReport:
     )
 
 
+@for_managers
 def what_if(
     ctx: Context,
+    viewer: Viewer,
     changes: Mapping[str, float],
     *,
     replicas: int | None = None,
@@ -143,7 +150,7 @@ def what_if(
     the replica count changed — without touching the shared state. Unknown or inconsistent values
     raise InvalidInput."""
     observed = observe(ctx) if observed is None else observed
-    base = policy(ctx)
+    base = policy(ctx, viewer)
     known = {f.name for f in dataclasses.fields(base)}
     unknown = sorted(set(changes) - known)
     if unknown:

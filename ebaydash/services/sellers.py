@@ -1,5 +1,8 @@
 """Seller-facing services: accounts, overview figures, orders. Read through the cache, per account.
 
+Every function about one account takes the viewer after the context, then the account id, and
+checks the viewer's grant first (``@for_account``): before the cache, before the database.
+
 Account data is cached in the account's namespace (``acct:{id}``), so an import into one account
 invalidates exactly that account's figures. Callers pass ``fresh=True`` to bypass the cache and
 repopulate it (the refresh button).
@@ -45,7 +48,9 @@ from ebaydash.models import (
 )
 from ebaydash.money import to_money
 from ebaydash.services import namespaces
+from ebaydash.services._access import for_account
 from ebaydash.services._measure import measured
+from ebaydash.viewer import Viewer
 
 PAGE_SIZES = (25, 50, 100)
 ZERO = Decimal("0.00")
@@ -86,8 +91,16 @@ def _now() -> dt.datetime:
 
 @measured("accounts")
 @cacheable("accounts", namespace=namespaces.GLOBAL, ttl=60)
-def accounts(ctx: Context, *, fresh: bool = False) -> list[Account]:
+def _all_accounts(ctx: Context, *, fresh: bool = False) -> list[Account]:
     return [Account(**row._mapping) for row in queries.list_accounts(ctx.db)]
+
+
+def accounts(ctx: Context, viewer: Viewer, *, fresh: bool = False) -> list[Account]:
+    """The accounts ``viewer`` may see, by name: every account for an admin or the demo, else
+    those granted to them (none for a person without grants)."""
+    if not viewer.has_access:
+        return []
+    return [a for a in _all_accounts(ctx, fresh=fresh) if viewer.may_see(a.id)]
 
 
 def default_account(candidates: list[Account], *, now: dt.datetime | None = None) -> Account:
@@ -100,8 +113,9 @@ def default_account(candidates: list[Account], *, now: dt.datetime | None = None
     return candidates[0]
 
 
-def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
-    for candidate in accounts(ctx, fresh=fresh):
+@for_account
+def account(ctx: Context, viewer: Viewer, account_id: int, *, fresh: bool = False) -> Account:
+    for candidate in _all_accounts(ctx, fresh=fresh):
         if candidate.id == account_id:
             return candidate
     raise NotFound(f"There is no account with id {account_id}.")
@@ -111,8 +125,9 @@ def account(ctx: Context, account_id: int, *, fresh: bool = False) -> Account:
 
 
 @measured("kpis")
+@for_account
 @cacheable("kpis", namespace=namespaces.ACCOUNT)
-def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Kpis:
+def kpis(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False) -> Kpis:
     """The overview's tiles for ``window`` and the window of the same length before it.
 
     Definitions (README "Figures"; also the help text on the tiles):
@@ -165,11 +180,12 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 
 
 @measured("trend")
+@for_account
 @cacheable("trend", namespace=namespaces.ACCOUNT)
-def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
+def trend(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
     """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
-    acct = account(ctx, account_id)
+    acct = account(ctx, viewer, account_id)
     granularity = granularity_for(window)
     rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone, granularity)
     by_bucket = {_as_date(r.bucket): r for r in rows}
@@ -200,9 +216,11 @@ TOP_N = 10
 
 
 @measured("top_products")
+@for_account
 @cacheable("top_products", namespace=namespaces.ACCOUNT)
 def top_products(
     ctx: Context,
+    viewer: Viewer,
     account_id: int,
     window: Window,
     *,
@@ -223,9 +241,10 @@ def top_products(
 
 
 @measured("top_buyers")
+@for_account
 @cacheable("top_buyers", namespace=namespaces.ACCOUNT)
 def top_buyers(
-    ctx: Context, account_id: int, window: Window, *, limit: int = TOP_N, fresh: bool = False
+    ctx: Context, viewer: Viewer, account_id: int, window: Window, *, limit: int = TOP_N, fresh: bool = False
 ) -> list[TopBuyer]:
     """Buyers with the most net revenue in the window."""
     return [
@@ -240,8 +259,11 @@ def top_buyers(
 
 
 @measured("status_mix")
+@for_account
 @cacheable("status_mix", namespace=namespaces.ACCOUNT)
-def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[StatusCount]:
+def status_mix(
+    ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False
+) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
     found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
     statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
@@ -255,15 +277,18 @@ def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = F
     ]
 
 
-def overview(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Overview:
+@for_account
+def overview(
+    ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False
+) -> Overview:
     """Everything the overview page shows; each part is one statement, cached on its own."""
     return Overview(
-        kpis=kpis(ctx, account_id, window, fresh=fresh),
-        trend=trend(ctx, account_id, window, fresh=fresh),
-        top_by_revenue=top_products(ctx, account_id, window, by="revenue", fresh=fresh),
-        top_by_units=top_products(ctx, account_id, window, by="units", fresh=fresh),
-        top_buyers=top_buyers(ctx, account_id, window, fresh=fresh),
-        status_mix=status_mix(ctx, account_id, window, fresh=fresh),
+        kpis=kpis(ctx, viewer, account_id, window, fresh=fresh),
+        trend=trend(ctx, viewer, account_id, window, fresh=fresh),
+        top_by_revenue=top_products(ctx, viewer, account_id, window, by="revenue", fresh=fresh),
+        top_by_units=top_products(ctx, viewer, account_id, window, by="units", fresh=fresh),
+        top_buyers=top_buyers(ctx, viewer, account_id, window, fresh=fresh),
+        status_mix=status_mix(ctx, viewer, account_id, window, fresh=fresh),
     )
 
 
@@ -341,9 +366,11 @@ def _check_page_request(sort: str, page_size: int) -> None:
 
 
 @measured("orders_page")
+@for_account
 @cacheable("orders_page", namespace=namespaces.ACCOUNT, ttl=60)
 def orders_page(
     ctx: Context,
+    viewer: Viewer,
     account_id: int,
     flt: OrderFilter,
     *,
@@ -358,11 +385,14 @@ def orders_page(
     _check_page_request(sort, page_size)
     flt = validate_filter(flt)
     print_ = fingerprint({"account": account_id, "filter": _filter_key(flt), "sort": sort})
+    key = ctx.settings.cursor_key
     after = before = None
     direction = "next"
     offset = 0
     if cursor:
-        decoded = decode_cursor(cursor, expected_sort=sort, fingerprint=print_)
+        decoded = decode_cursor(
+            cursor, key=key, expected_sort=sort, fingerprint=print_, account_id=account_id
+        )
         boundary = (_parse_sort_value(decoded.values[0], sort), int(decoded.values[-1]))
         direction, offset = decoded.direction, decoded.offset
         if direction == "next":
@@ -390,7 +420,9 @@ def orders_page(
 
     def token(order: OrderRow, to: Direction, target_offset: int) -> str:
         values = (_sort_value(order, sort), order.id)
-        return encode_cursor(Cursor(sort, to, values, print_, max(target_offset, 0)))
+        return encode_cursor(
+            Cursor(sort, to, values, print_, max(target_offset, 0), account_id=account_id), key=key
+        )
 
     return OrdersPage(
         rows=rows,
@@ -412,15 +444,21 @@ def _filter_key(flt: OrderFilter) -> dict[str, Any]:
 
 
 @measured("orders_total")
+@for_account
 @cacheable("orders_total", namespace=namespaces.ACCOUNT)
-def orders_total(ctx: Context, account_id: int, flt: OrderFilter, *, fresh: bool = False) -> int:
+def orders_total(
+    ctx: Context, viewer: Viewer, account_id: int, flt: OrderFilter, *, fresh: bool = False
+) -> int:
     """How many orders match; cached, because counting is the costly part of a listing."""
     return queries.orders_count(ctx.db, account_id, validate_filter(flt))
 
 
 @measured("order_detail")
+@for_account
 @cacheable("order_detail", namespace=namespaces.ACCOUNT)
-def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = False) -> OrderDetail:
+def order_detail(
+    ctx: Context, viewer: Viewer, account_id: int, order_id: int, *, fresh: bool = False
+) -> OrderDetail:
     row = queries.order_detail(ctx.db, account_id, order_id)
     if row is None:
         raise NotFound(f"Order {order_id} does not exist in this account.")
@@ -434,7 +472,10 @@ def order_detail(ctx: Context, account_id: int, order_id: int, *, fresh: bool = 
 
 
 @measured("update_order_status")
-def update_order_status(ctx: Context, account_id: int, order_id: int, status: str) -> OrderDetail:
+@for_account
+def update_order_status(
+    ctx: Context, viewer: Viewer, account_id: int, order_id: int, status: str
+) -> OrderDetail:
     """Set an order's status, then invalidate the account's cached figures and return the order
     as it now is. :class:`~ebaydash.errors.InvalidInput` for an unknown status,
     :class:`~ebaydash.errors.NotFound` when the account has no such order (nothing changes then).
@@ -450,7 +491,7 @@ def update_order_status(ctx: Context, account_id: int, order_id: int, status: st
         raise NotFound(f"Order {order_id} does not exist in this account.")
     # after the commit: a reader in between would cache the old row again under the new version
     ctx.cache.invalidate(namespaces.account(account_id))
-    return order_detail(ctx, account_id, order_id)
+    return order_detail(ctx, viewer, account_id, order_id)
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -476,8 +517,15 @@ EXPORT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _EXPORT_CHUNK_ROWS = 1000
 
 
+@for_account
 def export_orders_csv(
-    ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest", line_items: bool = False
+    ctx: Context,
+    viewer: Viewer,
+    account_id: int,
+    flt: OrderFilter,
+    *,
+    sort: str = "newest",
+    line_items: bool = False,
 ) -> Iterator[str]:
     """CSV text of every matching order (columns :data:`EXPORT_COLUMNS`), or of every line item
     of them (``line_items``: :data:`EXPORT_ITEM_COLUMNS`, an order without items on one row with
@@ -487,7 +535,7 @@ def export_orders_csv(
     sort or a bad filter."""
     queries.sort_spec(sort)
     flt = validate_filter(flt)
-    tz = account(ctx, account_id).timezone
+    tz = account(ctx, viewer, account_id).timezone
     rows = queries.export_orders(
         ctx.db,
         account_id,
@@ -551,8 +599,15 @@ EXCEL_BOM = "\ufeff"
 
 
 @measured("export_orders")
+@for_account
 def export_orders_file(
-    ctx: Context, account_id: int, flt: OrderFilter, *, sort: str = "newest", line_items: bool = False
+    ctx: Context,
+    viewer: Viewer,
+    account_id: int,
+    flt: OrderFilter,
+    *,
+    sort: str = "newest",
+    line_items: bool = False,
 ) -> BinaryIO:
     """The CSV export (:func:`export_orders_csv`) as UTF-8 with a byte-order mark, so Excel reads
     its accents and currency signs, written chunk by chunk to a temporary file and returned open
@@ -561,7 +616,7 @@ def export_orders_file(
     Streamlit's download button cannot consume a generator; it takes a file. The file is already
     unlinked, so it disappears when the reader is closed or collected, whatever happens next.
     """
-    chunks = export_orders_csv(ctx, account_id, flt, sort=sort, line_items=line_items)
+    chunks = export_orders_csv(ctx, viewer, account_id, flt, sort=sort, line_items=line_items)
     with tempfile.NamedTemporaryFile("wb", prefix="ebaydash-export-", suffix=".csv", delete=False) as out:
         path = out.name
         try:

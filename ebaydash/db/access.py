@@ -1,0 +1,166 @@
+"""The SQL of access control: users, their grants per account, and the audit log.
+
+Emails are stored in lower case (sign-in providers differ in how they spell them); every change to
+a grant writes its audit row in the same transaction, so the log cannot miss one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from ebaydash.db.engine import Database
+from ebaydash.db.schema import accounts, audit_log, grants, users
+from ebaydash.errors import NotFound
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _user_id(conn: Connection, email: str, now: dt.datetime) -> int:
+    found = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+    if found is not None:
+        return int(found)
+    return int(
+        conn.execute(insert(users).values(email=email, created_at=now).returning(users.c.id)).scalar_one()
+    )
+
+
+def _account(conn: Connection, name: str) -> Any:
+    row = conn.execute(
+        select(accounts.c.id, accounts.c.name).where(
+            func.lower(accounts.c.name) == " ".join(name.split()).lower()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no account called {name!r}; `ebaydash accounts` lists them.")
+    return row
+
+
+def write_audit(
+    conn: Connection,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    account_id: int | None = None,
+    account_name: str | None = None,
+    subject: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(audit_log).values(
+            at=at,
+            actor=actor[:320],
+            action=action,
+            account_id=account_id,
+            account_name=None if account_name is None else account_name[:100],
+            subject=None if subject is None else subject[:320],
+            detail=json.dumps(dict(detail or {}), sort_keys=True, default=str),
+        )
+    )
+
+
+def audit(db: Database, **entry: Any) -> None:
+    """One audit row in a transaction of its own (see :func:`write_audit` for the fields)."""
+    with db.transaction() as conn:
+        write_audit(conn, **entry)
+
+
+def grants_of(db: Database, email: str) -> Sequence[Row[Any]]:
+    """``(account_id, role)`` of every grant of ``email`` (none for an unknown person)."""
+    stmt = (
+        select(grants.c.account_id, grants.c.role)
+        .join(users, users.c.id == grants.c.user_id)
+        .where(users.c.email == normal_email(email))
+    )
+    return db.fetch_all("grants_of", stmt)
+
+
+def record_sign_in(db: Database, email: str, now: dt.datetime, *, granted: bool) -> None:
+    """Remember the person and when they last signed in; audit the sign-in."""
+    email = normal_email(email)
+    with db.transaction() as conn:
+        user_id = _user_id(conn, email, now)
+        conn.execute(update(users).where(users.c.id == user_id).values(last_sign_in_at=now))
+        write_audit(
+            conn, at=now, actor=email, action="sign_in" if granted else "sign_in_no_access", subject=email
+        )
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    email: str
+    account_id: int
+    account_name: str
+    role: str | None  # None: revoked
+    previous: str | None  # the role before, None when there was no grant
+
+
+def set_grant(
+    db: Database, email: str, account_name: str, role: str | None, *, by: str, now: dt.datetime
+) -> GrantChange:
+    """Give ``email`` ``role`` on the account called ``account_name`` (``None``: revoke), and
+    audit it, in one transaction. :class:`~ebaydash.errors.NotFound` for an unknown account."""
+    email = normal_email(email)
+    with db.transaction() as conn:
+        account = _account(conn, account_name)
+        user_id = _user_id(conn, email, now)
+        where = (grants.c.user_id == user_id) & (grants.c.account_id == account.id)
+        previous = conn.execute(select(grants.c.role).where(where)).scalar()
+        if role is None:
+            conn.execute(delete(grants).where(where))
+        elif previous is None:
+            conn.execute(
+                insert(grants).values(
+                    user_id=user_id, account_id=account.id, role=role, granted_at=now, granted_by=by
+                )
+            )
+        else:
+            conn.execute(update(grants).where(where).values(role=role, granted_at=now, granted_by=by))
+        if role != previous:
+            write_audit(
+                conn,
+                at=now,
+                actor=by,
+                action="revoke" if role is None else "grant",
+                account_id=int(account.id),
+                account_name=account.name,
+                subject=email,
+                detail={"role": role, "previous": previous},
+            )
+    return GrantChange(email, int(account.id), str(account.name), role, previous)
+
+
+def all_grants(db: Database) -> Sequence[Row[Any]]:
+    """Every person with their grants (a person without any has one row with NULL account):
+    email, last_sign_in_at, account_id, account_name, role, granted_at, granted_by."""
+    stmt = (
+        select(
+            users.c.email,
+            users.c.last_sign_in_at,
+            grants.c.account_id,
+            accounts.c.name.label("account_name"),
+            grants.c.role,
+            grants.c.granted_at,
+            grants.c.granted_by,
+        )
+        .select_from(users)
+        .outerjoin(grants, grants.c.user_id == users.c.id)
+        .outerjoin(accounts, accounts.c.id == grants.c.account_id)
+        .order_by(users.c.email, accounts.c.name)
+    )
+    return db.fetch_all("all_grants", stmt)
+
+
+def audit_entries(db: Database, *, limit: int = 200) -> Sequence[Row[Any]]:
+    """The newest ``limit`` audit rows, newest first."""
+    stmt = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+    return db.fetch_all("audit_entries", stmt)

@@ -1,0 +1,148 @@
+"""Who may see what: viewers built from the grants, granting and revoking, the audit log.
+
+Roles are per account (seller, manager, admin; see :mod:`ebaydash.viewer`). The person named by
+``EBAYDASH_ADMIN_EMAIL`` is an admin whatever the grants say: the first admin, who grants the
+others. Every grant, revocation, sign-in and import is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ebaydash.context import Context
+from ebaydash.db import access as db_access
+from ebaydash.errors import InvalidInput
+from ebaydash.services._measure import measured
+from ebaydash.viewer import ROLES, Role, Viewer
+
+MAX_AUDIT_ROWS = 200
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_email(email: str) -> str:
+    cleaned = db_access.normal_email(email or "")
+    if cleaned.count("@") != 1 or len(cleaned) > 320 or any(c.isspace() for c in cleaned):
+        raise InvalidInput(f"{email!r} is not an email address.")
+    return cleaned
+
+
+def operator() -> Viewer:
+    """The person at the server's shell (the command line), named in the audit log by their
+    operating-system user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return Viewer.operator(f"cli:{name}")
+
+
+@measured("viewer_for")
+def viewer_for(ctx: Context, email: str) -> Viewer:
+    """The viewer signed in as ``email``: their grants, read now (so a revocation counts from the
+    next page view), admin when any grant is or when ``email`` is ``EBAYDASH_ADMIN_EMAIL``."""
+    email = db_access.normal_email(email)
+    roles: dict[int, Role] = {}
+    for row in db_access.grants_of(ctx.db, email):
+        if row.role in ROLES:
+            roles[int(row.account_id)] = row.role
+    bootstrap = db_access.normal_email(ctx.settings.admin_email)
+    admin = "admin" in roles.values() or (bool(bootstrap) and email == bootstrap)
+    return Viewer(email=email, roles=roles, admin=admin, every_account=admin)
+
+
+def sign_in(ctx: Context, email: str) -> Viewer:
+    """Once per browser session after the identity provider vouched for ``email``: remember the
+    person (so an admin can grant them something) and audit the sign-in."""
+    viewer = viewer_for(ctx, _check_email(email))
+    db_access.record_sign_in(ctx.db, viewer.email, _now(), granted=viewer.has_access)
+    return viewer
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    email: str
+    account_id: int | None
+    account_name: str | None
+    role: str | None
+    granted_at: dt.datetime | None
+    granted_by: str | None
+    last_sign_in_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: dt.datetime
+    actor: str
+    action: str
+    account_id: int | None
+    account_name: str | None
+    subject: str | None
+    detail: dict[str, Any]
+
+
+def grant(ctx: Context, viewer: Viewer, email: str, account_name: str, role: str) -> db_access.GrantChange:
+    """Give ``email`` ``role`` on the account called ``account_name`` (replacing their role on it).
+    :class:`~ebaydash.errors.NotAllowed` unless ``viewer`` is an admin;
+    :class:`~ebaydash.errors.InvalidInput` for an unknown role or a malformed email;
+    :class:`~ebaydash.errors.NotFound` for an unknown account."""
+    viewer.require_admin()
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; choose from {', '.join(ROLES)}.")
+    return db_access.set_grant(ctx.db, _check_email(email), account_name, role, by=viewer.email, now=_now())
+
+
+def revoke(ctx: Context, viewer: Viewer, email: str, account_name: str) -> db_access.GrantChange:
+    """Take ``email``'s grant on ``account_name`` away (``previous`` is None when there was none)."""
+    viewer.require_admin()
+    return db_access.set_grant(ctx.db, _check_email(email), account_name, None, by=viewer.email, now=_now())
+
+
+def grants(ctx: Context, viewer: Viewer) -> list[GrantRow]:
+    """Everyone known (signed in once, or granted something) with each of their grants."""
+    viewer.require_admin()
+    return [GrantRow(**row._mapping) for row in db_access.all_grants(ctx.db)]
+
+
+def audit_log(ctx: Context, viewer: Viewer, *, limit: int = MAX_AUDIT_ROWS) -> list[AuditEntry]:
+    """The newest ``limit`` audit entries, newest first."""
+    viewer.require_admin()
+    return [
+        AuditEntry(
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            account_id=row.account_id,
+            account_name=row.account_name,
+            subject=row.subject,
+            detail=json.loads(row.detail or "{}"),
+        )
+        for row in db_access.audit_entries(ctx.db, limit=limit)
+    ]
+
+
+def audit_import(
+    ctx: Context,
+    viewer: Viewer,
+    *,
+    account_id: int,
+    account_name: str,
+    files: list[str],
+    counts: dict[str, int],
+) -> None:
+    """Record who imported which files into which account, and what came of it."""
+    db_access.audit(
+        ctx.db,
+        at=_now(),
+        actor=viewer.email,
+        action="import",
+        account_id=account_id,
+        account_name=account_name,
+        detail={"files": files, **counts},
+    )
