@@ -336,7 +336,7 @@ def test_the_app_role_is_neither_owner_nor_superuser_nor_bypassrls(tenants: Tena
     assert (row.rolsuper, row.rolbypassrls) == (False, False)
     # the check can fail: the owner owns every account-scoped table, the admin is a superuser
     with tenants.owner.connect() as conn:
-        assert set(security.check_app_role(conn).owns) == set(SCOPED)
+        assert set(security.check_app_role(conn).owns) == set(security.account_scoped_tables())
     admin = Database(make_engine(Settings(database_url=PG_ADMIN_URL)), timeout_ms=10_000)
     try:
         with admin.connect() as conn:
@@ -441,3 +441,34 @@ def test_scopes_narrow_and_render_as_postgres_arrays() -> None:
         with scope.allowed_accounts([]) as none:
             assert none.setting_values == ("{}", "off")
     assert scope.current() is None
+
+
+# -- the services put each viewer's grants on the transactions they run ----------------------------
+
+
+def test_services_run_each_viewer_s_work_in_the_scope_of_their_grants(tenants: Tenants) -> None:
+    """With the app role, a seller's service calls see their account's rows (the services set the
+    scope from the viewer), and the same statement outside any scope, or inside the seller's scope
+    for the other account (a check forgotten above the database), reads nothing."""
+    from ebaydash import services
+    from ebaydash.context import build_context
+    from ebaydash.services._access import scope_of
+    from ebaydash.viewer import Viewer
+
+    mine, theirs = tenants.ids
+    settings = Settings(
+        database_url=tenants.app_url,
+        database_admin_url=tenants.owner_url,
+        database_app_role=tenants.app_role,
+    )
+    ctx = build_context(settings, start_sampler=False)
+    seller = Viewer(email="seller@shop.test", roles={mine: "seller"})
+    try:
+        assert [a.id for a in services.accounts(ctx, seller)] == [mine]
+        assert services.orders_total(ctx, seller, mine, OrderFilter(), fresh=True) == ORDERS_PER_TENANT
+        assert queries.orders_count(ctx.db, mine, OrderFilter()) == 0  # control: no scope, no rows
+        with scope_of(seller):
+            assert queries.orders_count(ctx.db, theirs, OrderFilter()) == 0
+            assert queries.orders_count(ctx.db, mine, OrderFilter()) == ORDERS_PER_TENANT
+    finally:
+        ctx.close()

@@ -2,6 +2,10 @@
 
 Emails are stored in lower case (sign-in providers differ in how they spell them); every change to
 a grant writes its audit row in the same transaction, so the log cannot miss one.
+
+Every statement here runs in :func:`~ebaydash.db.scope.all_accounts`: grants decide what a viewer
+may see, so with row-level security on they must be read before (and whatever) the viewer's own
+scope is; the services above check that only admins change or list them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from ebaydash.db import scope
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, audit_log, grants, users
 from ebaydash.errors import NotFound
@@ -70,7 +75,7 @@ def write_audit(
 
 def audit(db: Database, **entry: Any) -> None:
     """One audit row in a transaction of its own (see :func:`write_audit` for the fields)."""
-    with db.transaction() as conn:
+    with scope.all_accounts(), db.transaction() as conn:
         write_audit(conn, **entry)
 
 
@@ -81,13 +86,14 @@ def grants_of(db: Database, email: str) -> Sequence[Row[Any]]:
         .join(users, users.c.id == grants.c.user_id)
         .where(users.c.email == normal_email(email))
     )
-    return db.fetch_all("grants_of", stmt)
+    with scope.all_accounts():
+        return db.fetch_all("grants_of", stmt)
 
 
 def record_sign_in(db: Database, email: str, now: dt.datetime, *, granted: bool) -> None:
     """Remember the person and when they last signed in; audit the sign-in."""
     email = normal_email(email)
-    with db.transaction() as conn:
+    with scope.all_accounts(), db.transaction() as conn:
         user_id = _user_id(conn, email, now)
         conn.execute(update(users).where(users.c.id == user_id).values(last_sign_in_at=now))
         write_audit(
@@ -110,7 +116,7 @@ def set_grant(
     """Give ``email`` ``role`` on the account called ``account_name`` (``None``: revoke), and
     audit it, in one transaction. :class:`~ebaydash.errors.NotFound` for an unknown account."""
     email = normal_email(email)
-    with db.transaction() as conn:
+    with scope.all_accounts(), db.transaction() as conn:
         account = _account(conn, account_name)
         user_id = _user_id(conn, email, now)
         where = (grants.c.user_id == user_id) & (grants.c.account_id == account.id)
@@ -157,10 +163,12 @@ def all_grants(db: Database) -> Sequence[Row[Any]]:
         .outerjoin(accounts, accounts.c.id == grants.c.account_id)
         .order_by(users.c.email, accounts.c.name)
     )
-    return db.fetch_all("all_grants", stmt)
+    with scope.all_accounts():
+        return db.fetch_all("all_grants", stmt)
 
 
 def audit_entries(db: Database, *, limit: int = 200) -> Sequence[Row[Any]]:
     """The newest ``limit`` audit rows, newest first."""
     stmt = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-    return db.fetch_all("audit_entries", stmt)
+    with scope.all_accounts():
+        return db.fetch_all("audit_entries", stmt)

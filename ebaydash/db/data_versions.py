@@ -17,6 +17,7 @@ import time
 from sqlalchemy import case, select, update
 from sqlalchemy.engine import Connection
 
+from ebaydash.db import scope
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts
 
@@ -42,6 +43,7 @@ def restart(conn: Connection) -> None:
 def read_all(db: Database, *, timeout_ms: int | None = None) -> dict[int, int]:
     """Every account's data version: ``{account id: version}``, within ``timeout_ms`` (default:
     the statement limit). Raises :class:`~ebaydash.errors.DatabaseError` as any read does."""
-    with db.connect(timeout_ms=timeout_ms) as conn:
+    # every account's: read by a background thread for the whole process, whoever is viewing
+    with scope.all_accounts(), db.connect(timeout_ms=timeout_ms) as conn:
         rows = conn.execute(select(accounts.c.id, accounts.c.data_version)).all()
     return {int(account_id): int(version) for account_id, version in rows}

@@ -44,6 +44,7 @@ from ebaydash.importers import (
 )
 from ebaydash.models import OrderRecord
 from ebaydash.services import access, namespaces, sellers
+from ebaydash.services._access import scoped
 from ebaydash.services._measure import measured
 from ebaydash.viewer import NOT_YOUR_ACCOUNT, Viewer
 
@@ -245,6 +246,7 @@ class _Problems:
 
 
 @measured("import_orders")
+@scoped
 def import_orders(
     ctx: Context,
     viewer: Viewer,

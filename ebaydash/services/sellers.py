@@ -24,7 +24,7 @@ from sqlalchemy.engine import Row
 
 from ebaydash.cache import cacheable
 from ebaydash.context import Context
-from ebaydash.db import queries
+from ebaydash.db import queries, scope
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
@@ -100,7 +100,9 @@ def accounts(ctx: Context, viewer: Viewer, *, fresh: bool = False) -> list[Accou
     those granted to them (none for a person without grants)."""
     if not viewer.has_access:
         return []
-    return [a for a in _all_accounts(ctx, fresh=fresh) if viewer.may_see(a.id)]
+    with scope.all_accounts():  # the list is cached once for everyone, then cut to the viewer's
+        every = _all_accounts(ctx, fresh=fresh)
+    return [a for a in every if viewer.may_see(a.id)]
 
 
 def default_account(candidates: list[Account], *, now: dt.datetime | None = None) -> Account:
