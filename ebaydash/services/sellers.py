@@ -44,6 +44,7 @@ from ebaydash.models import (
     granularity_for,
 )
 from ebaydash.money import to_money
+from ebaydash.plaintext import spreadsheet_safe
 from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 
@@ -475,15 +476,6 @@ def export_orders_csv(
         ctx.db, account_id, flt, sort, timeout_ms=int(ctx.settings.export_timeout_s * 1000)
     )
     return _csv_chunks(rows, zone)
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula: buyer names and order ids come from imported
-    files, and a cell such as ``=HYPERLINK(…)`` would execute when a seller opens the export."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _csv_chunks(rows: Iterator[Row[Any]], zone: dt.tzinfo) -> Iterator[str]:
