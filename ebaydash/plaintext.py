@@ -31,6 +31,12 @@ _ALWAYS = {ord(c): f"&#{ord(c)};" for c in "\\`*_~[]<>&$@"}
 _INLINE = re.compile(r":(?=\S)|(?i:(?<=www)\.)")
 _BLOCK_START = re.compile(r"^( ?)([#>+=|-]|\d+(?=[.)]))")
 _SPACES = re.compile(" {2,}")
+# GitHub's autolinks are found in the *parsed* text (references already decoded), so escaping
+# cannot stop them: a word joiner (U+2060, invisible, no width) before "@" and before "http:",
+# "https:" or "www." breaks their patterns (an email needs a word character right before "@", a
+# web address a space or punctuation before it), and the text reads the same.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?=&#64;|(?:https?&#58;|www&#46;))")
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,12 +44,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def markdown_literal(text: object) -> str:
     """``text`` (``str()`` of it) for a Markdown string, shown exactly as it reads.
 
-    Runs of whitespace, line breaks and other control characters included, become one space (kept
+    Web addresses and emails get an invisible word joiner (:data:`WORD_JOINER`) so they are not
+    made links. Runs of whitespace, line breaks and other control characters included, become one space (kept
     at either end, so pieces can be joined): the text is one inline run (a line break could start a
     heading or a list, four leading spaces a code block), as an HTML page would show it anyway.
     """
     spaced = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in str(text))
     escaped = _INLINE.sub(_reference, _SPACES.sub(" ", spaced).translate(_ALWAYS))
+    escaped = _AUTOLINK.sub(WORD_JOINER, escaped)
     return _BLOCK_START.sub(lambda m: m[1] + "".join(f"&#{ord(c)};" for c in m[2]), escaped, count=1)
 
 

@@ -23,8 +23,9 @@ def seeded_sqlite(directory: Path, template: Path) -> str:
 
 
 @contextmanager
-def running_app(log_dir: Path, env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with ``env`` added; yields its base URL once
+def running_app(log_dir: Path, env: dict[str, str], *, script: str = "app.py") -> Iterator[str]:
+    """`streamlit run app.py` (or another ``script``, run from the repository so its
+    .streamlit/config.toml applies) on a free port with ``env`` added; yields its base URL once
     `/_stcore/health` answers, and stops it afterwards."""
     port = free_port()
     log_path = log_dir / f"streamlit-{port}.log"
@@ -35,7 +36,7 @@ def running_app(log_dir: Path, env: dict[str, str]) -> Iterator[str]:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                script,
                 "--server.headless",
                 "true",
                 "--server.port",

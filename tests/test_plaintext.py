@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ebaydash import ui
 from ebaydash.importers.records import RowError
 from ebaydash.importers.rejects import rejects_csv
-from ebaydash.plaintext import FORMULA_STARTS, markdown_literal, spreadsheet_safe
+from ebaydash.plaintext import FORMULA_STARTS, WORD_JOINER, markdown_literal, spreadsheet_safe
 
 HOSTILE = [
     "**bold**",
@@ -39,6 +39,12 @@ HOSTILE = [
 REFERENCE = re.compile(r"&#\d+;")
 
 
+def shown(rendered: str) -> str:
+    """What a CommonMark renderer shows: each reference decoded to its character, as text (the
+    invisible word joiners aside)."""
+    return html.unescape(rendered).replace(WORD_JOINER, "")
+
+
 def markup_characters(rendered: str) -> set[str]:
     """What is left in ``rendered``, outside numeric character references, that could start
     Markdown (or Streamlit's extensions), HTML or an autolink."""
@@ -47,6 +53,9 @@ def markup_characters(rendered: str) -> set[str]:
     found |= {m[0] for m in re.finditer(r":\S|(?i:www\.)", bare)}
     if re.match(r" ?([#>+=|-]|\d+[.)])", bare):
         found.add("line start")
+    # autolinks are found in the decoded text: an address or "@" must not follow a space or start
+    decoded = html.unescape(rendered)
+    found |= {m[0] for m in re.finditer(r"(?i)(?<!\u2060)(@|https?:|www\.)", decoded)}
     return found
 
 
@@ -54,8 +63,7 @@ def markup_characters(rendered: str) -> set[str]:
 def test_hostile_text_keeps_no_markup_character_and_reads_back_the_same(raw: str) -> None:
     rendered = markdown_literal(raw)
     assert markup_characters(rendered) == set()
-    # what a CommonMark renderer shows: each reference decoded to its character, as text
-    assert html.unescape(rendered) == re.sub(r"\s+", " ", raw)
+    assert shown(rendered) == re.sub(r"\s+", " ", raw)
     assert "\n" not in rendered
 
 
@@ -64,18 +72,17 @@ def test_the_check_sees_markup_in_raw_text() -> None:
     # (leading spaces, the code block's markup, are folded instead: checked above)
     assert all(markup_characters(raw) or raw != re.sub(r"\s+", " ", raw) for raw in HOSTILE)
     assert markup_characters("    code block") == set()
+    assert markup_characters("http://example.invalid") == {"http:", ":/"}
 
 
 @given(st.text())
 def test_any_text_round_trips_as_one_inline_run(raw: str) -> None:
     rendered = markdown_literal(raw)
     assert markup_characters(rendered) == set()
-    assert all(ch.isprintable() and ch not in "\r\n\t" for ch in rendered)
-    decoded = html.unescape(rendered)
+    assert all((ch.isprintable() or ch == WORD_JOINER) and ch not in "\r\n\t" for ch in rendered)
     # the visible characters are all kept, in order; only whitespace and controls are folded
-    assert (
-        decoded.split() == "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in raw).split()
-    )
+    spaced = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in raw)
+    assert shown(rendered) == re.sub(" +", " ", spaced)
 
 
 def test_plain_sentences_pass_unchanged_and_non_ascii_stays() -> None:
@@ -94,7 +101,7 @@ def test_ui_md_and_message_escape_shop_data() -> None:
     assert ui.md("**x**") == markdown_literal("**x**")
     text = ui.message("account ![](http://example.invalid/x.png) is unknown")
     assert "![" not in text and "http://" not in text
-    assert html.unescape(text) == "account ![](http://example.invalid/x.png) is unknown"
+    assert shown(text) == "account ![](http://example.invalid/x.png) is unknown"
 
 
 @pytest.mark.parametrize("start", FORMULA_STARTS)
