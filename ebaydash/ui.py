@@ -15,12 +15,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from ebaydash import exposition, links, services
 from ebaydash.context import Context, build_context
@@ -46,6 +48,8 @@ from ebaydash.plaintext import markdown_literal, spreadsheet_safe
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
+# st.rerun, st.switch_page and st.stop end a script run by raising these (not Exceptions)
+_SCRIPT_CONTROL = (RerunException, StopException)
 T = TypeVar("T")
 
 PERIODS: dict[str, int | None] = {
@@ -148,8 +152,13 @@ def error_banner(exc: EbaydashError) -> None:
     st.error(banner_text(exc), icon="⚠️")
 
 
+# Set by _stop_with for this script run: its st.stop() ends the run because of a failure.
+_STOPPED_BY_FAILURE: ContextVar[bool] = ContextVar("ebaydash_stopped_by_failure", default=False)
+
+
 def _stop_with(exc: EbaydashError) -> NoReturn:
     error_banner(exc)
+    _STOPPED_BY_FAILURE.set(True)
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
@@ -392,16 +401,24 @@ def _watch_reconnects() -> None:
 
 
 def run_page(page: Any) -> None:
-    """Run the navigation's page, measure it, and keep the sidebar's choice for it to read."""
+    """Run the navigation's page, measure it, and keep the sidebar's choice for it to read.
+
+    A run that ends in ``st.rerun()``, ``st.switch_page()`` or ``st.stop()`` ended on purpose
+    (Next, a finished import, a page with nothing to show): it is recorded as a success, unless
+    it stopped because something it needs failed (:func:`_stop_with`)."""
     ctx = context()
     started = time.perf_counter()
     ok = False
+    _STOPPED_BY_FAILURE.set(False)
     try:
         _watch_reconnects()
         with guard():
             st.session_state["_selection"] = sidebar()
         page.run()
         ok = True
+    except _SCRIPT_CONTROL:
+        ok = not _STOPPED_BY_FAILURE.get()
+        raise
     finally:
         # the default page's url_path is "": name it by its title instead
         name = str(getattr(page, "url_path", "") or getattr(page, "title", "page")).lower()

@@ -103,8 +103,8 @@ def live() -> None:
         latency = px.line(timeline, x="time", y=["Page p95 ms"], title="Page latency (p95)", markers=True)
         latency.update_layout(legend_title_text="", xaxis_title="", yaxis_title="ms")
         left.plotly_chart(latency, width="stretch", key="chart_latency")
-        errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
-        errors.update_layout(xaxis_title="", yaxis_rangemode="tozero")
+        errors = px.bar(timeline, x="time", y="Error rate", title="Error rate (failed service calls)")
+        errors.update_layout(xaxis_title="", yaxis_title="", yaxis_tickformat=".0%", yaxis_rangemode="tozero")
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")

@@ -16,6 +16,11 @@ from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
 
 __all__ = ["WINDOWS_S", "PerformanceReport", "performance", "performance_report"]
 
+# The error rate, in the tile and in the chart alike: the share of service calls that failed. A
+# page run that ends in st.rerun() is no failure (ebaydash.ui.run_page); a failed statement or
+# query surfaces as a failed service call, so counting them too would count one failure twice.
+ERROR_KIND = "service"
+
 
 def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
     """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`),
@@ -36,7 +41,7 @@ class PerformanceReport:
     cache_errors: int
     requests_per_minute: float
     error_rate: float
-    timeline: pd.DataFrame  # per bucket: hit rates, throughput, errors, p95
+    timeline: pd.DataFrame  # per bucket: hit rates, throughput, error rate (0–1, None: no calls), p95
     slow_query_ms: float
     shared_cache: bool = False  # an L2 (Redis) is configured
 
@@ -64,7 +69,10 @@ def _timeline(snap: Snapshot) -> pd.DataFrame:
             if k == "page":
                 pages.merge(a)
         p95 = histogram.percentile_from_counts(pages.hist, 95, max_s=pages.max_s) * 1000
-        errors = sum(a.errors for (k, _n), a in series.items() if k in ("page", "service", "sql"))
+        calls = Aggregate()
+        for (k, _n), a in series.items():
+            if k == ERROR_KIND:
+                calls.merge(a)
         rows.append(
             {
                 "time": pd.Timestamp(start, unit="s", tz="UTC"),
@@ -73,7 +81,7 @@ def _timeline(snap: Snapshot) -> pd.DataFrame:
                 "Page runs/min": count("page") / seconds * 60,
                 "Service calls/min": count("service") / seconds * 60,
                 "SQL statements/min": count("sql") / seconds * 60,
-                "Errors/min": errors / seconds * 60,
+                "Error rate": calls.errors / calls.count if calls.count else None,
                 "Page p95 ms": None if math.isnan(p95) else p95,
             }
         )
@@ -91,7 +99,7 @@ def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceRepo
         cache_lookups=snap.cache_lookups,
         cache_errors=snap.cache_errors,
         requests_per_minute=snap.pages.per_minute,
-        error_rate=snap.services.error_rate,
+        error_rate=snap.summary(ERROR_KIND).error_rate,
         timeline=_timeline(snap),
         slow_query_ms=ctx.recorder.slow_query_ms,
         shared_cache=ctx.cache.l2 is not None,
