@@ -15,6 +15,15 @@ window = st.segmented_control(
     required=True,
     key="performance_window",
 )
+traffic = st.segmented_control(
+    "Traffic",
+    options=list(services.TRAFFIC_LABELS),
+    format_func=lambda kind: services.TRAFFIC_LABELS[kind],
+    default="real",
+    required=True,
+    key="performance_traffic",
+    help="Simulated visitors run the services but render no page, so their figures are kept apart.",
+)
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
@@ -47,10 +56,11 @@ def demo_traffic() -> None:
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
-        report = services.performance_report(ctx, float(window or 300))
+        report = services.performance_report(ctx, float(window or 300), traffic or "real")
         snap = report.snapshot
         st.caption(
-            f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
+            f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}, "
+            f"{services.TRAFFIC_LABELS[snap.traffic].lower()}; "
             f"refreshes every {ctx.settings.monitor_refresh_s:g} s."
         )
         if snap.note:

@@ -137,7 +137,8 @@ def test_loadgen_drives_real_service_calls_and_stops_by_count(demo_url: str) -> 
     ctx = build_context(Settings(database_url=demo_url), start_sampler=False)
     try:
         result = loadgen.run(ctx, seconds=60, requests=40, workers=3, fresh=0.5, seed=3)
-        snap = ctx.recorder.snapshot(60)
+        snap = ctx.recorder.snapshot(60, traffic="simulated")
+        real = ctx.recorder.snapshot(60)
     finally:
         ctx.close()
     assert result.requests == 40 and result.errors == 0
@@ -146,6 +147,7 @@ def test_loadgen_drives_real_service_calls_and_stops_by_count(demo_url: str) -> 
     assert snap.pages.count == 40  # every simulated page view recorded
     assert snap.services.count > 40  # …through the real services
     assert snap.count("service", "kpis") > 0 and snap.statements.count > 0
+    assert real.pages.count == real.services.count == real.statements.count == 0  # kept apart
 
 
 def test_loadgen_stops_by_time(demo_url: str) -> None:

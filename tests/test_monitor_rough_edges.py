@@ -4,8 +4,10 @@ real traffic, and alerts neither flap nor contradict themselves."""
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -14,8 +16,10 @@ from ebaydash import services, ui
 from ebaydash.context import build_context
 from ebaydash.errors import DatabaseUnavailable
 from ebaydash.monitor.alerts import AlertMonitor, Limits
-from ebaydash.monitor.metrics import MetricsRecorder
+from ebaydash.monitor.buckets import BUCKET_S
+from ebaydash.monitor.metrics import MetricsRecorder, simulated_traffic
 from ebaydash.monitor.resources import ResourceSample
+from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.services.performance import ERROR_KIND
 from ebaydash.settings import Settings
 from tests.conftest import ROOT
@@ -146,3 +150,107 @@ def test_the_old_rule_would_have_flapped() -> None:
     monitor = AlertMonitor(MetricsRecorder(), Limits(clear_fraction=1.0, raise_after_s=0, clear_after_s=0))
     run_cpu(monitor, [94, 79, 94, 79, 94])
     assert [e.raised for e in monitor.events()] == [True, False, True, False, True]
+
+
+# -- simulated visitors are kept apart --------------------------------------------------------------
+
+REAL_MS = [320.0, 410.0, 548.0, 332.0, 390.0, 505.0, 460.0, 350.0, 420.0, 480.0]
+
+
+def record_both(recorder: MetricsRecorder) -> None:
+    """Ten slow real page runs and two hundred near-instant simulated ones, interleaved."""
+    for i, ms in enumerate(REAL_MS):
+        recorder.record("page", "overview", ms / 1000)
+        recorder.record("service", "kpis", ms / 2000, ok=i != 0)
+        with simulated_traffic():
+            for _ in range(20):
+                recorder.record("page", "overview", 0.0105)
+                recorder.record("service", "kpis", 0.005, ok=False)
+
+
+def test_percentiles_of_real_traffic_leave_simulated_visits_out() -> None:
+    recorder = MetricsRecorder()
+    record_both(recorder)
+    real = recorder.snapshot(60)
+    simulated = recorder.snapshot(60, traffic="simulated")
+    truth = np.percentile(REAL_MS, [50, 95, 99])
+    assert real.traffic == "real" and real.pages.count == 10 and real.pages.exact
+    assert [real.pages.p50_ms, real.pages.p95_ms, real.pages.p99_ms] == pytest.approx(truth)
+    assert real.services.errors == 1 and real.services.count == 10
+    assert simulated.pages.count == 200 and simulated.pages.p95_ms == pytest.approx(10.5)
+    assert simulated.services.error_rate == 1.0
+
+
+def test_mixing_them_is_what_hid_the_real_latency() -> None:
+    """Negative control: the same events recorded without the tag give a p95 far from the truth."""
+    recorder = MetricsRecorder()
+    for ms in REAL_MS:
+        recorder.record("page", "overview", ms / 1000)
+        for _ in range(20):
+            recorder.record("page", "overview", 0.0105)
+    mixed = recorder.snapshot(60).pages.p95_ms
+    assert mixed < float(np.percentile(REAL_MS, 5))
+
+
+@pytest.mark.redis
+def test_replicas_share_the_two_traffics_apart(redis_url: str) -> None:
+    prefix = f"test-traffic-{uuid.uuid4().hex[:8]}"
+    writer = MetricsRecorder(
+        shared=SharedMetrics.connect(redis_url, timeout_ms=500, prefix=prefix, breaker_reset_s=10.0)
+    )
+    reader = MetricsRecorder(
+        shared=SharedMetrics.connect(redis_url, timeout_ms=500, prefix=prefix, breaker_reset_s=10.0)
+    )
+    record_both(writer)
+    assert writer.flush()
+    real = reader.snapshot(60)
+    simulated = reader.snapshot(60, traffic="simulated")
+    assert real.scope == simulated.scope == "cluster"
+    assert (real.pages.count, simulated.pages.count) == (10, 200)
+    truth = float(np.percentile(REAL_MS, 95))
+    assert abs(real.pages.p95_ms - truth) <= truth * 0.12  # from the shared histograms
+    assert simulated.pages.p95_ms < 20
+
+
+def test_loadgen_traffic_stays_out_of_the_real_figures(demo_url: str) -> None:
+    ctx = build_context(Settings(database_url=demo_url), start_sampler=False)
+    try:
+        for ms in REAL_MS:
+            ctx.recorder.record("page", "orders", ms / 1000)
+        result = services.loadgen.run(ctx, seconds=60, requests=30, workers=2, seed=5)
+        real = services.performance_report(ctx, 300)
+        simulated = services.performance_report(ctx, 300, "simulated")
+    finally:
+        ctx.close()
+    assert result.requests == 30
+    assert real.snapshot.pages.count == 10 and real.snapshot.services.count == 0
+    assert real.snapshot.pages.p95_ms == pytest.approx(float(np.percentile(REAL_MS, 95)))
+    assert simulated.snapshot.pages.count == 30 and simulated.snapshot.services.count > 30
+    # the charts too: each traffic's throughput chart adds up to its own page runs
+    for report, runs in ((real, 10), (simulated, 30)):
+        taken = report.snapshot.taken_at
+        shown = sum(
+            rate / 60 * min(BUCKET_S, max(taken - row.timestamp(), 1.0))
+            for row, rate in zip(report.timeline["time"], report.timeline["Page runs/min"], strict=True)
+        )
+        assert shown == pytest.approx(runs)
+
+
+def test_the_performance_page_shows_real_visitors_unless_asked(demo_app: Settings) -> None:
+    at = app().run()
+    ctx = ui._context()
+    record_both(ctx.recorder)
+    at.switch_page("pages/performance.py").run()
+    assert not at.exception and not at.error
+    assert at.segmented_control(key="performance_traffic").value == "real"
+
+    def pages_row() -> dict[str, object]:
+        table = next(f.value for f in at.dataframe if "What" in f.value.columns)
+        return dict(table[table["What"] == "Page runs"].iloc[0])
+
+    assert pages_row()["Count"] == 10 + 1  # the overview's own run, a real one, too
+    assert "real visitors" in " ".join(c.value for c in at.caption)
+    at.segmented_control(key="performance_traffic").set_value("simulated").run()
+    assert not at.exception and not at.error
+    assert pages_row()["Count"] == 200
+    assert "simulated visitors" in " ".join(c.value for c in at.caption)

@@ -10,7 +10,13 @@ from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have,
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
-from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
+from ebaydash.services.performance import (
+    TRAFFIC_LABELS,
+    WINDOWS_S,
+    PerformanceReport,
+    performance,
+    performance_report,
+)
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
@@ -42,6 +48,7 @@ __all__ = [
     "ORDER_STATUSES",
     "PAGE_SIZES",
     "SORT_LABELS",
+    "TRAFFIC_LABELS",
     "WINDOWS_S",
     "HealthCheck",
     "ImportFile",

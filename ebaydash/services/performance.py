@@ -12,9 +12,9 @@ from ebaydash.context import Context
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor import histogram
 from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, SeriesKey, bucket_start, window_start
-from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
+from ebaydash.monitor.metrics import EXACT_KINDS, TRAFFIC_LABELS, Snapshot, Traffic
 
-__all__ = ["WINDOWS_S", "PerformanceReport", "performance", "performance_report"]
+__all__ = ["TRAFFIC_LABELS", "WINDOWS_S", "PerformanceReport", "performance", "performance_report"]
 
 # The error rate, in the tile and in the chart alike: the share of service calls that failed. A
 # page run that ends in st.rerun() is no failure (ebaydash.ui.run_page); a failed statement or
@@ -22,13 +22,16 @@ __all__ = ["WINDOWS_S", "PerformanceReport", "performance", "performance_report"
 ERROR_KIND = "service"
 
 
-def performance(ctx: Context, window_s: float = 300.0) -> Snapshot:
-    """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`),
-    cluster-wide when Redis is shared; :class:`~ebaydash.errors.InvalidInput` for another window."""
+def performance(ctx: Context, window_s: float = 300.0, traffic: Traffic = "real") -> Snapshot:
+    """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`) of real or
+    simulated visitors (never both mixed), cluster-wide when Redis is shared;
+    :class:`~ebaydash.errors.InvalidInput` for another window or traffic."""
     if window_s not in WINDOWS_S:
         choices = ", ".join(f"{w // 60} min" for w in WINDOWS_S)
         raise InvalidInput(f"Choose a window of {choices}.")
-    return ctx.recorder.snapshot(window_s)
+    if traffic not in TRAFFIC_LABELS:
+        raise InvalidInput("Choose real or simulated visitors.")
+    return ctx.recorder.snapshot(window_s, traffic=traffic)
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,9 @@ def _timeline(snap: Snapshot) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def performance_report(ctx: Context, window_s: float = 300.0) -> PerformanceReport:
-    snap = performance(ctx, window_s)
+def performance_report(ctx: Context, window_s: float = 300.0, traffic: Traffic = "real") -> PerformanceReport:
+    """The performance page's figures for one window and one traffic (see :func:`performance`)."""
+    snap = performance(ctx, window_s, traffic)
     return PerformanceReport(
         snapshot=snap,
         scope_label="all replicas" if snap.scope == "cluster" else "this process",

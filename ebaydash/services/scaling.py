@@ -26,7 +26,8 @@ def policy(ctx: Context) -> scaling.Policy:
 
 def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     """What the engine judges: the last 5 minutes' page response time and requests per replica,
-    and memory use — cluster-wide when metrics are shared.
+    and memory use — cluster-wide when metrics are shared. Real visitors only: simulated ones
+    render nothing, so their fast page runs would pull the response time down.
 
     Shared numbers are as fresh as the newest replica report (each replica reports every few
     seconds); with no replica reporting, as fresh as the newest recorded event. Metrics are missing
