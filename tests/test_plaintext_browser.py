@@ -30,6 +30,7 @@ EMAIL = "buyer@example.invalid"
 SKU = "-SKU :material/home: $x^2$"
 TITLE = f"<script>alert(1)</script> www.example.invalid {IMAGE} _it_ :smile: ~gone~"
 ORDER = "12-99999-00001"
+NEW_ACCOUNT = "[Second](http://example.invalid/) shop :blue[x] $y$"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -156,6 +157,29 @@ def test_hostile_shop_data_shows_as_text_and_fetches_nothing_elsewhere(hostile_a
     expect(page.locator("h1").filter(has_text="Import orders")).to_be_visible(timeout=30_000)
     account = page.locator('[data-testid="stSelectbox"]').filter(has_text="Account").last
     assert account.get_by_role("combobox").input_value() == ACCOUNT
+    no_rendered_markup(page)
+
+    # the same file through the page, into a new account with a hostile name: the report quotes it
+    page.get_by_text("A new account").click()
+    name = page.get_by_label("New account name")
+    expect(name).to_be_visible(timeout=30_000)
+    name.fill(NEW_ACCOUNT)
+    name.press("Enter")
+    main_selects = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]')
+    expect(main_selects.filter(has_text="Account")).to_have_count(0)
+    page.wait_for_timeout(1000)  # the run the name started, before the upload starts another
+    hostile = hostile_order_file()
+    assert hostile.data is not None
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": hostile.name, "mimeType": "application/json", "buffer": hostile.data}]
+    )
+    expect(page.get_by_text(hostile.name)).to_be_visible(timeout=30_000)
+    button = page.get_by_role("button", name="Import", exact=True)
+    expect(button).to_be_enabled(timeout=30_000)
+    button.click()
+    success = page.locator('[data-testid="stAlertContentSuccess"]')
+    expect(success).to_be_visible(timeout=60_000)
+    assert f"Imported into {NEW_ACCOUNT!r} (a new account): 1 new" in shown(success)
     no_rendered_markup(page)
 
     assert any("/_stcore/" in url for url in requested)  # the listener saw the app's own traffic
