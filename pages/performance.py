@@ -47,7 +47,12 @@ def demo_traffic() -> None:
                 "order pages, through the same services, and watch the figures below move."
             )
             if action.button(
-                "Simulate visitors", key="traffic_start", icon=":material/play_arrow:", width="stretch"
+                "Simulate visitors",
+                key="traffic_start",
+                icon=":material/play_arrow:",
+                width="stretch",
+                # show what was asked for: the simulated figures (the filter switches back to real)
+                on_click=lambda: st.session_state.update(performance_traffic="simulated"),
             ):
                 services.start_demo_traffic(ctx)
                 st.rerun()
