@@ -65,7 +65,7 @@ def live() -> None:
         snap = report.snapshot
         st.caption(
             f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}, "
-            f"{services.TRAFFIC_LABELS[snap.traffic].lower()}; "
+            f"{services.TRAFFIC_LABELS[traffic or 'real'].lower()}; "
             f"refreshes every {ctx.settings.monitor_refresh_s:g} s."
         )
         if snap.note:

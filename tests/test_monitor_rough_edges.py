@@ -20,6 +20,7 @@ from ebaydash.monitor.buckets import BUCKET_S
 from ebaydash.monitor.metrics import MetricsRecorder, simulated_traffic
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
+from ebaydash.services import scaling as scaling_service
 from ebaydash.services.performance import ERROR_KIND
 from ebaydash.settings import Settings
 from tests.conftest import ROOT
@@ -254,3 +255,24 @@ def test_the_performance_page_shows_real_visitors_unless_asked(demo_app: Setting
     assert not at.exception and not at.error
     assert pages_row()["Count"] == 200
     assert "simulated visitors" in " ".join(c.value for c in at.caption)
+
+
+def test_scaling_times_real_visitors_and_counts_all_load(sqlite_settings: Settings) -> None:
+    ctx = build_context(sqlite_settings, start_sampler=False)
+    try:
+        ctx.recorder.started_at -= 600  # as if it had been collecting for ten minutes
+        with simulated_traffic():
+            ctx.recorder.record("page", "overview", 0.010)
+        only_simulated = scaling_service.observe(ctx)
+        record_both(ctx.recorder)
+        both = scaling_service.observe(ctx)
+        window = ctx.settings.scale_window_s
+        all_runs = ctx.recorder.snapshot(window, traffic="all").pages
+    finally:
+        ctx.close()
+    # no real visitor yet: the simulated one's time is all there is
+    assert only_simulated.avg_response_ms.value == pytest.approx(10.0)
+    # with real visitors, their time alone; the load counts every visit, simulated or not
+    assert both.avg_response_ms.value == pytest.approx(sum(REAL_MS) / len(REAL_MS))
+    assert all_runs.count == 1 + 10 + 200
+    assert both.throughput_per_min.value == pytest.approx(all_runs.per_minute, rel=0.01)  # moments apart

@@ -67,6 +67,7 @@ EXACT_KINDS = ("page", "service", "query", "sql")
 RawEvent = tuple[float, str, str, float, bool, "int | None"]  # at, kind, name, seconds, ok, rows
 
 Traffic = Literal["real", "simulated"]
+TrafficView = Literal["real", "simulated", "all"]  # "all": both merged, for load (not latency)
 TRAFFIC_LABELS: dict[Traffic, str] = {"real": "Real visitors", "simulated": "Simulated visitors"}
 SIMULATED = "sim:"  # kind prefix of the events simulated visitors cause
 _TRAFFIC: ContextVar[Traffic] = ContextVar("ebaydash_traffic", default="real")
@@ -89,14 +90,17 @@ def traffic_of(kind: str) -> tuple[Traffic, str]:
     return "real", kind
 
 
-def select_traffic(buckets: Mapping[int, Mapping[SeriesKey, Aggregate]], traffic: Traffic) -> Buckets:
-    """The series of one kind of traffic, under their plain kinds (the aggregates are shared)."""
+def select_traffic(buckets: Mapping[int, Mapping[SeriesKey, Aggregate]], traffic: TrafficView) -> Buckets:
+    """The series of one kind of traffic (or of both, merged into new aggregates), under their
+    plain kinds."""
     selected: Buckets = {}
     for start, series in buckets.items():
-        chosen = {}
+        chosen: dict[SeriesKey, Aggregate] = {}
         for (kind, name), agg in series.items():
             of, plain = traffic_of(kind)
-            if of == traffic:
+            if traffic == "all":
+                chosen.setdefault((plain, name), Aggregate()).merge(agg)
+            elif of == traffic:
                 chosen[(plain, name)] = agg
         if chosen:
             selected[start] = chosen
@@ -193,7 +197,7 @@ class Snapshot:
     slow_queries: tuple[SlowQuery, ...] = ()
     newest_event_at: float | None = None
     note: str | None = None  # e.g. "Redis did not answer: this process only"
-    traffic: Traffic = "real"  # the one kind of traffic every figure here is of
+    traffic: TrafficView = "real"  # the one kind of traffic every figure here is of
     buckets: Mapping[int, Mapping[SeriesKey, Aggregate]] = field(default_factory=dict, repr=False)
 
     def summary(self, kind: str) -> Summary:
@@ -448,11 +452,12 @@ class MetricsRecorder:
         *,
         scope: Scope | None = None,
         exact: bool = True,
-        traffic: Traffic = "real",
+        traffic: TrafficView = "real",
     ) -> Snapshot:
         """Statistics of one ``traffic`` (real visitors unless asked) over the last ``window_s``:
         the cluster's when shared (unless ``scope`` says ``"process"``), else this process's.
-        ``exact=False`` skips the raw durations (cheaper; percentiles from the histograms)."""
+        ``exact=False`` skips the raw durations (cheaper; percentiles from the histograms).
+        ``traffic="all"`` merges both: a measure of load, never of latency."""
         now = self._clock()
         since = window_start(now, window_s)
         want_cluster = self.shared is not None and scope != "process"
@@ -483,13 +488,13 @@ class MetricsRecorder:
                     merge_buckets(merged, {s: v for s, v in part.items() if s >= since})
         return merged, None
 
-    def _raw_durations(self, since: int, traffic: Traffic) -> dict[SeriesKey, list[float]]:
+    def _raw_durations(self, since: int, traffic: TrafficView) -> dict[SeriesKey, list[float]]:
         """Durations per series (under plain kinds) from the rings of one traffic, for the kinds
         whose ring covers the window."""
         out: dict[SeriesKey, list[float]] = {}
         for kind, ring in self._raw.items():
             of, plain = traffic_of(kind)
-            if of != traffic:
+            if traffic not in ("all", of):
                 continue
             events = list(ring)
             if len(events) == ring.maxlen and events and events[0][0] >= since:
