@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import streamlit as st
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from streamlit.testing.v1 import AppTest
 
 from ebaydash import services, ui
@@ -18,6 +20,7 @@ from ebaydash.errors import DatabaseUnavailable
 from ebaydash.monitor.alerts import AlertMonitor, Limits
 from ebaydash.monitor.buckets import BUCKET_S
 from ebaydash.monitor.metrics import MetricsRecorder, simulated_traffic
+from ebaydash.monitor.prometheus import PrometheusBridge
 from ebaydash.monitor.resources import ResourceSample
 from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.services import scaling as scaling_service
@@ -276,3 +279,25 @@ def test_scaling_times_real_visitors_and_counts_all_load(sqlite_settings: Settin
     assert both.avg_response_ms.value == pytest.approx(sum(REAL_MS) / len(REAL_MS))
     assert all_runs.count == 1 + 10 + 200
     assert both.throughput_per_min.value == pytest.approx(all_runs.per_minute, rel=0.01)  # moments apart
+
+
+def test_metrics_endpoint_counts_real_visitors_only() -> None:
+    recorder = MetricsRecorder()
+    bridge = PrometheusBridge(shared_cache=False)
+    recorder.add_sink(bridge.on_events)
+    recorder.record("page", "overview", 0.4)
+    with simulated_traffic():
+        for _ in range(5):
+            recorder.record("page", "overview", 0.01, ok=False)
+            recorder.record("cache", "l1.hit", 0.00001)
+    recorder.fold()
+    text = generate_latest(bridge.registry).decode()
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert values[("ebaydash_page_duration_seconds_count", (("page", "overview"),))] == 1
+    assert ("ebaydash_errors_total", (("kind", "page"),)) not in values
+    assert ("ebaydash_cache_hits_total", (("level", "l1"),)) not in values
+    assert not any("sim" in str(key) for key in values)
