@@ -5,7 +5,14 @@ import streamlit as st
 
 from ebaydash import ui
 
-st.set_page_config(page_title="ebaydash", page_icon=":material/storefront:", layout="wide")
+# A storefront drawn inline: a ":material/…:" page icon makes every browser fetch the favicon from
+# fonts.gstatic.com, telling Google of each visit; the app asks no other host for anything.
+STOREFRONT = (
+    '<svg viewBox="0 0 24 24"><path fill="#0064d2" d="M4 4h16l2 5v1a3 3 0 0 1-5 2 3 3 0 0 1-5 0 '
+    "3 3 0 0 1-5 0 3 3 0 0 1-5-2V9zM5 13.5V20h14v-6.5a4.5 4.5 0 0 1-5 0 4.5 4.5 0 0 1-4 0 "
+    '4.5 4.5 0 0 1-5 0z"/></svg>'
+)
+st.set_page_config(page_title="ebaydash", page_icon=STOREFRONT, layout="wide")
 
 viewer = ui.signed_in_viewer()  # the demo's with EBAYDASH_AUTH=none; None before sign-in
 if viewer is None:

@@ -12,14 +12,17 @@ import hashlib
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from ebaydash import exposition, formatting, links, services
 from ebaydash.context import Context, build_context
@@ -42,10 +45,13 @@ from ebaydash.errors import (
 from ebaydash.models import Account, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
+from ebaydash.plaintext import markdown_literal, spreadsheet_safe
 from ebaydash.settings import Settings
 from ebaydash.viewer import Viewer
 
 log = logging.getLogger(__name__)
+# st.rerun, st.switch_page and st.stop end a script run by raising these (not Exceptions)
+_SCRIPT_CONTROL = (RerunException, StopException)
 T = TypeVar("T")
 
 PERIODS: dict[str, int | None] = {
@@ -149,8 +155,13 @@ def error_banner(exc: EbaydashError) -> None:
     st.error(banner_text(exc), icon="⚠️")
 
 
+# Set by _stop_with for this script run: its st.stop() ends the run because of a failure.
+_STOPPED_BY_FAILURE: ContextVar[bool] = ContextVar("ebaydash_stopped_by_failure", default=False)
+
+
 def _stop_with(exc: EbaydashError) -> NoReturn:
     error_banner(exc)
+    _STOPPED_BY_FAILURE.set(True)
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
@@ -352,7 +363,8 @@ def _view_from_link(by_id: dict[int, Account]) -> None:
     if view.dates is not None:
         st.session_state["custom_dates"] = view.dates
     if problems:
-        st.warning("This link could not be followed fully: " + "; ".join(problems) + ".", icon="🔗")
+        # a link is anyone's text: its values are quoted back as text
+        st.warning(md("This link could not be followed fully: " + "; ".join(problems) + "."), icon="🔗")
 
 
 def _write_link(params: dict[str, str], *, keep: tuple[str, ...] = ()) -> None:
@@ -382,7 +394,8 @@ def orders_view_from_link() -> None:
             st.session_state[key] = value
     st.session_state["_orders_linked_cursor"] = view.cursor
     if problems:
-        st.warning("This link could not be followed fully: " + "; ".join(problems) + ".", icon="🔗")
+        # a link is anyone's text: its values are quoted back as text
+        st.warning(md("This link could not be followed fully: " + "; ".join(problems) + "."), icon="🔗")
 
 
 def linked_cursor() -> str | None:
@@ -425,7 +438,7 @@ def first_page_if_stale(read: Callable[[str | None], T], cursor: str | None) -> 
     except InvalidCursor as exc:
         if cursor is None or cursor != st.session_state.get("_orders_cursor_from_link"):
             raise
-        st.warning(str(exc), icon="🔗")
+        st.warning(message(exc), icon="🔗")
         st.session_state["orders_cursor"] = None
         return read(None)
 
@@ -474,20 +487,89 @@ def _watch_reconnects() -> None:
 
 
 def run_page(page: Any) -> None:
-    """Run the navigation's page, measure it, and keep the sidebar's choice for it to read."""
+    """Run the navigation's page, measure it, and keep the sidebar's choice for it to read.
+
+    A run that ends in ``st.rerun()``, ``st.switch_page()`` or ``st.stop()`` ended on purpose
+    (Next, a finished import, a page with nothing to show): it is recorded as a success, unless
+    it stopped because something it needs failed (:func:`_stop_with`)."""
     ctx = context()
     started = time.perf_counter()
     ok = False
+    _STOPPED_BY_FAILURE.set(False)
     try:
         _watch_reconnects()
         with guard():
             st.session_state["_selection"] = sidebar()
         page.run()
         ok = True
+    except _SCRIPT_CONTROL:
+        ok = not _STOPPED_BY_FAILURE.get()
+        raise
     finally:
         # the default page's url_path is "": name it by its title instead
         name = str(getattr(page, "url_path", "") or getattr(page, "title", "page")).lower()
         ctx.recorder.record("page", name, time.perf_counter() - started, ok=ok)
+
+
+# -- shop data as plain text -------------------------------------------------------------------
+#
+# Names, titles, SKUs, ids and file names come from imported files (see ebaydash.plaintext). Most
+# Streamlit strings are Markdown: a title, caption, message, metric label or value. Shop data goes
+# into them only through ``md``; widget options (``format_func``) and dataframe cells are shown
+# as text by Streamlit already and take the raw string. The tables' own CSV download is switched
+# off (``client.disableDataExport`` in .streamlit/config.toml): it writes cells as they are, so a
+# buyer called ``=HYPERLINK(…)`` would run in the seller's spreadsheet. ``download_csv`` offers the
+# same table with formula-like cells neutralised, and the screen keeps showing the true text.
+
+
+def md(text: object) -> str:
+    """Shop data (or any text not written by us) for a Markdown string: shown as it reads, never
+    as Markdown, HTML, a link, an image, an icon or maths (:func:`ebaydash.plaintext.markdown_literal`)."""
+    return markdown_literal(text)
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def message(text: object) -> str:
+    """One of our messages that may quote shop data (an error, an import summary) for a Markdown
+    string: its code spans (`` `ebaydash db upgrade` ``) stay code, which Markdown shows literally
+    whatever they hold; everything else goes through :func:`md`."""
+    parts = _CODE_SPAN.split(str(text))
+    return "".join(part if i % 2 else md(part) for i, part in enumerate(parts))
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell spreadsheet-safe (:func:`ebaydash.plaintext.spreadsheet_safe`);
+    numbers, dates and empty cells are left as they are."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_string_dtype(safe[column]) or pd.api.types.is_object_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+    return safe
+
+
+def download_csv(frame: pd.DataFrame, file_name: str, *, label: str = "Download CSV", key: str) -> None:
+    """A download button for ``frame`` as UTF-8 CSV, its text cells spreadsheet-safe: what the
+    table's own toolbar download would give, without formulas taken from imported files."""
+    st.download_button(
+        label,
+        # small tables (a ranking, an order's lines): made now, not deferred like the orders export
+        data=csv_safe_frame(frame).to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+        key=key,
+    )
+
+
+def file_name_part(text: str) -> str:
+    """A piece of a download's file name from shop data (a seller id): letters, digits, ``-``
+    and ``_`` only, at most 40 characters; ``account`` when nothing is left."""
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in text)
+    return cleaned.strip("_-")[:40] or "account"
 
 
 # -- formatting (the rules are in ebaydash.formatting; these draw with them) --------------------
@@ -606,7 +688,7 @@ def health_badges(checks: list[services.HealthCheck]) -> None:
         label, color = _STATUS[check.status]
         badge, text = st.columns([1, 8], vertical_alignment="center")
         badge.badge(label, color=color)  # type: ignore[arg-type]
-        text.markdown(f"**{check.name}** — {check.detail}")
+        text.markdown(f"**{md(check.name)}** — {md(check.detail)}")
 
 
 def replica_note(status: services.ReadReplicaStatus | None) -> str | None:

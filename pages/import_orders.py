@@ -31,7 +31,7 @@ with ui.guard():
     if kept:
         names = ", ".join(f.name for f in kept)
         left, right = st.columns([5, 1])
-        left.info(f"Kept from the last try (they had no problems): {names}", icon="📎")
+        left.info(f"Kept from the last try (they had no problems): {ui.md(names)}", icon="📎")
         if right.button("Forget them", key="import_forget"):
             st.session_state["import_kept"] = []
             st.rerun()
@@ -52,7 +52,7 @@ with ui.guard():
         )
         account = next(a for a in existing if a.id == chosen)
         account_name, zone_default = account.name, account.timezone
-        st.caption(f"Currency {account.currency}; orders in another currency are refused.")
+        st.caption(f"Currency {ui.md(account.currency)}; orders in another currency are refused.")
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
         zone_default = ctx.settings.timezone
@@ -102,12 +102,13 @@ with ui.guard():
     report = st.session_state.get("import_report")
     if report is not None:
         st.divider()
+        # the summary and warnings quote account and file names and values from the files
         if report.committed:
-            st.success(report.summary, icon="✅")
+            st.success(ui.message(report.summary), icon="✅")
         elif report.failed:
-            st.error(report.summary, icon="⛔")
+            st.error(ui.message(report.summary), icon="⛔")
         else:
-            st.info(report.summary)
+            st.info(ui.message(report.summary))
         if report.committed:
             keys = ("imported", "updated", "unchanged", "older", "duplicates", "rejected")
             shown = {k: v for k, v in report.counts().items() if k in keys and (v or k in keys[:3])}
@@ -121,7 +122,7 @@ with ui.guard():
                 f"{report.accounted:,} of the {report.orders_in:,} orders in the files are accounted for."
             )
         for warning in report.warnings:
-            st.warning(warning, icon="⚠️")
+            st.warning(ui.message(warning), icon="⚠️")
         st.dataframe(
             pd.DataFrame(
                 [

@@ -124,13 +124,14 @@ with ui.guard():
             help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
         )
         stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"
+        seller = ui.file_name_part(account.ebay_user_id)
         export[0].download_button(
             f"⬇ Download {ui.plural(total, 'order')} as CSV",
             # deferred: the export runs only when clicked, streamed into a temporary file
             data=lambda: services.export_orders_file(
                 ctx, chosen.viewer, account.id, flt, sort=sort, line_items=with_items
             ),
-            file_name=f"orders{'-items' if with_items else ''}-{account.ebay_user_id}-{stamp}.csv",
+            file_name=f"orders{'-items' if with_items else ''}-{seller}-{stamp}.csv",
             mime="text/csv",
             on_click="ignore",
             key="orders_export",
@@ -145,7 +146,7 @@ with ui.guard():
         o = detail.order
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"
-            f" · status **{o.status}**"
+            f" · status **{ui.md(o.status)}**"
         )
         amounts = st.columns(5)
         amounts[0].metric("Items", ui.money(detail.items_total, o.currency))
@@ -158,18 +159,17 @@ with ui.guard():
         amounts[3].metric("Refunded", ui.money(o.refunded_amount, o.currency))
         amounts[4].metric("Net", ui.money(o.net_amount, o.currency), help="Total minus refunds.")
         st.markdown(
-            f"**Buyer:** {o.buyer or 'unknown'}" + (f" · {detail.buyer_email}" if detail.buyer_email else "")
+            f"**Buyer:** {ui.md(o.buyer or 'unknown')}"
+            + (f" · {ui.md(detail.buyer_email)}" if detail.buyer_email else "")
         )
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "SKU": [i.sku for i in detail.items],
-                    "Title": [i.title for i in detail.items],
-                    "Qty": [i.quantity for i in detail.items],
-                    "Unit price": [ui.money(i.unit_price, o.currency) for i in detail.items],
-                    "Line total": [ui.money(i.line_total, o.currency) for i in detail.items],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
+        lines = pd.DataFrame(
+            {
+                "SKU": [i.sku for i in detail.items],
+                "Title": [i.title for i in detail.items],
+                "Qty": [i.quantity for i in detail.items],
+                "Unit price": [ui.money(i.unit_price, o.currency) for i in detail.items],
+                "Line total": [ui.money(i.line_total, o.currency) for i in detail.items],
+            }
         )
+        st.dataframe(lines, hide_index=True, width="stretch")
+        ui.download_csv(lines, f"order-{ui.file_name_part(o.ebay_order_id)}-lines.csv", key="order_lines_csv")

@@ -10,7 +10,7 @@ from ebaydash import services, ui
 chosen = ui.selection()
 ctx = ui.context()
 account = chosen.account
-st.title(f"{account.name}")
+st.title(ui.md(account.name))
 st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.timezone)}")
 
 with ui.guard():
@@ -67,36 +67,42 @@ with ui.guard():
     with left:
         st.subheader("Top products", help=help_["Top products"])
         by_revenue, by_units = st.tabs(["By revenue", "By units"])
-        for tab, products in ((by_revenue, view.top_by_revenue), (by_units, view.top_by_units)):
+        for ranked_by, tab, products in (
+            ("revenue", by_revenue, view.top_by_revenue),
+            ("units", by_units, view.top_by_units),
+        ):
             if not products:
                 tab.caption("No products sold in this period.")
                 continue
-            tab.dataframe(
-                pd.DataFrame(
-                    {
-                        "SKU": [p.sku for p in products],
-                        "Title": [p.title for p in products],
-                        "Units": [p.units for p in products],
-                        "Revenue": [ui.money(p.revenue, cur) for p in products],
-                        "Orders": [p.orders for p in products],
-                    }
-                ),
-                hide_index=True,
-                width="stretch",
+            ranking = pd.DataFrame(
+                {
+                    "SKU": [p.sku for p in products],
+                    "Title": [p.title for p in products],
+                    "Units": [p.units for p in products],
+                    "Revenue": [ui.money(p.revenue, cur) for p in products],
+                    "Orders": [p.orders for p in products],
+                }
             )
+            tab.dataframe(ranking, hide_index=True, width="stretch")
+            with tab:
+                ui.download_csv(
+                    ranking,
+                    f"top-products-by-{ranked_by}-{ui.file_name_part(account.ebay_user_id)}.csv",
+                    key=f"top_products_csv_{ranked_by}",
+                )
     with right:
         st.subheader("Top buyers", help=help_["Top buyers"])
         if view.top_buyers:
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "Buyer": [b.username for b in view.top_buyers],
-                        "Orders": [b.orders for b in view.top_buyers],
-                        "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
-                    }
-                ),
-                hide_index=True,
-                width="stretch",
+            buyers = pd.DataFrame(
+                {
+                    "Buyer": [b.username for b in view.top_buyers],
+                    "Orders": [b.orders for b in view.top_buyers],
+                    "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
+                }
+            )
+            st.dataframe(buyers, hide_index=True, width="stretch")
+            ui.download_csv(
+                buyers, f"top-buyers-{ui.file_name_part(account.ebay_user_id)}.csv", key="top_buyers_csv"
             )
         else:
             st.caption("No buyers in this period.")

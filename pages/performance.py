@@ -16,6 +16,15 @@ window = st.segmented_control(
     required=True,
     key="performance_window",
 )
+traffic = st.segmented_control(
+    "Traffic",
+    options=list(services.TRAFFIC_LABELS),
+    format_func=lambda kind: services.TRAFFIC_LABELS[kind],
+    default="real",
+    required=True,
+    key="performance_traffic",
+    help="Simulated visitors run the services but render no page, so their figures are kept apart.",
+)
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
@@ -39,7 +48,12 @@ def demo_traffic() -> None:
                 "order pages, through the same services, and watch the figures below move."
             )
             if action.button(
-                "Simulate visitors", key="traffic_start", icon=":material/play_arrow:", width="stretch"
+                "Simulate visitors",
+                key="traffic_start",
+                icon=":material/play_arrow:",
+                width="stretch",
+                # show what was asked for: the simulated figures (the filter switches back to real)
+                on_click=lambda: st.session_state.update(performance_traffic="simulated"),
             ):
                 services.start_demo_traffic(ctx, viewer)
                 st.rerun()
@@ -48,10 +62,11 @@ def demo_traffic() -> None:
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
 def live() -> None:
     with ui.guard():
-        report = services.performance_report(ctx, viewer, float(window or 300))
+        report = services.performance_report(ctx, viewer, float(window or 300), traffic or "real")
         snap = report.snapshot
         st.caption(
-            f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}; "
+            f"Last {ui.WINDOW_LABELS[int(snap.window_s)]}, {report.scope_label}, "
+            f"{services.TRAFFIC_LABELS[traffic or 'real'].lower()}; "
             f"refreshes every {ctx.settings.monitor_refresh_s:g} s."
         )
         if snap.note:
@@ -117,8 +132,14 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(latency, width="stretch", key="chart_latency")
-        errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
-        errors.update_layout(xaxis=ui.clock_axis(), xaxis_title="", yaxis_rangemode="tozero")
+        errors = px.bar(timeline, x="time", y="Error rate", title="Error rate (failed service calls)")
+        errors.update_layout(
+            xaxis=ui.clock_axis(),
+            xaxis_title="",
+            yaxis_title="",
+            yaxis_tickformat=".0%",
+            yaxis_rangemode="tozero",
+        )
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")

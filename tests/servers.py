@@ -24,11 +24,17 @@ def seeded_sqlite(directory: Path, template: Path) -> str:
 
 @contextmanager
 def running_app(
-    log_dir: Path, env: dict[str, str], *, port: int | None = None, args: Sequence[str] = ()
+    log_dir: Path,
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    script: str = "app.py",
 ) -> Iterator[str]:
-    """`streamlit run app.py` on ``port`` (default: a free one) with ``env`` added and Streamlit's
-    ``args`` (e.g. ``--secrets.files``); yields its base URL once `/_stcore/health` answers, and
-    stops it afterwards."""
+    """`streamlit run app.py` (or another ``script``, run from the repository so its
+    .streamlit/config.toml applies) on ``port`` (default: a free one) with ``env`` added and
+    Streamlit's ``args`` (e.g. ``--secrets.files``); yields its base URL once `/_stcore/health`
+    answers, and stops it afterwards."""
     port = port or free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     with open(log_path, "w") as log:
@@ -38,7 +44,7 @@ def running_app(
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                script,
                 "--server.headless",
                 "true",
                 "--server.port",

@@ -43,9 +43,9 @@ def test_simulated_visitors_run_once_per_process_and_stop_on_request(demo_ctx: C
     assert not after.running
     assert after.last_message.startswith("Demo traffic stopped:")
     assert after.errors == 0
-    # the visits went through the recorder like real page views
+    # the visits went through the recorder like real page views, as simulated traffic
     demo_ctx.recorder.flush()
-    pages = demo_ctx.recorder.snapshot(60).pages
+    pages = demo_ctx.recorder.snapshot(60, traffic="simulated").pages
     assert pages.count >= after.page_views
     # and a new run can start once the last one is over
     assert services.start_demo_traffic(demo_ctx, OPERATOR) is True

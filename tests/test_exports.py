@@ -117,6 +117,7 @@ EXPORTS: dict[str, set[str]] = {
         "ORDER_STATUSES",
         "PAGE_SIZES",
         "SORT_LABELS",
+        "TRAFFIC_LABELS",
         "WINDOWS_S",
         "HealthCheck",
         "ImportFile",

@@ -88,7 +88,8 @@ def test_a_manager_simulates_visitors_from_the_performance_page(local_server: st
     expect(page.locator("h1").filter(has_text="Performance")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Simulate visitors").click()
     expect(page.get_by_text("Simulating visitors:", exact=False)).to_be_visible(timeout=30_000)
-    # the simulated page views reach the tiles by the fragment's own refresh
+    # the page now shows simulated visitors (real ones stay apart), refreshed by the fragment
+    expect(page.get_by_text("simulated visitors;", exact=False)).to_be_visible(timeout=30_000)
     deadline = time.monotonic() + 30
     while float(tile(page, "Requests").removesuffix("/min").replace(",", "")) < 10:
         assert time.monotonic() < deadline, "the simulated visitors never showed in the Requests tile"
@@ -96,4 +97,9 @@ def test_a_manager_simulates_visitors_from_the_performance_page(local_server: st
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Demo traffic stopped:", exact=False)).to_be_visible(timeout=30_000)
     expect(page.get_by_role("button", name="Simulate visitors")).to_be_visible()
+    # back to real visitors: the app's own few page runs, none of the simulated ones
+    simulated = float(tile(page, "Requests").removesuffix("/min").replace(",", ""))
+    page.get_by_text("Real visitors", exact=True).click()
+    expect(page.get_by_text("real visitors;", exact=False)).to_be_visible(timeout=30_000)
+    assert float(tile(page, "Requests").removesuffix("/min").replace(",", "")) < simulated
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -141,7 +142,8 @@ def test_loadgen_drives_real_service_calls_and_stops_by_count(demo_url: str) -> 
     ctx = build_context(Settings(database_url=demo_url), start_sampler=False)
     try:
         result = loadgen.run(ctx, seconds=60, requests=40, workers=3, fresh=0.5, seed=3)
-        snap = ctx.recorder.snapshot(60)
+        snap = ctx.recorder.snapshot(60, traffic="simulated")
+        real = ctx.recorder.snapshot(60)
     finally:
         ctx.close()
     assert result.requests == 40 and result.errors == 0
@@ -150,6 +152,7 @@ def test_loadgen_drives_real_service_calls_and_stops_by_count(demo_url: str) -> 
     assert snap.pages.count == 40  # every simulated page view recorded
     assert snap.services.count > 40  # …through the real services
     assert snap.count("service", "kpis") > 0 and snap.statements.count > 0
+    assert real.pages.count == real.services.count == real.statements.count == 0  # kept apart
 
 
 def test_loadgen_stops_by_time(demo_url: str) -> None:
@@ -220,18 +223,30 @@ def test_alert_limits(rss_mb: float, cpu: float, page_s: float, failures: int, k
 
 def test_alerts_are_logged_when_they_start_and_clear(caplog: pytest.LogCaptureFixture) -> None:
     recorder = MetricsRecorder()
-    monitor = AlertMonitor(recorder, Limits(rss_mb=500))
+    limits = Limits(rss_mb=500)
+    monitor = AlertMonitor(recorder, limits)
     caplog.set_level(logging.INFO, logger="ebaydash.alerts")
-    monitor.on_sample(sample(rss_mb=900, cpu=99))  # first sample: CPU since start-up is ignored
-    monitor.on_sample(sample(rss_mb=900))
-    monitor.on_sample(sample(rss_mb=900))
+    start = time.time()
+
+    def at(seconds: float, rss_mb: float, cpu: float = 10.0) -> None:
+        reading = sample(rss_mb=rss_mb, cpu=cpu)
+        monitor.on_sample(dataclasses.replace(reading, at=start + seconds))
+
+    at(0, 900, cpu=99)  # first sample: CPU since start-up is ignored
+    at(5, 900)
+    at(10, 900)
+    assert monitor.active() == []  # over the limit for 10 s: not yet
+    at(15, 900)
     assert [a.key for a in monitor.active()] == ["rss"]
-    monitor.on_sample(sample(rss_mb=100))
+    at(20, 100)
+    at(45, 100)
+    assert [a.key for a in monitor.active()] == ["rss"]  # under the clear line for 25 s: not yet
+    at(50, 100)
     assert monitor.active() == []
     messages = [r.getMessage() for r in caplog.records if r.name == "ebaydash.alerts"]
     assert messages == [
         "alert: Process memory is 900 MiB, over the 500 MiB limit.",
-        "alert cleared: Process memory is 900 MiB, over the 500 MiB limit.",
+        "alert cleared: Cleared: process memory is 100 MiB, under 450 MiB for 30 s; the limit is 500 MiB.",
     ]
     assert [e.raised for e in monitor.events()] == [True, False]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -150,6 +151,7 @@ def test_resources_page_shows_samples_and_alert_lines(demo_env: Settings) -> Non
     ctx.sampler._history.append(heavy)
     assert ctx.alerts is not None
     ctx.alerts.on_sample(heavy)
+    ctx.alerts.on_sample(dataclasses.replace(heavy, at=heavy.at + ctx.alerts.limits.raise_after_s))
     at.switch_page("pages/resources.py").run()
     assert not at.exception
     tiles = {m.label: m.value for m in at.metric}

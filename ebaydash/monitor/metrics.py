@@ -13,6 +13,14 @@ the buckets and are exact. Percentiles are exact when this process's ring still 
 window (in-process mode); otherwise, and always for the cluster view, they are read from the
 merged histograms, within :data:`~ebaydash.monitor.histogram.RELATIVE_ERROR`.
 
+Simulated visitors (``ebaydash loadgen``, the performance page's "Simulate visitors") run the real
+services but render nothing, so their page runs take a fraction of a real one's: mixed in, they
+would hide real latency. Every event recorded while :func:`simulated_traffic` is on (in that
+thread) is kept under its kind prefixed with :data:`SIMULATED` (``sim:page``, ``sim:sql``, …), in
+the buckets, the rings and the shared store alike; a snapshot reads one kind of traffic
+(``traffic="real"`` unless asked) and names its kinds plainly, so every percentile, rate and chart
+built on it is of one traffic only.
+
 With a :class:`~ebaydash.monitor.shared.SharedMetrics` (Redis configured) the folded buckets are
 also pushed there by the background flusher, and reads merge every replica's buckets; if Redis does
 not answer, the reader falls back to this process's own numbers and says so.
@@ -20,13 +28,16 @@ not answer, the reader falls back to this process's own numbers and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -54,6 +65,46 @@ OTHER = "(other)"
 EXACT_KINDS = ("page", "service", "query", "sql")
 
 RawEvent = tuple[float, str, str, float, bool, "int | None"]  # at, kind, name, seconds, ok, rows
+
+Traffic = Literal["real", "simulated"]
+TrafficView = Literal["real", "simulated", "all"]  # "all": both merged, for load (not latency)
+TRAFFIC_LABELS: dict[Traffic, str] = {"real": "Real visitors", "simulated": "Simulated visitors"}
+SIMULATED = "sim:"  # kind prefix of the events simulated visitors cause
+_TRAFFIC: ContextVar[Traffic] = ContextVar("ebaydash_traffic", default="real")
+
+
+@contextmanager
+def simulated_traffic() -> Iterator[None]:
+    """Record what this thread (and code it calls) does as simulated traffic until the block ends."""
+    token = _TRAFFIC.set("simulated")
+    try:
+        yield
+    finally:
+        _TRAFFIC.reset(token)
+
+
+def traffic_of(kind: str) -> tuple[Traffic, str]:
+    """``("simulated", "page")`` for ``"sim:page"``, ``("real", "page")`` for ``"page"``."""
+    if kind.startswith(SIMULATED):
+        return "simulated", kind[len(SIMULATED) :]
+    return "real", kind
+
+
+def select_traffic(buckets: Mapping[int, Mapping[SeriesKey, Aggregate]], traffic: TrafficView) -> Buckets:
+    """The series of one kind of traffic (or of both, merged into new aggregates), under their
+    plain kinds."""
+    selected: Buckets = {}
+    for start, series in buckets.items():
+        chosen: dict[SeriesKey, Aggregate] = {}
+        for (kind, name), agg in series.items():
+            of, plain = traffic_of(kind)
+            if traffic == "all":
+                chosen.setdefault((plain, name), Aggregate()).merge(agg)
+            elif of == traffic:
+                chosen[(plain, name)] = agg
+        if chosen:
+            selected[start] = chosen
+    return selected
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -146,6 +197,7 @@ class Snapshot:
     slow_queries: tuple[SlowQuery, ...] = ()
     newest_event_at: float | None = None
     note: str | None = None  # e.g. "Redis did not answer: this process only"
+    traffic: TrafficView = "real"  # the one kind of traffic every figure here is of
     buckets: Mapping[int, Mapping[SeriesKey, Aggregate]] = field(default_factory=dict, repr=False)
 
     def summary(self, kind: str) -> Summary:
@@ -216,7 +268,9 @@ class MetricsRecorder:
         self._clock = clock
         self._fold_at = fold_at
         self._pending: deque[RawEvent] = deque()
-        self._raw: dict[str, deque[RawEvent]] = {k: deque(maxlen=raw_per_kind) for k in EXACT_KINDS}
+        self._raw: dict[str, deque[RawEvent]] = {
+            prefix + k: deque(maxlen=raw_per_kind) for k in EXACT_KINDS for prefix in ("", SIMULATED)
+        }
         self._buckets: Buckets = {}
         self._outbox: Buckets = {}  # folded, not yet pushed to the shared store
         self._failed: tuple[str, Buckets] | None = None  # a push that failed: (batch id, buckets)
@@ -244,6 +298,8 @@ class MetricsRecorder:
     def record(
         self, kind: str, name: str, duration_s: float, *, ok: bool = True, rows: int | None = None
     ) -> None:
+        if _TRAFFIC.get() == "simulated":
+            kind = SIMULATED + kind
         event = (self._clock(), kind, name, duration_s, ok, rows)
         self._pending.append(event)  # deque.append is atomic: no lock on the hot path
         raw = self._raw.get(kind)
@@ -352,7 +408,7 @@ class MetricsRecorder:
                 name: self._shapes[name]
                 for series in buckets.values()
                 for kind, name in series
-                if kind == "slow" and name in self._shapes
+                if traffic_of(kind)[1] == "slow" and name in self._shapes
             }
 
     def start(self, interval_s: float = 1.0) -> None:
@@ -391,11 +447,17 @@ class MetricsRecorder:
             }
 
     def snapshot(
-        self, window_s: float = 300.0, *, scope: Scope | None = None, exact: bool = True
+        self,
+        window_s: float = 300.0,
+        *,
+        scope: Scope | None = None,
+        exact: bool = True,
+        traffic: TrafficView = "real",
     ) -> Snapshot:
-        """Statistics over the last ``window_s``: the cluster's when shared (unless ``scope`` says
-        ``"process"``), else this process's. ``exact=False`` skips the raw durations (cheaper;
-        percentiles from the histograms)."""
+        """Statistics of one ``traffic`` (real visitors unless asked) over the last ``window_s``:
+        the cluster's when shared (unless ``scope`` says ``"process"``), else this process's.
+        ``exact=False`` skips the raw durations (cheaper; percentiles from the histograms).
+        ``traffic="all"`` merges both: a measure of load, never of latency."""
         now = self._clock()
         since = window_start(now, window_s)
         want_cluster = self.shared is not None and scope != "process"
@@ -407,8 +469,9 @@ class MetricsRecorder:
         if buckets is None:
             buckets = self.local_buckets(since)
         span = now - since if actual == "cluster" else now - max(since, self.started_at)
-        raw = self._raw_durations(since) if actual == "process" and exact else None
-        return self._snapshot(buckets, now, window_s, span, actual, raw, note)
+        raw = self._raw_durations(since, traffic) if actual == "process" and exact else None
+        snap = self._snapshot(select_traffic(buckets, traffic), now, window_s, span, actual, raw, note)
+        return dataclasses.replace(snap, traffic=traffic)
 
     def _cluster_buckets(self, since: int, now: float) -> tuple[Buckets | None, str | None]:
         assert self.shared is not None
@@ -425,16 +488,21 @@ class MetricsRecorder:
                     merge_buckets(merged, {s: v for s, v in part.items() if s >= since})
         return merged, None
 
-    def _raw_durations(self, since: int) -> dict[SeriesKey, list[float]]:
-        """Durations per series from the rings, for the kinds whose ring covers the window."""
+    def _raw_durations(self, since: int, traffic: TrafficView) -> dict[SeriesKey, list[float]]:
+        """Durations per series (under plain kinds) from the rings of one traffic, for the kinds
+        whose ring covers the window."""
         out: dict[SeriesKey, list[float]] = {}
         for kind, ring in self._raw.items():
+            of, plain = traffic_of(kind)
+            if traffic not in ("all", of):
+                continue
             events = list(ring)
             if len(events) == ring.maxlen and events and events[0][0] >= since:
                 continue  # the ring lost part of the window: leave this kind to the histograms
             for at, _kind, name, seconds, _ok, _rows in events:
                 if at >= since:
-                    out.setdefault(self._series_key(kind, name), []).append(seconds)
+                    _k, series_name = self._series_key(kind, name)
+                    out.setdefault((plain, series_name), []).append(seconds)
         return out
 
     def _snapshot(

@@ -5,6 +5,9 @@ One :class:`PrometheusBridge` per process owns one registry. It is fed by the re
 events once a second, so the request threads' hot path (``record``, about 1 µs) is untouched.
 Scrape-time values — live sessions and the scaling recommendation — come from callbacks.
 
+Simulated visitors' events (kinds prefixed ``sim:``, see :mod:`.metrics`) are left out: every
+series here is of real traffic.
+
 Names follow Prometheus' conventions (``ebaydash_`` prefix, base units, ``_seconds``,
 ``_total`` for counters):
 

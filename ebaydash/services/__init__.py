@@ -26,6 +26,7 @@ from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, sto
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
 from ebaydash.services.performance import (
+    TRAFFIC_LABELS,
     WINDOWS_S,
     PerformanceReport,
     ReadReplicaStatus,
@@ -68,6 +69,7 @@ __all__ = [
     "PAGE_SIZES",
     "ROLES",
     "SORT_LABELS",
+    "TRAFFIC_LABELS",
     "WINDOWS_S",
     "AuditEntry",
     "GrantRow",

@@ -3,7 +3,10 @@ performance, resources and scaling pages have traffic to show in a demo.
 
 Each simulated page view calls the same services the page does (overview: KPIs and trend; orders:
 a page of orders, its total and sometimes the next page; order detail: one order's lines) for a
-random account and period, and is recorded as a page run. It stops by itself after ``requests``
+random account and period, and is recorded as a page run. Everything a simulated visit records
+(its page run, service calls, queries, statements, cache lookups) is tagged as simulated traffic
+(:func:`ebaydash.monitor.metrics.simulated_traffic`): the system pages show it apart from real
+visitors, whose latency its empty renders would otherwise hide. It stops by itself after ``requests``
 page views or ``seconds``, whichever comes first; both are capped.
 """
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from ebaydash.context import Context
 from ebaydash.errors import EbaydashError, InvalidInput
 from ebaydash.models import Account, OrderFilter, Window
-from ebaydash.monitor.metrics import percentile
+from ebaydash.monitor.metrics import percentile, simulated_traffic
 from ebaydash.services import sellers
 from ebaydash.viewer import Viewer
 
@@ -86,7 +89,8 @@ def run(
     ``fresh`` is the share of calls that bypass the cache, so SQL runs too, not only cache hits.
     """
     check_limits(seconds=seconds, requests=requests, workers=workers, fresh=fresh)
-    accounts = accounts_to_visit(ctx)
+    with simulated_traffic():
+        accounts = accounts_to_visit(ctx)
     result = LoadResult()
     lock = threading.Lock()
     tickets = itertools.count()
@@ -95,6 +99,10 @@ def run(
     stopped: list[str] = []
 
     def worker(number: int) -> None:
+        with simulated_traffic():  # this thread's events, and those of the code it calls
+            visit_until_done(number)
+
+    def visit_until_done(number: int) -> None:
         rng = random.Random(None if seed is None else seed * 1000 + number)
         while True:
             if stop is not None and stop.is_set():

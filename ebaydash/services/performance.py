@@ -13,11 +13,12 @@ from ebaydash.db.replica import ReadReplicaStatus
 from ebaydash.errors import InvalidInput
 from ebaydash.monitor import histogram
 from ebaydash.monitor.buckets import BUCKET_S, WINDOWS_S, Aggregate, SeriesKey, bucket_start, window_start
-from ebaydash.monitor.metrics import EXACT_KINDS, Snapshot
+from ebaydash.monitor.metrics import EXACT_KINDS, TRAFFIC_LABELS, Snapshot, Traffic
 from ebaydash.services._access import for_managers
 from ebaydash.viewer import Viewer
 
 __all__ = [
+    "TRAFFIC_LABELS",
     "WINDOWS_S",
     "PerformanceReport",
     "ReadReplicaStatus",
@@ -27,14 +28,23 @@ __all__ = [
 ]
 
 
+# The error rate, in the tile and in the chart alike: the share of service calls that failed. A
+# page run that ends in st.rerun() is no failure (ebaydash.ui.run_page); a failed statement or
+# query surfaces as a failed service call, so counting them too would count one failure twice.
+ERROR_KIND = "service"
+
+
 @for_managers
-def performance(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> Snapshot:
-    """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`),
-    cluster-wide when Redis is shared; :class:`~ebaydash.errors.InvalidInput` for another window."""
+def performance(ctx: Context, viewer: Viewer, window_s: float = 300.0, traffic: Traffic = "real") -> Snapshot:
+    """The raw statistics of the last ``window_s`` seconds (one of :data:`WINDOWS_S`) of real or
+    simulated visitors (never both mixed), cluster-wide when Redis is shared;
+    :class:`~ebaydash.errors.InvalidInput` for another window or traffic."""
     if window_s not in WINDOWS_S:
         choices = ", ".join(f"{w // 60} min" for w in WINDOWS_S)
         raise InvalidInput(f"Choose a window of {choices}.")
-    return ctx.recorder.snapshot(window_s)
+    if traffic not in TRAFFIC_LABELS:
+        raise InvalidInput("Choose real or simulated visitors.")
+    return ctx.recorder.snapshot(window_s, traffic=traffic)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class PerformanceReport:
     cache_errors: int
     requests_per_minute: float
     error_rate: float
-    timeline: pd.DataFrame  # per bucket: hit rates, throughput, errors, p95
+    timeline: pd.DataFrame  # per bucket: hit rates, throughput, error rate (0–1, None: no calls), p95
     slow_query_ms: float
     shared_cache: bool = False  # an L2 (Redis) is configured
     replica: ReadReplicaStatus | None = None  # the read replica's routing; None when there is none
@@ -78,7 +88,10 @@ def _timeline(snap: Snapshot, *, shared_cache: bool = True) -> pd.DataFrame:
             if k == "page":
                 pages.merge(a)
         p95 = histogram.percentile_from_counts(pages.hist, 95, max_s=pages.max_s) * 1000
-        errors = sum(a.errors for (k, _n), a in series.items() if k in ("page", "service", "sql"))
+        calls = Aggregate()
+        for (k, _n), a in series.items():
+            if k == ERROR_KIND:
+                calls.merge(a)
         rows.append(
             {
                 "time": pd.Timestamp(start, unit="s", tz="UTC"),
@@ -87,7 +100,7 @@ def _timeline(snap: Snapshot, *, shared_cache: bool = True) -> pd.DataFrame:
                 "Page runs/min": count("page") / seconds * 60,
                 "Service calls/min": count("service") / seconds * 60,
                 "SQL statements/min": count("sql") / seconds * 60,
-                "Errors/min": errors / seconds * 60,
+                "Error rate": calls.errors / calls.count if calls.count else None,
                 "Page p95 ms": None if math.isnan(p95) else p95,
             }
         )
@@ -102,8 +115,11 @@ def replica_status(ctx: Context, viewer: Viewer) -> ReadReplicaStatus | None:
 
 
 @for_managers
-def performance_report(ctx: Context, viewer: Viewer, window_s: float = 300.0) -> PerformanceReport:
-    snap = performance(ctx, viewer, window_s)
+def performance_report(
+    ctx: Context, viewer: Viewer, window_s: float = 300.0, traffic: Traffic = "real"
+) -> PerformanceReport:
+    """The performance page's figures for one window and one traffic (see :func:`performance`)."""
+    snap = performance(ctx, viewer, window_s, traffic)
     return PerformanceReport(
         snapshot=snap,
         scope_label="all replicas" if snap.scope == "cluster" else "this process",
@@ -113,7 +129,7 @@ def performance_report(ctx: Context, viewer: Viewer, window_s: float = 300.0) ->
         cache_lookups=snap.cache_lookups,
         cache_errors=snap.cache_errors,
         requests_per_minute=snap.pages.per_minute,
-        error_rate=snap.services.error_rate,
+        error_rate=snap.summary(ERROR_KIND).error_rate,
         timeline=_timeline(snap, shared_cache=ctx.cache.l2 is not None),
         slow_query_ms=ctx.recorder.slow_query_ms,
         shared_cache=ctx.cache.l2 is not None,

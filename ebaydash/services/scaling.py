@@ -29,7 +29,11 @@ def policy(ctx: Context, viewer: Viewer) -> scaling.Policy:
 
 def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     """What the engine judges: the last 5 minutes' page response time and requests per replica,
-    and memory use — cluster-wide when metrics are shared.
+    and memory use — cluster-wide when metrics are shared. Real visitors only: simulated ones
+    render nothing, so their fast page runs would pull the response time down. The requests per
+    replica count both: a simulated visit (``ebaydash loadgen``, a load test) runs the same services
+    and statements, so it is load all the same. With no real page run in the window the response
+    time is the simulated visitors' (there is no real latency to hide).
 
     Shared numbers are as fresh as the newest replica report (each replica reports every few
     seconds); with no replica reporting, as fresh as the newest recorded event. Metrics are missing
@@ -38,7 +42,7 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     now = time.time() if now is None else now
     replicas = ctx.settings.replicas
     window_s = ctx.settings.scale_window_s  # SCALING_WINDOW_S unless configured
-    snap = ctx.recorder.snapshot(window_s)
+    snap = ctx.recorder.snapshot(window_s, traffic="all")
     reports = replica_samples(ctx)
     warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, window_s)
     if snap.note is not None:
@@ -53,7 +57,9 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
         pages = snap.pages
         per_replica = pages.per_minute / replicas if snap.scope == "cluster" else pages.per_minute
         throughput = scaling.Reading(per_replica, at)
-        response = scaling.Reading(pages.mean_ms if pages.count else None, at)
+        real = ctx.recorder.snapshot(window_s, exact=False).pages
+        timed = real if real.count else pages
+        response = scaling.Reading(timed.mean_ms if timed.count else None, at)
     if reports:
         fractions = [float(s["system_memory_percent"]) / 100 for s in reports.values()]
         oldest = min(float(s["at"]) for s in reports.values())

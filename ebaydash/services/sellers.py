@@ -47,6 +47,7 @@ from ebaydash.models import (
     granularity_for,
 )
 from ebaydash.money import to_money
+from ebaydash.plaintext import spreadsheet_safe
 from ebaydash.services import namespaces
 from ebaydash.services._access import for_account
 from ebaydash.services._measure import measured
@@ -547,15 +548,6 @@ def export_orders_csv(
         line_items=line_items,
     )
     return _csv_chunks(rows, tz, line_items=line_items)
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula: buyer names and order ids come from imported
-    files, and a cell such as ``=HYPERLINK(…)`` would execute when a seller opens the export."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _csv_chunks(rows: Iterator[Row[Any]], tz: str, *, line_items: bool) -> Iterator[str]:
