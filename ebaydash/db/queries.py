@@ -131,11 +131,26 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         .where(span, o.status == CANCELLED)
         .subquery("cancelled_agg")
     )
+    listing_agg = listing_figures(account_id, window, now)
+    # the account's currency rides along, so a cold overview needs no second round trip
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
+        order_agg.join(cancelled_agg, true()).join(listing_agg, true())
+    )
+    row = db.fetch_one("account_kpis", stmt)
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
+
+
+def listing_figures(account_id: int, window: Window, now: dt.datetime) -> Any:
+    """A one-row subquery: listings and distinct products active when ``window`` closed (now,
+    while it is open) and when it started (``listings_cur``, ``listings_prev``, ``products_cur``,
+    ``products_prev``)."""
     # Listings "now" are those active at the end of the window (or now, while it is still open);
     # the comparison is with those active at its start, i.e. the end of the previous window.
     end_moment = min(window.end, now)
     lc = listings.c
-    listing_agg = (
+    return (
         select(
             func.count().filter(_live_at(end_moment)).label("listings_cur"),
             func.count().filter(_live_at(window.start)).label("listings_prev"),
@@ -145,14 +160,6 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         .where(lc.account_id == account_id)
         .subquery("listing_agg")
     )
-    # the account's currency rides along, so a cold overview needs no second round trip
-    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
-    stmt = select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
-        order_agg.join(cancelled_agg, true()).join(listing_agg, true())
-    )
-    row = db.fetch_one("account_kpis", stmt)
-    assert row is not None  # aggregates without GROUP BY always return one row
-    return row
 
 
 # -- trends -------------------------------------------------------------------------------------
@@ -559,11 +566,18 @@ def scaling_action_insert(db: Database, scope: str, action: dict[str, Any]) -> N
 
 
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:
-    """Set one order's status (and ``updated_at``); False when the account has no such order."""
+    """Set one order's status (and ``updated_at``) and recompute its day's rollups in the same
+    transaction; False when the account has no such order."""
+    from ebaydash.db import rollups  # it reads this module's expressions
+
     stmt = (
         orders.update()
         .where(o.account_id == account_id, o.id == order_id)
         .values(status=status, updated_at=now)
     )
     with db.transaction() as conn:
-        return conn.execute(stmt).rowcount == 1
+        if conn.execute(stmt).rowcount != 1:
+            return False
+        tz = rollups.account_timezone(conn, account_id)
+        rollups.refresh_days(conn, account_id, rollups.days_of_orders(conn, account_id, tz, [order_id]), tz)
+        return True

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 
 from ebaydash.cache import cacheable
 from ebaydash.context import Context
-from ebaydash.db import queries
+from ebaydash.db import queries, rollups
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
@@ -123,7 +123,7 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
     - active listings / products: listings active at the end of the window (or now, while it is
       open), and the distinct products they sell; compared with the start of the window.
     """
-    row = queries.account_kpis(ctx.db, account_id, window, _now())
+    row = rollups.account_kpis(ctx.db, account_id, window, _now(), _zone(ctx, account_id))
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
 
@@ -152,6 +152,14 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
     )
 
 
+def _zone(ctx: Context, account_id: int) -> str:
+    """The account's time zone, whose local days the rollups follow (NotFound for no account)."""
+    try:
+        return account(ctx, account_id).timezone
+    except NotFound:  # created since the cached list was read, e.g. by an import elsewhere
+        return account(ctx, account_id, fresh=True).timezone
+
+
 def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
     if not count:
         return ZERO
@@ -163,11 +171,11 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
     """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
-    acct = account(ctx, account_id)
+    tz = _zone(ctx, account_id)
     granularity = granularity_for(window)
-    rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone, granularity)
+    rows = rollups.revenue_trend(ctx.db, account_id, window, tz, granularity)
     by_bucket = {_as_date(r.bucket): r for r in rows}
-    zone = ZoneInfo(acct.timezone)
+    zone = ZoneInfo(tz)
     first = window.start.astimezone(zone).date()
     last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
     step = dt.timedelta(days=7 if granularity == "week" else 1)
@@ -207,7 +215,9 @@ def top_products(
     """Best-selling SKUs of the window by line revenue or by units (see queries.top_products)."""
     if by not in ("revenue", "units"):
         raise InvalidInput(f"Top products can be ranked by revenue or units, not {by!r}.")
-    rows = queries.top_products(ctx.db, account_id, window, "revenue" if by == "revenue" else "units", limit)
+    rows = rollups.top_products(
+        ctx.db, account_id, window, "revenue" if by == "revenue" else "units", limit, _zone(ctx, account_id)
+    )
     return [
         TopProduct(
             sku=r.sku, title=r.title, units=int(r.units), revenue=to_money(r.revenue), orders=int(r.orders)
@@ -237,7 +247,7 @@ def top_buyers(
 @cacheable("status_mix", namespace=namespaces.ACCOUNT)
 def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
-    found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
+    found = {r.status: r for r in rollups.status_mix(ctx.db, account_id, window, _zone(ctx, account_id))}
     statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
     return [
         StatusCount(

@@ -1,0 +1,557 @@
+"""Rollups: per account and local day, the sums the overview reads, kept exact with the orders.
+
+Two tables (:data:`~ebaydash.db.schema.day_rollups`, :data:`~ebaydash.db.schema.sku_day_rollups`)
+hold, per account and calendar day of the account's time zone (the day the trend buckets by), the
+orders, totals, refunds and refunded orders per status, and the units, line revenue, orders and
+greatest line title per SKU of orders neither cancelled nor refunded.
+
+They are never updated by deltas: every write path (the upsert, the bulk loads, a status change)
+calls :func:`refresh_days` in its own transaction with the days it touched, which deletes those
+days' rows and recomputes them from the orders. A day costs what its orders cost to read, and the
+result is exactly what a full recomputation gives (:func:`check` compares the two).
+
+Reads (:func:`account_kpis`, :func:`revenue_trend`, :func:`top_products`, :func:`status_mix`)
+return the same rows as the statements of the same name in :mod:`ebaydash.db.queries`: whole local
+days of the window come from the rollups, and the partial days at its edges (a window that does
+not start or end at the account's local midnight) from the orders themselves. Distinct customers
+and top buyers cannot be summed across days; they stay on the orders' covering index
+(index-only on Postgres), exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import Date as SADate
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Row
+
+from ebaydash.db.engine import Database
+from ebaydash.db.queries import (
+    CANCELLED,
+    TopProductsBy,
+    _money,
+    _top_limit,
+    listing_figures,
+    local_day,
+)
+from ebaydash.db.schema import accounts, day_rollups, order_items, orders, products, sku_day_rollups
+from ebaydash.db.types import Money
+from ebaydash.models import Granularity, Window
+
+__all__ = [
+    "Difference",
+    "Split",
+    "account_kpis",
+    "account_timezone",
+    "check",
+    "days_of_orders",
+    "rebuild",
+    "refresh_days",
+    "revenue_trend",
+    "split",
+    "status_mix",
+    "top_products",
+]
+
+o = orders.c
+r = day_rollups.c
+s = sku_day_rollups.c
+items = order_items.c
+
+#: statuses whose lines count in top products (the same rule as queries.top_products)
+_NOT_SOLD = (CANCELLED, "refunded")
+_CHUNK = 500  # bound parameters per IN list on SQLite
+
+
+# -- days and windows ----------------------------------------------------------------------------
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of local ``day``, in UTC (as Window.for_dates computes it)."""
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A half-open range ``[start, end)`` cut at the local midnights of a zone: the whole days
+    inside it (first, last; ``None`` when none fits) and the partial pieces at its edges."""
+
+    days: tuple[dt.date, dt.date] | None
+    edges: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def split(start: dt.datetime, end: dt.datetime, tz: str) -> Split:
+    """Cut ``[start, end)`` (aware datetimes) into whole local days of ``tz`` and edge pieces."""
+    zone = ZoneInfo(tz)
+    local_start = start.astimezone(zone)
+    first = local_start.date()
+    if _midnight(first, zone) < start:
+        first += dt.timedelta(days=1)
+    after = end.astimezone(zone).date()  # the day after the last whole one, unless end is later
+    if _midnight(after, zone) > end:
+        after -= dt.timedelta(days=1)
+    first_at, after_at = _midnight(first, zone), _midnight(after, zone)
+    if first >= after or first_at >= after_at:
+        return Split(None, ((start, end),))
+    edges = []
+    if start < first_at:
+        edges.append((start, first_at))
+    if after_at < end:
+        edges.append((after_at, end))
+    return Split((first, after - dt.timedelta(days=1)), tuple(edges))
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for begin in range(0, len(values), size):
+        yield values[begin : begin + size]
+
+
+def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days merged into runs of consecutive days."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][1]).days <= 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+# -- maintenance ---------------------------------------------------------------------------------
+
+
+def account_timezone(conn: Connection, account_id: int) -> str:
+    """The account's IANA zone, whose calendar days the rollups follow."""
+    return str(conn.execute(select(accounts.c.timezone).where(accounts.c.id == account_id)).scalar_one())
+
+
+def days_of_orders(conn: Connection, account_id: int, tz: str, order_ids: Collection[int]) -> set[dt.date]:
+    """The local days (zone ``tz``) the given orders of the account lie in, as the database
+    computes them, so a day is never refreshed by one rule and read by another."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
+    backend = conn.dialect.name
+    day = local_day(o.order_date, tz, "sqlite" if backend == "sqlite" else "postgresql")
+    found: set[dt.date] = set()
+    if backend == "postgresql":
+        wanted = bindparam("ids", ids, type_=ARRAY(BigInteger))
+        found.update(
+            conn.execute(
+                select(day).distinct().where(o.account_id == account_id, o.id == any_(wanted))
+            ).scalars()
+        )
+    else:
+        for chunk in _chunks(ids):
+            found.update(
+                conn.execute(
+                    select(day).distinct().where(o.account_id == account_id, o.id.in_(chunk))
+                ).scalars()
+            )
+    return found
+
+
+def _day_sums(account_id: int, tz: str, backend: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    day = local_day(o.order_date, tz, backend)
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            day.label("day"),
+            o.status,
+            func.count().label("orders"),
+            type_coerce(func.sum(o.total_amount), Money).label("total_amount"),
+            type_coerce(func.sum(o.refunded_amount), Money).label("refunded_amount"),
+            func.count().filter(o.refunded_amount > 0).label("refund_orders"),
+        )
+        .where(o.account_id == account_id, *where)
+        .group_by(day, o.status)
+    )
+
+
+def _sku_sums(account_id: int, tz: str, backend: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    day = local_day(o.order_date, tz, backend)
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            day.label("day"),
+            items.sku,
+            func.sum(items.quantity).label("units"),
+            type_coerce(func.sum(items.quantity * items.unit_price), Money).label("revenue"),
+            func.count(func.distinct(items.order_id)).label("orders"),
+            func.max(items.title).label("line_title"),
+        )
+        .select_from(order_items.join(orders, o.id == items.order_id))
+        .where(o.account_id == account_id, o.status.not_in(_NOT_SOLD), *where)
+        .group_by(day, items.sku)
+    )
+
+
+def _day_filter(days: Sequence[dt.date], tz: str, backend: str) -> list[ColumnElement[bool]]:
+    """Orders whose local day is one of ``days``: a date range with a day's margin either side
+    (no zone is more than 14 hours off UTC) keeps it on the (account, order_date) index, and the
+    exact test is the database's own local day."""
+    margin = dt.timedelta(days=2)
+    ranges = [
+        and_(
+            o.order_date >= dt.datetime.combine(first - margin, dt.time(), dt.UTC),
+            o.order_date < dt.datetime.combine(last + margin, dt.time(), dt.UTC),
+        )
+        for first, last in _runs(days)
+    ]
+    return [or_(*ranges), local_day(o.order_date, tz, backend).in_(list(days))]
+
+
+def _backend(conn: Connection) -> str:
+    return "sqlite" if conn.dialect.name == "sqlite" else "postgresql"
+
+
+_DAY_COLUMNS = [c.name for c in day_rollups.columns]
+_SKU_COLUMNS = [c.name for c in sku_day_rollups.columns]
+
+
+def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], tz: str | None = None) -> None:
+    """Recompute the account's rollup rows of ``days`` (local days) from its orders, inside the
+    caller's transaction. ``tz`` is the account's zone (read when not given)."""
+    if not days:
+        return
+    zone = tz or account_timezone(conn, account_id)
+    backend = _backend(conn)
+    for chunk in _chunks(sorted(set(days))):
+        for table in (day_rollups, sku_day_rollups):
+            conn.execute(delete(table).where(table.c.account_id == account_id, table.c.day.in_(list(chunk))))
+        where = _day_filter(chunk, zone, backend)
+        conn.execute(
+            insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, zone, backend, where))
+        )
+        conn.execute(
+            insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, zone, backend, where))
+        )
+
+
+def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tuple[int, str]]:
+    stmt = select(accounts.c.id, accounts.c.timezone).order_by(accounts.c.id)
+    if account_ids is not None:
+        wanted = sorted({int(a) for a in account_ids})
+        if not wanted:
+            return []
+        stmt = stmt.where(accounts.c.id.in_(wanted))
+    return [(int(a), str(tz)) for a, tz in conn.execute(stmt).all()]
+
+
+def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Rebuild every rollup row of ``account_ids`` (all accounts when ``None``) from the orders,
+    inside the caller's transaction; rows written per table."""
+    backend = _backend(conn)
+    written = {day_rollups.name: 0, sku_day_rollups.name: 0}
+    for account_id, tz in _account_ids(conn, account_ids):
+        for table in (day_rollups, sku_day_rollups):
+            conn.execute(delete(table).where(table.c.account_id == account_id))
+        done = conn.execute(
+            insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, tz, backend, []))
+        )
+        written[day_rollups.name] += max(done.rowcount or 0, 0)
+        done = conn.execute(
+            insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, tz, backend, []))
+        )
+        written[sku_day_rollups.name] += max(done.rowcount or 0, 0)
+    return written
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One rollup row that differs from a full recomputation: ``stored`` or ``expected`` is
+    ``None`` when the row is missing on that side."""
+
+    table: str
+    account_id: int
+    key: tuple[Any, ...]
+    stored: tuple[Any, ...] | None
+    expected: tuple[Any, ...] | None
+
+    def describe(self) -> str:
+        return (
+            f"{self.table}: account {self.account_id} {' '.join(map(str, self.key))}: "
+            f"stored {self.stored}, orders say {self.expected}"
+        )
+
+
+def _keyed(rows: Iterable[Row[Any]], key_size: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(row[1 : 1 + key_size]): tuple(row[1 + key_size :]) for row in rows}
+
+
+def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Difference]:
+    """Every rollup row of ``account_ids`` (all when ``None``) that differs from a full
+    recomputation from the orders; an empty list when they agree."""
+    backend = _backend(conn)
+    found: list[Difference] = []
+    for account_id, tz in _account_ids(conn, account_ids):
+        for table, sums, key_size in (
+            (day_rollups, _day_sums(account_id, tz, backend, []), 2),
+            (sku_day_rollups, _sku_sums(account_id, tz, backend, []), 2),
+        ):
+            computed = sums.subquery("computed")
+            expected_stmt = select(*[type_coerce(computed.c[c.name], c.type) for c in table.columns])
+            expected = _keyed(conn.execute(expected_stmt).all(), key_size)
+            stored = _keyed(
+                conn.execute(select(table).where(table.c.account_id == account_id)).all(), key_size
+            )
+            for key in sorted(set(expected) | set(stored), key=str):
+                want, got = expected.get(key), stored.get(key)
+                if want != got:
+                    found.append(Difference(table.name, account_id, key, got, want))
+    return found
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+
+def _between(table: Any, account_id: int, days: tuple[dt.date, dt.date]) -> ColumnElement[bool]:
+    return and_(table.c.account_id == account_id, table.c.day >= days[0], table.c.day <= days[1])
+
+
+def _in_range(account_id: int, edge: tuple[dt.datetime, dt.datetime]) -> ColumnElement[bool]:
+    return and_(o.account_id == account_id, o.order_date >= edge[0], o.order_date < edge[1])
+
+
+def _union(parts: list[Select[Any]], name: str) -> Any:
+    if len(parts) == 1:
+        return parts[0].subquery(name)
+    return union_all(*parts).subquery(name)
+
+
+_ONE: ColumnElement[Any] = literal_column("1")
+
+
+def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime, tz: str) -> Row[Any]:
+    """The row of :func:`ebaydash.db.queries.account_kpis`, with the order sums read from the
+    rollups for whole local days of ``tz`` (the account's zone) and from the orders at the edges.
+    Distinct customers are counted on the orders (covering index), as they do not sum."""
+    previous = window.previous()
+    parts: list[Select[Any]] = []
+    for flag, piece in (
+        (1, split(window.start, window.end, tz)),
+        (0, split(previous.start, previous.end, tz)),
+    ):
+        cur: ColumnElement[Any] = literal_column(str(flag))
+        if piece.days is not None:
+            parts.append(
+                select(
+                    cur.label("cur"),
+                    r.status.label("status"),
+                    r.orders.label("orders"),
+                    r.total_amount.label("total"),
+                    r.refunded_amount.label("refunded"),
+                    r.refund_orders.label("refund_orders"),
+                ).where(_between(day_rollups, account_id, piece.days))
+            )
+        for edge in piece.edges:
+            parts.append(
+                select(
+                    cur,
+                    o.status,
+                    _ONE,
+                    o.total_amount,
+                    o.refunded_amount,
+                    case((o.refunded_amount > 0, _ONE), else_=literal_column("0")),
+                ).where(_in_range(account_id, edge))
+            )
+    src = _union(parts, "src")
+    f = src.c
+    live = f.status != CANCELLED
+
+    def figures(in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
+        counted = and_(in_period, live)
+        refunded = func.sum(f.refunded).filter(counted)
+        return [
+            func.coalesce(func.sum(f.orders).filter(counted), 0).label(f"orders_{suffix}"),
+            _money(func.sum(f.total).filter(counted) - refunded).label(f"revenue_{suffix}"),
+            func.coalesce(func.sum(f.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
+            _money(refunded).label(f"refunded_{suffix}"),
+            func.coalesce(func.sum(f.orders).filter(and_(in_period, f.status == CANCELLED)), 0).label(
+                f"cancelled_{suffix}"
+            ),
+        ]
+
+    sums = select(*figures(f.cur == 1, "cur"), *figures(f.cur == 0, "prev")).subquery("sums")
+    customers = (
+        select(
+            func.count(func.distinct(o.customer_id))
+            .filter(o.order_date >= window.start)
+            .label("customers_cur"),
+            func.count(func.distinct(o.customer_id))
+            .filter(o.order_date < window.start)
+            .label("customers_prev"),
+        )
+        .where(
+            o.account_id == account_id,
+            o.order_date >= previous.start,
+            o.order_date < window.end,
+            o.status != CANCELLED,
+        )
+        .subquery("customer_agg")
+    )
+    listing_agg = listing_figures(account_id, window, now)
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(sums, customers, listing_agg, currency.label("currency")).select_from(
+        sums.join(customers, true()).join(listing_agg, true())
+    )
+    row = db.fetch_one("account_kpis", stmt)
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
+
+
+def _week_of(day: ColumnElement[Any], backend: str) -> ColumnElement[Any]:
+    """The Monday starting the ISO week of a date column (as queries.local_week buckets)."""
+    if backend == "sqlite":
+        return type_coerce(func.date(day, "-6 days", "weekday 1"), SADate())
+    return cast(func.date_trunc("week", day), SADate)
+
+
+def revenue_trend(
+    db: Database, account_id: int, window: Window, tz: str, granularity: Granularity = "day"
+) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.revenue_trend` (``tz`` is the account's zone, the
+    rollups' days), from the rollups for whole days and the orders at the edges."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(
+                r.day.label("day"),
+                r.orders.label("orders"),
+                (r.total_amount - r.refunded_amount).label("net"),
+            ).where(_between(day_rollups, account_id, piece.days), r.status != CANCELLED)
+        )
+    for edge in piece.edges:
+        parts.append(
+            select(local_day(o.order_date, tz, db.backend), _ONE, o.total_amount - o.refunded_amount).where(
+                _in_range(account_id, edge), o.status != CANCELLED
+            )
+        )
+    src = _union(parts, "src")
+    if granularity == "week":
+        bucket = _week_of(src.c.day, db.backend).label("bucket")
+    else:
+        bucket = type_coerce(src.c.day, SADate()).label("bucket")
+    stmt = (
+        select(bucket, func.sum(src.c.orders).label("orders"), _money(func.sum(src.c.net)).label("revenue"))
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return db.fetch_all(f"revenue_trend_{granularity}", stmt)
+
+
+def top_products(
+    db: Database, account_id: int, window: Window, by: TopProductsBy, limit: int, tz: str
+) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.top_products`, summed from the SKU rollups for whole
+    days and from the lines of the orders at the edges (an order lies in one piece, so its
+    distinct count sums across pieces)."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(
+                s.sku.label("sku"),
+                s.units.label("units"),
+                s.revenue.label("revenue"),
+                s.orders.label("orders"),
+                s.line_title.label("line_title"),
+            ).where(_between(sku_day_rollups, account_id, piece.days))
+        )
+    for edge in piece.edges:
+        parts.append(
+            select(
+                items.sku,
+                func.sum(items.quantity),
+                func.sum(items.quantity * items.unit_price),
+                func.count(func.distinct(items.order_id)),
+                func.max(items.title),
+            )
+            .select_from(order_items.join(orders, o.id == items.order_id))
+            .where(_in_range(account_id, edge), o.status.not_in(_NOT_SOLD))
+            .group_by(items.sku)
+        )
+    src = _union(parts, "src").c
+    revenue = _money(func.sum(src.revenue))
+    units = func.sum(src.units)
+    ranking = [revenue.desc(), units.desc()] if by == "revenue" else [units.desc(), revenue.desc()]
+    agg = (
+        select(
+            src.sku,
+            func.max(src.line_title).label("line_title"),
+            units.label("units"),
+            revenue.label("revenue"),
+            func.sum(src.orders).label("orders"),
+        )
+        .group_by(src.sku)
+        .order_by(*ranking, src.sku)
+        .limit(_top_limit(limit))
+        .subquery("agg")
+    )
+    stmt = (
+        select(
+            agg.c.sku,
+            func.coalesce(products.c.title, agg.c.line_title).label("title"),
+            agg.c.units,
+            type_coerce(agg.c.revenue, Money).label("revenue"),
+            agg.c.orders,
+        )
+        .select_from(
+            agg.outerjoin(products, and_(products.c.account_id == account_id, products.c.sku == agg.c.sku))
+        )
+        .order_by(
+            *(
+                [agg.c.revenue.desc(), agg.c.units.desc()]
+                if by == "revenue"
+                else [agg.c.units.desc(), agg.c.revenue.desc()]
+            ),
+            agg.c.sku,
+        )
+    )
+    return db.fetch_all(f"top_products_by_{by}", stmt)
+
+
+def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.status_mix`, from the rollups and the edges."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(r.status.label("status"), r.orders.label("orders"), r.total_amount.label("amount")).where(
+                _between(day_rollups, account_id, piece.days)
+            )
+        )
+    for edge in piece.edges:
+        parts.append(select(o.status, _ONE, o.total_amount).where(_in_range(account_id, edge)))
+    src = _union(parts, "src").c
+    stmt = (
+        select(src.status, func.sum(src.orders).label("orders"), _money(func.sum(src.amount)).label("amount"))
+        .group_by(src.status)
+        .order_by(src.status)
+    )
+    return db.fetch_all("status_mix", stmt)
