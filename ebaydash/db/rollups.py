@@ -266,18 +266,20 @@ def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[
     """Rebuild every rollup row of ``account_ids`` (all accounts when ``None``) from the orders,
     inside the caller's transaction; rows written per table."""
     backend = _backend(conn)
-    written = {day_rollups.name: 0, sku_day_rollups.name: 0}
-    for account_id, tz in _account_ids(conn, account_ids):
+    done = _account_ids(conn, account_ids)
+    for account_id, tz in done:
         for table in (day_rollups, sku_day_rollups):
             conn.execute(delete(table).where(table.c.account_id == account_id))
-        done = conn.execute(
-            insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, tz, backend, []))
-        )
-        written[day_rollups.name] += max(done.rowcount or 0, 0)
-        done = conn.execute(
+        conn.execute(insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, tz, backend, [])))
+        conn.execute(
             insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, tz, backend, []))
         )
-        written[sku_day_rollups.name] += max(done.rowcount or 0, 0)
+    # counted afterwards: drivers disagree on the row count of INSERT … SELECT
+    ids = [account_id for account_id, _tz in done]
+    written = {}
+    for table in (day_rollups, sku_day_rollups):
+        count = select(func.count()).select_from(table).where(table.c.account_id.in_(ids))
+        written[table.name] = int(conn.execute(count).scalar_one()) if ids else 0
     return written
 
 
@@ -371,12 +373,12 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         for edge in piece.edges:
             parts.append(
                 select(
-                    cur,
-                    o.status,
-                    _ONE,
-                    o.total_amount,
-                    o.refunded_amount,
-                    case((o.refunded_amount > 0, _ONE), else_=literal_column("0")),
+                    cur.label("cur"),
+                    o.status.label("status"),
+                    _ONE.label("orders"),
+                    o.total_amount.label("total"),
+                    o.refunded_amount.label("refunded"),
+                    case((o.refunded_amount > 0, _ONE), else_=literal_column("0")).label("refund_orders"),
                 ).where(_in_range(account_id, edge))
             )
     src = _union(parts, "src")
@@ -448,9 +450,11 @@ def revenue_trend(
         )
     for edge in piece.edges:
         parts.append(
-            select(local_day(o.order_date, tz, db.backend), _ONE, o.total_amount - o.refunded_amount).where(
-                _in_range(account_id, edge), o.status != CANCELLED
-            )
+            select(
+                local_day(o.order_date, tz, db.backend).label("day"),
+                _ONE.label("orders"),
+                (o.total_amount - o.refunded_amount).label("net"),
+            ).where(_in_range(account_id, edge), o.status != CANCELLED)
         )
     src = _union(parts, "src")
     if granularity == "week":
@@ -486,11 +490,11 @@ def top_products(
     for edge in piece.edges:
         parts.append(
             select(
-                items.sku,
-                func.sum(items.quantity),
-                func.sum(items.quantity * items.unit_price),
-                func.count(func.distinct(items.order_id)),
-                func.max(items.title),
+                items.sku.label("sku"),
+                func.sum(items.quantity).label("units"),
+                func.sum(items.quantity * items.unit_price).label("revenue"),
+                func.count(func.distinct(items.order_id)).label("orders"),
+                func.max(items.title).label("line_title"),
             )
             .select_from(order_items.join(orders, o.id == items.order_id))
             .where(_in_range(account_id, edge), o.status.not_in(_NOT_SOLD))
@@ -547,7 +551,11 @@ def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequen
             )
         )
     for edge in piece.edges:
-        parts.append(select(o.status, _ONE, o.total_amount).where(_in_range(account_id, edge)))
+        parts.append(
+            select(o.status.label("status"), _ONE.label("orders"), o.total_amount.label("amount")).where(
+                _in_range(account_id, edge)
+            )
+        )
     src = _union(parts, "src").c
     stmt = (
         select(src.status, func.sum(src.orders).label("orders"), _money(func.sum(src.amount)).label("amount"))
