@@ -24,14 +24,15 @@ import streamlit as st
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from ebaydash import services
+from ebaydash import sample_data, services
 from ebaydash.cli import main
 from ebaydash.context import build_context, open_database
-from ebaydash.db import migrations, schema
+from ebaydash.db import bulk, migrations, schema
+from ebaydash.db import meta as db_meta
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
-from ebaydash.seeding import seed_demo
+from ebaydash.models import Window
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
 from tests.migration_support import (
@@ -45,6 +46,7 @@ from tests.migration_support import (
 from tests.test_importers import FIXTURES
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+HEAD = migrations.head()  # the revision an empty database is upgraded to
 
 
 def gateway(url: str, **settings: Any) -> Database:
@@ -130,11 +132,12 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
     made_by_migrations = gateway(empty_url)
     made_by_create_all = database_at(second_url, BEFORE_MIGRATIONS)
     try:
-        migrations.upgrade(made_by_migrations)
+        # the baseline: later revisions add tables create_all never made (schema.create_all)
+        migrations.upgrade(made_by_migrations, target=migrations.BASELINE)
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
             first, second = _shape(a), _shape(b)
         assert first == second
-        assert len(first) == len(schema.metadata.tables)
+        assert len(first) == len(schema.metadata.tables) - len(schema.ROLLUP_TABLES)
         assert ("ck_listings_quantity", "quantity >= 0") in first["listings"]["checks"]
     finally:
         made_by_migrations.dispose()
@@ -144,9 +147,18 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
 # -- adopting a database made before migrations ---------------------------------------------------
 
 
+def _seed_demo_before_rollups(db: Database) -> None:
+    """The demo, loaded as versions before the rollups (revision 0004) loaded it."""
+    frames = sample_data.shift_to_now(sample_data.read_csvs(SAMPLE_DIR), NOW)
+    with db.transaction() as conn:
+        bulk.load_frames(conn, frames, rebuild_rollups=False)
+        db_meta.set_meta(conn, db_meta.DEMO_LOADED_ON, NOW.date().isoformat())
+        db_meta.set_meta(conn, db_meta.DEMO_PRISTINE, "yes")
+
+
 def _fill_like_an_older_version(db: Database) -> None:
     """Data of every kind, written the way versions before migrations wrote it."""
-    seed_demo(db, SAMPLE_DIR, now=NOW)  # accounts, customers, products, listings, orders, items, meta
+    _seed_demo_before_rollups(db)  # accounts, customers, products, listings, orders, items, meta
     insert(
         db,
         "scaling_state",
@@ -186,7 +198,8 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
     try:
         db.ensure_ready()
         assert migrations.read_status(db).state == "current"
-        assert dump(db) == before  # every row of every table, exactly
+        # every row of every table, exactly (later revisions add tables of their own: 0004 rollups)
+        assert dump(db, before) == before
         assert migrations.check(db).ok
     finally:
         db.dispose()
@@ -203,14 +216,14 @@ def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(e
     with legacy.transaction() as conn:
         conn.execute(text("DROP TABLE scaling_actions"))
         conn.execute(text("DROP TABLE scaling_state"))
-    seed_demo(legacy, SAMPLE_DIR, now=NOW)
+    _seed_demo_before_rollups(legacy)
     before = dump(legacy)
     try:
         result = migrations.upgrade(legacy)
         assert result.adopted and set(result.created_on_adoption) == {"scaling_state", "scaling_actions"}
         assert "Adopted" in result.describe()
         after = dump(legacy)
-        assert {k: v for k, v in after.items() if not k.startswith("scaling")} == before
+        assert {k: v for k, v in after.items() if k in before} == before
         assert migrations.check(legacy).ok
     finally:
         legacy.dispose()
@@ -322,6 +335,9 @@ def downgrade() -> None:
 def scripts_with_0002(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
+    for later in (location / "versions").glob("0*.py"):  # the real later revisions are not its subject
+        if not later.name.startswith("0001_"):
+            later.unlink()
     (location / "versions" / "0002_test_only.py").write_text(TEST_REVISION)
     return location
 
@@ -474,8 +490,8 @@ def test_replica_processes_starting_together_on_a_new_postgres_database_migrate_
         outputs = [(p.wait(120), *p.communicate()) for p in procs]
         assert [code for code, _, _ in outputs] == [0, 0, 0, 0], outputs
         said = [out.strip() for _, out, _ in outputs]
-        assert sum(s.startswith("Upgraded from an empty database to 0001") for s in said) == 1, said
-        assert sum(s.startswith("Already at revision 0001") for s in said) == 3, said
+        assert sum(s.startswith(f"Upgraded from an empty database to {HEAD}") for s in said) == 1, said
+        assert sum(s.startswith(f"Already at revision {HEAD}") for s in said) == 3, said
         assert "Traceback" not in "".join(err for _, _, err in outputs)
 
 
@@ -489,13 +505,13 @@ def test_the_db_commands(
     assert main(["db", "current"]) == 0
     assert "(none)" in capsys.readouterr().out
     assert main(["db", "check"]) == 1
-    assert "`ebaydash db upgrade` creates revision 0001" in capsys.readouterr().err
+    assert f"`ebaydash db upgrade` creates revision {HEAD}" in capsys.readouterr().err
     assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.strip() == "Upgraded from an empty database to 0001."
+    assert capsys.readouterr().out.strip() == f"Upgraded from an empty database to {HEAD}."
     assert main(["db", "upgrade"]) == 0
-    assert "Already at revision 0001" in capsys.readouterr().out
+    assert f"Already at revision {HEAD}" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.startswith("0001\nAt revision 0001, the current one.")
+    assert capsys.readouterr().out.startswith(f"{HEAD}\nAt revision {HEAD}, the current one.")
     assert main(["db", "check"]) == 0
     # a hand-made change is drift: check says what differs and exits 1
     db = gateway(empty_url)
@@ -542,6 +558,62 @@ def test_an_import_into_a_new_database_works_first_time_and_the_app_shows_its_fi
         assert shown["Revenue"] == f"${revenue:,.2f}"
     finally:
         st.cache_resource.clear()
+
+
+# -- 0004: rollups ---------------------------------------------------------------------------------
+
+
+@upgrade_test("0004")
+def test_0004_builds_the_rollups_of_the_orders_already_stored(empty_url: str) -> None:
+    """Orders written at 0001 (two accounts in zones either side of UTC, every status, refunds,
+    orders on local midnights) get rollups equal to a full recomputation, every old row is kept,
+    and the overview read through them equals the plain SQL."""
+    from ebaydash.db import queries, rollup_reads, rollups
+    from tests import shop_data as sd
+
+    db = database_at(empty_url, "0001")
+    first, last = dt.date(2026, 3, 1), dt.date(2026, 3, 14)
+    shop, ny = sd.random_shop(3, n_orders=150, tz="America/New_York", first=first, last=last)
+    other, _ = sd.random_shop(4, n_orders=80, tz="Asia/Kathmandu", first=first, last=last)
+    shift = {name: len(rows) for name, rows in shop.rows.items()}
+    for name, rows in other.rows.items():  # the second shop after the first, ids moved along
+        for row in rows:
+            moved = dict(row, id=row["id"] + shift[name])
+            for key, table in (
+                ("account_id", "accounts"),
+                ("customer_id", "customers"),
+                ("product_id", "products"),
+                ("order_id", "orders"),
+            ):
+                if moved.get(key) is not None:
+                    moved[key] = row[key] + shift[table]
+            shop.rows[name].append(moved)
+    def stored(row: dict[str, Any]) -> dict[str, Any]:
+        # through reflected tables: SQLite's money columns are BIGINT cents
+        if not db.is_sqlite:
+            return row
+        return {k: int(v * 100) if isinstance(v, Decimal) else v for k, v in row.items()}
+
+    for name in ("accounts", "customers", "products", "listings", "orders", "order_items"):
+        insert(db, name, [stored(row) for row in shop.rows[name]])
+    before = dump(db)
+    migrations.upgrade(db, target="0004")
+    after = dump(db)
+    try:
+        assert {k: v for k, v in after.items() if k in before} == before  # every old row, as it was
+        assert len(after["day_rollups"]) > 20 and len(after["sku_day_rollups"]) > 20
+        assert {row[0] for row in after["day_rollups"]} == {1, 2}
+        with db.connect() as conn:
+            assert rollups.check(conn) == []
+        window = Window.for_dates(first, last, "America/New_York")
+        assert dict(rollup_reads.account_kpis(db, ny, window, NOW, "America/New_York")._mapping) == dict(
+            queries.account_kpis(db, ny, window, NOW)._mapping
+        )
+        assert sd.order_figures(shop, ny, window.start, window.end)["orders"] == (
+            rollup_reads.account_kpis(db, ny, window, NOW, "America/New_York").orders_cur
+        )
+    finally:
+        db.dispose()
 
 
 # -- the rule: every revision has its upgrade test ----------------------------------------------------
@@ -604,7 +676,7 @@ def test_the_migrations_ship_in_the_wheel_and_run_without_an_ini_file(tmp_path: 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Upgraded from an empty database to 0001" in done.stdout
+    assert f"Upgraded from an empty database to {HEAD}" in done.stdout
 
 
 def test_waiting_for_another_replicas_migration_is_bounded(postgres_url: str) -> None:

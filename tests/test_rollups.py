@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from ebaydash.cli import main
-from ebaydash.db import bulk, queries, rollups, upsert
+from ebaydash.db import bulk, queries, rollup_reads, rollups, upsert
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import ROLLUP_TABLES, TABLES, day_rollups, orders, sku_day_rollups
 from ebaydash.models import LineRecord, OrderRecord, Window
@@ -65,7 +65,7 @@ def _rows(rows: Any) -> list[tuple[Any, ...]]:
 
 def assert_figures_match(db: Database, shop: sd.Shop, account_id: int, tz: str, window: Window) -> None:
     """Every rollup-backed figure equals pandas over the shop's rows and the plain SQL."""
-    kpis = rollups.account_kpis(db, account_id, window, NOW, tz)
+    kpis = rollup_reads.account_kpis(db, account_id, window, NOW, tz)
     plain = queries.account_kpis(db, account_id, window, NOW)
     assert dict(kpis._mapping) == dict(plain._mapping)
     previous = window.previous()
@@ -85,17 +85,17 @@ def assert_figures_match(db: Database, shop: sd.Shop, account_id: int, tz: str, 
         }
         assert got == {k: truth[k] for k in got}, suffix
     for granularity in ("day", "week"):
-        trend = rollups.revenue_trend(db, account_id, window, tz, granularity)  # type: ignore[arg-type]
+        trend = rollup_reads.revenue_trend(db, account_id, window, tz, granularity)  # type: ignore[arg-type]
         assert _rows(trend) == _rows(queries.revenue_trend(db, account_id, window, tz, granularity))  # type: ignore[arg-type]
         truth_trend = sd.trend_truth(shop, account_id, window.start, window.end, tz, granularity == "week")
         assert {_date(r.bucket): (int(r.orders), r.revenue) for r in trend} == truth_trend
     for by in ("revenue", "units"):
-        top = rollups.top_products(db, account_id, window, by, 5, tz)  # type: ignore[arg-type]
+        top = rollup_reads.top_products(db, account_id, window, by, 5, tz)  # type: ignore[arg-type]
         assert _rows(top) == _rows(queries.top_products(db, account_id, window, by, 5))  # type: ignore[arg-type]
         assert [
             (r.sku, r.title, int(r.units), r.revenue, int(r.orders)) for r in top
         ] == sd.top_products_truth(shop, account_id, window.start, window.end, by, 5)
-    mix = rollups.status_mix(db, account_id, window, tz)
+    mix = rollup_reads.status_mix(db, account_id, window, tz)
     assert _rows(mix) == _rows(queries.status_mix(db, account_id, window))
     assert {r.status: (int(r.orders), r.amount) for r in mix} == sd.status_truth(
         shop, account_id, window.start, window.end
@@ -146,7 +146,7 @@ def test_an_empty_account_reads_zeros_through_rollups(db: Database) -> None:
     shop.load(db)
     window = Window.for_dates(dt.date(2026, 3, 1), dt.date(2026, 3, 30), NY)
     assert_figures_match(db, shop, account_id, NY, window)
-    kpis = rollups.account_kpis(db, account_id, window, NOW, NY)
+    kpis = rollup_reads.account_kpis(db, account_id, window, NOW, NY)
     assert (kpis.orders_cur, kpis.revenue_cur, kpis.refunded_prev) == (0, Decimal("0.00"), Decimal("0.00"))
 
 
@@ -270,13 +270,13 @@ def test_rollups_equal_a_full_recomputation_after_random_writes(
         Window.for_dates(BASE.date(), BASE.date() + dt.timedelta(days=20), tz),
         Window(BASE + dt.timedelta(hours=7), BASE + dt.timedelta(days=9, minutes=13), tz),
     ):
-        assert dict(rollups.account_kpis(db, account_id, window, NOW, tz)._mapping) == dict(
+        assert dict(rollup_reads.account_kpis(db, account_id, window, NOW, tz)._mapping) == dict(
             queries.account_kpis(db, account_id, window, NOW)._mapping
         )
-        assert _rows(rollups.status_mix(db, account_id, window, tz)) == _rows(
+        assert _rows(rollup_reads.status_mix(db, account_id, window, tz)) == _rows(
             queries.status_mix(db, account_id, window)
         )
-        assert _rows(rollups.top_products(db, account_id, window, "units", 10, tz)) == _rows(
+        assert _rows(rollup_reads.top_products(db, account_id, window, "units", 10, tz)) == _rows(
             queries.top_products(db, account_id, window, "units", 10)
         )
 

@@ -33,7 +33,9 @@ from sqlalchemy import (
 from sqlalchemy import Date as SADate
 from sqlalchemy.engine import Row
 
+from ebaydash.db import rollups
 from ebaydash.db.engine import Database
+from ebaydash.db.figures import CANCELLED, local_day
 from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
 from ebaydash.db.types import Money, UTCDateTime
 from ebaydash.errors import InvalidInput
@@ -60,8 +62,6 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
 
 
 # -- KPIs ---------------------------------------------------------------------------------------
-
-CANCELLED = "cancelled"  # the one status that counts in no figure but its own
 
 
 def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -163,14 +163,6 @@ def listing_figures(account_id: int, window: Window, now: dt.datetime) -> Any:
 
 
 # -- trends -------------------------------------------------------------------------------------
-
-
-def local_day(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElement[Any]:
-    """The calendar day of a UTC timestamp in zone ``tz``, computed in the database."""
-    if backend == "sqlite":
-        # registered by the engine on connect: exact zone rules, DST included
-        return type_coerce(func.ebaydash_local_date(column, tz), SADate())
-    return cast(func.timezone(tz, column), SADate)
 
 
 def local_week(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElement[Any]:
@@ -568,8 +560,6 @@ def scaling_action_insert(db: Database, scope: str, action: dict[str, Any]) -> N
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:
     """Set one order's status (and ``updated_at``) and recompute its day's rollups in the same
     transaction; False when the account has no such order."""
-    from ebaydash.db import rollups  # it reads this module's expressions
-
     stmt = (
         orders.update()
         .where(o.account_id == account_id, o.id == order_id)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 
 from ebaydash.cache import cacheable
 from ebaydash.context import Context
-from ebaydash.db import queries, rollups
+from ebaydash.db import queries, rollup_reads
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
@@ -123,7 +123,7 @@ def kpis(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) 
     - active listings / products: listings active at the end of the window (or now, while it is
       open), and the distinct products they sell; compared with the start of the window.
     """
-    row = rollups.account_kpis(ctx.db, account_id, window, _now(), _zone(ctx, account_id))
+    row = rollup_reads.account_kpis(ctx.db, account_id, window, _now(), _zone(ctx, account_id))
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
 
@@ -173,7 +173,7 @@ def trend(ctx: Context, account_id: int, window: Window, *, fresh: bool = False)
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
     tz = _zone(ctx, account_id)
     granularity = granularity_for(window)
-    rows = rollups.revenue_trend(ctx.db, account_id, window, tz, granularity)
+    rows = rollup_reads.revenue_trend(ctx.db, account_id, window, tz, granularity)
     by_bucket = {_as_date(r.bucket): r for r in rows}
     zone = ZoneInfo(tz)
     first = window.start.astimezone(zone).date()
@@ -215,7 +215,7 @@ def top_products(
     """Best-selling SKUs of the window by line revenue or by units (see queries.top_products)."""
     if by not in ("revenue", "units"):
         raise InvalidInput(f"Top products can be ranked by revenue or units, not {by!r}.")
-    rows = rollups.top_products(
+    rows = rollup_reads.top_products(
         ctx.db, account_id, window, "revenue" if by == "revenue" else "units", limit, _zone(ctx, account_id)
     )
     return [
@@ -247,7 +247,7 @@ def top_buyers(
 @cacheable("status_mix", namespace=namespaces.ACCOUNT)
 def status_mix(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
-    found = {r.status: r for r in rollups.status_mix(ctx.db, account_id, window, _zone(ctx, account_id))}
+    found = {r.status: r for r in rollup_reads.status_mix(ctx.db, account_id, window, _zone(ctx, account_id))}
     statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
     return [
         StatusCount(
