@@ -588,6 +588,7 @@ def test_0004_builds_the_rollups_of_the_orders_already_stored(empty_url: str) ->
                 if moved.get(key) is not None:
                     moved[key] = row[key] + shift[table]
             shop.rows[name].append(moved)
+
     def stored(row: dict[str, Any]) -> dict[str, Any]:
         # through reflected tables: SQLite's money columns are BIGINT cents
         if not db.is_sqlite:
