@@ -42,7 +42,7 @@ from ebaydash.importers import (
     scan_file,
 )
 from ebaydash.models import OrderRecord
-from ebaydash.services import namespaces
+from ebaydash.services import namespaces, sellers
 from ebaydash.services._measure import measured
 
 MAX_ACCOUNT_NAME = 100
@@ -434,6 +434,7 @@ def import_orders(
     # the account's figures, and the accounts list (its newest order date), are stale now
     ctx.cache.invalidate(namespaces.account(account_id))
     ctx.cache.invalidate(namespaces.GLOBAL)
+    sellers.refresh_ahead(ctx, account_id)  # the standard periods, recomputed in the background
     report.seconds = time.perf_counter() - started
     report_progress(1.0, "Done")
     return report

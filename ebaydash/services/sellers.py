@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -46,6 +48,8 @@ from ebaydash.models import (
 from ebaydash.money import to_money
 from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZES = (25, 50, 100)
 ZERO = Decimal("0.00")
@@ -269,6 +273,63 @@ def overview(ctx: Context, account_id: int, window: Window, *, fresh: bool = Fal
         top_buyers=top_buyers(ctx, account_id, window, fresh=fresh),
         status_mix=status_mix(ctx, account_id, window, fresh=fresh),
     )
+
+
+# -- refresh-ahead --------------------------------------------------------------------------------
+
+STANDARD_DAYS = (7, 30, 90)  # the sidebar's periods a viewer most likely opens next, and this month
+
+
+def standard_windows(tz: str, today: dt.date | None = None) -> list[Window]:
+    """The windows :func:`refresh_ahead` recomputes: the last 7, 30 and 90 local days and this
+    calendar month so far, as the sidebar builds them (equal windows, equal cache keys)."""
+    today = today or dt.datetime.now(ZoneInfo(tz)).date()
+    windows = [Window.last_days(days, tz, today) for days in STANDARD_DAYS]
+    windows.append(Window.for_dates(today.replace(day=1), today, tz))
+    return windows
+
+
+_refreshing: dict[int, bool] = {}  # account -> another import landed while it was refreshed
+_refreshing_guard = threading.Lock()
+
+
+def refresh_ahead(ctx: Context, account_id: int) -> threading.Thread | None:
+    """Recompute the account's overview for :func:`standard_windows` in a background thread, once,
+    right after its cache namespace was invalidated (an import), so the next viewer reads the
+    new figures from the cache instead of paying the cold path.
+
+    Each figure goes through the cache's ``get_or_create``, whose stampede lock (in the process,
+    and across replicas through the shared cache) keeps it to one computation per key: a viewer
+    arriving meanwhile waits for this value rather than computing its own. An import landing while
+    a refresh of the same account runs makes it run once more afterwards, not in parallel.
+    Returns the thread (``None`` when one is already running, or the setting is off). Failures
+    are logged; the viewer then computes the figure as without refresh-ahead.
+    """
+    if not ctx.settings.refresh_ahead:
+        return None
+    with _refreshing_guard:
+        if account_id in _refreshing:
+            _refreshing[account_id] = True
+            return None
+        _refreshing[account_id] = False
+    thread = threading.Thread(
+        target=_refresh_loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _refresh_loop(ctx: Context, account_id: int) -> None:
+    while True:
+        try:
+            for window in standard_windows(_zone(ctx, account_id)):
+                overview(ctx, account_id, window)
+        except Exception:
+            log.warning("refresh-ahead of account %s failed; viewers compute it", account_id, exc_info=True)
+        with _refreshing_guard:
+            if not _refreshing.pop(account_id, False):
+                return
+            _refreshing[account_id] = False  # an import landed meanwhile: once more
 
 
 # -- orders -------------------------------------------------------------------------------------
