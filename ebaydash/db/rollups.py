@@ -44,11 +44,13 @@ from sqlalchemy.engine import Connection, Row
 from ebaydash.db.figures import CANCELLED, local_day
 from ebaydash.db.schema import accounts, day_rollups, order_items, orders, sku_day_rollups
 from ebaydash.db.types import Money
+from ebaydash.models import OrderRecord
 
 __all__ = [
     "Difference",
     "Split",
     "account_timezone",
+    "add_new_orders",
     "check",
     "days_of_orders",
     "rebuild",
@@ -229,6 +231,80 @@ def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], t
         conn.execute(
             insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, zone, backend, where))
         )
+
+
+_ADD_DAYS = """
+INSERT INTO day_rollups AS r
+    (account_id, day, status, orders, total_amount, refunded_amount, refund_orders)
+SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.status, count(*), sum(g.total),
+       sum(g.refunded), count(*) FILTER (WHERE g.refunded > 0)
+FROM unnest(%(at)s::timestamptz[], %(status)s::text[], %(total)s::numeric[], %(refunded)s::numeric[])
+    AS g(at, status, total, refunded)
+GROUP BY 2, 3
+ON CONFLICT (account_id, day, status) DO UPDATE SET
+    orders = r.orders + excluded.orders,
+    total_amount = r.total_amount + excluded.total_amount,
+    refunded_amount = r.refunded_amount + excluded.refunded_amount,
+    refund_orders = r.refund_orders + excluded.refund_orders
+"""
+
+_ADD_SKUS = """
+INSERT INTO sku_day_rollups AS r (account_id, day, sku, units, revenue, orders, line_title)
+SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.sku, sum(g.quantity),
+       sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
+FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
+            %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
+GROUP BY 2, 3
+ON CONFLICT (account_id, day, sku) DO UPDATE SET
+    units = r.units + excluded.units,
+    revenue = r.revenue + excluded.revenue,
+    orders = r.orders + excluded.orders,
+    line_title = GREATEST(r.line_title, excluded.line_title)
+"""
+
+
+def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence[OrderRecord]) -> bool:
+    """Add orders just inserted (none of them was in the rollups before) to their days' rows, from
+    the records themselves: nothing is read back from the tables, so the cost follows the import,
+    not the days it lands on. Exact: the sums, the local day and the greatest title (in the
+    database's collation) are all computed by the database from the records' values. Postgres only
+    (``False`` elsewhere: the caller recomputes those days with :func:`refresh_days` instead).
+
+    A day later recomputed in the same transaction is rebuilt from the orders, which is the same."""
+    if conn.dialect.name != "postgresql":
+        return False
+    if not records:
+        return True
+    sold = [(n, r) for n, r in enumerate(records) if r.status not in _NOT_SOLD]
+    lines = [(n, r.order_date, line) for n, r in sold for line in r.lines]
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            _ADD_DAYS,
+            {
+                "account": account_id,
+                "tz": tz,
+                "at": [r.order_date for r in records],
+                "status": [r.status for r in records],
+                "total": [r.total_amount for r in records],
+                "refunded": [r.refunded_amount for r in records],
+            },
+        )
+        if lines:
+            cursor.execute(
+                _ADD_SKUS,
+                {
+                    "account": account_id,
+                    "tz": tz,
+                    "at": [at for _n, at, _line in lines],
+                    "sku": [line.sku for _n, _at, line in lines],
+                    "quantity": [line.quantity for _n, _at, line in lines],
+                    "price": [line.unit_price for _n, _at, line in lines],
+                    "n": [n for n, _at, _line in lines],
+                    "title": [line.title for _n, _at, line in lines],
+                },
+            )
+    return True
 
 
 def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tuple[int, str]]:

@@ -223,7 +223,12 @@ def upsert_orders(
         _patch_orders(conn, rows)
         report(0.75, "writing items")
         backend.replace_items(conn, rows, product_ids)
-        written = [row.order_id for row in rows if row.action in ("new", "changed", "patched")]
+        # New orders are added to their days from the records (Postgres); changed ones, and new
+        # ones where that is not possible, have their days recomputed from the orders.
+        new = [row.record for row in rows if row.action == "new"]
+        added = rollups.add_new_orders(conn, account_id, tz, new)
+        kinds = ("changed", "patched") if added else ("new", "changed", "patched")
+        written = [row.order_id for row in rows if row.action in kinds]
         days |= rollups.days_of_orders(conn, account_id, tz, written)
         if rollup_days is None:
             rollups.refresh_days(conn, account_id, days, tz)
