@@ -5,10 +5,14 @@ hold, per account and calendar day of the account's time zone (the day the trend
 orders, totals, refunds and refunded orders per status, and the units, line revenue, orders and
 greatest line title per SKU of orders neither cancelled nor refunded.
 
-They are never updated by deltas: every write path (the upsert, the bulk loads, a status change)
-calls :func:`refresh_days` in its own transaction with the days it touched, which deletes those
-days' rows and recomputes them from the orders. A day costs what its orders cost to read, and the
-result is exactly what a full recomputation gives (:func:`check` compares the two).
+Every write path (the upsert, the bulk loads, a status change) updates them in its own
+transaction. Orders that change (or move to another day) have the days they left and entered
+recomputed from the orders by :func:`refresh_days`: a day's rows are deleted and summed again, so
+nothing can drift. The one delta is for orders that did not exist before (:func:`add_new_orders`,
+Postgres): their sums are added from the import's own values by the database, so an import of
+today's orders does not read today's orders back. Either way the result is exactly what a full
+recomputation gives (:func:`check` compares the two; the property test in tests/test_rollups.py
+runs random sequences of writes against it).
 
 The reads (:mod:`ebaydash.db.rollup_reads`) return exactly the rows of the plain statements of
 :mod:`ebaydash.db.queries`, reading whole days here and the partial days at a window's edges from
