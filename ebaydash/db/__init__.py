@@ -1,4 +1,5 @@
-"""The database layer: the one gateway (``engine``), all SQL (``queries``, ``bulk``, ``upsert``),
-the schema, and its own transactions and error translation. Import its modules by name."""
+"""The database layer: the one gateway (``engine``), all SQL (``queries``, ``rollups`` and
+``rollup_reads``, ``bulk``, ``upsert``), the schema, and its own transactions and error
+translation. Import its modules by name."""
 
 __all__: list[str] = []
