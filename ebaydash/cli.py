@@ -323,7 +323,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             steps.append(head)
             print(f"… {step}", file=sys.stderr)
 
-    ctx = build_context(settings, start_sampler=False)
+    # Refresh-ahead outlives this process only through a shared cache: without Redis it is skipped,
+    # with it the command waits (bounded) so the replicas' next viewers read warm figures.
+    shared = bool(settings.redis_url)
+    ctx = build_context(settings if shared else settings.replace(refresh_ahead=False), start_sampler=False)
     try:
         report = services.import_orders(
             ctx,
@@ -333,6 +336,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             skip_invalid=args.skip_invalid,
             progress=progress,
         )
+        if shared and report.account_id is not None:
+            from ebaydash.services import sellers
+
+            sellers.wait_for_refresh(report.account_id, timeout_s=120)
     finally:
         ctx.close()
     for f in report.files:

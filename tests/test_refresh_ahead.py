@@ -53,10 +53,8 @@ def _import(ctx: Context) -> int:
 
 
 def _join_refresh(account_id: int) -> None:
-    for thread in threading.enumerate():
-        if thread.name == f"refresh-ahead-{account_id}":
-            thread.join(60)
-            assert not thread.is_alive()
+    assert sellers.wait_for_refresh(account_id, 60)
+    assert not [t for t in threading.enumerate() if t.name == f"refresh-ahead-{account_id}"]
 
 
 @pytest.fixture

@@ -290,6 +290,7 @@ def standard_windows(tz: str, today: dt.date | None = None) -> list[Window]:
 
 
 _refreshing: dict[int, bool] = {}  # account -> another import landed while it was refreshed
+_refresh_threads: dict[int, threading.Thread] = {}
 _refreshing_guard = threading.Lock()
 
 
@@ -312,11 +313,23 @@ def refresh_ahead(ctx: Context, account_id: int) -> threading.Thread | None:
             _refreshing[account_id] = True
             return None
         _refreshing[account_id] = False
-    thread = threading.Thread(
-        target=_refresh_loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
-    )
-    thread.start()
+        thread = threading.Thread(
+            target=_refresh_loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
+        )
+        _refresh_threads[account_id] = thread
+        thread.start()  # under the guard: wait_for_refresh never sees a thread not yet started
     return thread
+
+
+def wait_for_refresh(account_id: int, timeout_s: float) -> bool:
+    """Wait until the account's refresh-ahead (if any) has ended, e.g. before a command that
+    imported exits and closes its context; False when it is still running after ``timeout_s``."""
+    with _refreshing_guard:
+        thread = _refresh_threads.get(account_id)
+    if thread is None:
+        return True
+    thread.join(timeout_s)
+    return not thread.is_alive()
 
 
 def _refresh_loop(ctx: Context, account_id: int) -> None:
@@ -328,6 +341,7 @@ def _refresh_loop(ctx: Context, account_id: int) -> None:
             log.warning("refresh-ahead of account %s failed; viewers compute it", account_id, exc_info=True)
         with _refreshing_guard:
             if not _refreshing.pop(account_id, False):
+                _refresh_threads.pop(account_id, None)
                 return
             _refreshing[account_id] = False  # an import landed meanwhile: once more
 
