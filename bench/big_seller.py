@@ -166,7 +166,10 @@ def _statements(
     repeat = 3 if quick else 7
     now = dt.datetime.combine(anchor + dt.timedelta(days=1), dt.time(), dt.UTC)
     out: list[Measurement] = []
-    for days, goal in ((30, 300.0), (365, 500.0)):
+    at_scale = BIG_ORDERS >= 10_000_000
+    # the issue's goals are at 10M orders; at a smaller scale the 30-day one is issue 17's (1M)
+    goals = {30: 300.0, 365: 500.0} if at_scale else {30: 120.0, 365: None}
+    for days, goal in goals.items():
         window = Window.last_days(days, tz, anchor)
         granularity = "week" if days > 90 else "day"
         g: Any = granularity
@@ -210,17 +213,24 @@ def _statements(
                     f"{days}-day {label}: rollups (plain SQL {old:,.1f} ms)",
                     new,
                     "ms",
-                    note=f"{old / new:.1f}x faster" if new else "",
+                    note="the same statement: distinct buyers do not add up across days"
+                    if plain is rolled
+                    else (f"{old / new:.1f}x faster" if new else ""),
                 )
             )
+        if goal is None:
+            target, met = "<= 500 ms at 10M orders (not measured at this scale)", None
+        else:
+            target = f"<= {goal:.0f} ms at {'10M' if at_scale else '1M'} orders"
+            met = check(new_total, at_most=goal)
         out.append(
             Measurement(
                 SECTION,
                 f"{days}-day whole overview cold, through rollups (plain SQL {old_total:,.0f} ms)",
                 new_total,
                 "ms",
-                f"<= {goal:.0f} ms at 10M orders",
-                check(new_total, at_most=goal),
+                target,
+                met,
                 note,
             )
         )
@@ -362,7 +372,8 @@ def _imports_with_and_without(
             "×",
             ">= 0.85",
             check(ratio, at_least=0.85),
-            f"median of {rounds}; the day's rollups are recomputed from its orders in the same transaction",
+            f"median of {rounds}; new orders are added to their days' rollups from the import's own "
+            "values, in the same transaction",
         ),
     ]
 
