@@ -4,6 +4,11 @@ Each function runs exactly one statement through :class:`~ebaydash.db.engine.Dat
 a time limit and is measured) and aggregates in the database: nothing here pulls a table into
 Python to sum it.
 
+The overview's statements here (KPIs, trend, top products, status mix) read the orders themselves:
+they define the figures. The services read them through the rollups
+(:mod:`ebaydash.db.rollup_reads`), which return the same rows; these stay as the reference the tests
+and the benchmark compare with.
+
 Account metrics never join orders to listings or products in one FROM: those joins fan out and
 multiply sums. Each table is aggregated in its own one-row subquery and the rows are then combined.
 """
