@@ -138,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.label or (" ".join(["python -m bench", shlex.join(given)]) if given else "make bench")
     names = args.only or sections()
 
-    settings = prepare_database(args.admin_url, args.orders)
+    # a section with a database of its own (USES_BENCH_DB = False) does not need the shared one seeded
+    if any(getattr(importlib.import_module(f"bench.{n}"), "USES_BENCH_DB", True) for n in names):
+        settings = prepare_database(args.admin_url, args.orders)
+    else:
+        settings = Settings()
     if len(names) > 1:
         return _each_in_its_own_process(args, names, command)
     return _run_section(args, names[0], command, settings)

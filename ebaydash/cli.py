@@ -93,6 +93,43 @@ def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def cmd_db_rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import rollups
+    from ebaydash.db.bulk import LOAD_TIMEOUT_MS
+
+    db = _database(settings)
+    try:
+        with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
+            written = rollups.rebuild(conn, args.account or None)
+    finally:
+        db.dispose()
+    print(", ".join(f"{table}: {rows:,} rows" for table, rows in written.items()))
+    return 0
+
+
+def cmd_db_check_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.db import rollups
+    from ebaydash.db.bulk import LOAD_TIMEOUT_MS
+
+    db = _database(settings)
+    try:
+        with db.connect(timeout_ms=LOAD_TIMEOUT_MS) as conn:
+            differences = rollups.check(conn, args.account or None)
+    finally:
+        db.dispose()
+    if not differences:
+        print("rollups agree with the orders")
+        return 0
+    for difference in differences[:20]:
+        print(f"ebaydash: {difference.describe()}", file=sys.stderr)
+    print(
+        f"ebaydash: {len(differences):,} rollup rows differ from the orders; "
+        "run `ebaydash db rebuild-rollups`",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.db import migrations
 
@@ -296,7 +333,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             steps.append(head)
             print(f"… {step}", file=sys.stderr)
 
-    ctx = build_context(settings, start_sampler=False)
+    # Refresh-ahead outlives this process only through a shared cache: without Redis it is skipped,
+    # with it the command waits (bounded) so the replicas' next viewers read warm figures.
+    shared = bool(settings.redis_url)
+    ctx = build_context(settings if shared else settings.replace(refresh_ahead=False), start_sampler=False)
     try:
         report = services.import_orders(
             ctx,
@@ -307,6 +347,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             skip_invalid=args.skip_invalid,
             progress=progress,
         )
+        if shared and report.account_id is not None:
+            from ebaydash.services import sellers
+
+            sellers.wait_for_refresh(report.account_id, timeout_s=120)
     finally:
         ctx.close()
     for f in report.files:
@@ -464,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser(
         "db",
-        help="the database schema: upgrade, current, check",
+        help="the database schema: upgrade, current, check; the rollups: rebuild-rollups, check-rollups",
         description="Schema migrations (Alembic). The app and every other command upgrade an empty or "
         "older database on start unless EBAYDASH_AUTO_MIGRATE=false; these commands do it by hand.",
     )
@@ -486,6 +530,18 @@ def build_parser() -> argparse.ArgumentParser:
         "2 bad usage or configuration",
     )
     p.set_defaults(handler=cmd_db_check)
+    p = db_sub.add_parser(
+        "rebuild-rollups",
+        help="recompute the overview's rollups from the orders (one transaction)",
+    )
+    p.add_argument("--account", type=int, action="append", help="only this account id (repeatable)")
+    p.set_defaults(handler=cmd_db_rebuild_rollups)
+    p = db_sub.add_parser(
+        "check-rollups",
+        help="exit 0 when the rollups equal a full recomputation from the orders, 1 when not",
+    )
+    p.add_argument("--account", type=int, action="append", help="only this account id (repeatable)")
+    p.set_defaults(handler=cmd_db_check_rollups)
     p = db_sub.add_parser(
         "revision",
         help="(developers) write a new migration file in ebaydash/db/migrations/versions",

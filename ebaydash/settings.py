@@ -447,6 +447,14 @@ SETTINGS: tuple[Spec, ...] = (
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
     Spec(
+        "refresh_ahead",
+        "true",
+        _bool,
+        "After an import, recompute the account's overview for the standard periods (7, 30, 90 "
+        "days, this month) in the background, so the next viewer reads it from the cache.",
+        expected="true or false",
+    ),
+    Spec(
         "auto_migrate",
         "true",
         _bool,
@@ -607,6 +615,7 @@ class Settings:
     alert_response_ms: float = _default("alert_response_ms")
     alert_error_rate: float = _default("alert_error_rate")
     import_max_mb: int = _default("import_max_mb")
+    refresh_ahead: bool = _default("refresh_ahead")
     cache_prefix: str = _default("cache_prefix")
     auto_migrate: bool = _default("auto_migrate")
     migration_timeout_s: float = _default("migration_timeout_s")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import insert
 
+from ebaydash.db import rollups
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
 
@@ -149,12 +150,14 @@ class Shop:
         return {name: len(rows) for name, rows in self.rows.items()}
 
     def load(self, db: Database, *, since: dict[str, int] | None = None) -> None:
-        """Insert the rows (only those added after ``since = shop.counts()``, when given)."""
+        """Insert the rows (only those added after ``since = shop.counts()``, when given), and
+        rebuild the rollups of the accounts in the same transaction, as the bulk loads do."""
         with db.transaction() as conn:
             for name, table in TABLES.items():
                 rows = self.rows[name][(since or {}).get(name, 0) :]
                 if rows:
                     conn.execute(insert(table), rows)
+            rollups.rebuild(conn, [int(a["id"]) for a in self.rows["accounts"]])
 
     def frame(self, table: str) -> pd.DataFrame:
         columns = [c.name for c in TABLES[table].columns]

@@ -3,15 +3,17 @@ refresh button. Assertions are on what the page shows and on how long the page t
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
 import pytest
 import streamlit as st
-from sqlalchemy import select, update
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from ebaydash import ui
+from ebaydash.db import queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import orders
 from ebaydash.settings import Settings
@@ -115,7 +117,8 @@ def test_the_overview_shows_the_same_figures_with_redis_up_stopped_hung_and_back
 def test_refresh_reads_again_from_the_database(app_env: RedisServer, demo_url: str) -> None:
     at = run()
     before = tiles(at)["Orders"]
-    # change the data behind the cache's back (not through the repository, so nothing is invalidated)
+    # change the data behind the cache's back (through the database layer, which keeps the rollups
+    # with the orders, not the service, which would invalidate the cache)
     db = Database(make_engine(Settings(database_url=demo_url)), timeout_ms=5000)
     try:
         account_id = at.sidebar.selectbox(key="account_id").value
@@ -126,7 +129,7 @@ def test_refresh_reads_again_from_the_database(app_env: RedisServer, demo_url: s
                 .order_by(orders.c.order_date.desc())
                 .limit(1)
             ).scalar_one()
-            conn.execute(update(orders).where(orders.c.id == newest).values(status="cancelled"))
+        assert queries.update_order_status(db, account_id, newest, "cancelled", dt.datetime.now(dt.UTC))
     finally:
         db.dispose()
     assert tiles(run(at))["Orders"] == before  # still the cached figure

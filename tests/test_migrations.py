@@ -25,14 +25,15 @@ import streamlit as st
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from ebaydash import services
+from ebaydash import sample_data, services
 from ebaydash.cli import main
 from ebaydash.context import build_context, open_database
-from ebaydash.db import data_versions, migrations, schema
+from ebaydash.db import bulk, data_versions, migrations, schema
+from ebaydash.db import meta as db_meta
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
-from ebaydash.seeding import seed_demo
+from ebaydash.models import Window
 from ebaydash.settings import Settings
 from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
 from tests.migration_support import (
@@ -140,11 +141,12 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
     with made_by_create_all.transaction() as conn:
         schema.metadata.create_all(conn)
     try:
-        migrations.upgrade(made_by_migrations)
+        # the baseline: later revisions add tables create_all never made (schema.create_all)
+        migrations.upgrade(made_by_migrations, target=migrations.BASELINE)
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
             first, second = _shape(a), _shape(b)
         assert first == second
-        assert len(first) == len(schema.metadata.tables)
+        assert len(first) == len(schema.metadata.tables) - len(schema.ROLLUP_TABLES)
         assert ("ck_listings_quantity", "quantity >= 0") in first["listings"]["checks"]
     finally:
         made_by_migrations.dispose()
@@ -155,10 +157,14 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
 
 
 def _seed_like_an_older_version(db: Database) -> None:
-    """The demo, loaded by today's loader into tables of an older revision. Today's loader also
-    restarts the accounts' data versions (revision 0002), a column older versions did not have."""
-    with mock.patch.object(data_versions, "restart", lambda conn: None):
-        seed_demo(db, SAMPLE_DIR, now=NOW)
+    """The demo, loaded by today's loader into tables of an older revision, as versions before
+    migrations loaded it: without restarting the accounts' data versions (revision 0002) and
+    without rollups (revision 0004), which older versions did not have."""
+    frames = sample_data.shift_to_now(sample_data.read_csvs(SAMPLE_DIR), NOW)
+    with mock.patch.object(data_versions, "restart", lambda conn: None), db.transaction() as conn:
+        bulk.load_frames(conn, frames, rebuild_rollups=False)
+        db_meta.set_meta(conn, db_meta.DEMO_LOADED_ON, NOW.date().isoformat())
+        db_meta.set_meta(conn, db_meta.DEMO_PRISTINE, "yes")
 
 
 def _fill_like_an_older_version(db: Database) -> None:
@@ -625,6 +631,63 @@ def test_an_import_into_a_new_database_works_first_time_and_the_app_shows_its_fi
         assert shown["Revenue"] == f"${revenue:,.2f}"
     finally:
         st.cache_resource.clear()
+
+
+# -- 0004: rollups ---------------------------------------------------------------------------------
+
+
+@upgrade_test("0004")
+def test_0004_builds_the_rollups_of_the_orders_already_stored(empty_url: str) -> None:
+    """Orders written at 0001 (two accounts in zones either side of UTC, every status, refunds,
+    orders on local midnights) get rollups equal to a full recomputation, every old row is kept,
+    and the overview read through them equals the plain SQL."""
+    from ebaydash.db import queries, rollup_reads, rollups
+    from tests import shop_data as sd
+
+    db = database_at(empty_url, revision_before("0004"))
+    first, last = dt.date(2026, 3, 1), dt.date(2026, 3, 14)
+    shop, ny = sd.random_shop(3, n_orders=150, tz="America/New_York", first=first, last=last)
+    other, _ = sd.random_shop(4, n_orders=80, tz="Asia/Kathmandu", first=first, last=last)
+    shift = {name: len(rows) for name, rows in shop.rows.items()}
+    for name, rows in other.rows.items():  # the second shop after the first, ids moved along
+        for row in rows:
+            moved = dict(row, id=row["id"] + shift[name])
+            for key, table in (
+                ("account_id", "accounts"),
+                ("customer_id", "customers"),
+                ("product_id", "products"),
+                ("order_id", "orders"),
+            ):
+                if moved.get(key) is not None:
+                    moved[key] = row[key] + shift[table]
+            shop.rows[name].append(moved)
+
+    def stored(row: dict[str, Any]) -> dict[str, Any]:
+        # through reflected tables: SQLite's money columns are BIGINT cents
+        if not db.is_sqlite:
+            return row
+        return {k: int(v * 100) if isinstance(v, Decimal) else v for k, v in row.items()}
+
+    for name in ("accounts", "customers", "products", "listings", "orders", "order_items"):
+        insert(db, name, [stored(row) for row in shop.rows[name]])
+    before = dump(db)
+    migrations.upgrade(db, target="0004")
+    after = dump(db)
+    try:
+        assert {k: v for k, v in after.items() if k in before} == before  # every old row, as it was
+        assert len(after["day_rollups"]) > 20 and len(after["sku_day_rollups"]) > 20
+        assert {row[0] for row in after["day_rollups"]} == {1, 2}
+        with db.connect() as conn:
+            assert rollups.check(conn) == []
+        window = Window.for_dates(first, last, "America/New_York")
+        assert dict(rollup_reads.account_kpis(db, ny, window, NOW, "America/New_York")._mapping) == dict(
+            queries.account_kpis(db, ny, window, NOW)._mapping
+        )
+        assert sd.order_figures(shop, ny, window.start, window.end)["orders"] == (
+            rollup_reads.account_kpis(db, ny, window, NOW, "America/New_York").orders_cur
+        )
+    finally:
+        db.dispose()
 
 
 # -- the rule: every revision has its upgrade test ----------------------------------------------------

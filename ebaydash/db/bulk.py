@@ -20,9 +20,9 @@ from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from ebaydash.db import data_versions, meta
+from ebaydash.db import data_versions, meta, rollups
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import TABLES, accounts
+from ebaydash.db.schema import ROLLUP_TABLES, TABLES, accounts
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,12 @@ def next_ids(conn: Connection) -> dict[str, int]:
     return result
 
 
-def load_frames(conn: Connection, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+def load_frames(
+    conn: Connection, frames: Mapping[str, pd.DataFrame], *, rebuild_rollups: bool = True
+) -> dict[str, int]:
     """Insert every frame into the table of the same name, in dependency order, inside the caller's
-    transaction. Returns the row count per table."""
+    transaction, and rebuild the rollups of the accounts whose orders it loaded. Returns the row
+    count per table."""
     counts: dict[str, int] = {}
     for table in TABLES:
         frame = frames.get(table.name)
@@ -52,7 +55,17 @@ def load_frames(conn: Connection, frames: Mapping[str, pd.DataFrame]) -> dict[st
         counts[table.name] = len(frame)
     if conn.dialect.name == "postgresql":
         reset_sequences(conn)
+    if rebuild_rollups:
+        rollups.rebuild(conn, loaded_accounts(frames))
     return counts
+
+
+def loaded_accounts(frames: Mapping[str, pd.DataFrame]) -> set[int]:
+    """The accounts whose orders ``frames`` hold."""
+    loaded = frames.get("orders")
+    if loaded is None or loaded.empty:
+        return set()
+    return {int(a) for a in loaded["account_id"].unique()}
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
@@ -148,7 +161,7 @@ def load_demo(
             return "kept", {}
         data = frames()
         if has_accounts:
-            delete_all(conn)
+            delete_all(conn, (*TABLES, *ROLLUP_TABLES))
         counts = load_frames(conn, data)
         data_versions.restart(conn)  # the same ids may be back: their cached figures are not
         meta.set_meta(conn, meta.DEMO_LOADED_ON, today)
@@ -164,7 +177,9 @@ def load_synthetic(
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         data = frames(next_ids(conn))
         with indexes_and_keys_deferred(conn, TABLES[1:]):
-            counts = load_frames(conn, data)
+            counts = load_frames(conn, data, rebuild_rollups=False)
+        # after the indexes are back: each account's rebuild is a range of the date index
+        rollups.rebuild(conn, loaded_accounts(data))
         meta.mark_not_pristine(conn)
         data_versions.restart(conn)
     return counts

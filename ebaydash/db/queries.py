@@ -5,6 +5,11 @@ a time limit and is measured) and aggregates in the database: nothing here pulls
 Python to sum it. The dashboard's reads (accounts, figures, the orders listing and an order's detail)
 are marked ``replica_ok``: a read replica, when configured and close enough behind, answers them.
 
+The overview's statements here (KPIs, trend, top products, status mix) read the orders themselves:
+they define the figures. The services read them through the rollups
+(:mod:`ebaydash.db.rollup_reads`), which return the same rows; these stay as the reference the tests
+and the benchmark compare with.
+
 Account metrics never join orders to listings or products in one FROM: those joins fan out and
 multiply sums. Each table is aggregated in its own one-row subquery and the rows are then combined.
 """
@@ -34,8 +39,9 @@ from sqlalchemy import (
 from sqlalchemy import Date as SADate
 from sqlalchemy.engine import Row
 
-from ebaydash.db import data_versions
+from ebaydash.db import data_versions, rollups
 from ebaydash.db.engine import Database
+from ebaydash.db.figures import CANCELLED, local_day
 from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
 from ebaydash.db.types import Money, UTCDateTime
 from ebaydash.errors import InvalidInput
@@ -62,8 +68,6 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
 
 
 # -- KPIs ---------------------------------------------------------------------------------------
-
-CANCELLED = "cancelled"  # the one status that counts in no figure but its own
 
 
 def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -133,22 +137,7 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         .where(span, o.status == CANCELLED)
         .subquery("cancelled_agg")
     )
-    # Listings "now" are those active at the end of the window (or now, while it is still open);
-    # the comparison is with those active at its start, i.e. the end of the previous window.
-    end_moment = min(window.end, now)
-    lc = listings.c
-    listing_agg = (
-        select(
-            func.count().filter(_live_at(end_moment)).label("listings_cur"),
-            func.count().filter(_live_at(window.start)).label("listings_prev"),
-            func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
-            func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
-            # any listing at all, live or not: none means ebaydash was never told (orders only)
-            func.count().label("listings_known"),
-        )
-        .where(lc.account_id == account_id)
-        .subquery("listing_agg")
-    )
+    listing_agg = listing_figures(account_id, window, now)
     # the account's currency rides along, so a cold overview needs no second round trip
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
     stmt = select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
@@ -159,15 +148,29 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
     return row
 
 
+def listing_figures(account_id: int, window: Window, now: dt.datetime) -> Any:
+    """A one-row subquery: listings and distinct products active when ``window`` closed (now,
+    while it is open) and when it started (``listings_cur``, ``listings_prev``, ``products_cur``,
+    ``products_prev``), and ``listings_known``: how many listings the account has at all (none:
+    ebaydash was never told, as after importing orders only)."""
+    # Listings "now" are those active at the end of the window (or now, while it is still open);
+    # the comparison is with those active at its start, i.e. the end of the previous window.
+    end_moment = min(window.end, now)
+    lc = listings.c
+    return (
+        select(
+            func.count().filter(_live_at(end_moment)).label("listings_cur"),
+            func.count().filter(_live_at(window.start)).label("listings_prev"),
+            func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
+            func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
+            func.count().label("listings_known"),
+        )
+        .where(lc.account_id == account_id)
+        .subquery("listing_agg")
+    )
+
+
 # -- trends -------------------------------------------------------------------------------------
-
-
-def local_day(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElement[Any]:
-    """The calendar day of a UTC timestamp in zone ``tz``, computed in the database."""
-    if backend == "sqlite":
-        # registered by the engine on connect: exact zone rules, DST included
-        return type_coerce(func.ebaydash_local_date(column, tz), SADate())
-    return cast(func.timezone(tz, column), SADate)
 
 
 def local_week(column: ColumnElement[Any], tz: str, backend: str) -> ColumnElement[Any]:
@@ -583,7 +586,8 @@ def scaling_action_insert(db: Database, scope: str, action: dict[str, Any]) -> N
 
 
 def update_order_status(db: Database, account_id: int, order_id: int, status: str, now: dt.datetime) -> bool:
-    """Set one order's status (and ``updated_at``); False when the account has no such order."""
+    """Set one order's status (and ``updated_at``) and recompute its day's rollups in the same
+    transaction; False when the account has no such order."""
     stmt = (
         orders.update()
         .where(o.account_id == account_id, o.id == order_id)
@@ -593,4 +597,6 @@ def update_order_status(db: Database, account_id: int, order_id: int, status: st
         if conn.execute(stmt).rowcount != 1:
             return False
         data_versions.bump(conn, account_id)  # the cache's invalidation, committed with the change
+        tz = rollups.account_timezone(conn, account_id)
+        rollups.refresh_days(conn, account_id, rollups.days_of_orders(conn, account_id, tz, [order_id]), tz)
         return True

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -142,6 +143,51 @@ order_items = Table(
     Index("ix_order_items_product", "product_id"),
 )
 
+# -- rollups (ebaydash.db.rollups) ------------------------------------------------------------------
+# Per account and local day of the account's time zone, the sums the overview reads, rewritten in
+# the same transaction as the orders they summarise. Whole days of a window are read from here, the
+# partial days at its edges from orders. The primary keys serve the range reads (account, day).
+
+# Orders per status and day: KPIs (but distinct customers), trend and status mix.
+day_rollups = Table(
+    "day_rollups",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("orders", Integer, nullable=False),
+    Column("total_amount", Money, nullable=False),  # sum of order totals
+    Column("refunded_amount", Money, nullable=False),  # sum of refunded amounts
+    Column("refund_orders", Integer, nullable=False),  # orders with any refund
+)
+
+# Lines per SKU and day, of orders neither cancelled nor refunded: top products.
+sku_day_rollups = Table(
+    "sku_day_rollups",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("sku", String(80), primary_key=True),
+    Column("units", Integer, nullable=False),
+    Column("revenue", Money, nullable=False),  # sum of quantity × unit price
+    Column("orders", Integer, nullable=False),  # distinct orders (an order lies in one day)
+    Column("line_title", String(300), nullable=False),  # the greatest line title, as max() composes
+)
+
+ROLLUP_TABLES = (day_rollups, sku_day_rollups)
+
 # Small key/value facts about the database itself, e.g. when the demo data was last loaded.
 meta = Table(
     "ebaydash_meta",
@@ -254,4 +300,4 @@ audit_log = Table(
 ACCESS_TABLES = (users, grants, audit_log)  # revision 0003
 
 #: Tables that revisions after the baseline created (versions before migrations never made them).
-ADDED_BY_REVISIONS: tuple[Table, ...] = ACCESS_TABLES
+ADDED_BY_REVISIONS: tuple[Table, ...] = (*ACCESS_TABLES, *ROLLUP_TABLES)

@@ -472,6 +472,7 @@ def invalidate_account(ctx: Context, account_id: int) -> None:
     """
     ctx.cache.invalidate(namespaces.account(account_id))
     ctx.cache.invalidate(namespaces.GLOBAL)
+    sellers.refresh_ahead(ctx, account_id)  # the standard periods, recomputed in the background
 
 
 NEW_ACCOUNT_ADMINS_ONLY = "Only an admin can create a new account. Ask one to create it and grant it to you."

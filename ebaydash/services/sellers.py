@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -24,7 +26,7 @@ from sqlalchemy.engine import Row
 
 from ebaydash.cache import cacheable
 from ebaydash.context import Context
-from ebaydash.db import queries, scope
+from ebaydash.db import queries, rollup_reads, scope
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
 from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
@@ -52,6 +54,8 @@ from ebaydash.services import namespaces
 from ebaydash.services._access import for_account
 from ebaydash.services._measure import measured
 from ebaydash.viewer import Viewer
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZES = (25, 50, 100)
 ZERO = Decimal("0.00")
@@ -144,7 +148,7 @@ def kpis(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh
       open), and the distinct products they sell; compared with the start of the window. ``None``
       (unknown) when the account has no listing at all: orders do not say what is listed.
     """
-    row = queries.account_kpis(ctx.db, account_id, window, _now())
+    row = rollup_reads.account_kpis(ctx.db, account_id, window, _now(), _zone(ctx, viewer, account_id))
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
 
@@ -176,6 +180,14 @@ def kpis(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh
     )
 
 
+def _zone(ctx: Context, viewer: Viewer, account_id: int) -> str:
+    """The account's time zone, whose local days the rollups follow (NotFound for no account)."""
+    try:
+        return account(ctx, viewer, account_id).timezone
+    except NotFound:  # created since the cached list was read, e.g. by an import elsewhere
+        return account(ctx, viewer, account_id, fresh=True).timezone
+
+
 def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
     if not count:
         return ZERO
@@ -188,11 +200,11 @@ def _average(total: Decimal | int, count: Decimal | int) -> Decimal:
 def trend(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False) -> Trend:
     """Orders and net revenue per local day of the account (per ISO week, labelled by its Monday,
     for windows longer than 90 days); every bucket of the window is present, empty ones as 0."""
-    acct = account(ctx, viewer, account_id)
+    tz = _zone(ctx, viewer, account_id)
     granularity = granularity_for(window)
-    rows = queries.revenue_trend(ctx.db, account_id, window, acct.timezone, granularity)
+    rows = rollup_reads.revenue_trend(ctx.db, account_id, window, tz, granularity)
     by_bucket = {_as_date(r.bucket): r for r in rows}
-    zone = ZoneInfo(acct.timezone)
+    zone = ZoneInfo(tz)
     first = window.start.astimezone(zone).date()
     last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
     step = dt.timedelta(days=7 if granularity == "week" else 1)
@@ -234,7 +246,14 @@ def top_products(
     """Best-selling SKUs of the window by line revenue or by units (see queries.top_products)."""
     if by not in ("revenue", "units"):
         raise InvalidInput(f"Top products can be ranked by revenue or units, not {by!r}.")
-    rows = queries.top_products(ctx.db, account_id, window, "revenue" if by == "revenue" else "units", limit)
+    rows = rollup_reads.top_products(
+        ctx.db,
+        account_id,
+        window,
+        "revenue" if by == "revenue" else "units",
+        limit,
+        _zone(ctx, viewer, account_id),
+    )
     return [
         TopProduct(
             sku=r.sku, title=r.title, units=int(r.units), revenue=to_money(r.revenue), orders=int(r.orders)
@@ -268,7 +287,10 @@ def status_mix(
     ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False
 ) -> list[StatusCount]:
     """Orders and order totals per status (every known status, zeros included; cancelled too)."""
-    found = {r.status: r for r in queries.status_mix(ctx.db, account_id, window)}
+    found = {
+        r.status: r
+        for r in rollup_reads.status_mix(ctx.db, account_id, window, _zone(ctx, viewer, account_id))
+    }
     statuses = list(ORDER_STATUSES) + sorted(set(found) - set(ORDER_STATUSES))
     return [
         StatusCount(
@@ -293,6 +315,82 @@ def overview(
         top_buyers=top_buyers(ctx, viewer, account_id, window, fresh=fresh),
         status_mix=status_mix(ctx, viewer, account_id, window, fresh=fresh),
     )
+
+
+# -- refresh-ahead --------------------------------------------------------------------------------
+
+STANDARD_DAYS = (7, 30, 90)  # the sidebar's periods a viewer most likely opens next, and this month
+
+
+def standard_windows(tz: str, today: dt.date | None = None) -> list[Window]:
+    """The windows :func:`refresh_ahead` recomputes: the last 7, 30 and 90 local days and this
+    calendar month so far, as the sidebar builds them (equal windows, equal cache keys)."""
+    today = today or dt.datetime.now(ZoneInfo(tz)).date()
+    windows = [Window.last_days(days, tz, today) for days in STANDARD_DAYS]
+    windows.append(Window.for_dates(today.replace(day=1), today, tz))
+    return windows
+
+
+_refreshing: dict[int, bool] = {}  # account -> another import landed while it was refreshed
+_refresh_threads: dict[int, threading.Thread] = {}
+_refreshing_guard = threading.Lock()
+
+
+def refresh_ahead(ctx: Context, account_id: int) -> threading.Thread | None:
+    """Recompute the account's overview for :func:`standard_windows` in a background thread, once,
+    right after its cache namespace was invalidated (an import), so the next viewer reads the
+    new figures from the cache instead of paying the cold path.
+
+    Each figure goes through the cache's ``get_or_create``, whose stampede lock (in the process,
+    and across replicas through the shared cache) keeps it to one computation per key: a viewer
+    arriving meanwhile waits for this value rather than computing its own. An import landing while
+    a refresh of the same account runs makes it run once more afterwards, not in parallel.
+    Returns the thread (``None`` when one is already running, or the setting is off). Failures
+    are logged; the viewer then computes the figure as without refresh-ahead.
+    """
+    if not ctx.settings.refresh_ahead:
+        return None
+    with _refreshing_guard:
+        if account_id in _refreshing:
+            _refreshing[account_id] = True
+            return None
+        _refreshing[account_id] = False
+        thread = threading.Thread(
+            target=_refresh_loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
+        )
+        _refresh_threads[account_id] = thread
+        thread.start()  # under the guard: wait_for_refresh never sees a thread not yet started
+    return thread
+
+
+def wait_for_refresh(account_id: int, timeout_s: float) -> bool:
+    """Wait until the account's refresh-ahead (if any) has ended, e.g. before a command that
+    imported exits and closes its context; False when it is still running after ``timeout_s``."""
+    with _refreshing_guard:
+        thread = _refresh_threads.get(account_id)
+    if thread is None:
+        return True
+    thread.join(timeout_s)
+    return not thread.is_alive()
+
+
+#: who refresh-ahead computes as: the server itself, which sees every account (the figures are
+#: cached per account, and every viewer's grant is checked before the cache is read)
+REFRESHER = Viewer.operator("refresh-ahead")
+
+
+def _refresh_loop(ctx: Context, account_id: int) -> None:
+    while True:
+        try:
+            for window in standard_windows(_zone(ctx, REFRESHER, account_id)):
+                overview(ctx, REFRESHER, account_id, window)
+        except Exception:
+            log.warning("refresh-ahead of account %s failed; viewers compute it", account_id, exc_info=True)
+        with _refreshing_guard:
+            if not _refreshing.pop(account_id, False):
+                _refresh_threads.pop(account_id, None)
+                return
+            _refreshing[account_id] = False  # an import landed meanwhile: once more
 
 
 # -- orders -------------------------------------------------------------------------------------

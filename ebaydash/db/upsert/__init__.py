@@ -10,6 +10,7 @@ when the batches themselves raise.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
-from ebaydash.db import data_versions, meta
+from ebaydash.db import data_versions, meta, rollups
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import accounts, orders
 from ebaydash.db.upsert import plan, postgres, sqlite
@@ -116,11 +117,20 @@ def write_import(
                 account_id = int(account.id)
             counts = UpsertCounts()
             written = 0
+            days: set[dt.date] = set()
             for batch in batches:
                 counts += upsert_orders(
-                    conn, account_id, batch, progress=_batch_progress(report, written, len(batch), total)
+                    conn,
+                    account_id,
+                    batch,
+                    progress=_batch_progress(report, written, len(batch), total),
+                    rollup_days=days,
                 )
                 written += len(batch)
+            # once for the whole import, before the commit: a day touched by several batches is
+            # recomputed once, and readers never see the orders without their rollups
+            report(1.0, "updating the rollups")
+            rollups.refresh_days(conn, account_id, days)
             if counts.imported or counts.updated:
                 # the cache's invalidation, committed with the data (see ebaydash.db.data_versions)
                 data_versions.bump(conn, account_id)
@@ -209,10 +219,19 @@ def create_account(
 
 
 def upsert_orders(
-    conn: Connection, account_id: int, records: Sequence[OrderRecord], *, progress: Progress | None = None
+    conn: Connection,
+    account_id: int,
+    records: Sequence[OrderRecord],
+    *,
+    progress: Progress | None = None,
+    rollup_days: set[dt.date] | None = None,
 ) -> UpsertCounts:
     """Insert or update ``records`` (unique by eBay order id) in account ``account_id``, creating
-    customers and products as needed, within the caller's transaction."""
+    customers and products as needed, within the caller's transaction.
+
+    The rollups (:mod:`ebaydash.db.rollups`) of every local day an order left or entered are
+    recomputed before returning; with ``rollup_days`` those days are added to it instead, and the
+    caller must pass it to :func:`ebaydash.db.rollups.refresh_days` before committing."""
     seen: set[str] = set()
     for record in records:
         if record.ebay_order_id in seen:
@@ -233,11 +252,26 @@ def upsert_orders(
         product_ids = backend.product_ids(conn, account_id, plan.newest_titles(records))
         report(0.3, "comparing with stored orders")
         rows = plan.make_plan(records, customer_ids, backend.stored(conn, account_id, records))
+        # the days stored orders lie in before they change (a new order date moves an order)
+        tz = rollups.account_timezone(conn, account_id)
+        touched = [row.order_id for row in rows if row.action in ("changed", "patched")]
+        days = rollups.days_of_orders(conn, account_id, tz, touched)
         report(0.5, "writing orders")
         backend.write_orders(conn, account_id, rows)
         _patch_orders(conn, rows)
         report(0.75, "writing items")
         backend.replace_items(conn, rows, product_ids)
+        # New orders are added to their days from the records (Postgres); changed ones, and new
+        # ones where that is not possible, have their days recomputed from the orders.
+        new = [row.record for row in rows if row.action == "new"]
+        added = rollups.add_new_orders(conn, account_id, tz, new)
+        kinds = ("changed", "patched") if added else ("new", "changed", "patched")
+        written = [row.order_id for row in rows if row.action in kinds]
+        days |= rollups.days_of_orders(conn, account_id, tz, written)
+        if rollup_days is None:
+            rollups.refresh_days(conn, account_id, days, tz)
+        else:
+            rollup_days |= days
     finally:
         if collecting:
             gc.enable()

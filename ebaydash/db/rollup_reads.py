@@ -1,0 +1,283 @@
+"""The overview's statements through the rollups (:mod:`ebaydash.db.rollups`): each returns the
+rows of the statement of the same name in :mod:`ebaydash.db.queries`, exactly, for any window.
+
+The window is cut at the local midnights of the account's zone (:func:`ebaydash.db.rollups.split`):
+its whole days are read from the rollups, the partial days at its edges from the orders, and the
+pieces are summed (an order lies in exactly one piece). Distinct customers do not sum across days;
+they are counted on the orders' covering index (index-only on Postgres). Top buyers stay in
+:mod:`ebaydash.db.queries` for the same reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import Date as SADate
+from sqlalchemy.engine import Row
+
+from ebaydash.db.engine import Database
+from ebaydash.db.figures import CANCELLED, local_day
+from ebaydash.db.queries import TopProductsBy, _money, _top_limit, listing_figures
+from ebaydash.db.rollups import split
+from ebaydash.db.schema import accounts, day_rollups, order_items, orders, products, sku_day_rollups
+from ebaydash.db.types import Money
+from ebaydash.models import Granularity, Window
+
+__all__ = ["account_kpis", "revenue_trend", "status_mix", "top_products"]
+
+o = orders.c
+r = day_rollups.c
+s = sku_day_rollups.c
+items = order_items.c
+
+#: statuses whose lines count in top products (the same rule as queries.top_products)
+_NOT_SOLD = (CANCELLED, "refunded")
+
+
+def _between(table: Any, account_id: int, days: tuple[dt.date, dt.date]) -> ColumnElement[bool]:
+    return and_(table.c.account_id == account_id, table.c.day >= days[0], table.c.day <= days[1])
+
+
+def _in_range(account_id: int, edge: tuple[dt.datetime, dt.datetime]) -> ColumnElement[bool]:
+    return and_(o.account_id == account_id, o.order_date >= edge[0], o.order_date < edge[1])
+
+
+def _union(parts: list[Select[Any]], name: str) -> Any:
+    if len(parts) == 1:
+        return parts[0].subquery(name)
+    return union_all(*parts).subquery(name)
+
+
+_ONE: ColumnElement[Any] = literal_column("1")
+
+
+def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime, tz: str) -> Row[Any]:
+    """The row of :func:`ebaydash.db.queries.account_kpis`, with the order sums read from the
+    rollups for whole local days of ``tz`` (the account's zone) and from the orders at the edges.
+    Distinct customers are counted on the orders (covering index), as they do not sum."""
+    previous = window.previous()
+    parts: list[Select[Any]] = []
+    for flag, piece in (
+        (1, split(window.start, window.end, tz)),
+        (0, split(previous.start, previous.end, tz)),
+    ):
+        cur: ColumnElement[Any] = literal_column(str(flag))
+        if piece.days is not None:
+            parts.append(
+                select(
+                    cur.label("cur"),
+                    r.status.label("status"),
+                    r.orders.label("orders"),
+                    r.total_amount.label("total"),
+                    r.refunded_amount.label("refunded"),
+                    r.refund_orders.label("refund_orders"),
+                ).where(_between(day_rollups, account_id, piece.days))
+            )
+        for edge in piece.edges:
+            parts.append(
+                select(
+                    cur.label("cur"),
+                    o.status.label("status"),
+                    _ONE.label("orders"),
+                    o.total_amount.label("total"),
+                    o.refunded_amount.label("refunded"),
+                    case((o.refunded_amount > 0, _ONE), else_=literal_column("0")).label("refund_orders"),
+                ).where(_in_range(account_id, edge))
+            )
+    src = _union(parts, "src")
+    f = src.c
+    live = f.status != CANCELLED
+
+    def figures(in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
+        counted = and_(in_period, live)
+        refunded = func.sum(f.refunded).filter(counted)
+        return [
+            func.coalesce(func.sum(f.orders).filter(counted), 0).label(f"orders_{suffix}"),
+            _money(func.sum(f.total).filter(counted) - refunded).label(f"revenue_{suffix}"),
+            func.coalesce(func.sum(f.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
+            _money(refunded).label(f"refunded_{suffix}"),
+            func.coalesce(func.sum(f.orders).filter(and_(in_period, f.status == CANCELLED)), 0).label(
+                f"cancelled_{suffix}"
+            ),
+        ]
+
+    sums = select(*figures(f.cur == 1, "cur"), *figures(f.cur == 0, "prev")).subquery("sums")
+    customers = (
+        select(
+            func.count(func.distinct(o.customer_id))
+            .filter(o.order_date >= window.start)
+            .label("customers_cur"),
+            func.count(func.distinct(o.customer_id))
+            .filter(o.order_date < window.start)
+            .label("customers_prev"),
+        )
+        .where(
+            o.account_id == account_id,
+            o.order_date >= previous.start,
+            o.order_date < window.end,
+            o.status != CANCELLED,
+        )
+        .subquery("customer_agg")
+    )
+    listing_agg = listing_figures(account_id, window, now)
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(sums, customers, listing_agg, currency.label("currency")).select_from(
+        sums.join(customers, true()).join(listing_agg, true())
+    )
+    row = db.fetch_one("account_kpis", stmt)
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
+
+
+def _week_of(day: ColumnElement[Any], backend: str) -> ColumnElement[Any]:
+    """The Monday starting the ISO week of a date column (as queries.local_week buckets)."""
+    if backend == "sqlite":
+        return type_coerce(func.date(day, "-6 days", "weekday 1"), SADate())
+    return cast(func.date_trunc("week", day), SADate)
+
+
+def revenue_trend(
+    db: Database, account_id: int, window: Window, tz: str, granularity: Granularity = "day"
+) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.revenue_trend` (``tz`` is the account's zone, the
+    rollups' days), from the rollups for whole days and the orders at the edges."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(
+                r.day.label("day"),
+                r.orders.label("orders"),
+                (r.total_amount - r.refunded_amount).label("net"),
+            ).where(_between(day_rollups, account_id, piece.days), r.status != CANCELLED)
+        )
+    for edge in piece.edges:
+        parts.append(
+            select(
+                local_day(o.order_date, tz, db.backend).label("day"),
+                _ONE.label("orders"),
+                (o.total_amount - o.refunded_amount).label("net"),
+            ).where(_in_range(account_id, edge), o.status != CANCELLED)
+        )
+    src = _union(parts, "src")
+    if granularity == "week":
+        bucket = _week_of(src.c.day, db.backend).label("bucket")
+    else:
+        bucket = type_coerce(src.c.day, SADate()).label("bucket")
+    stmt = (
+        select(bucket, func.sum(src.c.orders).label("orders"), _money(func.sum(src.c.net)).label("revenue"))
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return db.fetch_all(f"revenue_trend_{granularity}", stmt)
+
+
+def top_products(
+    db: Database, account_id: int, window: Window, by: TopProductsBy, limit: int, tz: str
+) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.top_products`, summed from the SKU rollups for whole
+    days and from the lines of the orders at the edges (an order lies in one piece, so its
+    distinct count sums across pieces)."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(
+                s.sku.label("sku"),
+                s.units.label("units"),
+                s.revenue.label("revenue"),
+                s.orders.label("orders"),
+                s.line_title.label("line_title"),
+            ).where(_between(sku_day_rollups, account_id, piece.days))
+        )
+    for edge in piece.edges:
+        parts.append(
+            select(
+                items.sku.label("sku"),
+                func.sum(items.quantity).label("units"),
+                func.sum(items.quantity * items.unit_price).label("revenue"),
+                func.count(func.distinct(items.order_id)).label("orders"),
+                func.max(items.title).label("line_title"),
+            )
+            .select_from(order_items.join(orders, o.id == items.order_id))
+            .where(_in_range(account_id, edge), o.status.not_in(_NOT_SOLD))
+            .group_by(items.sku)
+        )
+    src = _union(parts, "src").c
+    revenue = _money(func.sum(src.revenue))
+    units = func.sum(src.units)
+    ranking = [revenue.desc(), units.desc()] if by == "revenue" else [units.desc(), revenue.desc()]
+    agg = (
+        select(
+            src.sku,
+            func.max(src.line_title).label("line_title"),
+            units.label("units"),
+            revenue.label("revenue"),
+            func.sum(src.orders).label("orders"),
+        )
+        .group_by(src.sku)
+        .order_by(*ranking, src.sku)
+        .limit(_top_limit(limit))
+        .subquery("agg")
+    )
+    stmt = (
+        select(
+            agg.c.sku,
+            func.coalesce(products.c.title, agg.c.line_title).label("title"),
+            agg.c.units,
+            type_coerce(agg.c.revenue, Money).label("revenue"),
+            agg.c.orders,
+        )
+        .select_from(
+            agg.outerjoin(products, and_(products.c.account_id == account_id, products.c.sku == agg.c.sku))
+        )
+        .order_by(
+            *(
+                [agg.c.revenue.desc(), agg.c.units.desc()]
+                if by == "revenue"
+                else [agg.c.units.desc(), agg.c.revenue.desc()]
+            ),
+            agg.c.sku,
+        )
+    )
+    return db.fetch_all(f"top_products_by_{by}", stmt)
+
+
+def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.status_mix`, from the rollups and the edges."""
+    piece = split(window.start, window.end, tz)
+    parts: list[Select[Any]] = []
+    if piece.days is not None:
+        parts.append(
+            select(r.status.label("status"), r.orders.label("orders"), r.total_amount.label("amount")).where(
+                _between(day_rollups, account_id, piece.days)
+            )
+        )
+    for edge in piece.edges:
+        parts.append(
+            select(o.status.label("status"), _ONE.label("orders"), o.total_amount.label("amount")).where(
+                _in_range(account_id, edge)
+            )
+        )
+    src = _union(parts, "src").c
+    stmt = (
+        select(src.status, func.sum(src.orders).label("orders"), _money(func.sum(src.amount)).label("amount"))
+        .group_by(src.status)
+        .order_by(src.status)
+    )
+    return db.fetch_all("status_mix", stmt)

@@ -1,0 +1,387 @@
+"""Rollups: per account and local day, the sums the overview reads, kept exact with the orders.
+
+Two tables (:data:`~ebaydash.db.schema.day_rollups`, :data:`~ebaydash.db.schema.sku_day_rollups`)
+hold, per account and calendar day of the account's time zone (the day the trend buckets by), the
+orders, totals, refunds and refunded orders per status, and the units, line revenue, orders and
+greatest line title per SKU of orders neither cancelled nor refunded.
+
+Every write path (the upsert, the bulk loads, a status change) updates them in its own
+transaction. Orders that change (or move to another day) have the days they left and entered
+recomputed from the orders by :func:`refresh_days`: a day's rows are deleted and summed again, so
+nothing can drift. The one delta is for orders that did not exist before (:func:`add_new_orders`,
+Postgres): their sums are added from the import's own values by the database, so an import of
+today's orders does not read today's orders back. Either way the result is exactly what a full
+recomputation gives (:func:`check` compares the two; the property test in tests/test_rollups.py
+runs random sequences of writes against it).
+
+The reads (:mod:`ebaydash.db.rollup_reads`) return exactly the rows of the plain statements of
+:mod:`ebaydash.db.queries`, reading whole days here and the partial days at a window's edges from
+the orders. :func:`split` cuts a window at the account's local midnights.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Row
+
+from ebaydash.db.figures import CANCELLED, local_day
+from ebaydash.db.schema import accounts, day_rollups, order_items, orders, sku_day_rollups
+from ebaydash.db.types import Money
+from ebaydash.models import OrderRecord
+
+__all__ = [
+    "Difference",
+    "Split",
+    "account_timezone",
+    "add_new_orders",
+    "check",
+    "days_of_orders",
+    "rebuild",
+    "refresh_days",
+    "split",
+]
+
+o = orders.c
+r = day_rollups.c
+s = sku_day_rollups.c
+items = order_items.c
+
+#: statuses whose lines count in top products (the same rule as queries.top_products)
+_NOT_SOLD = (CANCELLED, "refunded")
+_CHUNK = 500  # bound parameters per IN list on SQLite
+
+
+# -- days and windows ----------------------------------------------------------------------------
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of local ``day``, in UTC (as Window.for_dates computes it)."""
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A half-open range ``[start, end)`` cut at the local midnights of a zone: the whole days
+    inside it (first, last; ``None`` when none fits) and the partial pieces at its edges."""
+
+    days: tuple[dt.date, dt.date] | None
+    edges: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def split(start: dt.datetime, end: dt.datetime, tz: str) -> Split:
+    """Cut ``[start, end)`` (aware datetimes) into whole local days of ``tz`` and edge pieces."""
+    zone = ZoneInfo(tz)
+    local_start = start.astimezone(zone)
+    first = local_start.date()
+    if _midnight(first, zone) < start:
+        first += dt.timedelta(days=1)
+    after = end.astimezone(zone).date()  # the day after the last whole one, unless end is later
+    if _midnight(after, zone) > end:
+        after -= dt.timedelta(days=1)
+    first_at, after_at = _midnight(first, zone), _midnight(after, zone)
+    if first >= after or first_at >= after_at:
+        return Split(None, ((start, end),))
+    edges = []
+    if start < first_at:
+        edges.append((start, first_at))
+    if after_at < end:
+        edges.append((after_at, end))
+    return Split((first, after - dt.timedelta(days=1)), tuple(edges))
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for begin in range(0, len(values), size):
+        yield values[begin : begin + size]
+
+
+def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days merged into runs of consecutive days."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][1]).days <= 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+# -- maintenance ---------------------------------------------------------------------------------
+
+
+def account_timezone(conn: Connection, account_id: int) -> str:
+    """The account's IANA zone, whose calendar days the rollups follow."""
+    return str(conn.execute(select(accounts.c.timezone).where(accounts.c.id == account_id)).scalar_one())
+
+
+def days_of_orders(conn: Connection, account_id: int, tz: str, order_ids: Collection[int]) -> set[dt.date]:
+    """The local days (zone ``tz``) the given orders of the account lie in, as the database
+    computes them, so a day is never refreshed by one rule and read by another."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
+    backend = conn.dialect.name
+    day = local_day(o.order_date, tz, "sqlite" if backend == "sqlite" else "postgresql")
+    found: set[dt.date] = set()
+    if backend == "postgresql":
+        wanted = bindparam("ids", ids, type_=ARRAY(BigInteger))
+        found.update(
+            conn.execute(
+                select(day).distinct().where(o.account_id == account_id, o.id == any_(wanted))
+            ).scalars()
+        )
+    else:
+        for chunk in _chunks(ids):
+            found.update(
+                conn.execute(
+                    select(day).distinct().where(o.account_id == account_id, o.id.in_(chunk))
+                ).scalars()
+            )
+    return found
+
+
+def _day_sums(account_id: int, tz: str, backend: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    day = local_day(o.order_date, tz, backend)
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            day.label("day"),
+            o.status,
+            func.count().label("orders"),
+            type_coerce(func.sum(o.total_amount), Money).label("total_amount"),
+            type_coerce(func.sum(o.refunded_amount), Money).label("refunded_amount"),
+            func.count().filter(o.refunded_amount > 0).label("refund_orders"),
+        )
+        .where(o.account_id == account_id, *where)
+        .group_by(day, o.status)
+    )
+
+
+def _sku_sums(account_id: int, tz: str, backend: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    day = local_day(o.order_date, tz, backend)
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            day.label("day"),
+            items.sku,
+            func.sum(items.quantity).label("units"),
+            type_coerce(func.sum(items.quantity * items.unit_price), Money).label("revenue"),
+            func.count(func.distinct(items.order_id)).label("orders"),
+            func.max(items.title).label("line_title"),
+        )
+        .select_from(order_items.join(orders, o.id == items.order_id))
+        .where(o.account_id == account_id, o.status.not_in(_NOT_SOLD), *where)
+        .group_by(day, items.sku)
+    )
+
+
+def _day_filter(days: Sequence[dt.date], tz: str, backend: str) -> list[ColumnElement[bool]]:
+    """Orders whose local day is one of ``days``: a date range with a day's margin either side
+    (no zone is more than 14 hours off UTC) keeps it on the (account, order_date) index, and the
+    exact test is the database's own local day."""
+    margin = dt.timedelta(days=2)
+    ranges = [
+        and_(
+            o.order_date >= dt.datetime.combine(first - margin, dt.time(), dt.UTC),
+            o.order_date < dt.datetime.combine(last + margin, dt.time(), dt.UTC),
+        )
+        for first, last in _runs(days)
+    ]
+    return [or_(*ranges), local_day(o.order_date, tz, backend).in_(list(days))]
+
+
+def _backend(conn: Connection) -> str:
+    return "sqlite" if conn.dialect.name == "sqlite" else "postgresql"
+
+
+_DAY_COLUMNS = [c.name for c in day_rollups.columns]
+_SKU_COLUMNS = [c.name for c in sku_day_rollups.columns]
+
+
+def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], tz: str | None = None) -> None:
+    """Recompute the account's rollup rows of ``days`` (local days) from its orders, inside the
+    caller's transaction. ``tz`` is the account's zone (read when not given)."""
+    if not days:
+        return
+    zone = tz or account_timezone(conn, account_id)
+    backend = _backend(conn)
+    for chunk in _chunks(sorted(set(days))):
+        for table in (day_rollups, sku_day_rollups):
+            conn.execute(delete(table).where(table.c.account_id == account_id, table.c.day.in_(list(chunk))))
+        where = _day_filter(chunk, zone, backend)
+        conn.execute(
+            insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, zone, backend, where))
+        )
+        conn.execute(
+            insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, zone, backend, where))
+        )
+
+
+_ADD_DAYS = """
+INSERT INTO day_rollups AS r
+    (account_id, day, status, orders, total_amount, refunded_amount, refund_orders)
+SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.status, count(*), sum(g.total),
+       sum(g.refunded), count(*) FILTER (WHERE g.refunded > 0)
+FROM unnest(%(at)s::timestamptz[], %(status)s::text[], %(total)s::numeric[], %(refunded)s::numeric[])
+    AS g(at, status, total, refunded)
+GROUP BY 2, 3
+ON CONFLICT (account_id, day, status) DO UPDATE SET
+    orders = r.orders + excluded.orders,
+    total_amount = r.total_amount + excluded.total_amount,
+    refunded_amount = r.refunded_amount + excluded.refunded_amount,
+    refund_orders = r.refund_orders + excluded.refund_orders
+"""
+
+_ADD_SKUS = """
+INSERT INTO sku_day_rollups AS r (account_id, day, sku, units, revenue, orders, line_title)
+SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.sku, sum(g.quantity),
+       sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
+FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
+            %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
+GROUP BY 2, 3
+ON CONFLICT (account_id, day, sku) DO UPDATE SET
+    units = r.units + excluded.units,
+    revenue = r.revenue + excluded.revenue,
+    orders = r.orders + excluded.orders,
+    line_title = GREATEST(r.line_title, excluded.line_title)
+"""
+
+
+def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence[OrderRecord]) -> bool:
+    """Add orders just inserted (none of them was in the rollups before) to their days' rows, from
+    the records themselves: nothing is read back from the tables, so the cost follows the import,
+    not the days it lands on. Exact: the sums, the local day and the greatest title (in the
+    database's collation) are all computed by the database from the records' values. Postgres only
+    (``False`` elsewhere: the caller recomputes those days with :func:`refresh_days` instead).
+
+    A day later recomputed in the same transaction is rebuilt from the orders, which is the same."""
+    if conn.dialect.name != "postgresql":
+        return False
+    if not records:
+        return True
+    sold = [(n, r) for n, r in enumerate(records) if r.status not in _NOT_SOLD]
+    lines = [(n, r.order_date, line) for n, r in sold for line in r.lines]
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            _ADD_DAYS,
+            {
+                "account": account_id,
+                "tz": tz,
+                "at": [r.order_date for r in records],
+                "status": [r.status for r in records],
+                "total": [r.total_amount for r in records],
+                "refunded": [r.refunded_amount for r in records],
+            },
+        )
+        if lines:
+            cursor.execute(
+                _ADD_SKUS,
+                {
+                    "account": account_id,
+                    "tz": tz,
+                    "at": [at for _n, at, _line in lines],
+                    "sku": [line.sku for _n, _at, line in lines],
+                    "quantity": [line.quantity for _n, _at, line in lines],
+                    "price": [line.unit_price for _n, _at, line in lines],
+                    "n": [n for n, _at, _line in lines],
+                    "title": [line.title for _n, _at, line in lines],
+                },
+            )
+    return True
+
+
+def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tuple[int, str]]:
+    stmt = select(accounts.c.id, accounts.c.timezone).order_by(accounts.c.id)
+    if account_ids is not None:
+        wanted = sorted({int(a) for a in account_ids})
+        if not wanted:
+            return []
+        stmt = stmt.where(accounts.c.id.in_(wanted))
+    return [(int(a), str(tz)) for a, tz in conn.execute(stmt).all()]
+
+
+def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Rebuild every rollup row of ``account_ids`` (all accounts when ``None``) from the orders,
+    inside the caller's transaction; rows written per table."""
+    backend = _backend(conn)
+    done = _account_ids(conn, account_ids)
+    for account_id, tz in done:
+        for table in (day_rollups, sku_day_rollups):
+            conn.execute(delete(table).where(table.c.account_id == account_id))
+        conn.execute(insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, tz, backend, [])))
+        conn.execute(
+            insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, tz, backend, []))
+        )
+    # counted afterwards: drivers disagree on the row count of INSERT … SELECT
+    ids = [account_id for account_id, _tz in done]
+    written = {}
+    for table in (day_rollups, sku_day_rollups):
+        count = select(func.count()).select_from(table).where(table.c.account_id.in_(ids))
+        written[table.name] = int(conn.execute(count).scalar_one()) if ids else 0
+    return written
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One rollup row that differs from a full recomputation: ``stored`` or ``expected`` is
+    ``None`` when the row is missing on that side."""
+
+    table: str
+    account_id: int
+    key: tuple[Any, ...]
+    stored: tuple[Any, ...] | None
+    expected: tuple[Any, ...] | None
+
+    def describe(self) -> str:
+        return (
+            f"{self.table}: account {self.account_id} {' '.join(map(str, self.key))}: "
+            f"stored {self.stored}, orders say {self.expected}"
+        )
+
+
+def _keyed(rows: Iterable[Row[Any]], key_size: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(row[1 : 1 + key_size]): tuple(row[1 + key_size :]) for row in rows}
+
+
+def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Difference]:
+    """Every rollup row of ``account_ids`` (all when ``None``) that differs from a full
+    recomputation from the orders; an empty list when they agree."""
+    backend = _backend(conn)
+    found: list[Difference] = []
+    for account_id, tz in _account_ids(conn, account_ids):
+        for table, sums, key_size in (
+            (day_rollups, _day_sums(account_id, tz, backend, []), 2),
+            (sku_day_rollups, _sku_sums(account_id, tz, backend, []), 2),
+        ):
+            computed = sums.subquery("computed")
+            expected_stmt = select(*[type_coerce(computed.c[c.name], c.type) for c in table.columns])
+            expected = _keyed(conn.execute(expected_stmt).all(), key_size)
+            stored = _keyed(
+                conn.execute(select(table).where(table.c.account_id == account_id)).all(), key_size
+            )
+            for key in sorted(set(expected) | set(stored), key=str):
+                want, got = expected.get(key), stored.get(key)
+                if want != got:
+                    found.append(Difference(table.name, account_id, key, got, want))
+    return found

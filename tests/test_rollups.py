@@ -1,0 +1,353 @@
+"""Rollups (ebaydash.db.rollups) on SQLite and Postgres: equal to a full recomputation after random
+sequences of imports, updates, refunds and status changes; the overview figures read through
+them equal pandas over the same rows (and the plain SQL) for windows on and off local midnights;
+the check finds a damaged row; the CLI rebuilds and checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+
+from ebaydash.cli import main
+from ebaydash.db import bulk, queries, rollup_reads, rollups, upsert
+from ebaydash.db.engine import Database
+from ebaydash.db.schema import ROLLUP_TABLES, TABLES, day_rollups, orders, sku_day_rollups
+from ebaydash.models import LineRecord, OrderRecord, Window
+from ebaydash.settings import Settings
+from tests import shop_data as sd
+
+NY = "America/New_York"
+NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+BASE = dt.datetime(2026, 3, 5, tzinfo=dt.UTC)  # a week before New York's clocks go forward
+ZONES = ["UTC", NY, "Asia/Kathmandu", "Australia/Sydney"]
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
+_names = itertools.count()
+
+
+# -- the split of a window into whole local days and edges ---------------------------------------
+
+
+def test_a_window_of_whole_local_days_has_no_edges() -> None:
+    window = Window.for_dates(dt.date(2026, 3, 1), dt.date(2026, 3, 14), NY)  # across DST
+    piece = rollups.split(window.start, window.end, NY)
+    assert piece == rollups.Split((dt.date(2026, 3, 1), dt.date(2026, 3, 14)), ())
+
+
+def test_a_window_off_midnight_is_cut_into_days_and_two_edges() -> None:
+    start = sd.local_midnight(dt.date(2026, 3, 1), NY) + dt.timedelta(hours=5)
+    end = sd.local_midnight(dt.date(2026, 3, 9), NY) + dt.timedelta(minutes=1)
+    piece = rollups.split(start, end, NY)
+    assert piece.days == (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+    assert piece.edges == (
+        (start, sd.local_midnight(dt.date(2026, 3, 2), NY)),
+        (sd.local_midnight(dt.date(2026, 3, 9), NY), end),
+    )
+    # shorter than a day and inside one: all edge
+    short = rollups.split(start, start + dt.timedelta(hours=3), NY)
+    assert short == rollups.Split(None, ((start, start + dt.timedelta(hours=3)),))
+
+
+# -- truth: the figures through rollups equal pandas and the plain SQL ----------------------------
+
+
+def _rows(rows: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in rows]
+
+
+def assert_figures_match(db: Database, shop: sd.Shop, account_id: int, tz: str, window: Window) -> None:
+    """Every rollup-backed figure equals pandas over the shop's rows and the plain SQL."""
+    kpis = rollup_reads.account_kpis(db, account_id, window, NOW, tz)
+    plain = queries.account_kpis(db, account_id, window, NOW)
+    assert dict(kpis._mapping) == dict(plain._mapping)
+    previous = window.previous()
+    for suffix, (start, end) in (
+        ("cur", (window.start, window.end)),
+        ("prev", (previous.start, previous.end)),
+    ):
+        truth = sd.order_figures(shop, account_id, start, end)
+        m = kpis._mapping
+        got = {
+            "orders": m[f"orders_{suffix}"],
+            "revenue": m[f"revenue_{suffix}"],
+            "customers": m[f"customers_{suffix}"],
+            "refunds": m[f"refunds_{suffix}"],
+            "refunded": m[f"refunded_{suffix}"],
+            "cancelled": m[f"cancelled_{suffix}"],
+        }
+        assert got == {k: truth[k] for k in got}, suffix
+    for granularity in ("day", "week"):
+        trend = rollup_reads.revenue_trend(db, account_id, window, tz, granularity)  # type: ignore[arg-type]
+        assert _rows(trend) == _rows(queries.revenue_trend(db, account_id, window, tz, granularity))  # type: ignore[arg-type]
+        truth_trend = sd.trend_truth(shop, account_id, window.start, window.end, tz, granularity == "week")
+        assert {_date(r.bucket): (int(r.orders), r.revenue) for r in trend} == truth_trend
+    for by in ("revenue", "units"):
+        top = rollup_reads.top_products(db, account_id, window, by, 5, tz)  # type: ignore[arg-type]
+        assert _rows(top) == _rows(queries.top_products(db, account_id, window, by, 5))  # type: ignore[arg-type]
+        assert [
+            (r.sku, r.title, int(r.units), r.revenue, int(r.orders)) for r in top
+        ] == sd.top_products_truth(shop, account_id, window.start, window.end, by, 5)
+    mix = rollup_reads.status_mix(db, account_id, window, tz)
+    assert _rows(mix) == _rows(queries.status_mix(db, account_id, window))
+    assert {r.status: (int(r.orders), r.amount) for r in mix} == sd.status_truth(
+        shop, account_id, window.start, window.end
+    )
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10**6),
+    tz=st.sampled_from(ZONES),
+    window_tz=st.sampled_from(ZONES),
+    first=st.dates(dt.date(2026, 2, 20), dt.date(2026, 3, 20)),
+    days=st.sampled_from([1, 3, 7, 30]),
+    shift_minutes=st.sampled_from([0, 0, 1, 59, 300, 1439]),
+    end_shift_minutes=st.sampled_from([0, -1, 17, 600]),
+)
+def test_figures_through_rollups_match_pandas_on_and_off_midnight(
+    db: Database,
+    seed: int,
+    tz: str,
+    window_tz: str,
+    first: dt.date,
+    days: int,
+    shift_minutes: int,
+    end_shift_minutes: int,
+) -> None:
+    """Windows of whole days of the account's zone read rollups only; windows in another zone
+    or shifted off midnight read the partial days at their edges from the orders."""
+    with db.transaction() as conn:
+        bulk.delete_all(conn, (*TABLES, *ROLLUP_TABLES))
+    last = first + dt.timedelta(days=days - 1)
+    shop, account_id = sd.random_shop(seed, n_orders=80, tz=tz, first=first, last=last)
+    shop.load(db)
+    base = Window.for_dates(first, last, window_tz)
+    start = base.start + dt.timedelta(minutes=shift_minutes)
+    end = base.end + dt.timedelta(minutes=end_shift_minutes)
+    window = Window(start, end, window_tz) if end > start else base
+    assert_figures_match(db, shop, account_id, tz, window)
+
+
+def test_an_empty_account_reads_zeros_through_rollups(db: Database) -> None:
+    shop = sd.Shop()
+    account_id = shop.account("Empty", NY)
+    shop.load(db)
+    window = Window.for_dates(dt.date(2026, 3, 1), dt.date(2026, 3, 30), NY)
+    assert_figures_match(db, shop, account_id, NY, window)
+    kpis = rollup_reads.account_kpis(db, account_id, window, NOW, NY)
+    assert (kpis.orders_cur, kpis.revenue_cur, kpis.refunded_prev) == (0, Decimal("0.00"), Decimal("0.00"))
+
+
+# -- the property: rollups equal a full recomputation after random writes -------------------------
+
+order_no = st.integers(0, 25)
+# titles whose order differs between code points and a linguistic collation: the greatest title
+# of a SKU's day must be the database's, however the rollups were written
+TITLES = ["apple", "Banana", "cherry", "Ápple", "banana 2"]
+line = st.tuples(
+    st.sampled_from(["MUG", "CAP", "HAT", "JAR"]),
+    st.integers(1, 3),
+    st.integers(1, 5_000),
+    st.sampled_from(TITLES),
+)
+new_order = st.fixed_dictionaries(
+    {
+        "no": order_no,
+        "minutes": st.integers(0, 20 * 24 * 60),  # up to 20 days after BASE, any minute
+        "status": st.sampled_from(STATUSES),
+        "lines": st.lists(line, min_size=1, max_size=3),
+        "shipping": st.integers(0, 999),
+        "refund_share": st.sampled_from([0, 0, 0, 0.5, 1]),
+        "age_hours": st.integers(-48, 48),  # updated_at relative to the last copy: older copies too
+        "buyer": st.sampled_from([None, "ann", "bob", "cy"]),
+    }
+)
+operation = st.one_of(
+    st.tuples(st.just("import"), st.lists(new_order, min_size=1, max_size=6, unique_by=lambda o: o["no"])),
+    st.tuples(st.just("status"), order_no, st.sampled_from(STATUSES)),
+    st.tuples(st.just("refund"), order_no, st.sampled_from([0.1, 0.5, 1.0])),
+    st.tuples(st.just("move"), order_no, st.integers(-3 * 24 * 60, 3 * 24 * 60)),
+)
+
+
+def _record(spec: dict[str, Any], previous: OrderRecord | None) -> OrderRecord:
+    lines = tuple(
+        LineRecord(sku=sku, title=title, quantity=q, unit_price=sd.cents(p))
+        for sku, q, p, title in spec["lines"]
+    )
+    total = sum((li.unit_price * li.quantity for li in lines), sd.cents(spec["shipping"]))
+    refunded = (total * Decimal(str(spec["refund_share"]))).quantize(Decimal("0.01"))
+    status = spec["status"]
+    if status == "refunded":
+        refunded = total
+    order_date = BASE + dt.timedelta(minutes=spec["minutes"])
+    last_update = previous.updated_at if previous is not None else order_date
+    return OrderRecord(
+        ebay_order_id=f"O-{spec['no']}",
+        status=status,
+        total_amount=total,
+        refunded_amount=refunded,
+        currency="USD",
+        order_date=order_date,
+        updated_at=last_update + dt.timedelta(hours=spec["age_hours"]),
+        lines=lines,
+        buyer=spec["buyer"],
+    )
+
+
+def _import(db: Database, name: str, tz: str, records: list[OrderRecord]) -> int:
+    return upsert.write_import(
+        db,
+        [records],
+        account_name=name,
+        ebay_user_id=name.lower().replace(" ", "-"),
+        currency="USD",
+        timezone=tz,
+        marketplace="EBAY_US",
+    ).account_id
+
+
+def _stored_ids(db: Database, account_id: int) -> dict[str, int]:
+    with db.connect() as conn:
+        stmt = select(orders.c.ebay_order_id, orders.c.id).where(orders.c.account_id == account_id)
+        return {str(e): int(i) for e, i in conn.execute(stmt).all()}
+
+
+@hsettings(
+    max_examples=80,  # sequences of up to 30 operations: several hundred per backend and run
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tz=st.sampled_from(ZONES), operations=st.lists(operation, min_size=1, max_size=30))
+def test_rollups_equal_a_full_recomputation_after_random_writes(
+    db: Database, tz: str, operations: list[tuple[Any, ...]]
+) -> None:
+    name = f"Shop {next(_names)}"
+    last: dict[int, OrderRecord] = {}
+    account_id: int | None = None
+    for op in operations:
+        kind = op[0]
+        if kind == "import":
+            records = [_record(spec, last.get(spec["no"])) for spec in op[1]]
+            account_id = _import(db, name, tz, records)
+            for spec, record in zip(op[1], records, strict=True):
+                last[spec["no"]] = record
+        elif account_id is None or op[1] not in last:
+            continue
+        elif kind == "status":
+            order_id = _stored_ids(db, account_id)[f"O-{op[1]}"]
+            assert queries.update_order_status(db, account_id, order_id, op[2], NOW)
+        elif kind == "refund":  # a later copy of the order from the API, with a refund
+            record = last[op[1]]
+            refunded = (record.total_amount * Decimal(str(op[2]))).quantize(Decimal("0.01"))
+            record = dataclasses.replace(
+                record,
+                refunded_amount=refunded,
+                status="refunded" if refunded == record.total_amount else record.status,
+                updated_at=record.updated_at + dt.timedelta(days=1),
+            )
+            _import(db, name, tz, [record])
+            last[op[1]] = record
+        else:  # "move": a later copy with another order date moves the order to another day
+            record = last[op[1]]
+            record = dataclasses.replace(
+                record,
+                order_date=record.order_date + dt.timedelta(minutes=op[2]),
+                updated_at=record.updated_at + dt.timedelta(days=1),
+            )
+            _import(db, name, tz, [record])
+            last[op[1]] = record
+    if account_id is None:
+        return
+    with db.connect() as conn:
+        assert rollups.check(conn, [account_id]) == []
+    # and the figures read through them equal the plain SQL, on and off the local midnights
+    for window in (
+        Window.for_dates(BASE.date(), BASE.date() + dt.timedelta(days=20), tz),
+        Window(BASE + dt.timedelta(hours=7), BASE + dt.timedelta(days=9, minutes=13), tz),
+    ):
+        assert dict(rollup_reads.account_kpis(db, account_id, window, NOW, tz)._mapping) == dict(
+            queries.account_kpis(db, account_id, window, NOW)._mapping
+        )
+        assert _rows(rollup_reads.status_mix(db, account_id, window, tz)) == _rows(
+            queries.status_mix(db, account_id, window)
+        )
+        assert _rows(rollup_reads.top_products(db, account_id, window, "units", 10, tz)) == _rows(
+            queries.top_products(db, account_id, window, "units", 10)
+        )
+
+
+# -- the check, the rebuild and the CLI ------------------------------------------------------------
+
+
+def _some_shop(db: Database) -> int:
+    shop, account_id = sd.random_shop(
+        7, n_orders=60, tz=NY, first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 14)
+    )
+    shop.load(db)
+    return account_id
+
+
+def test_the_check_finds_a_damaged_missing_or_extra_row_and_the_rebuild_repairs_it(db: Database) -> None:
+    account_id = _some_shop(db)
+    with db.connect() as conn:
+        assert rollups.check(conn) == []
+    with db.transaction() as conn:
+        some_day = conn.execute(select(func.min(day_rollups.c.day))).scalar_one()
+        conn.execute(
+            update(day_rollups)
+            .where(day_rollups.c.account_id == account_id, day_rollups.c.day == some_day)
+            .values(orders=day_rollups.c.orders + 1)
+        )
+        conn.execute(sku_day_rollups.delete().where(sku_day_rollups.c.day == some_day))
+    with db.connect() as conn:
+        found = rollups.check(conn)
+    assert {d.table for d in found} == {"day_rollups", "sku_day_rollups"}
+    assert all(d.account_id == account_id for d in found)
+    assert any(d.stored is None for d in found)  # the deleted SKU rows are missing
+    with db.transaction() as conn:
+        written = rollups.rebuild(conn)
+    assert written["day_rollups"] > 0 and written["sku_day_rollups"] > 0
+    with db.connect() as conn:
+        assert rollups.check(conn) == []
+
+
+def test_a_write_that_bypasses_the_rollups_is_caught(db: Database) -> None:
+    """Negative control for the property above: changing an order without refreshing its day
+    leaves the rollups stale, and the check says so."""
+    account_id = _some_shop(db)
+    with db.transaction() as conn:
+        newest = conn.execute(
+            select(func.max(orders.c.id)).where(orders.c.account_id == account_id)
+        ).scalar_one()
+        conn.execute(update(orders).where(orders.c.id == newest).values(status="cancelled", total_amount=1))
+    with db.connect() as conn:
+        assert rollups.check(conn) != []
+
+
+def test_cli_rebuilds_and_checks_the_rollups(
+    db: Database, settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _some_shop(db)
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", settings.database_url)
+    assert main(["db", "check-rollups"]) == 0
+    assert "agree" in capsys.readouterr().out
+    with db.transaction() as conn:
+        conn.execute(day_rollups.delete())
+    assert main(["db", "check-rollups"]) == 1
+    assert "differ from the orders" in capsys.readouterr().err
+    assert main(["db", "rebuild-rollups"]) == 0
+    assert "day_rollups" in capsys.readouterr().out
+    assert main(["db", "check-rollups"]) == 0
