@@ -18,6 +18,7 @@ from ebaydash.db.engine import Database
 from ebaydash.models import Window
 from ebaydash.services import ImportFile, sellers
 from ebaydash.settings import Settings
+from ebaydash.viewer import Viewer
 from tests.conftest import OPERATOR
 from tests.test_importers import FIXTURES
 
@@ -127,10 +128,10 @@ def test_imports_landing_during_a_refresh_run_it_once_more_not_in_parallel(
     runs: list[Window] = []
     original = sellers.overview
 
-    def slow_overview(context: Context, account: int, window: Window, **kwargs: Any) -> Any:
+    def slow_overview(context: Context, viewer: Viewer, account: int, window: Window, **kwargs: Any) -> Any:
         runs.append(window)
         gate.wait(30)
-        return original(context, account, window, **kwargs)
+        return original(context, viewer, account, window, **kwargs)
 
     monkeypatch.setattr(sellers, "overview", slow_overview)
     first = sellers.refresh_ahead(ctx, account_id)

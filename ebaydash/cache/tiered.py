@@ -157,6 +157,10 @@ class TieredCache:
         in every other within ``version_check_s``."""
         started = time.perf_counter()
         self.versions.bump(namespace)
+        if self.source_versions is not None:
+            # this process wrote: its next key reads the new data version at once, so what it
+            # computes next (refresh-ahead, the importer's own page) is filed under it
+            self.source_versions.expire()
         self._record("invalidate", started)
 
     @property

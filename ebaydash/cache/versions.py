@@ -152,6 +152,7 @@ class SourceVersions:
         self._clock = clock
         self._versions: Mapping[str, str] = {}
         self._next_read = float("-inf")
+        self._expired_at = float("-inf")
         self._lock = threading.Lock()
         self._reading: threading.Event | None = None  # set when the read in flight ends
         self._wait_until = 0.0  # callers wait for the read in flight until then
@@ -161,6 +162,13 @@ class SourceVersions:
         if self._clock() >= self._next_read:
             self.refresh()
         return self._versions.get(namespace, "0")
+
+    def expire(self) -> None:
+        """Forget when the versions were read: the next :meth:`token` reads them again (a write
+        of this process has just committed a new version)."""
+        with self._lock:
+            self._next_read = float("-inf")
+            self._expired_at = self._clock()  # a read already in flight may predate the write
 
     def refresh(self) -> None:
         """Read the versions (or join the read in flight), waiting for it up to ``wait_s``."""
@@ -190,7 +198,8 @@ class SourceVersions:
         else:
             with self._lock:
                 self._versions = versions
-                self._next_read = started + self.ttl_s
+                stale = self._expired_at >= started  # expired after this read began
+                self._next_read = float("-inf") if stale else started + self.ttl_s
         finally:
             with self._lock:
                 self._reading = None
