@@ -40,9 +40,9 @@ def sections() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
 
-def prepare_database(admin_url: str, orders_wanted: int) -> Settings:
+def prepare_database(admin_url: str, orders_wanted: int, prefix: str = BENCH_DB) -> Settings:
     """The benchmark database with exactly ``orders_wanted`` orders (re-seeded when it differs)."""
-    name = f"{BENCH_DB}_{orders_wanted}"  # one database per size, so runs of other sizes keep it
+    name = f"{prefix}_{orders_wanted}"  # one database per size, so runs of other sizes keep it
     admin.create_database(admin_url, name, exist_ok=True)
     url = admin.url_for(admin_url, name)
     settings = Settings(database_url=url, statement_timeout_ms=600_000)
@@ -132,13 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("EBAYDASH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
+    parser.add_argument(
+        "--db-prefix",
+        default=os.environ.get("EBAYDASH_BENCH_DB_PREFIX", BENCH_DB),
+        help="the benchmark database is PREFIX_ORDERS (another prefix keeps runs on a shared server apart)",
+    )
     parser.add_argument("--label", default=None, help=argparse.SUPPRESS)  # set for section processes
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
     command = args.label or (" ".join(["python -m bench", shlex.join(given)]) if given else "make bench")
     names = args.only or sections()
 
-    settings = prepare_database(args.admin_url, args.orders)
+    settings = prepare_database(args.admin_url, args.orders, args.db_prefix)
     if len(names) > 1:
         return _each_in_its_own_process(args, names, command)
     return _run_section(args, names[0], command, settings)
@@ -205,6 +210,8 @@ def _each_in_its_own_process(args: argparse.Namespace, names: list[str], command
             args.admin_url,
             "--redis-url",
             args.redis_url,
+            "--db-prefix",
+            args.db_prefix,
             "--label",
             command,
             *(["--quick"] if args.quick else []),
