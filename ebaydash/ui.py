@@ -450,6 +450,58 @@ def local_time(moment: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str
     return moment.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+# -- charts -------------------------------------------------------------------------------------
+
+
+def lines(
+    frame: pd.DataFrame,
+    x: str,
+    columns: list[str] | str,
+    *,
+    title: str,
+    markers: bool = False,
+    line_shape: str = "linear",
+) -> Any:
+    """One line per column of ``frame`` against column ``x``, as a plotly ``Figure``.
+
+    What ``plotly.express.line`` draws for a wide frame, built from ``graph_objects`` directly:
+    express spends ~60 ms per figure reshaping the frame (4 charts made the Performance and
+    Resources pages 200+ ms slower per run, every 5 s refresh included); this takes ~5 ms.
+    """
+    import plotly.graph_objects as go
+
+    mode = "lines+markers" if markers else "lines"
+    names = [columns] if isinstance(columns, str) else columns
+    traces = [
+        go.Scatter(x=frame[x], y=frame[name], name=name, mode=mode, line={"shape": line_shape})
+        for name in names
+    ]
+    return go.Figure(
+        traces,
+        layout={
+            "title": {"text": title},
+            "xaxis": {"title": {"text": x}},
+            "yaxis": {"title": {"text": names[0] if len(names) == 1 else "value"}},
+            "showlegend": len(names) > 1,
+        },
+    )
+
+
+def bars(frame: pd.DataFrame, x: str, column: str, *, title: str) -> Any:
+    """Column ``column`` of ``frame`` as bars against column ``x`` (``plotly.express.bar``'s
+    drawing without its cost, see :func:`lines`)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(
+        [go.Bar(x=frame[x], y=frame[column], name=column)],
+        layout={
+            "title": {"text": title},
+            "xaxis": {"title": {"text": x}},
+            "yaxis": {"title": {"text": column}},
+        },
+    )
+
+
 # -- monitor pages ------------------------------------------------------------------------------
 
 WINDOW_LABELS: dict[int, str] = {window: f"{window // 60} min" for window in services.WINDOWS_S}

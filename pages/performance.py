@@ -1,6 +1,5 @@
 """Performance: cache hit rate per level, latency percentiles, throughput, errors, slow queries, health."""
 
-import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -76,12 +75,8 @@ def live() -> None:
 
         timeline = report.timeline
         left, right = st.columns(2)
-        hit = px.line(
-            timeline,
-            x="time",
-            y=["L1 hit rate", "L2 hit rate"],
-            title="Cache hit rate per level",
-            markers=True,
+        hit = ui.lines(
+            timeline, "time", ["L1 hit rate", "L2 hit rate"], title="Cache hit rate per level", markers=True
         )
         hit.update_layout(
             yaxis_tickformat=".0%",
@@ -91,19 +86,16 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(hit, width="stretch", key="chart_hits")
-        flow = px.line(
-            timeline,
-            x="time",
-            y=["Page runs/min", "Service calls/min", "SQL statements/min"],
-            title="Throughput",
+        flow = ui.lines(
+            timeline, "time", ["Page runs/min", "Service calls/min", "SQL statements/min"], title="Throughput"
         )
         flow.update_layout(legend_title_text="", xaxis_title="", yaxis_title="per minute")
         right.plotly_chart(flow, width="stretch", key="chart_throughput")
         left, right = st.columns(2)
-        latency = px.line(timeline, x="time", y=["Page p95 ms"], title="Page latency (p95)", markers=True)
+        latency = ui.lines(timeline, "time", ["Page p95 ms"], title="Page latency (p95)", markers=True)
         latency.update_layout(legend_title_text="", xaxis_title="", yaxis_title="ms")
         left.plotly_chart(latency, width="stretch", key="chart_latency")
-        errors = px.bar(timeline, x="time", y="Errors/min", title="Errors")
+        errors = ui.bars(timeline, "time", "Errors/min", title="Errors")
         errors.update_layout(xaxis_title="", yaxis_rangemode="tozero")
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 

@@ -1,6 +1,5 @@
 """Scaling: the rules engine's recommendation, its reasons, history, and a what-if panel."""
 
-import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -32,10 +31,10 @@ def live() -> None:
         if report.recent.empty:
             st.caption("No recommendation remembered in the stabilisation window yet.")
         else:
-            chart = px.line(
+            chart = ui.lines(
                 report.recent,
-                x="time",
-                y="Recommended replicas",
+                "time",
+                "Recommended replicas",
                 markers=True,
                 line_shape="hv",
                 title=f"Recommendations, last {report.policy.stabilisation_s / 60:g} min",
