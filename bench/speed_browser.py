@@ -57,13 +57,15 @@ PAGES = ["Orders", "Import orders", "Performance", "Resources", "Scaling", "Over
 # arrival time, and the moment the first metric value is on screen (checked every frame).
 RECORDER_JS = """
 (() => {
-  const log = (window.__bench = {open: null, frames: [], metric: null});
+  const log = (window.__bench = {open: null, sent: null, frames: [], metric: null});
   const Native = window.WebSocket;
   function Recorded(url, protocols) {
     const socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
     if (String(url).includes("/_stcore/stream")) {
       socket.addEventListener("open", () => { if (log.open === null) log.open = performance.now(); });
       socket.addEventListener("message", (event) => log.frames.push([performance.now(), event.data]));
+      const send = socket.send.bind(socket);
+      socket.send = (data) => { if (log.sent === null) log.sent = performance.now(); send(data); };
     }
     return socket;
   }
