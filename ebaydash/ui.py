@@ -387,6 +387,49 @@ def _watch_reconnects() -> None:
     _reconnect_component()(key="ebaydash_reconnect", on_reconnected_change=lambda: None, height=0)
 
 
+# Reports (by a rerun) that the page's first metric tiles are on screen, or that 5 s went by.
+_PAINTED_JS = """
+export default function (component) {
+  const started = performance.now();
+  const shown = () => document.querySelector('[data-testid="stMetricValue"]') !== null;
+  const tick = () => {
+    if (shown() || performance.now() - started > 5000) {
+      requestAnimationFrame(() => component.setTriggerValue("painted", Date.now()));
+    } else {
+      requestAnimationFrame(tick);
+    }
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _painted_component() -> Any:
+    return st.components.v2.component("ebaydash_painted", js=_PAINTED_JS, isolate_styles=False)
+
+
+def tiles_painted() -> bool:
+    """Whether this browser session has already shown metric tiles; if not, ask the browser to
+    rerun the page once it has.
+
+    A page calls this before something heavy for the browser (a plotly chart) and draws a
+    placeholder while it returns False. Sent in the same run, the chart held back the overview's
+    first tile in a cold browser: the frontend reveals a batch of new elements only when the
+    lazily loaded code of all of them is ready, and plotly's is 4.6 MB (issue 17; bench section
+    speed_browser: tiles alone came in at ~1.0x the hello-world anchor, tiles + chart at 2-4x).
+    Without a browser (AppTest) the placeholder stays: tests see the tiles and tables.
+    """
+    if st.session_state.get("_tiles_painted"):
+        return True
+
+    def painted() -> None:
+        st.session_state["_tiles_painted"] = True
+
+    _painted_component()(key="ebaydash_painted", on_painted_change=painted, height=0)
+    return False
+
+
 def run_page(page: Any) -> None:
     """Run the navigation's page, measure it, and keep the sidebar's choice for it to read."""
     ctx = context()

@@ -50,6 +50,9 @@ with ui.guard():
     per = "week" if view.trend.granularity == "week" else "day"
     if view.trend.empty:
         st.info("No orders in this period.")
+    elif not ui.tiles_painted():
+        # the chart comes in the rerun the browser asks for once the tiles are on screen
+        st.container(height=450, border=False)
     else:
         days = [p.bucket for p in view.trend.points]
         fig = go.Figure(
