@@ -109,6 +109,7 @@ def render(store: dict[str, Any]) -> str:
             "",
             f"Ran `{run['command']}` on {run['when']} against {run['orders']:,} orders.",
             "",
+            *([run["summary"], ""] if run.get("summary") else []),
             "| What | Result | Target | Met | Note |",
             "| --- | --- | --- | --- | --- |",
         ]
@@ -171,6 +172,8 @@ def _run_section(args: argparse.Namespace, name: str, command: str, settings: Se
         "orders": args.orders,
         "measurements": [],
         "error": None,
+        # a section's findings in prose (its module's SUMMARY), printed above its table
+        "summary": getattr(module, "SUMMARY", ""),
     }
     try:
         measured: list[Measurement] = module.run(env)
