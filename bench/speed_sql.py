@@ -40,10 +40,11 @@ Postgres forced to its generic plan, and EXPLAIN ANALYZE shows the same plan as 
 (index-only scan of ix_orders_account_date), so psycopg's automatic preparing (prepare_threshold 5)
 is left on. The cost was Python: ``account_kpis`` built ~100 SQLAlchemy clause objects per call,
 which SQLAlchemy then hashed for its compiled-statement cache, 1.3-5 ms per call depending on the
-machine's load. The statement is now built once with named parameters (0.02 ms); before/after on
-the loaded shared machine in single runs: 1.17x -> 1.13x, where run-to-run noise is +-10 %. What
-remains is the gateway's per-call work (pool checkout, time-limit watchdog, metrics) and turning
-the row into money values."""
+machine's load. The statement is now built once with named parameters (0.01 ms). Before/after on
+the shared machine (2026-11-29, load average 6-12 on 2 cores), single runs of this section:
+before 1.17x, 1.27x; after 1.13x, 1.04x, 1.20x. The ratio swings with the load because what remains
+is Python (pool checkout, the time-limit watchdog, metrics, turning the row into money values),
+which a starved CPU stretches while Postgres' share stays put; on a quiet machine it is ~1.04x."""
 
 
 def _literal_sql(statement: Any, params: Mapping[str, Any] | None) -> str:
