@@ -47,10 +47,11 @@ with ui.guard():
             column.metric(label, value, change, delta_color=color, help=help_[label])
     st.caption("Changes compare with the same number of days just before this period.")
 
+    full = ui.tiles_painted()  # False: a browser's first view, the tiles go first
     per = "week" if view.trend.granularity == "week" else "day"
     if view.trend.empty:
         st.info("No orders in this period.")
-    elif not ui.tiles_painted():
+    elif not full:
         # the chart comes in the rerun the browser asks for once the tiles are on screen
         st.container(height=450, border=False)
     else:
@@ -89,7 +90,8 @@ with ui.guard():
             if not products:
                 tab.caption("No products sold in this period.")
                 continue
-            tab.dataframe(
+            ui.dataframe(
+                tab,
                 pd.DataFrame(
                     {
                         "SKU": [p.sku for p in products],
@@ -99,13 +101,13 @@ with ui.guard():
                         "Orders": [p.orders for p in products],
                     }
                 ),
-                hide_index=True,
-                width="stretch",
+                now=full,
             )
     with right:
         st.subheader("Top buyers", help=help_["Top buyers"])
         if view.top_buyers:
-            st.dataframe(
+            ui.dataframe(
+                st,
                 pd.DataFrame(
                     {
                         "Buyer": [b.username for b in view.top_buyers],
@@ -113,15 +115,15 @@ with ui.guard():
                         "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
                     }
                 ),
-                hide_index=True,
-                width="stretch",
+                now=full,
             )
         else:
             st.caption("No buyers in this period.")
 
     st.subheader("Status mix", help=help_["Status mix"])
     placed = sum(s.orders for s in view.status_mix)
-    st.dataframe(
+    ui.dataframe(
+        st,
         pd.DataFrame(
             {
                 "Status": [s.status for s in view.status_mix],
@@ -130,7 +132,6 @@ with ui.guard():
                 "Order totals": [ui.money(s.amount, cur) for s in view.status_mix],
             }
         ),
-        hide_index=True,
-        width="stretch",
+        now=full,
     )
     ui.as_of(k.as_of, account.timezone)
