@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ebaydash.settings import Settings
+from ebaydash.viewer import Viewer
+
+#: who the benchmarks run as: the server itself (they measure the services, not the grants)
+VIEWER = Viewer.operator("bench")
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ def sections() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
 
-def prepare_database(admin_url: str, orders_wanted: int) -> Settings:
+def prepare_database(admin_url: str, orders_wanted: int, prefix: str = BENCH_DB) -> Settings:
     """The benchmark database with exactly ``orders_wanted`` orders (re-seeded when it differs)."""
-    name = f"{BENCH_DB}_{orders_wanted}"  # one database per size, so runs of other sizes keep it
+    name = f"{prefix}_{orders_wanted}"  # one database per size, so runs of other sizes keep it
     admin.create_database(admin_url, name, exist_ok=True)
     url = admin.url_for(admin_url, name)
     settings = Settings(database_url=url, statement_timeout_ms=600_000)
@@ -109,6 +109,7 @@ def render(store: dict[str, Any]) -> str:
             "",
             f"Ran `{run['command']}` on {run['when']} against {run['orders']:,} orders.",
             "",
+            *([run["summary"], ""] if run.get("summary") else []),
             "| What | Result | Target | Met | Note |",
             "| --- | --- | --- | --- | --- |",
         ]
@@ -132,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("EBAYDASH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
+    parser.add_argument(
+        "--db-prefix",
+        default=os.environ.get("EBAYDASH_BENCH_DB_PREFIX", BENCH_DB),
+        help="the benchmark database is PREFIX_ORDERS (another prefix keeps runs on a shared server apart)",
+    )
     parser.add_argument("--label", default=None, help=argparse.SUPPRESS)  # set for section processes
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
@@ -140,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # a section with a database of its own (USES_BENCH_DB = False) does not need the shared one seeded
     if any(getattr(importlib.import_module(f"bench.{n}"), "USES_BENCH_DB", True) for n in names):
-        settings = prepare_database(args.admin_url, args.orders)
+        settings = prepare_database(args.admin_url, args.orders, args.db_prefix)
     else:
         settings = Settings()
     if len(names) > 1:
@@ -170,6 +176,8 @@ def _run_section(args: argparse.Namespace, name: str, command: str, settings: Se
         "orders": args.orders,
         "measurements": [],
         "error": None,
+        # a section's findings in prose (its module's SUMMARY), printed above its table
+        "summary": getattr(module, "SUMMARY", ""),
     }
     try:
         measured: list[Measurement] = module.run(env)
@@ -209,6 +217,8 @@ def _each_in_its_own_process(args: argparse.Namespace, names: list[str], command
             args.admin_url,
             "--redis-url",
             args.redis_url,
+            "--db-prefix",
+            args.db_prefix,
             "--label",
             command,
             *(["--quick"] if args.quick else []),

@@ -16,16 +16,13 @@ import pandas as pd
 import psutil
 from sqlalchemy import Select, create_engine, inspect, literal_column, select, table
 
-from bench import BenchEnv, Measurement, check, median_ms, timings
+from bench import VIEWER, BenchEnv, Measurement, check, median_ms, timings
 from ebaydash.context import Context, build_context
 from ebaydash.db import queries
 from ebaydash.db.pagination import Cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import orders
 from ebaydash.models import OrderFilter, Window
 from ebaydash.services import sellers
-from ebaydash.viewer import Viewer
-
-VIEWER = Viewer.operator("bench")  # the benchmarks measure the services, not the grants
 
 SECTION = "analytics"
 BIG_ACCOUNT = 1

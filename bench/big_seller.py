@@ -24,7 +24,7 @@ from unittest import mock
 
 from sqlalchemy import delete, func, select, text
 
-from bench import BenchEnv, Measurement, check, median_ms, timings
+from bench import VIEWER, BenchEnv, Measurement, check, median_ms, timings
 from bench import _admin as admin
 from ebaydash.context import build_context
 from ebaydash.db import migrations, queries, rollup_reads, rollups, upsert
@@ -34,9 +34,6 @@ from ebaydash.models import LineRecord, OrderRecord, Window
 from ebaydash.seeding import seed_synthetic
 from ebaydash.services import namespaces, sellers
 from ebaydash.settings import Settings
-from ebaydash.viewer import Viewer
-
-VIEWER = Viewer.operator("bench")  # the benchmarks measure the services, not the grants
 
 SECTION = "big_seller"
 USES_BENCH_DB = False  # it seeds and keeps a database of its own (below)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import BenchEnv, Measurement, check, median_ms, timings
+from bench import VIEWER, BenchEnv, Measurement, check, median_ms, timings
 from ebaydash import services
 from ebaydash.cache import codec
 from ebaydash.cache.memory import MemoryBackend
@@ -29,8 +29,6 @@ from ebaydash.models import Account, OrderFilter, OrdersPage, Window
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.services import namespaces
 from tests.redis_server import RedisServer
-
-VIEWER = services.Viewer.operator("bench")  # the benchmarks measure the services, not the grants
 
 SECTION = "cache"
 

@@ -486,6 +486,66 @@ def _watch_reconnects() -> None:
     _reconnect_component()(key="ebaydash_reconnect", on_reconnected_change=lambda: None, height=0)
 
 
+# Reports (by a rerun) that the page's first metric tiles are on screen, or that 5 s went by.
+_PAINTED_JS = """
+export default function (component) {
+  const started = performance.now();
+  const shown = () => document.querySelector('[data-testid="stMetricValue"]') !== null;
+  const tick = () => {
+    if (shown() || performance.now() - started > 5000) {
+      requestAnimationFrame(() => component.setTriggerValue("painted", Date.now()));
+    } else {
+      requestAnimationFrame(tick);
+    }
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _painted_component() -> Any:
+    return st.components.v2.component("ebaydash_painted", js=_PAINTED_JS, isolate_styles=False)
+
+
+def tiles_painted() -> bool:
+    """Whether this browser session has already shown metric tiles; if not, ask the browser to
+    rerun the page once it has.
+
+    A page calls this before something heavy for the browser (a plotly chart) and draws a
+    placeholder while it returns False. Sent in the same run, the chart held back the overview's
+    first tile in a cold browser: the frontend reveals a batch of new elements only when the
+    lazily loaded code of all of them is ready, and plotly's is 4.6 MB (issue 17; bench section
+    speed_browser: tiles alone came in at ~1.0x the hello-world anchor, tiles + tables at 1.2x,
+    tiles + chart at 2-4x).
+    Only a browser session's first call returns False: any later run draws everything, also when
+    the browser's report never comes. A client that is no browser (AppTest, the cluster bench's
+    sessions: no ``Mozilla/`` user agent) runs no JavaScript and gets the whole page at once.
+    """
+    if st.session_state.get("_tiles_painted") or not _is_browser():
+        return True
+    st.session_state["_tiles_painted"] = True
+    _painted_component()(key="ebaydash_painted", on_painted_change=lambda: None, height=0)
+    return False
+
+
+def _is_browser() -> bool:
+    """Whether this session's client is a web browser (every browser's user agent starts with
+    ``Mozilla/``); AppTest sends no headers."""
+    agent = st.context.headers.get("User-Agent") or ""
+    return agent.startswith("Mozilla/")
+
+
+def dataframe(container: Any, frame: pd.DataFrame, *, now: bool = True) -> None:
+    """``frame`` as a table in ``container`` (no index, full width); while ``now`` is False an
+    empty space of about its height instead, for the next run to fill (see :func:`tiles_painted`:
+    a table's grid code held back a cold browser's first tile too)."""
+    if now:
+        container.dataframe(frame, hide_index=True, width="stretch")
+    else:
+        container.container(height=min(35 * (len(frame) + 1) + 3, 400), border=False)
+
+
 def run_page(page: Any) -> None:
     """Run the navigation's page, measure it, and keep the sidebar's choice for it to read.
 
@@ -653,6 +713,58 @@ def viewer_timezone() -> str:
     """The zone the sidebar says times are in (the chosen account's); UTC before there is one."""
     chosen = st.session_state.get("_selection")
     return chosen.account.timezone if isinstance(chosen, Selection) else "UTC"
+
+
+# -- charts -------------------------------------------------------------------------------------
+
+
+def lines(
+    frame: pd.DataFrame,
+    x: str,
+    columns: list[str] | str,
+    *,
+    title: str,
+    markers: bool = False,
+    line_shape: str = "linear",
+) -> Any:
+    """One line per column of ``frame`` against column ``x``, as a plotly ``Figure``.
+
+    What ``plotly.express.line`` draws for a wide frame, built from ``graph_objects`` directly:
+    express spends ~60 ms per figure reshaping the frame (4 charts made the Performance and
+    Resources pages 200+ ms slower per run, every 5 s refresh included); this takes ~5 ms.
+    """
+    import plotly.graph_objects as go
+
+    mode = "lines+markers" if markers else "lines"
+    names = [columns] if isinstance(columns, str) else columns
+    traces = [
+        go.Scatter(x=frame[x], y=frame[name], name=name, mode=mode, line={"shape": line_shape})
+        for name in names
+    ]
+    return go.Figure(
+        traces,
+        layout={
+            "title": {"text": title},
+            "xaxis": {"title": {"text": x}},
+            "yaxis": {"title": {"text": names[0] if len(names) == 1 else "value"}},
+            "showlegend": len(names) > 1,
+        },
+    )
+
+
+def bars(frame: pd.DataFrame, x: str, column: str, *, title: str) -> Any:
+    """Column ``column`` of ``frame`` as bars against column ``x`` (``plotly.express.bar``'s
+    drawing without its cost, see :func:`lines`)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(
+        [go.Bar(x=frame[x], y=frame[column], name=column)],
+        layout={
+            "title": {"text": title},
+            "xaxis": {"title": {"text": x}},
+            "yaxis": {"title": {"text": column}},
+        },
+    )
 
 
 # -- monitor pages ------------------------------------------------------------------------------

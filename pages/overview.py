@@ -33,9 +33,13 @@ with ui.guard():
             ui.metric(column, label, tile, help=help_[label])
     st.caption("Changes compare with the same number of days just before this period.")
 
+    full = ui.tiles_painted()  # False: a browser's first view, the tiles go first
     per = "week" if view.trend.granularity == "week" else "day"
     if view.trend.empty:
         st.info("No orders in this period.")
+    elif not full:
+        # the chart comes in the rerun the browser asks for once the tiles are on screen
+        st.container(height=450, border=False)
     else:
         days = [p.bucket for p in view.trend.points]
         fig = go.Figure(
@@ -83,7 +87,7 @@ with ui.guard():
                     "Orders": [p.orders for p in products],
                 }
             )
-            tab.dataframe(ranking, hide_index=True, width="stretch")
+            ui.dataframe(tab, ranking, now=full)
             with tab:
                 ui.download_csv(
                     ranking,
@@ -100,7 +104,7 @@ with ui.guard():
                     "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
                 }
             )
-            st.dataframe(buyers, hide_index=True, width="stretch")
+            ui.dataframe(st, buyers, now=full)
             ui.download_csv(
                 buyers, f"top-buyers-{ui.file_name_part(account.ebay_user_id)}.csv", key="top_buyers_csv"
             )
@@ -109,7 +113,8 @@ with ui.guard():
 
     st.subheader("Status mix", help=help_["Status mix"])
     placed = sum(s.orders for s in view.status_mix)
-    st.dataframe(
+    ui.dataframe(
+        st,
         pd.DataFrame(
             {
                 "Status": [s.status for s in view.status_mix],
@@ -118,7 +123,6 @@ with ui.guard():
                 "Order totals": [ui.money(s.amount, cur) for s in view.status_mix],
             }
         ),
-        hide_index=True,
-        width="stretch",
+        now=full,
     )
     ui.as_of(k.as_of, account.timezone)

@@ -1,6 +1,5 @@
 """Performance: cache hit rate per level, latency percentiles, throughput, errors, slow queries, health."""
 
-import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -97,10 +96,10 @@ def live() -> None:
         left, right = st.columns(2)
         # no shared cache: no L2 line at all (a flat 0 % would read as a cache that never hits)
         levels = ["L1 hit rate", "L2 hit rate"] if report.shared_cache else ["L1 hit rate"]
-        hit = px.line(
+        hit = ui.lines(
             timeline,
-            x="time",
-            y=levels,
+            "time",
+            levels,
             title="Cache hit rate per level" + ("" if report.shared_cache else " (no shared cache)"),
             markers=True,
         )
@@ -112,18 +111,15 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(hit, width="stretch", key="chart_hits")
-        flow = px.line(
-            timeline,
-            x="time",
-            y=["Page runs/min", "Service calls/min", "SQL statements/min"],
-            title="Throughput",
+        flow = ui.lines(
+            timeline, "time", ["Page runs/min", "Service calls/min", "SQL statements/min"], title="Throughput"
         )
         flow.update_layout(
             legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="per minute"
         )
         right.plotly_chart(flow, width="stretch", key="chart_throughput")
         left, right = st.columns(2)
-        latency = px.line(timeline, x="time", y=["Page p95 ms"], title="Page latency (p95)", markers=True)
+        latency = ui.lines(timeline, "time", ["Page p95 ms"], title="Page latency (p95)", markers=True)
         latency.update_layout(
             legend_title_text="",
             xaxis=ui.clock_axis(),
@@ -132,7 +128,7 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(latency, width="stretch", key="chart_latency")
-        errors = px.bar(timeline, x="time", y="Error rate", title="Error rate (failed service calls)")
+        errors = ui.bars(timeline, "time", "Error rate", title="Error rate (failed service calls)")
         errors.update_layout(
             xaxis=ui.clock_axis(),
             xaxis_title="",

@@ -1,6 +1,5 @@
 """Resources: CPU and memory of this process and the machine over time, and the alert lines."""
 
-import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -31,7 +30,7 @@ def live() -> None:
 
         frame = ui.chart_frame(report.history)
         left, right = st.columns(2)
-        cpu = px.line(frame, x="time", y=["Process CPU %", "System CPU %"], title="CPU")
+        cpu = ui.lines(frame, "time", ["Process CPU %", "System CPU %"], title="CPU")
         cpu.update_layout(
             legend_title_text="",
             xaxis=ui.clock_axis(),
@@ -40,7 +39,7 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(cpu, width="stretch", key="chart_cpu")
-        memory = px.line(frame, x="time", y=["Process memory MiB"], title="Process memory (RSS)")
+        memory = ui.lines(frame, "time", ["Process memory MiB"], title="Process memory (RSS)")
         memory.update_layout(
             legend_title_text="",
             xaxis=ui.clock_axis(),
@@ -49,7 +48,7 @@ def live() -> None:
             yaxis_title="",
         )
         right.plotly_chart(memory, width="stretch", key="chart_rss")
-        system = px.line(frame, x="time", y=["System memory %"], title="System memory")
+        system = ui.lines(frame, "time", ["System memory %"], title="System memory")
         system.update_layout(
             legend_title_text="",
             xaxis=ui.clock_axis(),
@@ -58,7 +57,7 @@ def live() -> None:
             yaxis_title="",
         )
         left.plotly_chart(system, width="stretch", key="chart_system_memory")
-        load = px.line(frame, x="time", y=["Load (1 min)"], title="Load average")
+        load = ui.lines(frame, "time", ["Load (1 min)"], title="Load average")
         load.update_layout(legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="")
         right.plotly_chart(load, width="stretch", key="chart_load")
 

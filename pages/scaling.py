@@ -1,6 +1,5 @@
 """Scaling: the rules engine's recommendation, its reasons, history, and a what-if panel."""
 
-import plotly.express as px
 import streamlit as st
 
 from ebaydash import services, ui
@@ -35,10 +34,10 @@ def live() -> None:
             st.caption("No recommendation remembered in the stabilisation window yet.")
         else:
             recent = ui.chart_frame(report.recent)
-            chart = px.line(
+            chart = ui.lines(
                 recent,
-                x="time",
-                y="Recommended replicas",
+                "time",
+                "Recommended replicas",
                 markers=True,
                 line_shape="hv",
                 title=f"Recommendations, last {report.policy.stabilisation_s / 60:g} min",

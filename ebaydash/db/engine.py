@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -233,8 +233,10 @@ class Database:
         *,
         timeout_ms: int | None = None,
         replica_ok: bool = False,
+        params: Mapping[str, Any] | None = None,
     ) -> Sequence[Row[Any]]:
-        """Run one statement and return its rows; ``name`` labels it in the metrics.
+        """Run one statement and return its rows; ``name`` labels it in the metrics. ``params``
+        fills the statement's named ``bindparam``s (for statements built once and reused).
 
         ``replica_ok``: the statement only reads, and a result up to
         ``EBAYDASH_READ_REPLICA_MAX_LAG_S`` behind is good enough (the dashboard's figures and
@@ -244,23 +246,27 @@ class Database:
         rows: Sequence[Row[Any]] = ()
         try:
             if replica_ok and self.replica is not None:
-                rows = self._read_routed(self.replica, statement, timeout_ms)
+                rows = self._read_routed(self.replica, statement, timeout_ms, params)
             else:
-                rows = self._read_retrying(statement, timeout_ms)
+                rows = self._read_retrying(statement, timeout_ms, params)
             ok = True
             return rows
         finally:
             self._observe(name, started, ok, len(rows))
 
     def _read_routed(
-        self, replica: ReadReplica, statement: Executable, timeout_ms: int | None
+        self,
+        replica: ReadReplica,
+        statement: Executable,
+        timeout_ms: int | None,
+        params: Mapping[str, Any] | None,
     ) -> Sequence[Row[Any]]:
         self.ensure_ready()  # the primary's schema first: the standby replays it
         standby = replica.standby
         assert isinstance(standby, Database)
         if replica.use_standby(self):
             try:
-                return standby._read_retrying(statement, timeout_ms)
+                return standby._read_retrying(statement, timeout_ms, params)
             except QueryTimeout:
                 raise  # the statement is slow, not the standby: the primary would be no faster
             except DatabaseError as exc:
@@ -271,22 +277,26 @@ class Database:
                 # WAL replay needed what this read held (a lock, old row versions): the standby
                 # cancelled it. Not the caller's fault; the primary answers.
                 replica.failed(DatabaseUnavailable("a read was cancelled by a conflict with recovery"))
-        return self._read_retrying(statement, timeout_ms)
+        return self._read_retrying(statement, timeout_ms, params)
 
-    def _read_retrying(self, statement: Executable, timeout_ms: int | None) -> Sequence[Row[Any]]:
+    def _read_retrying(
+        self, statement: Executable, timeout_ms: int | None, params: Mapping[str, Any] | None
+    ) -> Sequence[Row[Any]]:
         try:
-            return self._read(statement, timeout_ms)
+            return self._read(statement, timeout_ms, params)
         except ConnectionLost:
             # A pooled connection died (database restarted, idle connection cut). The pool
             # has dropped it; a read is safe to repeat once on a fresh connection. This
             # replaces pre-ping, which would cost a round trip on every checkout.
-            return self._read(statement, timeout_ms)
+            return self._read(statement, timeout_ms, params)
 
-    def _read(self, statement: Executable, timeout_ms: int | None) -> Sequence[Row[Any]]:
+    def _read(
+        self, statement: Executable, timeout_ms: int | None, params: Mapping[str, Any] | None
+    ) -> Sequence[Row[Any]]:
         limit = timeout_ms or self.timeout_ms
         if self.is_sqlite or limit != self._server_timeout_ms or self._scope_values() is not None:
             with self.connect(timeout_ms=timeout_ms) as conn:
-                return conn.execute(statement).all()
+                return conn.execute(statement, params).all()
         # One statement needs no transaction: in autocommit the driver sends no BEGIN and the
         # pool no ROLLBACK on return, ~0.15 ms less per read on loopback. (A non-default time
         # limit needs SET LOCAL, and an account scope set_config(..., true), hence a transaction,
@@ -296,7 +306,7 @@ class Database:
         with self._translate_errors(limit, deadline), self.engine.connect() as conn:
             conn.info[watchdog.INFO_KEY] = deadline
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-            return auto.execute(statement).all()
+            return auto.execute(statement, params).all()
 
     @property
     def _server_timeout_ms(self) -> int | None:
@@ -304,9 +314,15 @@ class Database:
         return int(value) if value is not None else None
 
     def fetch_one(
-        self, name: str, statement: Executable, *, timeout_ms: int | None = None, replica_ok: bool = False
+        self,
+        name: str,
+        statement: Executable,
+        *,
+        timeout_ms: int | None = None,
+        replica_ok: bool = False,
+        params: Mapping[str, Any] | None = None,
     ) -> Row[Any] | None:
-        rows = self.fetch_all(name, statement, timeout_ms=timeout_ms, replica_ok=replica_ok)
+        rows = self.fetch_all(name, statement, timeout_ms=timeout_ms, replica_ok=replica_ok, params=params)
         return rows[0] if rows else None
 
     def stream(
