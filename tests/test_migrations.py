@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import streamlit as st
 from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
 
 from ebaydash import services
@@ -186,7 +187,11 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
     try:
         db.ensure_ready()
         assert migrations.read_status(db).state == "current"
-        assert dump(db) == before  # every row of every table, exactly
+        after = dump(db)
+        assert {name: after[name] for name in before} == before  # every row of every table, exactly
+        assert all(
+            rows == [] for name, rows in after.items() if name not in before
+        )  # later revisions' tables
         assert migrations.check(db).ok
     finally:
         db.dispose()
@@ -195,6 +200,106 @@ def test_0001_adopts_a_database_made_before_migrations_with_every_row(empty_url:
         assert len(services.accounts(ctx)) == len(before["accounts"])
     finally:
         ctx.close()
+
+
+@upgrade_test("0005")
+def test_0005_adds_the_money_tables_and_keeps_every_row(empty_url: str) -> None:
+    """0005 adds the money records' tables; every row of 0001's tables comes through unchanged,
+    and the new tables take a transaction whose order is not imported, its fee lines, a payout and
+    a cost with its change log (and refuse a second copy of a transaction id)."""
+    db = database_at(empty_url, "0001")
+    try:
+        seed_demo(db, SAMPLE_DIR, now=NOW)
+        before = dump(db)
+        assert len(before["orders"]) > 100
+        migrations.upgrade(db, target="0005")
+        after = dump(db)
+        assert {name: after[name] for name in before} == before
+        for name in (
+            "money_transactions",
+            "money_lines",
+            "money_fees",
+            "payouts",
+            "sku_costs",
+            "sku_cost_changes",
+        ):
+            assert after[name] == []
+        account_id = before["accounts"][0][0]
+
+        def money(value: str) -> object:  # reflected columns take what is stored: cents on SQLite
+            return int(Decimal(value) * 100) if empty_url.startswith("sqlite") else Decimal(value)
+
+        transaction = {
+            "account_id": account_id,
+            "ebay_transaction_id": "12-34567-89012",
+            "type": "sale",
+            "booking_entry": "CREDIT",
+            "booked_on": dt.date(2026, 11, 20),
+            "transaction_date": NOW,
+            "time_known": True,
+            "currency": "USD",
+            "payout_currency": "USD",
+            "gross": money("25.00"),
+            "fee_total": money("3.55"),
+            "net": money("21.45"),
+            "gross_payout": money("25.00"),
+            "fee_total_payout": money("3.55"),
+            "order_id": "99-not-imported-yet",
+            "source_format": "finances-transactions-json",
+        }
+        insert(db, "money_transactions", [transaction])
+        stored = dump(db, ["money_transactions"])["money_transactions"]
+        insert(
+            db,
+            "money_fees",
+            [
+                {
+                    "transaction_id": stored[0][0],
+                    "line_no": 1,
+                    "fee_type": "FINAL_VALUE_FEE",
+                    "amount": money("3.25"),
+                    "amount_payout": money("3.25"),
+                }
+            ],
+        )
+        insert(
+            db,
+            "payouts",
+            [
+                {
+                    "account_id": account_id,
+                    "ebay_payout_id": "P1",
+                    "amount": money("21.45"),
+                    "currency": "USD",
+                    "paid_on": dt.date(2026, 11, 22),
+                    "payout_date": NOW,
+                }
+            ],
+        )
+        insert(
+            db,
+            "sku_costs",
+            [
+                {
+                    "account_id": account_id,
+                    "sku": "A-1",
+                    "unit_cost": money("4.10"),
+                    "valid_from": dt.date(2026, 1, 1),
+                }
+            ],
+        )
+        filled = dump(db)
+        assert [len(filled[t]) for t in ("money_transactions", "money_fees", "payouts", "sku_costs")] == [
+            1,
+            1,
+            1,
+            1,
+        ]
+        with pytest.raises(IntegrityError):
+            insert(db, "money_transactions", [transaction])  # idempotent by (account, transaction id)
+        assert dump(db)["orders"] == before["orders"]
+    finally:
+        db.dispose()
 
 
 def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
