@@ -12,7 +12,8 @@ st.caption(
     "reports (CSV, from any eBay site, also as re-saved by Excel); the format is recognised by itself. "
     "An import is all or nothing: if any order has a problem, nothing is written and every problem is "
     "listed — unless you choose to skip invalid orders. Importing the same file again changes nothing; "
-    "changed orders are updated."
+    "changed orders are updated. eBay's money records import here too: the Seller Hub **Transaction "
+    "report** (Payments → Reports) or Finances API **getTransactions** / **getPayouts** pages."
 )
 
 with ui.guard():
@@ -22,7 +23,7 @@ with ui.guard():
     generation = st.session_state.setdefault("import_generation", 0)
     kept: list[services.ImportFile] = st.session_state.setdefault("import_kept", [])
     uploaded = st.file_uploader(
-        "Order files",
+        "Order or money files",
         type=["json", "csv", "txt", "tsv"],
         accept_multiple_files=True,
         key=f"import_files_{generation}",
@@ -77,7 +78,7 @@ with ui.guard():
         def show_progress(fraction: float, step: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=step)
 
-        imported = services.import_orders(
+        imported = services.import_files(
             ctx,
             files,
             account_name=account_name,

@@ -10,6 +10,16 @@ from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have,
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
+from ebaydash.services.money import (
+    CostChange,
+    CostImportReport,
+    cost_changes,
+    costs,
+    import_costs,
+    import_files,
+    import_money,
+    save_costs,
+)
 from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
@@ -43,6 +53,8 @@ __all__ = [
     "PAGE_SIZES",
     "SORT_LABELS",
     "WINDOWS_S",
+    "CostChange",
+    "CostImportReport",
     "HealthCheck",
     "ImportFile",
     "ImportReport",
@@ -51,11 +63,16 @@ __all__ = [
     "ScalingReport",
     "account",
     "accounts",
+    "cost_changes",
+    "costs",
     "default_account",
     "demo_traffic",
     "export_orders_csv",
     "export_orders_file",
     "health_checks",
+    "import_costs",
+    "import_files",
+    "import_money",
     "import_orders",
     "kpis",
     "order_detail",
@@ -68,6 +85,7 @@ __all__ = [
     "recommendation",
     "resource_history",
     "resource_report",
+    "save_costs",
     "scaling_report",
     "start_demo_traffic",
     "status_mix",

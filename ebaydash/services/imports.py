@@ -118,6 +118,7 @@ class ImportReport:
     seconds: float = 0.0
     currency: str | None = None
     marketplace: str | None = None
+    kind: str = "orders"  # what the counts count: "orders", or "money records" (services.money)
 
     @property
     def accounted(self) -> int:
@@ -176,7 +177,7 @@ class ImportReport:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
                 head += f", {self.rejected:,} rejected (see the problems)"
-            return head + f" — {self.orders_in:,} orders in {self.seconds:.1f} s." + not_orders
+            return head + f" — {self.orders_in:,} {self.kind} in {self.seconds:.1f} s." + not_orders
         unreadable = [f for f in self.files if not f.readable]
         if self.errors and unreadable and self.orders_in == 0:
             if len(self.files) == 1:
@@ -189,7 +190,7 @@ class ImportReport:
             if unreadable:
                 what.append(f"{', '.join(f.name for f in unreadable)} could not be read")
             if self.rejected:
-                what.append(f"{self.rejected:,} of {self.orders_in:,} orders have problems")
+                what.append(f"{self.rejected:,} of {self.orders_in:,} {self.kind} have problems")
             fix = (
                 f"Fix them and import again, or {skip_hint} to import the other {self.held_back:,}."
                 if self.held_back
@@ -200,8 +201,8 @@ class ImportReport:
                 f"({self.problems_count:,} listed below). {fix}" + not_orders
             )
         if self.not_orders_count:
-            return "Nothing was imported: the files hold no orders." + not_orders
-        return "Nothing was imported: the files hold no orders."
+            return f"Nothing was imported: the files hold no {self.kind}." + not_orders
+        return f"Nothing was imported: the files hold no {self.kind}."
 
     def rejects_csv(self) -> str:
         return rejects.rejects_csv(self.errors)
