@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import streamlit as st
 from sqlalchemy import MetaData, inspect, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ebaydash import services
 from ebaydash.cli import main
