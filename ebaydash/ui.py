@@ -38,7 +38,7 @@ from ebaydash.errors import (
     ReadOnlyDatabase,
     SchemaError,
 )
-from ebaydash.models import Account, Kpi, Window
+from ebaydash.models import Account, Kpi, MoneyKpi, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.settings import Settings
@@ -425,6 +425,28 @@ def delta(kpi: Kpi, *, currency: str | None = None) -> str | None:
         absolute = "+" + absolute
     pct = kpi.change_pct
     return f"{absolute} ({pct:+.1%})" if pct is not None else f"{absolute} (new)"
+
+
+def money_or_unknown(kpi: MoneyKpi, currency: str, *, percent: bool = False) -> str:
+    """A profit tile's value: the amount (or percentage), or why it is unknown — never 0."""
+    if kpi.current is None:
+        return "unknown"
+    return f"{kpi.current:,.2f} %" if percent else money(kpi.current, currency)
+
+
+def money_delta(kpi: MoneyKpi, *, currency: str | None = None) -> str | None:
+    """A profit tile's change line; none when either window is unknown."""
+    change = kpi.change
+    if change is None or kpi.previous is None:
+        return None
+    if change == 0 and not kpi.previous:
+        return None
+    absolute = money(change, currency) if currency else f"{change:+,.2f} pp"
+    if currency and not absolute.startswith("-"):
+        absolute = "+" + absolute
+    if not currency or not kpi.previous:
+        return absolute
+    return f"{absolute} ({float(change / abs(kpi.previous)):+.1%})"
 
 
 def as_of(moment: dt.datetime, tz: str) -> None:

@@ -282,7 +282,7 @@ def test_profit_figures_equal_pandas_over_the_same_records(
 ) -> None:
     account_id, transactions, units = load_scenario(ctx)
     window = Window.for_dates(first, last, ZONE)
-    figures = profit_service.profit(ctx, account_id, window)
+    figures = profit_service.profit_figures(ctx, account_id, window)
     previous_last = first - dt.timedelta(days=1)
     previous_first = previous_last - (last - first)
     expected = truth(transactions, units, first, last)
@@ -339,9 +339,12 @@ def test_the_cost_in_force_on_the_sale_day_is_used(ctx: Context) -> None:
         file=None,
         now=dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
     )
-    got = [profit_service.profit(ctx, account_id, Window.for_dates(d, d, ZONE)).cost_of_goods for d in days]
+    got = [
+        profit_service.profit_figures(ctx, account_id, Window.for_dates(d, d, ZONE)).cost_of_goods
+        for d in days
+    ]
     assert [(k.current, k.previous) for k in got] == [(D("4.00"), None), (D("3.00"), D("4.00"))]
-    both = profit_service.profit(ctx, account_id, Window.for_dates(days[0], days[1], ZONE))
+    both = profit_service.profit_figures(ctx, account_id, Window.for_dates(days[0], days[1], ZONE))
     assert both.cost_of_goods.current == D("7.00") and both.profit.current == D("33.00")
 
 
@@ -371,7 +374,7 @@ def test_an_account_without_money_records_shows_unknown_never_zero(ctx: Context)
     account_id = write_orders(
         ctx, "Orders only", [order("1-1-1", dt.date(2026, 9, 3), [("S1", 1, "9.99", "1")])]
     )
-    figures = profit_service.profit(
+    figures = profit_service.profit_figures(
         ctx, account_id, Window.for_dates(dt.date(2026, 9, 1), dt.date(2026, 9, 30), ZONE)
     )
     for kpi in (
@@ -399,7 +402,7 @@ def test_skus_without_a_cost_are_named(ctx: Context) -> None:
         [money_db.CostRow(s, f, c) for s, f, c in COSTS if s != "S3"],
         now=dt.datetime(2026, 9, 2, tzinfo=dt.UTC),
     )
-    figures = profit_service.profit(
+    figures = profit_service.profit_figures(
         ctx, account_id, Window.for_dates(dt.date(2026, 9, 1), dt.date(2026, 9, 30), ZONE), fresh=True
     )
     assert figures.skus_without_cost == ("S3",)
@@ -451,7 +454,7 @@ def test_the_report_and_the_api_give_identical_figures(ctx: Context) -> None:
         assert report.accounted == report.orders_in == 12
         costs = services.import_costs(ctx, "costs.csv", US_COSTS, account_name=name)
         assert costs.committed and costs.added == 6, costs.errors
-        figures = profit_service.profit(ctx, account_id, window)
+        figures = profit_service.profit_figures(ctx, account_id, window)
         results.append(
             (
                 (
@@ -494,7 +497,7 @@ def test_money_imports_are_idempotent_and_link_orders_imported_later(ctx: Contex
     assert (count(ctx.db, money_transactions), count(ctx.db, money_fees), count(ctx.db, payouts)) == rows
     assert first.account_id is not None
     services.import_costs(ctx, "costs.csv", US_COSTS, account_name="Later")
-    before = profit_service.profit(ctx, first.account_id, window)
+    before = profit_service.profit_figures(ctx, first.account_id, window)
     # the API names no SKUs: cost of goods waits for the orders
     assert before.cost_of_goods.current is None and before.sales_without_units == 4
     assert before.cost_of_goods.reason is not None and "import the orders" in before.cost_of_goods.reason
@@ -502,7 +505,7 @@ def test_money_imports_are_idempotent_and_link_orders_imported_later(ctx: Contex
     services.import_files(
         ctx, [money_file("get_payouts_us.json")], account_name="Later"
     )  # any import refreshes
-    after = profit_service.profit(ctx, first.account_id, window, fresh=True)
+    after = profit_service.profit_figures(ctx, first.account_id, window, fresh=True)
     assert after.cost_of_goods.current == D("31.19") and after.sales_without_units == 0
     assert after.profit.current == D("85.46") - D("31.19")
 

@@ -21,6 +21,13 @@ from ebaydash.services.money import (
     save_costs,
 )
 from ebaydash.services.performance import WINDOWS_S, PerformanceReport, performance, performance_report
+from ebaydash.services.profit import (
+    PROFIT_FIGURES,
+    payout_transactions,
+    payouts,
+    profit_figures,
+    top_products_by_profit,
+)
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
 from ebaydash.services.sellers import (
@@ -51,6 +58,7 @@ __all__ = [
     "FIGURES",
     "ORDER_STATUSES",
     "PAGE_SIZES",
+    "PROFIT_FIGURES",
     "SORT_LABELS",
     "WINDOWS_S",
     "CostChange",
@@ -79,9 +87,12 @@ __all__ = [
     "orders_page",
     "orders_total",
     "overview",
+    "payout_transactions",
+    "payouts",
     "performance",
     "performance_report",
     "policy",
+    "profit_figures",
     "recommendation",
     "resource_history",
     "resource_report",
@@ -93,6 +104,7 @@ __all__ = [
     "timezones",
     "top_buyers",
     "top_products",
+    "top_products_by_profit",
     "trend",
     "update_order_status",
     "validate_filter",

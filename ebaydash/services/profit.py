@@ -89,7 +89,7 @@ def _kpi(current: Decimal | None, previous: Decimal | None, reason: str | None =
 
 @measured("profit")
 @cacheable("profit", namespace=namespaces.ACCOUNT)
-def profit(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> ProfitFigures:
+def profit_figures(ctx: Context, account_id: int, window: Window, *, fresh: bool = False) -> ProfitFigures:
     """The profit tiles for ``window`` and the window before it (definitions: :data:`PROFIT_FIGURES`).
 
     A figure is ``None`` (unknown, with a reason) when no money record of the account falls in
