@@ -606,3 +606,58 @@ def test_the_commands_import_money_and_costs(
     costs.write_bytes(b"SKU,cost,valid_from\nX,-1,2026-01-01\n")
     assert main(["costs", "import", str(costs), "--account", "Retro"]) == 1
     assert "line 2" in capsys.readouterr().out
+
+
+# -- the pages ----------------------------------------------------------------------------------------
+
+
+def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'pages.sqlite3'}"
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    context = build_context(Settings(database_url=url), start_sampler=False)
+    try:
+        account_id = write_orders(context, "Retro", US_ORDERS)
+        page = json.loads((MONEY / "get_transactions_us.json").read_text())
+        page["transactions"] = [t for t in page["transactions"] if t["transactionId"] != "CR-6000000001"]
+        report = services.import_files(
+            context,
+            [ImportFile("page.json", json.dumps(page).encode()), money_file("get_payouts_us.json")],
+            account_name="Retro",
+            timezone="America/Los_Angeles",
+        )
+        assert report.committed, report.summary
+        assert services.import_costs(context, "costs.csv", US_COSTS, account_name="Retro").committed
+    finally:
+        context.close()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.query_params.update(
+            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
+        )
+        at.run()
+        at.switch_page("pages/profit.py").run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        shown = {m.label: m.value for m in at.metric}
+        # the courtesy credit (5.00) is left out of this import
+        assert shown["Net proceeds"] == "$80.46"
+        assert shown["Cost of goods"] == "$31.19"
+        assert shown["Profit"] == "$49.27"
+        assert shown["Ad spend"] == "$1.10"
+        at.switch_page("pages/payouts.py").run()
+        assert not at.exception and not at.error
+        warnings = " ".join(w.value for w in at.warning)
+        assert "1 payout(s) do not equal" in warnings
+        table = at.dataframe[0].value
+        assert list(table["Difference"]) == ["$5.00", ""]
+        at.switch_page("pages/costs.py").run()
+        assert not at.exception and not at.error
+    finally:
+        st.cache_resource.clear()
