@@ -661,3 +661,31 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert not at.exception and not at.error
     finally:
         st.cache_resource.clear()
+
+
+def test_a_converted_sale_counts_in_the_account_currency_at_its_own_rate(ctx: Context) -> None:
+    """The UK report holds a sale paid in EUR and paid out in GBP at 0.8543: its gross and each fee
+    count converted (half-up per amount); its net is eBay's, already in GBP."""
+    report = services.import_files(
+        ctx, [money_file("transaction_report_uk.csv")], account_name="UK", timezone=ZONE
+    )
+    assert report.committed and report.currency == "GBP", report.summary
+    assert report.account_id is not None
+    figures = profit_service.profit_figures(
+        ctx, report.account_id, Window.for_dates(dt.date(2026, 9, 1), dt.date(2026, 9, 30), ZONE)
+    )
+    assert figures.currency == "GBP"
+    rate = D("0.8543")
+
+    def gbp(eur: str) -> Decimal:
+        return (D(eur) * rate).quantize(D("0.01"), rounding="ROUND_HALF_UP")
+
+    assert figures.sales.current == D("25.00") + gbp("30.00")
+    assert figures.fees.current == D("3.20") + D("0.30") + D("0.09") + gbp("3.84") + gbp("0.35") + gbp(
+        "0.48"
+    ) + D("1.07")
+    assert figures.net_proceeds.current == D("21.41") + D("21.64") - D("3.35") - D("1.07")
+    # negative control: without converting, the fees would differ
+    assert figures.fees.current != D("3.20") + D("0.30") + D("0.09") + D("3.84") + D("0.35") + D("0.48") + D(
+        "1.07"
+    )
