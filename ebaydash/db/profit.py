@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, select, true, type_coerce, union_all
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, true, type_coerce, union_all
 from sqlalchemy.engine import Row
 
 from ebaydash.db.engine import Database
@@ -162,28 +162,48 @@ def _sold_units(account_id: int, span: ColumnElement[bool]) -> Any:
     return union_all(from_orders, from_records).subquery("units")
 
 
-def _cost_on(account_id: int, sku: Any, day: Any) -> Any:
-    """The unit cost in force for ``sku`` on ``day``: the row with the latest valid-from not after it."""
+def _cost_periods(account_id: int) -> Any:
+    """The account's costs as periods: ``sku, valid_from, valid_to`` (the SKU's next valid-from,
+    NULL for the latest) and ``unit_cost``. Joined on the SKU and the day, each sold row meets at
+    most one period, so the join never fans out; one hash join instead of a lookup per row."""
     c = sku_costs.c
     return (
-        select(c.unit_cost)
-        .where(c.account_id == account_id, c.sku == sku, c.valid_from <= day)
-        .order_by(c.valid_from.desc())
-        .limit(1)
-        .scalar_subquery()
+        select(
+            c.sku,
+            c.valid_from,
+            func.lead(c.valid_from).over(partition_by=c.sku, order_by=c.valid_from).label("valid_to"),
+            c.unit_cost,
+        )
+        .where(c.account_id == account_id)
+        .subquery("cost_periods")
+    )
+
+
+def _in_force(costs: Any, sku: Any, day: Any) -> ColumnElement[bool]:
+    return and_(
+        costs.c.sku == sku,
+        costs.c.valid_from <= day,
+        or_(costs.c.valid_to.is_(None), day < costs.c.valid_to),
     )
 
 
 def cost_of_goods(db: Database, account_id: int, period: Period) -> Row[Any]:
     """One row: ``cogs_cur/prev`` (Σ units × the cost in force on the sale's day), ``missing_cur/prev``
-    (sold lines whose SKU has no cost then) and ``unitless_cur/prev`` (sales whose units are not
+    (SKU-days sold without a cost in force) and ``unitless_cur/prev`` (sales whose units are not
     known: neither the order nor SKU lines imported)."""
     units = _sold_units(account_id, period.span(account_id))
-    costed = select(
-        units.c.booked_on,
-        units.c.quantity,
-        _cost_on(account_id, units.c.sku, units.c.booked_on).label("unit_cost"),
-    ).subquery("costed")
+    # units summed per SKU and day first: fewer rows to meet their cost
+    per_day = (
+        select(units.c.sku, units.c.booked_on, func.sum(units.c.quantity).label("quantity"))
+        .group_by(units.c.sku, units.c.booked_on)
+        .subquery("per_day")
+    )
+    costs = _cost_periods(account_id)
+    costed = (
+        select(per_day.c.booked_on, per_day.c.quantity, costs.c.unit_cost)
+        .select_from(per_day.outerjoin(costs, _in_force(costs, per_day.c.sku, per_day.c.booked_on)))
+        .subquery("costed")
+    )
     cur = costed.c.booked_on >= period.first
     line_cost = costed.c.quantity * costed.c.unit_cost
     cost_agg = select(
@@ -217,11 +237,14 @@ def skus_without_cost(db: Database, account_id: int, period: Period, limit: int 
     """SKUs sold in the current period with no cost in force on a day they sold, by SKU."""
     current = and_(t.account_id == account_id, t.booked_on >= period.first, t.booked_on <= period.last)
     units = _sold_units(account_id, current)
+    per_day = select(units.c.sku, units.c.booked_on).distinct().subquery("per_day")
+    costs = _cost_periods(account_id)
     stmt = (
-        select(units.c.sku)
-        .where(_cost_on(account_id, units.c.sku, units.c.booked_on).is_(None))
-        .group_by(units.c.sku)
-        .order_by(units.c.sku)
+        select(per_day.c.sku)
+        .select_from(per_day.outerjoin(costs, _in_force(costs, per_day.c.sku, per_day.c.booked_on)))
+        .where(costs.c.unit_cost.is_(None))
+        .group_by(per_day.c.sku)
+        .order_by(per_day.c.sku)
         .limit(limit)
     )
     return [str(r.sku) for r in db.fetch_all("skus_without_cost", stmt)]
@@ -237,6 +260,7 @@ def product_profits(
     oi = order_items.c
     ml = money_lines.c
     current = and_(t.account_id == account_id, t.booked_on >= period.first, t.booked_on <= period.last)
+    costs = _cost_periods(account_id)
     line_fees = (
         select(func.sum(f.amount_payout))
         .select_from(
@@ -256,14 +280,15 @@ def product_profits(
             oi.quantity,
             (oi.quantity * oi.unit_price).label("revenue"),
             func.coalesce(line_fees, literal(0)).label("fees"),
-            _cost_on(account_id, oi.sku, t.booked_on).label("unit_cost"),
+            costs.c.unit_cost,
         )
         .select_from(
-            money_transactions.join(orders, _linked_order(account_id)).join(
-                order_items, oi.order_id == orders.c.id
-            )
+            money_transactions.join(orders, _linked_order(account_id))
+            .join(order_items, oi.order_id == orders.c.id)
+            .outerjoin(costs, _in_force(costs, oi.sku, t.booked_on))
         )
         .where(current, t.type == "sale")
+        .offset(0)  # each line's cost and fees looked up once, not once per aggregate reading them
         .subquery("lines")
     )
     cogs = func.sum(lines.c.quantity * lines.c.unit_cost)
