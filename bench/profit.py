@@ -7,8 +7,8 @@ once and reused while its size matches; the shared benchmark database is never w
   idempotent upsert of transactions, lines and fee rows in one transaction), in rows/s.
 
 The data: ``--orders`` synthetic orders (``seed_synthetic``), then three money transactions per
-order on average — its sale (two fee rows: final value fee, fixed per order), a shipping label for
-two orders in three, a Promoted Listings fee for one in three, plus a refund for one in ten —
+order — its sale (two fee rows: final value fee, fixed per order), a Promoted Listings fee, a
+shipping label for nine orders in ten and a refund for one in ten —
 loaded with COPY; every SKU of the biggest account gets a cost, half of them two cost periods.
 """
 
@@ -87,7 +87,7 @@ def _load_money(db: Database) -> None:
             "fee_c": fvf + 40,
         }
     )
-    label = rng.random(n) < 2 / 3
+    label = rng.random(n) < 0.9
     labels = pd.DataFrame(
         {
             "account_id": frame.account_id[label],
@@ -99,7 +99,7 @@ def _load_money(db: Database) -> None:
             "fee_c": 0,
         }
     )
-    ad = rng.random(n) < 1 / 3
+    ad = np.ones(n, dtype=bool)  # Promoted Listings fees: one per order, so 3 transactions per order
     ads = pd.DataFrame(
         {
             "account_id": frame.account_id[ad],
