@@ -116,7 +116,8 @@ with ui.guard():
             for column, (label, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
                 column.metric(label.capitalize(), f"{value:,}")
             st.caption(
-                f"{report.accounted:,} of the {report.orders_in:,} orders in the files are accounted for."
+                f"{report.accounted:,} of the {report.orders_in:,} {report.kind} in the files are "
+                "accounted for."
             )
         for warning in report.warnings:
             st.warning(warning, icon="⚠️")
@@ -126,7 +127,7 @@ with ui.guard():
                     {
                         "File": f.name,
                         "Format": f.format,
-                        "Orders": f.orders,
+                        report.kind.capitalize(): f.orders,
                         "Valid": f.valid,
                         "Rejected": f.rejected,
                         "Problems": f.errors,
