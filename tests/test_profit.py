@@ -671,6 +671,10 @@ def test_a_converted_sale_counts_in_the_account_currency_at_its_own_rate(ctx: Co
     )
     assert report.committed and report.currency == "GBP", report.summary
     assert report.account_id is not None
+    again = services.import_files(
+        ctx, [money_file("transaction_report_uk.csv")], account_name="UK", timezone=ZONE
+    )
+    assert (again.imported, again.updated) == (0, 0) and again.unchanged == report.imported  # the rate, too
     figures = profit_service.profit_figures(
         ctx, report.account_id, Window.for_dates(dt.date(2026, 9, 1), dt.date(2026, 9, 30), ZONE)
     )
