@@ -133,7 +133,7 @@ def _linked_order(account_id: int) -> ColumnElement[bool]:
     return and_(orders.c.account_id == account_id, orders.c.ebay_order_id == t.order_id)
 
 
-def _sold_units(account_id: int, span: ColumnElement[bool]) -> Any:
+def _sold_units(account_id: int, span: ColumnElement[bool], *, cte: bool = False) -> Any:
     """Units sold by the sales of ``span``: ``transaction_id, booked_on, sku, quantity``. From the
     order's lines when the order is imported, else from the lines the money record carries (the
     Transaction report names SKU and quantity; getTransactions does not)."""
@@ -159,7 +159,8 @@ def _sold_units(account_id: int, span: ColumnElement[bool]) -> Any:
             ~exists().where(_linked_order(account_id)),
         )
     )
-    return union_all(from_orders, from_records).subquery("units")
+    both = union_all(from_orders, from_records)
+    return both.cte("units") if cte else both.subquery("units")
 
 
 def _cost_periods(account_id: int) -> Any:
@@ -191,7 +192,8 @@ def cost_of_goods(db: Database, account_id: int, period: Period) -> Row[Any]:
     """One row: ``cogs_cur/prev`` (Σ units × the cost in force on the sale's day), ``missing_cur/prev``
     (SKU-days sold without a cost in force) and ``unitless_cur/prev`` (sales whose units are not
     known: neither the order nor SKU lines imported)."""
-    units = _sold_units(account_id, period.span(account_id))
+    # a CTE: read by the cost aggregate and by the count of sales that have units
+    units = _sold_units(account_id, period.span(account_id), cte=True)
     # units summed per SKU and day first: fewer rows to meet their cost
     per_day = (
         select(units.c.sku, units.c.booked_on, func.sum(units.c.quantity).label("quantity"))
@@ -212,19 +214,27 @@ def cost_of_goods(db: Database, account_id: int, period: Period) -> Row[Any]:
         func.count().filter(and_(cur, costed.c.unit_cost.is_(None))).label("missing_cur"),
         func.count().filter(and_(~cur, costed.c.unit_cost.is_(None))).label("missing_prev"),
     ).subquery("cost_agg")
-    ml = money_lines.c
-    unitless = and_(
-        period.span(account_id),
-        t.type == "sale",
-        ~exists().where(_linked_order(account_id)),
-        ~exists().where(ml.transaction_id == t.id, ml.sku.is_not(None), ml.quantity.is_not(None)),
+    # sales whose units are not known = the period's sales − those with a row in units (cheaper
+    # than two anti-joins per sale: the units are read anyway)
+    with_units = select(units.c.transaction_id, units.c.booked_on).distinct().subquery("with_units")
+    known = with_units.c.booked_on >= period.first
+    known_agg = select(
+        func.count().filter(known).label("known_cur"), func.count().filter(~known).label("known_prev")
+    ).subquery("known_agg")
+    sales_agg = (
+        select(
+            func.count().filter(period.current()).label("sales_cur"),
+            func.count().filter(~period.current()).label("sales_prev"),
+        )
+        .where(period.span(account_id), t.type == "sale")
+        .subquery("sales_agg")
     )
     unitless_agg = (
         select(
-            func.count().filter(period.current()).label("unitless_cur"),
-            func.count().filter(~period.current()).label("unitless_prev"),
+            (sales_agg.c.sales_cur - known_agg.c.known_cur).label("unitless_cur"),
+            (sales_agg.c.sales_prev - known_agg.c.known_prev).label("unitless_prev"),
         )
-        .where(unitless)
+        .select_from(sales_agg.join(known_agg, true()))
         .subquery("unitless_agg")
     )
     stmt = select(cost_agg, unitless_agg).select_from(cost_agg.join(unitless_agg, true()))

@@ -82,8 +82,14 @@ Table(
     Column("source_format", String(32), nullable=False),
     UniqueConstraint("account_id", "ebay_transaction_id", name="uq_money_transactions_account_ebay_id"),
     CheckConstraint("booking_entry IN ('CREDIT', 'DEBIT')", name="ck_money_transactions_booking_entry"),
-    # money figures per period
-    Index("ix_money_transactions_account_booked", "account_id", "booked_on"),
+    # money figures per period and, on Postgres, every column they read from the table: index-only scans (after VACUUM), as the
+    # orders' date index does for the KPIs
+    Index(
+        "ix_money_transactions_account_booked",
+        "account_id",
+        "booked_on",
+        postgresql_include=["type", "order_id", "net", "gross_payout"],
+    ),
     # payouts page: a payout's transactions
     Index("ix_money_transactions_account_payout", "account_id", "payout_id"),
     # cost of goods and profit per order: the link to orders
