@@ -147,6 +147,8 @@ def _load_money(db: Database) -> None:
             "net": money(net_c),
             "gross_payout": money(tx.gross_c),
             "fee_total_payout": money(tx.fee_c),
+            "fees_payout": money(tx.fee_c),
+            "ad_fees_payout": money(tx.fee_c.where(tx.type == "non_sale_charge", 0)),
             "order_id": tx.order_id,
             "ebay_type": "bench",  # COPY reads an empty field as NULL
             "source_format": "bench",

@@ -247,6 +247,8 @@ def test_0005_adds_the_money_tables_and_keeps_every_row(empty_url: str) -> None:
             "net": money("21.45"),
             "gross_payout": money("25.00"),
             "fee_total_payout": money("3.55"),
+            "fees_payout": money("3.55"),
+            "ad_fees_payout": money("0.00"),
             "order_id": "99-not-imported-yet",
             "source_format": "finances-transactions-json",
         }

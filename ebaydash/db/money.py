@@ -63,6 +63,8 @@ COMPARED_COLUMNS = (
     "net",
     "gross_payout",
     "fee_total_payout",
+    "fees_payout",
+    "ad_fees_payout",
     "order_id",
     "payout_id",
 )

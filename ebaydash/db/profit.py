@@ -64,46 +64,26 @@ def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
     return type_coerce(func.coalesce(expression, literal(0)), Money)
 
 
-def money_figures(
-    db: Database,
-    account_id: int,
-    period: Period,
-    *,
-    excluded_fee_types: Sequence[str],
-    ad_fee_types: Sequence[str],
-) -> Row[Any]:
+def money_figures(db: Database, account_id: int, period: Period) -> Row[Any]:
     """One row: for ``_cur`` and ``_prev``, ``transactions`` (count), ``sales`` (gross of sales),
     ``net`` (net proceeds: every net amount but holds), ``labels`` (shipping labels, positive),
-    ``fees`` (every fee but ``excluded_fee_types``) and ``ads`` (fees of ``ad_fee_types``), plus
-    the account's ``currency`` (``None``: no such account)."""
+    ``fees`` (fees proper: ``fees_payout``) and ``ads`` (Promoted Listings fees), plus the account's
+    ``currency`` (``None``: no such account). One index range, no fee lines read."""
     cur = period.current()
 
-    def tx_figures(when: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
+    def figures(when: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
         return [
             func.count().filter(when).label(f"transactions_{suffix}"),
             _money(func.sum(t.gross_payout).filter(and_(when, t.type == "sale"))).label(f"sales_{suffix}"),
             _money(func.sum(t.net).filter(and_(when, t.type != "hold"))).label(f"net_{suffix}"),
             _money(-func.sum(t.net).filter(and_(when, t.type == "shipping_label"))).label(f"labels_{suffix}"),
+            _money(func.sum(t.fees_payout).filter(when)).label(f"fees_{suffix}"),
+            _money(func.sum(t.ad_fees_payout).filter(when)).label(f"ads_{suffix}"),
         ]
 
-    tx_agg = (
-        select(*tx_figures(cur, "cur"), *tx_figures(~cur, "prev")).where(period.span(account_id)).subquery()
-    )
-    counted = f.fee_type.not_in(list(excluded_fee_types))
-    ads = f.fee_type.in_(list(ad_fee_types))
-    fee_agg = (
-        select(
-            _money(func.sum(f.amount_payout).filter(and_(cur, counted))).label("fees_cur"),
-            _money(func.sum(f.amount_payout).filter(and_(~cur, counted))).label("fees_prev"),
-            _money(func.sum(f.amount_payout).filter(and_(cur, ads))).label("ads_cur"),
-            _money(func.sum(f.amount_payout).filter(and_(~cur, ads))).label("ads_prev"),
-        )
-        .select_from(money_fees.join(money_transactions, t.id == f.transaction_id))
-        .where(period.span(account_id))
-        .subquery()
-    )
+    agg = select(*figures(cur, "cur"), *figures(~cur, "prev")).where(period.span(account_id)).subquery()
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
-    stmt = select(tx_agg, fee_agg, currency.label("currency")).select_from(tx_agg.join(fee_agg, true()))
+    stmt = select(agg, currency.label("currency"))
     row = db.fetch_one("money_figures", stmt)
     assert row is not None
     return row

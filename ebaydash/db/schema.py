@@ -250,6 +250,11 @@ money_transactions = Table(
     # amount) when written, so figures sum exact columns in the account's currency
     Column("gross_payout", Money, nullable=False),
     Column("fee_total_payout", Money, nullable=False),
+    # the fee figures' shares of it, summed when written (the fee types' grouping is eBay's, see
+    # ebaydash.importers.money.fees), so the money figures read one row per transaction and no
+    # fee line: fees proper (donations left out) and Promoted Listings fees
+    Column("fees_payout", Money, nullable=False),
+    Column("ad_fees_payout", Money, nullable=False),
     # text, not a foreign key: the order may be imported later; figures join orders on
     # (account_id, ebay_order_id) when they run
     Column("order_id", String(64)),
@@ -262,13 +267,13 @@ money_transactions = Table(
     Column("source_format", String(32), nullable=False),
     UniqueConstraint("account_id", "ebay_transaction_id", name="uq_money_transactions_account_ebay_id"),
     CheckConstraint("booking_entry IN ('CREDIT', 'DEBIT')", name="ck_money_transactions_booking_entry"),
-    # money figures per period and, on Postgres, every column they read from the table: index-only scans (after VACUUM), as the
-    # orders' date index does for the KPIs
+    # money figures per period and, on Postgres, every column they read from the table:
+    # index-only scans (after VACUUM), as the orders' date index does for the KPIs
     Index(
         "ix_money_transactions_account_booked",
         "account_id",
         "booked_on",
-        postgresql_include=["type", "order_id", "net", "gross_payout"],
+        postgresql_include=["type", "order_id", "net", "gross_payout", "fees_payout", "ad_fees_payout"],
     ),
     # payouts page: a payout's transactions
     Index("ix_money_transactions_account_payout", "account_id", "payout_id"),

@@ -29,6 +29,7 @@ from ebaydash.errors import InvalidInput, NotFound
 from ebaydash.importers.detect import Unreadable, decode, detect
 from ebaydash.importers.encoding import TextSource
 from ebaydash.importers.money import checks as money_checks
+from ebaydash.importers.money.fees import CHARITY_DONATION, FEE_GROUPS
 from ebaydash.importers.money.reader import read_money_file
 from ebaydash.importers.money.records import MoneyFile, MoneyTransaction, Payout
 from ebaydash.importers.money.sniff import FORMAT_LABELS, MONEY_FORMATS
@@ -38,7 +39,13 @@ from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
 from ebaydash.services.imports import FileSummary, ImportFile, ImportReport, import_orders
 
-MAX_COSTS = 100_000  # rows of a cost file: a shop's catalogue, many times over
+MAX_COSTS = 100_000
+
+# Codes that come off the proceeds but are not eBay's fees: a donation the seller chose to give.
+NOT_FEES: tuple[str, ...] = (CHARITY_DONATION,)
+AD_FEE_TYPES: tuple[str, ...] = tuple(
+    sorted(code for code, group in FEE_GROUPS.items() if group == "advertising")
+)  # rows of a cost file: a shop's catalogue, many times over
 
 
 def _convert(amount: Decimal, rate: Decimal | None) -> Decimal:
@@ -97,6 +104,12 @@ def transaction_write(transaction: MoneyTransaction, source_format: str) -> Tran
         "net": transaction.net,
         "gross_payout": _convert(transaction.gross, rate),
         "fee_total_payout": sum((f["amount_payout"] for f in fees), Decimal("0.00")),
+        "fees_payout": sum(
+            (f["amount_payout"] for f in fees if f["fee_type"] not in NOT_FEES), Decimal("0.00")
+        ),
+        "ad_fees_payout": sum(
+            (f["amount_payout"] for f in fees if f["fee_type"] in AD_FEE_TYPES), Decimal("0.00")
+        ),
         "order_id": transaction.order_id,
         "payout_id": transaction.payout_id,
         "item_id": transaction.item_id,

@@ -15,7 +15,7 @@ from ebaydash.cache import cacheable
 from ebaydash.context import Context
 from ebaydash.db import profit as profit_db
 from ebaydash.errors import InvalidInput, NotFound
-from ebaydash.importers.money.fees import CHARITY_DONATION, FEE_GROUPS, FEE_TYPES, group_of
+from ebaydash.importers.money.fees import FEE_TYPES, group_of
 from ebaydash.models import (
     FeeTypeAmount,
     MoneyKpi,
@@ -28,15 +28,11 @@ from ebaydash.models import (
 from ebaydash.money import to_money
 from ebaydash.services import namespaces
 from ebaydash.services._measure import measured
+from ebaydash.services.money import NOT_FEES
 from ebaydash.services.sellers import account
 
 UNKNOWN_MONEY = "unknown — import the Transaction report"
 
-# Codes that come off the proceeds but are not eBay's fees: a donation the seller chose to give.
-NOT_FEES: tuple[str, ...] = (CHARITY_DONATION,)
-AD_FEE_TYPES: tuple[str, ...] = tuple(
-    sorted(code for code, group in FEE_GROUPS.items() if group == "advertising")
-)
 
 PROFIT_FIGURES: dict[str, str] = {
     "Sales": "What buyers paid for the period's sales (eBay's gross transaction amount of the "
@@ -99,9 +95,7 @@ def profit_figures(ctx: Context, account_id: int, window: Window, *, fresh: bool
     """
     acct = account(ctx, account_id)
     period = periods(window, acct.timezone)
-    row = profit_db.money_figures(
-        ctx.db, account_id, period, excluded_fee_types=NOT_FEES, ad_fee_types=AD_FEE_TYPES
-    )
+    row = profit_db.money_figures(ctx.db, account_id, period)
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
     cogs_row = profit_db.cost_of_goods(ctx.db, account_id, period)
