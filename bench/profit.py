@@ -271,7 +271,7 @@ def _import_speed(ctx: Context, count: int) -> tuple[float, float]:
     )
     second = time.perf_counter() - started
     assert again.unchanged == count
-    with ctx.db.transaction() as conn:  # leave the database as it was for the next run
+    with ctx.db.transaction(timeout_ms=600_000) as conn:  # leave the database as it was for the next run
         conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": again.account_id})
     return first, second
 
