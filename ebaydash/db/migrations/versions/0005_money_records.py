@@ -93,7 +93,15 @@ Table(
         "ix_money_transactions_account_booked",
         "account_id",
         "booked_on",
-        postgresql_include=["type", "order_id", "net", "gross_payout", "fees_payout", "ad_fees_payout"],
+        postgresql_include=[
+            "id",
+            "type",
+            "order_id",
+            "net",
+            "gross_payout",
+            "fees_payout",
+            "ad_fees_payout",
+        ],
     ),
     # payouts page: a payout's transactions
     Index("ix_money_transactions_account_payout", "account_id", "payout_id"),
