@@ -196,6 +196,9 @@ def _load_money(db: Database) -> None:
         ignore_index=True,
     )
     fee_rows["amount_payout"] = fee_rows.amount
+    by_id = tx.set_index("id")
+    fee_rows["account_id"] = by_id.account_id.loc[fee_rows.transaction_id].to_numpy()
+    fee_rows["booked_on"] = by_id.booked_on.loc[fee_rows.transaction_id].to_numpy()
     with db.transaction(timeout_ms=3_600_000) as conn:
         with bulk.indexes_and_keys_deferred(conn, [money_transactions, money_fees]):
             bulk.bulk_insert(conn, money_transactions, rows)

@@ -264,6 +264,8 @@ def test_0005_adds_the_money_tables_and_keeps_every_row(empty_url: str) -> None:
                     "fee_type": "FINAL_VALUE_FEE",
                     "amount": money("3.25"),
                     "amount_payout": money("3.25"),
+                    "account_id": account_id,
+                    "booked_on": dt.date(2026, 11, 20),
                 }
             ],
         )

@@ -166,7 +166,7 @@ def _cursor(conn: Connection) -> Any:
 
 
 _LINE_COLUMNS = ("transaction_id", "line_no", "line_item_id", "item_id", "sku", "title", "quantity")
-_FEE_COLUMNS = ("transaction_id", "line_no", "fee_type", "amount", "amount_payout")
+_FEE_COLUMNS = ("transaction_id", "line_no", "fee_type", "amount", "amount_payout", "account_id", "booked_on")
 
 
 def _stored(conn: Connection, account_id: int, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -238,7 +238,7 @@ def _write_transactions(
             else:
                 changed.append((int(old["id"]), TransactionWrite(row, w.lines, w.fees)))
         if new:
-            _write_children(conn, _insert_new(conn, account_id, new))
+            _write_children(conn, account_id, _insert_new(conn, account_id, new))
             result.imported += len(new)
         for row_id, w in changed:
             conn.execute(update(money_transactions).where(t.id == row_id).values(**w.row))
@@ -246,7 +246,7 @@ def _write_transactions(
             changed_ids = [row_id for row_id, _ in changed]
             conn.execute(delete(money_fees).where(money_fees.c.transaction_id.in_(changed_ids)))
             conn.execute(delete(money_lines).where(money_lines.c.transaction_id.in_(changed_ids)))
-            _write_children(conn, changed)
+            _write_children(conn, account_id, changed)
             result.updated += len(changed)
 
 
@@ -258,9 +258,15 @@ def _same(new: Any, old: Any) -> bool:
     return bool(new == old)
 
 
-def _write_children(conn: Connection, written: Sequence[tuple[int, TransactionWrite]]) -> None:
+def _write_children(
+    conn: Connection, account_id: int, written: Sequence[tuple[int, TransactionWrite]]
+) -> None:
     lines = [{**line, "transaction_id": row_id} for row_id, w in written for line in w.lines]
-    fees = [{**fee, "transaction_id": row_id} for row_id, w in written for fee in w.fees]
+    fees = [
+        {**fee, "transaction_id": row_id, "account_id": account_id, "booked_on": w.row["booked_on"]}
+        for row_id, w in written
+        for fee in w.fees
+    ]
     if conn.dialect.name == "postgresql":
         with _cursor(conn) as cursor:
             for table, columns, rows in (

@@ -94,15 +94,19 @@ def fees_by_type(
 ) -> Sequence[Row[Any]]:
     """``fee_type, cur, prev``: fees of each type (but ``excluded_fee_types``) in both periods,
     largest current first."""
-    cur = period.current()
+    cur = f.booked_on >= period.first
     stmt = (
         select(
             f.fee_type,
             _money(func.sum(f.amount_payout).filter(cur)).label("cur"),
             _money(func.sum(f.amount_payout).filter(~cur)).label("prev"),
         )
-        .select_from(money_fees.join(money_transactions, t.id == f.transaction_id))
-        .where(period.span(account_id), f.fee_type.not_in(list(excluded_fee_types)))
+        .where(
+            f.account_id == account_id,
+            f.booked_on >= period.previous_first,
+            f.booked_on <= period.last,
+            f.fee_type.not_in(list(excluded_fee_types)),
+        )
         .group_by(f.fee_type)
         .order_by(func.sum(f.amount_payout).filter(cur).desc(), f.fee_type)
     )

@@ -129,6 +129,16 @@ Table(
     Column("fee_type", String(64), primary_key=True),  # eBay's FeeTypeEnum code, verbatim
     Column("amount", Money, nullable=False),  # + cost, - credit; transaction currency
     Column("amount_payout", Money, nullable=False),  # the same in the payout currency
+    # the transaction's account and day, repeated (they never change apart from it: its fee rows
+    # are rewritten with it), so fees by type read one index range and join nothing
+    Column("account_id", Id, nullable=False),
+    Column("booked_on", Date, nullable=False),
+    Index(
+        "ix_money_fees_account_booked",
+        "account_id",
+        "booked_on",
+        postgresql_include=["fee_type", "amount_payout"],
+    ),
 )
 
 Table(
