@@ -693,3 +693,24 @@ def test_a_converted_sale_counts_in_the_account_currency_at_its_own_rate(ctx: Co
     assert figures.fees.current != D("3.20") + D("0.30") + D("0.09") + D("3.84") + D("0.35") + D("0.48") + D(
         "1.07"
     )
+
+
+def test_a_cost_of_goods_past_the_time_limit_degrades_to_unknown(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A very long period of a very large account: the money figures stand, cost of goods, profit
+    and margin say why they are missing."""
+    from ebaydash.db import profit as profit_db
+    from ebaydash.errors import QueryTimeout
+
+    account_id, transactions, units = load_scenario(ctx)
+    first, last = dt.date(2026, 9, 1), dt.date(2026, 9, 30)
+
+    def too_slow(*_args: object, **_kwargs: object) -> None:
+        raise QueryTimeout("This query took longer than its 5 s limit and was stopped.")
+
+    monkeypatch.setattr(profit_db, "cost_of_goods", too_slow)
+    figures = profit_service.profit_figures(ctx, account_id, Window.for_dates(first, last, ZONE), fresh=True)
+    assert figures.net_proceeds.current == truth(transactions, units, first, last)["net"]
+    for kpi in (figures.cost_of_goods, figures.profit, figures.margin):
+        assert kpi.current is None and kpi.reason == profit_service.TOO_LONG

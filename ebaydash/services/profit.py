@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ebaydash.cache import cacheable
 from ebaydash.context import Context
 from ebaydash.db import profit as profit_db
-from ebaydash.errors import InvalidInput, NotFound
+from ebaydash.errors import InvalidInput, NotFound, QueryTimeout
 from ebaydash.importers.money.fees import FEE_TYPES, group_of
 from ebaydash.models import (
     FeeTypeAmount,
@@ -32,6 +33,7 @@ from ebaydash.services.money import NOT_FEES
 from ebaydash.services.sellers import account
 
 UNKNOWN_MONEY = "unknown — import the Transaction report"
+TOO_LONG = "unknown — cost of goods took longer than the time limit; choose a shorter period"
 
 
 PROFIT_FIGURES: dict[str, str] = {
@@ -98,8 +100,13 @@ def profit_figures(ctx: Context, account_id: int, window: Window, *, fresh: bool
     row = profit_db.money_figures(ctx.db, account_id, period)
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
-    cogs_row = profit_db.cost_of_goods(ctx.db, account_id, period)
     has = {"cur": int(row.transactions_cur) > 0, "prev": int(row.transactions_prev) > 0}
+    try:
+        cogs_row: Any = profit_db.cost_of_goods(ctx.db, account_id, period)
+    except QueryTimeout:
+        # degrade, don't break: the money figures stand; cost of goods (and so profit and margin)
+        # say why they are missing (a long period of a very large account)
+        cogs_row = None
 
     def money(name: str, when: str) -> Decimal | None:
         return to_money(row._mapping[f"{name}_{when}"]) if has[when] else None
@@ -108,6 +115,8 @@ def profit_figures(ctx: Context, account_id: int, window: Window, *, fresh: bool
         return _kpi(money(name, "cur"), money(name, "prev"), UNKNOWN_MONEY)
 
     def cogs(when: str) -> Decimal | None:
+        if cogs_row is None:
+            return None
         known = (
             has[when]
             and not cogs_row._mapping[f"missing_{when}"]
@@ -115,10 +124,16 @@ def profit_figures(ctx: Context, account_id: int, window: Window, *, fresh: bool
         )
         return to_money(cogs_row._mapping[f"cogs_{when}"]) if known else None
 
-    missing = profit_db.skus_without_cost(ctx.db, account_id, period) if cogs_row.missing_cur else []
-    unitless = int(cogs_row.unitless_cur)
+    missing = (
+        profit_db.skus_without_cost(ctx.db, account_id, period)
+        if cogs_row is not None and cogs_row.missing_cur
+        else []
+    )
+    unitless = int(cogs_row.unitless_cur) if cogs_row is not None else 0
     if not has["cur"]:
         cogs_reason = UNKNOWN_MONEY
+    elif cogs_row is None:
+        cogs_reason = TOO_LONG
     elif missing:
         cogs_reason = "unknown — no cost for " + ", ".join(missing)
     elif unitless:
