@@ -2,7 +2,8 @@
 
 Every function takes the process :class:`~ebaydash.context.Context` first. Pages import this
 package only; the modules behind it split the API by concern: ``sellers`` (accounts, figures,
-orders), ``imports`` (order files), ``performance``, ``health``, ``resources`` and ``scaling``
+orders), ``imports`` (order files), ``money`` (eBay's money records and cost of goods; ``import_files``
+tells money files from order files), ``profit`` (profit figures, payouts), ``performance``, ``health``, ``resources`` and ``scaling``
 (the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
 """
 
