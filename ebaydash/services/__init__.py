@@ -2,9 +2,10 @@
 
 Every function takes the process :class:`~ebaydash.context.Context` first. Pages import this
 package only; the modules behind it split the API by concern: ``sellers`` (accounts, figures,
-orders), ``imports`` (order files), ``money`` (eBay's money records and cost of goods; ``import_files``
-tells money files from order files), ``profit`` (profit figures, payouts), ``performance``, ``health``, ``resources`` and ``scaling``
-(the system pages), ``demo_traffic`` (simulated visitors, driven by ``loadgen``).
+orders), ``imports`` (order files), ``money`` (eBay's money records and cost of goods;
+``import_files`` tells money files from order files), ``profit`` (profit figures, payouts),
+``performance``, ``health``, ``resources`` and ``scaling`` (the system pages), ``demo_traffic``
+(simulated visitors, driven by ``loadgen``).
 """
 
 from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have, for filters
