@@ -25,6 +25,9 @@ else:
         "Sellers": [
             st.Page("pages/overview.py", title="Overview", icon=":material/insights:", default=True),
             st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
+            st.Page("pages/profit.py", title="Profit", icon=":material/savings:"),
+            st.Page("pages/payouts.py", title="Payouts", icon=":material/account_balance:"),
+            st.Page("pages/costs.py", title="Cost of goods", icon=":material/inventory_2:"),
             st.Page("pages/import_orders.py", title="Import orders", icon=":material/upload_file:"),
         ],
     }

@@ -338,7 +338,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     shared = bool(settings.redis_url)
     ctx = build_context(settings if shared else settings.replace(refresh_ahead=False), start_sampler=False)
     try:
-        report = services.import_orders(
+        # order files or eBay money records (Transaction report, Finances API pages), by content
+        report = services.import_files(
             ctx,
             access.operator(),
             files,
@@ -355,7 +356,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         ctx.close()
     for f in report.files:
         extra = f", {f.not_orders:,} rows not orders" if f.not_orders else ""
-        print(f"{f.name}: {f.format}, {f.orders:,} orders, {f.valid:,} valid, {f.errors:,} problems{extra}")
+        what = f"{f.orders:,} {report.kind}, {f.valid:,} valid, {f.errors:,} problems"
+        print(f"{f.name}: {f.format}, {what}{extra}")
     if report.account_created:
         print(
             f"Created the account {report.account_name!r} (it did not exist): "
@@ -363,7 +365,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(report.summary_text(skip_hint="run the same command with --skip-invalid"))
     counts = " + ".join(f"{n:,} {label}" for label, n in report.counts().items() if n)
-    print(f"Orders: {counts or '0'} = {report.accounted:,} of {report.orders_in:,} in the files.")
+    print(
+        f"{report.kind.capitalize()}: {counts or '0'} = {report.accounted:,} of "
+        f"{report.orders_in:,} in the files."
+    )
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.not_orders:
@@ -442,6 +447,30 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_costs_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash import services
+    from ebaydash.context import build_context
+    from ebaydash.services import access
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"ebaydash: {args.file}: no such file", file=sys.stderr)
+        return 2
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        report = services.import_costs(
+            ctx, access.operator(), path.name, path.read_bytes(), account_name=args.account
+        )
+    finally:
+        ctx.close()
+    print(report.summary)
+    for error in report.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  {error.describe()}")
+    if len(report.errors) > MAX_ERRORS_SHOWN:
+        print(f"  … and {len(report.errors) - MAX_ERRORS_SHOWN:,} more")
+    return 0 if report.committed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ebaydash import __version__
 
@@ -466,8 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import",
-        help="import orders: Fulfillment API getOrders pages (JSON) or Seller Hub Orders reports (CSV)",
-        description="Import order files (or every .csv/.json/.txt/.tsv file of a folder) into an "
+        help="import orders (getOrders JSON, Seller Hub Orders CSV) or eBay money records (Transaction "
+        "report CSV, Finances API getTransactions/getPayouts JSON)",
+        description="Import order or money files (or every .csv/.json/.txt/.tsv file of a folder) into an "
         "account, all or nothing unless --skip-invalid. Exit code 1 when problems stopped the import.",
     )
     p.add_argument(
@@ -488,6 +518,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rejects", metavar="CSV", default=None, help="write every problem to this CSV file")
     p.set_defaults(handler=cmd_import)
+
+    costs = sub.add_parser(
+        "costs",
+        help="cost of goods per SKU",
+        description="The seller's cost of goods per SKU, with the day each cost applies from.",
+    )
+    costs_sub = costs.add_subparsers(dest="costs_command", required=True)
+    p = costs_sub.add_parser(
+        "import",
+        help="add or change costs from a CSV file: SKU, cost, currency (optional), valid_from",
+        description="Add or change the costs of an account from a CSV file with the columns SKU, "
+        "cost, currency (optional; the account's) and valid_from (YYYY-MM-DD). All rows or none; "
+        "every change is logged. Exit code 1 when problems stopped the import.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--account", required=True, help="the account's name")
+    p.set_defaults(handler=cmd_costs_import)
 
     p = sub.add_parser(
         "recommend",

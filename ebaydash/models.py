@@ -196,6 +196,103 @@ class Overview:
 
 
 @dataclass(frozen=True)
+class MoneyKpi:
+    """A money figure for the window and the previous one; ``None`` means unknown (no money
+    record or cost covers that window), never 0. ``reason`` says why the current one is unknown."""
+
+    current: Decimal | None
+    previous: Decimal | None
+    reason: str | None = None
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+
+@dataclass(frozen=True)
+class FeeTypeAmount:
+    """Fees of one eBay fee type (FeeTypeEnum code) in the window and the previous one."""
+
+    fee_type: str
+    label: str
+    group: str
+    current: Decimal
+    previous: Decimal
+
+
+@dataclass(frozen=True)
+class ProfitFigures:
+    """The profit tiles of an account for a window (README "Figures"), in its currency.
+
+    Fees, ad spend and shipping labels are positive costs; net proceeds is what eBay pays out for
+    the window's transactions; margin is a percentage (profit ÷ sales × 100, two places)."""
+
+    account_id: int
+    currency: str
+    window: Window
+    transactions: tuple[int, int]
+    sales: MoneyKpi
+    fees: MoneyKpi
+    ad_spend: MoneyKpi
+    shipping_labels: MoneyKpi
+    net_proceeds: MoneyKpi
+    cost_of_goods: MoneyKpi
+    profit: MoneyKpi
+    margin: MoneyKpi
+    fees_by_type: tuple[FeeTypeAmount, ...]
+    skus_without_cost: tuple[str, ...]
+    sales_without_units: int
+
+
+@dataclass(frozen=True)
+class ProductProfit:
+    """One SKU's profit in the window: line revenue − fees on its lines − cost of goods (None
+    when a unit has no cost)."""
+
+    sku: str
+    title: str
+    units: int
+    revenue: Decimal
+    fees: Decimal
+    cost_of_goods: Decimal | None
+    profit: Decimal | None
+
+
+@dataclass(frozen=True)
+class PayoutSummary:
+    """One payout beside the transactions that name it: ``difference = amount − transactions_net``
+    (0 when they match)."""
+
+    payout_id: str
+    paid_on: dt.date
+    amount: Decimal
+    currency: str
+    status: str | None
+    transactions: int
+    transactions_net: Decimal
+    difference: Decimal
+
+
+@dataclass(frozen=True)
+class PayoutTransaction:
+    """One transaction paid out in a payout: gross and fees in the transaction currency, net in
+    the payout currency, with the exchange rate eBay applied (None: same currency)."""
+
+    transaction_id: str
+    type: str
+    booked_on: dt.date
+    order_id: str | None
+    gross: Decimal
+    fees: Decimal
+    net: Decimal
+    currency: str
+    payout_currency: str
+    exchange_rate: Decimal | None
+
+
+@dataclass(frozen=True)
 class OrderFilter:
     statuses: tuple[str, ...] = ()
     window: Window | None = None

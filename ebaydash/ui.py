@@ -42,7 +42,7 @@ from ebaydash.errors import (
     ReadOnlyDatabase,
     SchemaError,
 )
-from ebaydash.models import Account, Window
+from ebaydash.models import Account, MoneyKpi, Window
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.plaintext import markdown_literal, spreadsheet_safe
@@ -659,6 +659,28 @@ def metric(
         delta_arrow=tile.delta_arrow,
         help=help,
     )
+
+
+def money_or_unknown(kpi: MoneyKpi, currency: str, *, percent: bool = False) -> str:
+    """A profit tile's value: the amount (or percentage), or why it is unknown — never 0."""
+    if kpi.current is None:
+        return "unknown"
+    return f"{kpi.current:,.2f} %" if percent else money(kpi.current, currency)
+
+
+def money_delta(kpi: MoneyKpi, *, currency: str | None = None) -> str | None:
+    """A profit tile's change line; none when either window is unknown."""
+    change = kpi.change
+    if change is None or kpi.previous is None:
+        return None
+    if change == 0 and not kpi.previous:
+        return None
+    absolute = money(change, currency) if currency else f"{change:+,.2f} pp"
+    if currency and not absolute.startswith("-"):
+        absolute = "+" + absolute
+    if not currency or not kpi.previous:
+        return absolute
+    return f"{absolute} ({float(change / abs(kpi.previous)):+.1%})"
 
 
 def as_of(moment: dt.datetime, tz: str) -> None:

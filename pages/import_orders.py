@@ -13,7 +13,8 @@ st.caption(
     "reports (CSV, from any eBay site, also as re-saved by Excel); the format is recognised by itself. "
     "An import is all or nothing: if any order has a problem, nothing is written and every problem is "
     "listed — unless you choose to skip invalid orders. Importing the same file again changes nothing; "
-    "changed orders are updated."
+    "changed orders are updated. eBay's money records import here too: the Seller Hub **Transaction "
+    "report** (Payments → Reports) or Finances API **getTransactions** / **getPayouts** pages."
 )
 
 with ui.guard():
@@ -23,7 +24,7 @@ with ui.guard():
     generation = st.session_state.setdefault("import_generation", 0)
     kept: list[services.ImportFile] = st.session_state.setdefault("import_kept", [])
     uploaded = st.file_uploader(
-        "Order files",
+        "Order or money files",
         type=["json", "csv", "txt", "tsv"],
         accept_multiple_files=True,
         key=f"import_files_{generation}",
@@ -79,7 +80,7 @@ with ui.guard():
         def show_progress(fraction: float, step: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=step)
 
-        imported = services.import_orders(
+        imported = services.import_files(
             ctx,
             viewer,
             files,
@@ -119,7 +120,8 @@ with ui.guard():
             for column, (label, value) in zip(st.columns(len(shown)), shown.items(), strict=True):
                 column.metric(label.capitalize(), f"{value:,}")
             st.caption(
-                f"{report.accounted:,} of the {report.orders_in:,} orders in the files are accounted for."
+                f"{report.accounted:,} of the {report.orders_in:,} {report.kind} in the files are "
+                "accounted for."
             )
         for warning in report.warnings:
             st.warning(ui.message(warning), icon="⚠️")
@@ -129,7 +131,7 @@ with ui.guard():
                     {
                         "File": f.name,
                         "Format": f.format,
-                        "Orders": f.orders,
+                        report.kind.capitalize(): f.orders,
                         "Valid": f.valid,
                         "Rejected": f.rejected,
                         "Problems": f.errors,

@@ -365,4 +365,7 @@ def test_readme_defines_every_figure_as_the_tiles_do() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Figures", 1)[1].split("\n## ", 1)[0]
     listed = [line for line in section.splitlines() if line.startswith("- **")]
-    assert listed == [f"- **{name}**: {text}" for name, text in sellers.FIGURES.items()]
+    from ebaydash.services.profit import PROFIT_FIGURES
+
+    everything = {**sellers.FIGURES, **PROFIT_FIGURES}
+    assert listed == [f"- **{name}**: {text}" for name, text in everything.items()]

@@ -12,7 +12,15 @@ from streamlit.testing.v1 import AppTest
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, free_port
 
-PAGES = ["pages/orders.py", "pages/performance.py", "pages/resources.py", "pages/scaling.py"]
+PAGES = [
+    "pages/orders.py",
+    "pages/profit.py",
+    "pages/payouts.py",
+    "pages/costs.py",
+    "pages/performance.py",
+    "pages/resources.py",
+    "pages/scaling.py",
+]
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ebaydash import sample_data, services
 from ebaydash.cli import main
@@ -34,6 +35,7 @@ from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
 from ebaydash.errors import QueryTimeout, SchemaMismatch, SchemaMissing, SchemaOutdated, SchemaTooNew
 from ebaydash.models import Window
+from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
 from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR, _postgres_available, new_postgres_database, require
 from tests.migration_support import (
@@ -146,7 +148,7 @@ def test_the_migrations_make_exactly_what_create_all_made(empty_url: str, second
         with made_by_migrations.connect() as a, made_by_create_all.connect() as b:
             first, second = _shape(a), _shape(b)
         assert first == second
-        assert len(first) == len(schema.metadata.tables) - len(schema.ROLLUP_TABLES)
+        assert len(first) == len(schema.metadata.tables) - len(schema.ADDED_BY_REVISIONS)
         assert ("ck_listings_quantity", "quantity >= 0") in first["listings"]["checks"]
     finally:
         made_by_migrations.dispose()
@@ -281,6 +283,110 @@ def test_0002_gives_every_account_a_data_version_and_keeps_every_row(empty_url: 
         assert all(v == 0 for account_id, v in versions.items() if account_id != first.id)
     finally:
         ctx.close()
+
+
+@upgrade_test("0005")
+def test_0005_adds_the_money_tables_and_keeps_every_row(empty_url: str) -> None:
+    """0005 adds the money records' tables; every row of 0001's tables comes through unchanged,
+    and the new tables take a transaction whose order is not imported, its fee lines, a payout and
+    a cost with its change log (and refuse a second copy of a transaction id)."""
+    db = database_at(empty_url, revision_before("0005"))
+    try:
+        seed_demo(db, SAMPLE_DIR, now=NOW)
+        before = dump(db)
+        assert len(before["orders"]) > 100
+        migrations.upgrade(db, target="0005")
+        after = dump(db)
+        assert {name: after[name] for name in before} == before
+        for name in (
+            "money_transactions",
+            "money_lines",
+            "money_fees",
+            "payouts",
+            "sku_costs",
+            "sku_cost_changes",
+        ):
+            assert after[name] == []
+        account_id = before["accounts"][0][0]
+
+        def money(value: str) -> object:  # reflected columns take what is stored: cents on SQLite
+            return int(Decimal(value) * 100) if empty_url.startswith("sqlite") else Decimal(value)
+
+        transaction = {
+            "account_id": account_id,
+            "ebay_transaction_id": "12-34567-89012",
+            "type": "sale",
+            "booking_entry": "CREDIT",
+            "booked_on": dt.date(2026, 11, 20),
+            "transaction_date": NOW,
+            "time_known": True,
+            "currency": "USD",
+            "payout_currency": "USD",
+            "gross": money("25.00"),
+            "fee_total": money("3.55"),
+            "net": money("21.45"),
+            "gross_payout": money("25.00"),
+            "fee_total_payout": money("3.55"),
+            "fees_payout": money("3.55"),
+            "ad_fees_payout": money("0.00"),
+            "order_id": "99-not-imported-yet",
+            "source_format": "finances-transactions-json",
+        }
+        insert(db, "money_transactions", [transaction])
+        stored = dump(db, ["money_transactions"])["money_transactions"]
+        insert(
+            db,
+            "money_fees",
+            [
+                {
+                    "transaction_id": stored[0][0],
+                    "line_no": 1,
+                    "fee_type": "FINAL_VALUE_FEE",
+                    "amount": money("3.25"),
+                    "amount_payout": money("3.25"),
+                    "account_id": account_id,
+                    "booked_on": dt.date(2026, 11, 20),
+                }
+            ],
+        )
+        insert(
+            db,
+            "payouts",
+            [
+                {
+                    "account_id": account_id,
+                    "ebay_payout_id": "P1",
+                    "amount": money("21.45"),
+                    "currency": "USD",
+                    "paid_on": dt.date(2026, 11, 22),
+                    "payout_date": NOW,
+                }
+            ],
+        )
+        insert(
+            db,
+            "sku_costs",
+            [
+                {
+                    "account_id": account_id,
+                    "sku": "A-1",
+                    "unit_cost": money("4.10"),
+                    "valid_from": dt.date(2026, 1, 1),
+                }
+            ],
+        )
+        filled = dump(db)
+        assert [len(filled[t]) for t in ("money_transactions", "money_fees", "payouts", "sku_costs")] == [
+            1,
+            1,
+            1,
+            1,
+        ]
+        with pytest.raises(IntegrityError):
+            insert(db, "money_transactions", [transaction])  # idempotent by (account, transaction id)
+        assert dump(db)["orders"] == before["orders"]
+    finally:
+        db.dispose()
 
 
 def test_an_older_database_without_the_scaling_tables_is_adopted_and_gets_them(empty_url: str) -> None:
@@ -447,6 +553,7 @@ from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.migrations import runner
 from ebaydash.db.migrations import runner
+from ebaydash.seeding import seed_demo
 from ebaydash.settings import Settings
 
 url, lock = sys.argv[1], sys.argv[2] == "lock"

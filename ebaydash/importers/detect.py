@@ -109,8 +109,8 @@ class FileScan:
                 elif kind in money_sniff.MONEY_FORMATS:
                     self._unreadable(
                         f"this is a {money_sniff.FORMAT_LABELS[kind]}: eBay's money records (fees, "
-                        "refunds, payouts), not orders; import orders from a Seller Hub Orders report "
-                        "or getOrders pages"
+                        "refunds, payouts), not orders; import money files on their own, without "
+                        "order files, and they are recognised as such"
                     )
                 else:
                     first = next((line.strip() for line in source.sample.splitlines() if line.strip()), "")

@@ -6,9 +6,10 @@ third): it checks the viewer's grant before it touches the cache or the database
 :class:`~ebaydash.errors.NotAllowed` otherwise. ``access`` builds viewers, grants and audits.
 
 Pages import this package only; the modules behind it split the API by concern: ``sellers``
-(accounts, figures, orders), ``imports`` (order files), ``performance``, ``health``,
-``resources`` and ``scaling`` (the system pages), ``demo_traffic`` (simulated visitors, driven by
-``loadgen``), ``access`` (viewers, grants, audit).
+(accounts, figures, orders), ``imports`` (order files), ``money`` (eBay's money records and cost
+of goods; ``import_files`` tells money files from order files), ``profit`` (profit figures,
+payouts), ``performance``, ``health``, ``resources`` and ``scaling`` (the system pages),
+``demo_traffic`` (simulated visitors, driven by ``loadgen``), ``access`` (viewers, grants, audit).
 """
 
 from ebaydash.db.schema import ORDER_STATUSES  # the statuses an order can have, for filters
@@ -25,6 +26,16 @@ from ebaydash.services.access import (
 from ebaydash.services.demo_traffic import demo_traffic, start_demo_traffic, stop_demo_traffic
 from ebaydash.services.health import HealthCheck, health_checks
 from ebaydash.services.imports import ImportFile, ImportReport, import_orders, timezones
+from ebaydash.services.money import (
+    CostChange,
+    CostImportReport,
+    cost_changes,
+    costs,
+    import_costs,
+    import_files,
+    import_money,
+    save_costs,
+)
 from ebaydash.services.performance import (
     TRAFFIC_LABELS,
     WINDOWS_S,
@@ -33,6 +44,13 @@ from ebaydash.services.performance import (
     performance,
     performance_report,
     replica_status,
+)
+from ebaydash.services.profit import (
+    PROFIT_FIGURES,
+    payout_transactions,
+    payouts,
+    profit_figures,
+    top_products_by_profit,
 )
 from ebaydash.services.resources import ResourceReport, resource_history, resource_report
 from ebaydash.services.scaling import ScalingReport, policy, recommendation, scaling_report, what_if
@@ -67,11 +85,14 @@ __all__ = [
     "FIGURES",
     "ORDER_STATUSES",
     "PAGE_SIZES",
+    "PROFIT_FIGURES",
     "ROLES",
     "SORT_LABELS",
     "TRAFFIC_LABELS",
     "WINDOWS_S",
     "AuditEntry",
+    "CostChange",
+    "CostImportReport",
     "GrantRow",
     "HealthCheck",
     "ImportFile",
@@ -84,6 +105,8 @@ __all__ = [
     "account",
     "accounts",
     "audit_log",
+    "cost_changes",
+    "costs",
     "default_account",
     "demo_traffic",
     "export_orders_csv",
@@ -91,20 +114,27 @@ __all__ = [
     "grant",
     "grants",
     "health_checks",
+    "import_costs",
+    "import_files",
+    "import_money",
     "import_orders",
     "kpis",
     "order_detail",
     "orders_page",
     "orders_total",
     "overview",
+    "payout_transactions",
+    "payouts",
     "performance",
     "performance_report",
     "policy",
+    "profit_figures",
     "recommendation",
     "replica_status",
     "resource_history",
     "resource_report",
     "revoke",
+    "save_costs",
     "scaling_report",
     "sign_in",
     "start_demo_traffic",
@@ -113,6 +143,7 @@ __all__ = [
     "timezones",
     "top_buyers",
     "top_products",
+    "top_products_by_profit",
     "trend",
     "update_order_status",
     "validate_filter",

@@ -121,6 +121,12 @@ class ImportReport:
     seconds: float = 0.0
     currency: str | None = None
     marketplace: str | None = None
+    kind: str = "orders"  # what the counts count: "orders", or "money records" (services.money)
+
+    @property
+    def _read(self) -> str:
+        """How many of :attr:`kind` the files held, in words ("1 order", "3 money records")."""
+        return plural(self.orders_in, self.kind.removesuffix("s"))
 
     @property
     def accounted(self) -> int:
@@ -180,7 +186,7 @@ class ImportReport:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
                 head += f", {self.rejected:,} rejected (see the problems)"
-            return head + f" — {plural(self.orders_in, 'order')} in {self.seconds:.1f} s." + not_orders
+            return head + f" — {self._read} in {self.seconds:.1f} s." + not_orders
         unreadable = [f for f in self.files if not f.readable]
         if self.errors and unreadable and self.orders_in == 0:
             if len(self.files) == 1:
@@ -194,7 +200,7 @@ class ImportReport:
                 what.append(f"{', '.join(f.name for f in unreadable)} could not be read")
             if self.rejected:
                 verb = "has" if self.rejected == 1 and self.orders_in == 1 else "have"
-                what.append(f"{self.rejected:,} of {plural(self.orders_in, 'order')} {verb} problems")
+                what.append(f"{self.rejected:,} of {self._read} {verb} problems")
             fix = (
                 f"Fix them and import again, or {skip_hint} to import the other {self.held_back:,}."
                 if self.held_back
@@ -205,8 +211,8 @@ class ImportReport:
                 f"({self.problems_count:,} listed below). {fix}" + not_orders
             )
         if self.not_orders_count:
-            return "Nothing was imported: the files hold no orders." + not_orders
-        return "Nothing was imported: the files hold no orders."
+            return f"Nothing was imported: the files hold no {self.kind}." + not_orders
+        return f"Nothing was imported: the files hold no {self.kind}."
 
     def rejects_csv(self) -> str:
         return rejects.rejects_csv(self.errors)
@@ -275,7 +281,7 @@ def import_orders(
     name = _clean_name(account_name)
     if not files:
         raise InvalidInput("Choose at least one file to import.")
-    _check_may_import(ctx, viewer, name)
+    check_may_import(ctx, viewer, name)
     existing = upsert.find_account(ctx.db, name)
     if existing is None:
         if not viewer.is_admin:
@@ -478,7 +484,7 @@ def invalidate_account(ctx: Context, account_id: int) -> None:
 NEW_ACCOUNT_ADMINS_ONLY = "Only an admin can create a new account. Ask one to create it and grant it to you."
 
 
-def _check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:
+def check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:
     """Refuse, before the database is asked, an account the viewer has no grant for: a name is
     matched as the database matches it (ignoring case and runs of spaces)."""
     if viewer.every_account:

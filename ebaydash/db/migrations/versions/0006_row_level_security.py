@@ -9,7 +9,7 @@ set, so a deployment that has not set up an app role works as before. SQLite has
 security: there this revision does nothing.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 from ebaydash.db import security
 
 revision = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: tuple[str, ...] | None = None
 depends_on: tuple[str, ...] | None = None
 

@@ -1,0 +1,66 @@
+"""Payouts: what eBay sent to the bank, each beside the transactions paid out in it; a payout whose
+transactions do not add up to it is shown as a mismatch."""
+
+import pandas as pd
+import streamlit as st
+
+from ebaydash import services, ui
+
+chosen = ui.selection()
+ctx = ui.context()
+account = chosen.account
+st.title(f"Payouts — {account.name}")
+
+with ui.guard():
+    paid = services.payouts(ctx, chosen.viewer, account.id, fresh=chosen.fresh)
+    if not paid:
+        st.info("No payouts yet: import the Transaction report or getPayouts pages (Import orders page).")
+    else:
+        mismatched = [p for p in paid if p.difference != 0]
+        if mismatched:
+            st.warning(
+                f"{len(mismatched)} payout(s) do not equal the sum of their transactions' net amounts: "
+                "transactions are missing from the imports, or eBay deducted something the files do "
+                "not show.",
+                icon="⚠️",
+            )
+        table = pd.DataFrame(
+            [
+                {
+                    "Payout": p.payout_id,
+                    "Paid on": p.paid_on,
+                    "Status": p.status or "",
+                    "Amount": ui.money(p.amount, p.currency),
+                    "Transactions": p.transactions,
+                    "Their net": ui.money(p.transactions_net, p.currency),
+                    "Difference": "" if p.difference == 0 else ui.money(p.difference, p.currency),
+                }
+                for p in paid
+            ]
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        chosen_payout = st.selectbox("Transactions of payout", [p.payout_id for p in paid])
+        rows = services.payout_transactions(ctx, chosen.viewer, account.id, chosen_payout)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Transaction": t.transaction_id,
+                        "Type": t.type,
+                        "Booked on": t.booked_on,
+                        "Order": t.order_id or "",
+                        "Gross": ui.money(t.gross, t.currency),
+                        "Fees": ui.money(t.fees, t.currency),
+                        "Exchange rate": "" if t.exchange_rate is None else f"{t.exchange_rate}",
+                        "Net": ui.money(t.net, t.payout_currency),
+                    }
+                    for t in rows
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(
+            "Gross and fees are in the currency the buyer paid in; net in the payout currency, at the "
+            "exchange rate eBay applied."
+        )

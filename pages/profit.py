@@ -1,0 +1,91 @@
+"""Profit: what the seller keeps — fees, ad spend, labels, net proceeds, cost of goods, profit and
+margin from eBay's money records, with their change against the previous period."""
+
+import pandas as pd
+import streamlit as st
+
+from ebaydash import services, ui
+
+chosen = ui.selection()
+ctx = ui.context()
+account = chosen.account
+st.title(f"Profit — {account.name}")
+st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.timezone)}")
+
+with ui.guard():
+    figures = services.profit_figures(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
+    cur, help_ = figures.currency, services.PROFIT_FIGURES
+    tiles = [
+        ("Sales", figures.sales, "normal"),
+        ("Fees", figures.fees, "inverse"),
+        ("Ad spend", figures.ad_spend, "inverse"),
+        ("Shipping labels", figures.shipping_labels, "inverse"),
+        ("Net proceeds", figures.net_proceeds, "normal"),
+        ("Cost of goods", figures.cost_of_goods, "inverse"),
+        ("Profit", figures.profit, "normal"),
+        ("Margin", figures.margin, "normal"),
+    ]
+    for start in range(0, len(tiles), 4):
+        for column, (label, kpi, color) in zip(st.columns(4), tiles[start : start + 4], strict=False):
+            percent = label == "Margin"
+            column.metric(
+                label,
+                ui.money_or_unknown(kpi, cur, percent=percent),
+                ui.money_delta(kpi, currency=None if percent else cur),
+                delta_color="inverse" if color == "inverse" else "normal",
+                help=help_[label],
+            )
+            if kpi.current is None and kpi.reason:
+                column.caption(kpi.reason)
+    st.caption(
+        f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "
+        "days just before this period."
+    )
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Fees by type")
+        if figures.fees_by_type:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Fee type": f.label,
+                            "eBay code": f.fee_type,
+                            f"This period ({cur})": f.current,
+                            f"Before ({cur})": f.previous,
+                        }
+                        for f in figures.fees_by_type
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.info("No fees in these periods.")
+    with right:
+        st.subheader("Top products by profit", help=help_["Top products by profit"])
+        top = services.top_products_by_profit(
+            ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh
+        )
+        if top:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "SKU": p.sku,
+                            "Title": p.title,
+                            "Units": p.units,
+                            "Revenue": p.revenue,
+                            "Fees": p.fees,
+                            "Cost of goods": p.cost_of_goods,
+                            "Profit": p.profit,
+                        }
+                        for p in top
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.info("No sales with imported orders in this period.")
