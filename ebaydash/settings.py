@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,9 +163,13 @@ def _auth(raw: str) -> str:
     return mode
 
 
+_EMAIL = re.compile(r"[^@\s/:]+@[^@\s/:]+\.[^@\s/:]+")
+
+
 def _email(raw: str) -> str:
+    # a plain address (RFC 5321's length limit); no URL or other value pasted into the wrong setting
     email = raw.strip().lower()
-    if email and (email.count("@") != 1 or len(email) > 320 or any(c.isspace() for c in email)):
+    if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
         raise ValueError
     return email
 

@@ -38,7 +38,7 @@ class Two:
     window: Window
 
     def value_key(self, account: Account) -> str:
-        return self.backend._values + key_for(sellers.kpis, self.ctx, account.id, self.window)
+        return self.backend._values + key_for(sellers.kpis, self.ctx, OPERATOR, account.id, self.window)
 
     def kpis(self, account: Account) -> Kpis:
         self.ctx.cache.l1.clear()  # every read goes to Redis
@@ -79,7 +79,7 @@ def test_another_accounts_figures_copied_into_a_key_are_a_miss_and_are_overwritt
 
 def test_a_value_of_the_wrong_shape_is_a_miss_and_is_overwritten(two: Two) -> None:
     mine = two.figures(two.first)
-    key = key_for(sellers.kpis, two.ctx, two.first.id, two.window)
+    key = key_for(sellers.kpis, two.ctx, OPERATOR, two.first.id, two.window)
     raw = two.server.client()
     try:
         # well-formed, for the right key, but a list where Kpis belong

@@ -39,7 +39,7 @@ def test_export_rows_neutralise_formulas_in_text_columns() -> None:
         refunded_amount = Decimal("0.00")
         currency = "USD"
 
-    text = "".join(_csv_chunks(iter([Row()]), dt.UTC))  # type: ignore[list-item]
+    text = "".join(_csv_chunks(iter([Row()]), "UTC", line_items=False))  # type: ignore[list-item]
     header, row = list(csv.reader(io.StringIO(text)))
     assert row[header.index("ebay_order_id")] == "'=1+1"
     assert row[header.index("buyer")] == "'@evil"
