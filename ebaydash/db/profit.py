@@ -84,7 +84,7 @@ def money_figures(db: Database, account_id: int, period: Period) -> Row[Any]:
     agg = select(*figures(cur, "cur"), *figures(~cur, "prev")).where(period.span(account_id)).subquery()
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
     stmt = select(agg, currency.label("currency"))
-    row = db.fetch_one("money_figures", stmt)
+    row = db.fetch_one("money_figures", stmt, replica_ok=True)
     assert row is not None
     return row
 
@@ -110,7 +110,7 @@ def fees_by_type(
         .group_by(f.fee_type)
         .order_by(func.sum(f.amount_payout).filter(cur).desc(), f.fee_type)
     )
-    return db.fetch_all("fees_by_type", stmt)
+    return db.fetch_all("fees_by_type", stmt, replica_ok=True)
 
 
 def _linked_order(account_id: int) -> ColumnElement[bool]:
@@ -222,7 +222,7 @@ def cost_of_goods(db: Database, account_id: int, period: Period) -> Row[Any]:
         .subquery("unitless_agg")
     )
     stmt = select(cost_agg, unitless_agg).select_from(cost_agg.join(unitless_agg, true()))
-    row = db.fetch_one("cost_of_goods", stmt)
+    row = db.fetch_one("cost_of_goods", stmt, replica_ok=True)
     assert row is not None
     return row
 
@@ -241,7 +241,7 @@ def skus_without_cost(db: Database, account_id: int, period: Period, limit: int 
         .order_by(per_day.c.sku)
         .limit(limit)
     )
-    return [str(r.sku) for r in db.fetch_all("skus_without_cost", stmt)]
+    return [str(r.sku) for r in db.fetch_all("skus_without_cost", stmt, replica_ok=True)]
 
 
 def product_profits(
@@ -318,7 +318,7 @@ def product_profits(
         .order_by((agg.c.missing > 0).asc(), agg.c.profit.desc(), agg.c.sku)
         .limit(limit)
     )
-    return db.fetch_all("product_profits", stmt)
+    return db.fetch_all("product_profits", stmt, replica_ok=True)
 
 
 def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequence[Row[Any]]:
@@ -350,7 +350,7 @@ def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequenc
         .order_by(p.paid_on.desc(), p.ebay_payout_id.desc())
         .limit(limit)
     )
-    return db.fetch_all("payout_summaries", stmt)
+    return db.fetch_all("payout_summaries", stmt, replica_ok=True)
 
 
 def payout_transactions(db: Database, account_id: int, payout_id: str) -> Sequence[Row[Any]]:
@@ -371,4 +371,4 @@ def payout_transactions(db: Database, account_id: int, payout_id: str) -> Sequen
         .where(t.account_id == account_id, t.payout_id == payout_id)
         .order_by(t.booked_on, t.ebay_transaction_id)
     )
-    return db.fetch_all("payout_transactions", stmt)
+    return db.fetch_all("payout_transactions", stmt, replica_ok=True)

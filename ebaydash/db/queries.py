@@ -286,8 +286,16 @@ def top_products(
         .limit(_top_limit(limit))
         .subquery("agg")
     )
+    stmt = ranked_products(agg, account_id, by)
+    return db.fetch_all(f"top_products_by_{by}", stmt, replica_ok=True)
+
+
+def ranked_products(agg: Any, account_id: int, by: TopProductsBy) -> Select[Any]:
+    """The top products' rows from ``agg`` (a subquery of ``sku``, ``line_title``, ``units``,
+    ``revenue``, ``orders``): each SKU titled from its product (else its newest line's title),
+    ranked by ``by`` then the other figure, ties by SKU. Shared by the plain and rollup reads."""
     # (account_id, sku) is unique in products, so this join adds a title and never a row
-    stmt = (
+    return (
         select(
             agg.c.sku,
             func.coalesce(products.c.title, agg.c.line_title).label("title"),
@@ -307,7 +315,6 @@ def top_products(
             agg.c.sku,
         )
     )
-    return db.fetch_all(f"top_products_by_{by}", stmt, replica_ok=True)
 
 
 def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Sequence[Row[Any]]:

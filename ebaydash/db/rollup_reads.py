@@ -32,10 +32,9 @@ from sqlalchemy.engine import Row
 
 from ebaydash.db.engine import Database
 from ebaydash.db.figures import CANCELLED, local_day
-from ebaydash.db.queries import TopProductsBy, _money, _top_limit, listing_figures
+from ebaydash.db.queries import TopProductsBy, _money, _top_limit, listing_figures, ranked_products
 from ebaydash.db.rollups import split
-from ebaydash.db.schema import accounts, day_rollups, order_items, orders, products, sku_day_rollups
-from ebaydash.db.types import Money
+from ebaydash.db.schema import accounts, day_rollups, order_items, orders, sku_day_rollups
 from ebaydash.models import Granularity, Window
 
 __all__ = ["account_kpis", "revenue_trend", "status_mix", "top_products"]
@@ -139,7 +138,7 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
     stmt = select(sums, customers, listing_agg, currency.label("currency")).select_from(
         sums.join(customers, true()).join(listing_agg, true())
     )
-    row = db.fetch_one("account_kpis", stmt)
+    row = db.fetch_one("account_kpis", stmt, replica_ok=True)
     assert row is not None  # aggregates without GROUP BY always return one row
     return row
 
@@ -184,7 +183,7 @@ def revenue_trend(
         .group_by(bucket)
         .order_by(bucket)
     )
-    return db.fetch_all(f"revenue_trend_{granularity}", stmt)
+    return db.fetch_all(f"revenue_trend_{granularity}", stmt, replica_ok=True)
 
 
 def top_products(
@@ -235,27 +234,8 @@ def top_products(
         .limit(_top_limit(limit))
         .subquery("agg")
     )
-    stmt = (
-        select(
-            agg.c.sku,
-            func.coalesce(products.c.title, agg.c.line_title).label("title"),
-            agg.c.units,
-            type_coerce(agg.c.revenue, Money).label("revenue"),
-            agg.c.orders,
-        )
-        .select_from(
-            agg.outerjoin(products, and_(products.c.account_id == account_id, products.c.sku == agg.c.sku))
-        )
-        .order_by(
-            *(
-                [agg.c.revenue.desc(), agg.c.units.desc()]
-                if by == "revenue"
-                else [agg.c.units.desc(), agg.c.revenue.desc()]
-            ),
-            agg.c.sku,
-        )
-    )
-    return db.fetch_all(f"top_products_by_{by}", stmt)
+    stmt = ranked_products(agg, account_id, by)
+    return db.fetch_all(f"top_products_by_{by}", stmt, replica_ok=True)
 
 
 def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequence[Row[Any]]:
@@ -280,4 +260,4 @@ def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequen
         .group_by(src.status)
         .order_by(src.status)
     )
-    return db.fetch_all("status_mix", stmt)
+    return db.fetch_all("status_mix", stmt, replica_ok=True)

@@ -42,7 +42,7 @@ from ebaydash.importers import (
     rejects,
     scan_file,
 )
-from ebaydash.models import OrderRecord
+from ebaydash.models import Account, OrderRecord
 from ebaydash.services import access, namespaces, sellers
 from ebaydash.services._access import scoped
 from ebaydash.services._measure import measured
@@ -281,13 +281,7 @@ def import_orders(
     name = _clean_name(account_name)
     if not files:
         raise InvalidInput("Choose at least one file to import.")
-    check_may_import(ctx, viewer, name)
-    existing = upsert.find_account(ctx.db, name)
-    if existing is None:
-        if not viewer.is_admin:
-            raise NotAllowed(NEW_ACCOUNT_ADMINS_ONLY)
-    else:
-        viewer.require_account(existing.id)
+    existing = import_target(ctx, viewer, name)
     zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
     report = ImportReport(account_name=existing.name if existing is not None else name)
     default_currency = existing.currency if existing is not None else "USD"
@@ -482,6 +476,20 @@ def invalidate_account(ctx: Context, account_id: int) -> None:
 
 
 NEW_ACCOUNT_ADMINS_ONLY = "Only an admin can create a new account. Ask one to create it and grant it to you."
+
+
+def import_target(ctx: Context, viewer: Viewer, name: str) -> Account | None:
+    """The account called ``name`` that ``viewer`` imports into (None: it is to be created), or
+    :class:`~ebaydash.errors.NotAllowed` when they have no grant on it, or would create one
+    without being an admin. Checked before any file is read."""
+    check_may_import(ctx, viewer, name)
+    existing = upsert.find_account(ctx.db, name)
+    if existing is None:
+        if not viewer.is_admin:
+            raise NotAllowed(NEW_ACCOUNT_ADMINS_ONLY)
+    else:
+        viewer.require_account(existing.id)
+    return existing
 
 
 def check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:

@@ -25,7 +25,7 @@ from ebaydash.db import money as money_db
 from ebaydash.db import upsert
 from ebaydash.db.money import CostRow, TransactionWrite
 from ebaydash.db.upsert import Progress
-from ebaydash.errors import InvalidInput, NotAllowed, NotFound
+from ebaydash.errors import InvalidInput, NotFound
 from ebaydash.importers.detect import Unreadable, decode, detect
 from ebaydash.importers.encoding import TextSource
 from ebaydash.importers.money import checks as money_checks
@@ -39,12 +39,12 @@ from ebaydash.services import access, namespaces
 from ebaydash.services._access import for_account, scoped
 from ebaydash.services._measure import measured
 from ebaydash.services.imports import (
-    NEW_ACCOUNT_ADMINS_ONLY,
     FileSummary,
     ImportFile,
     ImportReport,
     check_may_import,
     import_orders,
+    import_target,
     invalidate_account,
 )
 from ebaydash.viewer import Viewer
@@ -218,13 +218,7 @@ def import_money(
         raise InvalidInput("Give the account a name.")
     if not files:
         raise InvalidInput("Choose at least one file to import.")
-    check_may_import(ctx, viewer, name)
-    existing = upsert.find_account(ctx.db, name)
-    if existing is None:
-        if not viewer.is_admin:
-            raise NotAllowed(NEW_ACCOUNT_ADMINS_ONLY)
-    else:
-        viewer.require_account(existing.id)
+    existing = import_target(ctx, viewer, name)
     zone_name = timezone or (existing.timezone if existing is not None else ctx.settings.timezone)
     try:
         zone = ZoneInfo(zone_name)
