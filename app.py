@@ -14,6 +14,9 @@ STOREFRONT = (
 )
 st.set_page_config(page_title="ebaydash", page_icon=STOREFRONT, layout="wide")
 
+problem = ui.startup_problem()  # a bad setting or an unusable database: that page only
+if problem is not None:
+    ui.show_startup_problem(problem)
 viewer = ui.signed_in_viewer()  # the demo's with EBAYDASH_AUTH=none; None before sign-in
 if viewer is None:
     st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon=":material/login:")]).run()

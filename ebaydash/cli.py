@@ -305,6 +305,7 @@ def _import_paths(names: Sequence[str]) -> tuple[list[Path], list[str]]:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
+    from ebaydash.formatting import plural
     from ebaydash.services import access
 
     if args.timezone is not None:
@@ -356,7 +357,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         ctx.close()
     for f in report.files:
         extra = f", {f.not_orders:,} rows not orders" if f.not_orders else ""
-        what = f"{f.orders:,} {report.kind}, {f.valid:,} valid, {f.errors:,} problems"
+        what = f"{f.orders:,} {report.kind}, {f.valid:,} valid, {plural(f.errors, 'problem')}"
         print(f"{f.name}: {f.format}, {what}{extra}")
     if report.account_created:
         print(

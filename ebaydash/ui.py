@@ -159,6 +159,29 @@ def error_banner(exc: EbaydashError) -> None:
 _STOPPED_BY_FAILURE: ContextVar[bool] = ContextVar("ebaydash_stopped_by_failure", default=False)
 
 
+def startup_problem() -> EbaydashError | None:
+    """What keeps the app from starting (a setting, or a database that cannot be used), or None.
+    Nothing is cached while there is one, so a later run tries again."""
+    try:
+        _context()
+    except (ConfigError, DatabaseError) as exc:
+        return exc
+    return None
+
+
+def show_startup_problem(problem: EbaydashError) -> NoReturn:
+    """The app's only page while it cannot start: the problem and its fix. A navigation of its
+    own, hidden, so Streamlit does not fall back to listing every file under pages/ (the admin
+    pages among them) in the sidebar."""
+
+    def ebaydash() -> None:
+        _stop_with(problem)
+
+    st.navigation([st.Page(ebaydash, title="ebaydash", default=True)], position="hidden").run()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
 def _stop_with(exc: EbaydashError) -> NoReturn:
     error_banner(exc)
     _STOPPED_BY_FAILURE.set(True)

@@ -113,6 +113,13 @@ with ui.guard():
 
     st.subheader("Status mix", help=help_["Status mix"])
     placed = sum(s.orders for s in view.status_mix)
+    cancelled = sum(s.orders for s in view.status_mix if s.status == "cancelled")
+    if cancelled:
+        # the two figures differ on purpose: say so, or the page seems to disagree with itself
+        st.caption(
+            f"All {ui.plural(placed, 'order')} placed, {cancelled:,} cancelled among them; "
+            "the Orders tile leaves cancelled orders out."
+        )
     ui.dataframe(
         st,
         pd.DataFrame(
