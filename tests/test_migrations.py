@@ -240,7 +240,8 @@ def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_ev
         assert dump(db) == before
         if db.backend == "postgresql":
             with db.connect() as conn:
-                assert security.missing_row_security(conn) == []
+                # the tables scoped through a parent row are 0007's
+                assert set(security.missing_row_security(conn)) == set(security.CHILD_TABLES)
                 status = security.row_security_status(conn)
             assert {t for t, s in status.items() if s.complete} == set(security.account_scoped_tables())
     finally:
@@ -916,5 +917,29 @@ def test_0003_adds_access_tables_and_keeps_every_row(empty_url: str) -> None:
             conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": shop[0]})
         assert dump(db, ["grants"])["grants"] == []
         assert len(dump(db, ["audit_log"])["audit_log"]) == 1
+    finally:
+        db.dispose()
+
+
+@upgrade_test("0007")
+def test_0007_puts_row_level_security_on_the_tables_scoped_through_a_parent_and_keeps_every_row(
+    empty_url: str,
+) -> None:
+    """On Postgres order_items and money_lines get forced row-level security through
+    their parent rows (nothing is missing any more); on SQLite nothing changes. Every row stays."""
+    from ebaydash.db import security
+
+    db = database_at(empty_url, revision_before("0007"))
+    _fill_like_an_older_version(db)
+    before = dump(db)
+    assert before["order_items"]
+    migrations.upgrade(db, target="0007")
+    try:
+        assert dump(db) == before
+        if db.backend == "postgresql":
+            with db.connect() as conn:
+                assert security.missing_row_security(conn) == []
+                status = security.row_security_status(conn)
+            assert all(status[table].complete for table in security.CHILD_TABLES)
     finally:
         db.dispose()

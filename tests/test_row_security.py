@@ -336,7 +336,10 @@ def test_the_app_role_is_neither_owner_nor_superuser_nor_bypassrls(tenants: Tena
     assert (row.rolsuper, row.rolbypassrls) == (False, False)
     # the check can fail: the owner owns every account-scoped table, the admin is a superuser
     with tenants.owner.connect() as conn:
-        assert set(security.check_app_role(conn).owns) == set(security.account_scoped_tables())
+        assert set(security.check_app_role(conn).owns) == {
+            *security.account_scoped_tables(),
+            *security.CHILD_TABLES,
+        }
     admin = Database(make_engine(Settings(database_url=PG_ADMIN_URL)), timeout_ms=10_000)
     try:
         with admin.connect() as conn:
@@ -472,3 +475,39 @@ def test_services_run_each_viewer_s_work_in_the_scope_of_their_grants(tenants: T
             assert queries.orders_count(ctx.db, mine, OrderFilter()) == ORDERS_PER_TENANT
     finally:
         ctx.close()
+
+
+def test_rows_scoped_through_a_parent_are_seen_only_with_it(tenants: Tenants) -> None:
+    """An order's line items carry no account id: a statement reading order_items alone, in one
+    tenant's scope, sees that tenant's lines only (the policy follows the order, revision 0007)."""
+    mine, theirs = tenants.ids
+    first_order = {}
+    with tenants.owner.transaction() as conn:
+        for account_id in (mine, theirs):
+            order_id = first_order[account_id] = conn.execute(
+                text("SELECT min(id) FROM orders WHERE account_id = :a"), {"a": account_id}
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO order_items (order_id, sku, title, quantity, unit_price) "
+                    "VALUES (:o, :s, 'Line', 1, 1.00)"
+                ),
+                {"o": order_id, "s": f"LINE-{account_id}"},
+            )
+    db = app_database(tenants)
+    try:
+        lines = "SELECT sku FROM order_items ORDER BY sku"
+        with scope.allowed_accounts({mine}), db.connect() as conn:
+            assert conn.execute(text(lines)).scalars().all() == [f"LINE-{mine}"]
+        with scope.all_accounts(), db.connect() as conn:  # control: both lines are there
+            assert conn.execute(text(lines)).scalars().all() == sorted([f"LINE-{mine}", f"LINE-{theirs}"])
+        with scope.allowed_accounts({mine}), pytest.raises(PermissionDenied), db.transaction() as conn:
+            conn.execute(  # a line under the other tenant's order is refused
+                text(
+                    "INSERT INTO order_items (order_id, sku, title, quantity, unit_price) "
+                    "VALUES (:o, 'FORGED', 'x', 1, 1.00)"
+                ),
+                {"o": first_order[theirs]},
+            )
+    finally:
+        db.dispose()

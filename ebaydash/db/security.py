@@ -60,6 +60,15 @@ def account_scoped_tables(metadata: MetaData = schema.metadata) -> dict[str, str
     return found
 
 
+#: Tables whose rows belong to an account through a parent row, not a column of their own:
+#: table -> (parent table, the column holding the parent's id). Their policy admits a row while
+#: its parent row is visible, and the parent is scoped by its own policy (revision 0007).
+CHILD_TABLES: dict[str, tuple[str, str]] = {
+    "order_items": ("orders", "order_id"),
+    "money_lines": ("money_transactions", "transaction_id"),
+}
+
+
 def live_account_scoped_tables(conn: Connection) -> dict[str, str]:
     """The same for the tables as they are in the database ``conn`` is connected to (its current
     schema): what a migration sees at its own revision."""
@@ -100,6 +109,40 @@ def enable_statements(table: str, column: str) -> list[str]:
         f"DROP POLICY IF EXISTS {POLICY_NAME} ON {_quote(table)}",
         f"CREATE POLICY {POLICY_NAME} ON {_quote(table)} USING {predicate} WITH CHECK {predicate}",
     ]
+
+
+def child_predicate(table: str, parent: str, column: str) -> str:
+    """The policy's condition on a row of ``table`` whose ``column`` holds the id of a row of
+    ``parent`` (SQL text): that parent row is visible (its own policy applies inside EXISTS)."""
+    return (
+        f"((SELECT current_setting('{ALL_SETTING}', true)) = 'on' OR EXISTS (SELECT 1 FROM "
+        f"{_quote(parent)} parent WHERE parent.id = {_quote(table)}.{_quote(column)}))"
+    )
+
+
+def enable_child_statements(table: str, parent: str, column: str) -> list[str]:
+    """DDL that enables and forces row-level security on the child ``table`` with
+    :data:`POLICY_NAME` through its ``parent`` (see :data:`CHILD_TABLES`)."""
+    predicate = child_predicate(table, parent, column)
+    return [
+        f"ALTER TABLE {_quote(table)} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {_quote(table)} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY_NAME} ON {_quote(table)}",
+        f"CREATE POLICY {POLICY_NAME} ON {_quote(table)} USING {predicate} WITH CHECK {predicate}",
+    ]
+
+
+def live_child_tables(conn: Connection) -> dict[str, tuple[str, str]]:
+    """:data:`CHILD_TABLES` that the database ``conn`` is connected to holds (its revision's)."""
+    names = set(
+        conn.execute(
+            text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            )
+        ).scalars()
+    )
+    return {table: link for table, link in CHILD_TABLES.items() if table in names}
 
 
 def disable_statements(table: str) -> list[str]:
@@ -161,11 +204,8 @@ def missing_row_security(conn: Connection) -> list[str]:
     """The account-scoped tables of the database ``conn`` is connected to whose row-level security
     is not complete (not enabled, not forced, or without :data:`POLICY_NAME`), by name. Postgres."""
     status = row_security_status(conn)
-    return sorted(
-        table
-        for table in live_account_scoped_tables(conn)
-        if table not in status or not status[table].complete
-    )
+    tables = [*live_account_scoped_tables(conn), *live_child_tables(conn)]
+    return sorted(table for table in tables if table not in status or not status[table].complete)
 
 
 @dataclass(frozen=True)
@@ -196,7 +236,7 @@ class RoleCheck:
 def check_app_role(conn: Connection, tables: list[str] | None = None) -> RoleCheck:
     """Whether the role ``conn`` is logged in as is subject to the policies on ``tables``
     (default: :func:`account_scoped_tables`). Postgres only."""
-    names = tables if tables is not None else list(account_scoped_tables())
+    names = tables if tables is not None else [*account_scoped_tables(), *CHILD_TABLES]
     row = conn.execute(
         text("SELECT current_user AS role, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
     ).one()
