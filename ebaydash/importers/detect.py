@@ -117,8 +117,9 @@ class FileScan:
                     shown = first if len(first) <= 60 else first[:57] + "..."
                     self._unreadable(
                         "not a file ebaydash can import: expected a Fulfillment API getOrders page (JSON) "
-                        "or a Seller Hub Orders report (CSV with an Order Number column); its first line "
-                        f"reads {shown!r}",
+                        "or a Seller Hub Orders report (CSV with an Order Number column), or, on their "
+                        "own, eBay's money records (a Seller Hub Transaction report or Finances API "
+                        f"pages); its first line reads {shown!r}",
                         1,
                     )
             except UnicodeDecodeError as exc:

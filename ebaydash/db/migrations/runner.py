@@ -59,8 +59,9 @@ from ebaydash.errors import (
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
-# Alembic announces each of its autogenerate plugins at INFO on every comparison
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+# Alembic announces each of its autogenerate plugins, its context and every step at INFO: what a
+# seller at the command line needs is ebaydash's own one line ("Upgraded from … to …")
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 #: The folder holding env.py, versions/ and script.py.mako (shipped as package data).
 MIGRATIONS_DIR = Path(__file__).resolve().parent
