@@ -302,26 +302,9 @@ audit_log = Table(
 ACCESS_TABLES = (users, grants, audit_log)  # revision 0003
 
 # -- money records (issue 15): eBay's transactions, payouts, and the seller's cost of goods ---------
-# Shapes and sign conventions: docs/money-records.md and ebaydash.importers.money.records.
+# Shapes, sign conventions and the transaction types (MONEY_TYPES): docs/money-records.md and
+# ebaydash.importers.money.records.
 
-MONEY_TYPES: tuple[str, ...] = (
-    "sale",
-    "refund",
-    "credit",
-    "dispute",
-    "claim",
-    "non_sale_charge",
-    "shipping_label",
-    "transfer",
-    "balance_transfer",
-    "adjustment",
-    "withdrawal",
-    "loan_repayment",
-    "purchase",
-    "hold",
-    "charge",
-    "other",
-)
 # NUMERIC(20,10) on both backends: a rate is a factor, never summed, so SQLite's float is harmless
 # there and the value is converted in Python at write time.
 Rate = Numeric(20, 10)
