@@ -452,6 +452,13 @@ SETTINGS: tuple[Spec, ...] = (
         "Largest order file an import accepts; bigger ones are refused with a message.",
     ),
     Spec(
+        "overview_parallelism",
+        "3",
+        Number(int, 1, 16),
+        "Statements of one overview run side by side, each on its own database connection, so a "
+        "cold overview waits for the slowest of them rather than their sum (1: one after another).",
+    ),
+    Spec(
         "refresh_ahead",
         "true",
         _bool,
@@ -620,6 +627,7 @@ class Settings:
     alert_response_ms: float = _default("alert_response_ms")
     alert_error_rate: float = _default("alert_error_rate")
     import_max_mb: int = _default("import_max_mb")
+    overview_parallelism: int = _default("overview_parallelism")
     refresh_ahead: bool = _default("refresh_ahead")
     cache_prefix: str = _default("cache_prefix")
     auto_migrate: bool = _default("auto_migrate")
