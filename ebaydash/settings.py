@@ -462,7 +462,7 @@ SETTINGS: tuple[Spec, ...] = (
         "refresh_ahead",
         "true",
         _bool,
-        "After an import, recompute the account's overview for the standard periods (7, 30, 90 "
+        "After an import, recompute the account's overview for the sidebar's periods (30, 7, 90, 365 "
         "days, this month) in the background, so the next viewer reads it from the cache.",
         expected="true or false",
     ),
