@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from ebaydash.errors import ConfigError, EbaydashError
+from ebaydash.errors import RAISED_TOO, ConfigError, EbaydashError
 from ebaydash.redaction import install_log_redaction
 from ebaydash.settings import Settings
 
@@ -156,11 +157,12 @@ def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ebaydash.sample_data import demo_dir
     from ebaydash.seeding import seed_demo
 
     db = _database(settings)
     try:
-        result = seed_demo(db, Path(args.sample_dir or settings.sample_dir))
+        result = seed_demo(db, demo_dir(args.sample_dir or settings.sample_dir))
     finally:
         db.dispose()
     print(result.message)
@@ -643,6 +645,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_line_logging(level: str) -> None:
+    """Log lines on stderr as ``ebaydash: WARNING: …``, without those about an error that is also
+    raised (:data:`ebaydash.errors.RAISED_TOO`): :func:`main` prints that one, once."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ebaydash: %(levelname)s: %(message)s"))
+    handler.addFilter(lambda record: not any(getattr(record, key, False) for key in RAISED_TOO))
+    logging.basicConfig(level=level, handlers=[handler])
+    # Alembic's INFO lines (plugins set up on import, each step) say nothing to an operator: the
+    # migration runner prints its own line per migration (as ebaydash.db.migrations.runner does)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _for_the_command_line(error: EbaydashError) -> str:
+    """The error's message, its advice for the dashboard's viewers turned to the operator's."""
+    from ebaydash.db.faults import RECOVERS
+
+    return str(error).replace(RECOVERS, "Run the command again once it is back.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     install_log_redaction()
     args = build_parser().parse_args(argv)
@@ -651,6 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 2
+    # the server's default (INFO) would fill an operator's terminal: warnings, unless asked for more
+    _command_line_logging(settings.log_level if "EBAYDASH_LOG_LEVEL" in os.environ else "WARNING")
     handler: Handler = args.handler
     from ebaydash.db import scope
 
@@ -662,8 +685,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 2
     except EbaydashError as exc:
-        # the message names the cause and the fix (the module that raised it has logged it)
-        print(f"ebaydash: {exc}", file=sys.stderr)
+        # the message names the cause and the fix
+        print(f"ebaydash: {_for_the_command_line(exc)}", file=sys.stderr)
         return 1
 
 

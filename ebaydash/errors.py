@@ -39,6 +39,11 @@ from ebaydash.redaction import redact
 UPGRADE_COMMAND = "ebaydash db upgrade"
 
 
+# ``extra`` of a log record about an error that is also raised to the caller: the server's log keeps
+# it, the command line (which prints the raised error) leaves it out, so nothing is said twice.
+RAISED_TOO: dict[str, object] = {"ebaydash_raised_too": True}
+
+
 class EbaydashError(Exception):
     """Base class: the message is safe and useful to show in the UI. ``str()`` passes it through
     :func:`ebaydash.redaction.redact`, so no password reaches a page, stderr or a log through one."""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ebaydash.db.schema import TABLE_NAMES
+from ebaydash.errors import ConfigError
 from ebaydash.money import to_money
 
 ANCHOR = dt.datetime(2026, 1, 31, 21, 0, tzinfo=dt.UTC)  # newest possible generated order
@@ -437,13 +438,34 @@ def write_csvs(frames: Mapping[str, pd.DataFrame], directory: Path) -> list[Path
     return written
 
 
+# the checkout the package lives in (or an editable install of one), which ships sample_data/
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_dir(configured: str | Path) -> Path:
+    """Where the demo CSVs are: ``configured`` (EBAYDASH_SAMPLE_DIR or ``--sample-dir``) when it
+    holds them; a relative path that does not, from another working directory, is looked up
+    beside the package too, so ``ebaydash seed-demo`` works from anywhere."""
+    path = Path(configured)
+    if not path.is_absolute() and not (path / f"{TABLE_NAMES[0]}.csv").exists():
+        shipped = PROJECT_ROOT / path
+        if (shipped / f"{TABLE_NAMES[0]}.csv").exists():
+            return shipped
+    return path
+
+
 def read_csvs(directory: Path) -> dict[str, pd.DataFrame]:
-    """Read the shipped CSVs back with exact types: Decimal money, aware UTC datetimes."""
+    """Read the shipped CSVs back with exact types: Decimal money, aware UTC datetimes.
+
+    Raises ConfigError naming the missing file and how to write the set again."""
     frames = {}
     for table in TABLE_NAMES:
         path = directory / f"{table}.csv"
         if not path.exists():
-            raise FileNotFoundError(f"sample data file missing: {path}")
+            raise ConfigError(
+                f"The demo data is incomplete: {path} is missing. Write the demo files with "
+                f"`ebaydash sample --out {directory}`, or point EBAYDASH_SAMPLE_DIR at them."
+            )
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         for column in frame.columns:
             if column == "id" or (

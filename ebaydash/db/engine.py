@@ -41,7 +41,7 @@ from sqlalchemy.sql import Executable
 from ebaydash.db import faults, scope, security, watchdog
 from ebaydash.db.replica import ReadReplica
 from ebaydash.db.watchdog import Deadline
-from ebaydash.errors import DatabaseError, DatabaseUnavailable, QueryTimeout
+from ebaydash.errors import RAISED_TOO, DatabaseError, DatabaseUnavailable, QueryTimeout
 from ebaydash.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -468,12 +468,12 @@ class Database:
             )
             if translated is None:  # not the database's fault (a key violated, bad data)
                 raise
-            log.warning("%s: %s", type(translated).__name__, translated)
+            log.warning("%s: %s", type(translated).__name__, translated, extra=RAISED_TOO)
             if exc.connection_invalidated and type(translated) is DatabaseUnavailable:
                 raise ConnectionLost(str(translated)) from exc
             raise translated from exc
         except sa_exc.TimeoutError as exc:
-            log.warning("DatabaseUnavailable: no free connection in the pool")
+            log.warning("DatabaseUnavailable: no free connection in the pool", extra=RAISED_TOO)
             raise DatabaseUnavailable(
                 "The database is too busy right now (no free connection). Please try again shortly."
             ) from exc
