@@ -173,7 +173,8 @@ def _run_section(args: argparse.Namespace, name: str, command: str, settings: Se
     run: dict[str, Any] = {
         "command": command,
         "when": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        "orders": args.orders,
+        # a section with a data set of its own size says so (big_seller: EBAYDASH_BENCH_BIG_ORDERS)
+        "orders": getattr(module, "ORDERS", args.orders),
         "measurements": [],
         "error": None,
         # a section's findings in prose (its module's SUMMARY), printed above its table

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from ebaydash.context import Context, build_context
-from ebaydash.db import queries, scope
+from ebaydash.db import queries, rollup_reads, scope
 from ebaydash.db.engine import Database
 from ebaydash.errors import DatabaseUnavailable
 from ebaydash.models import Window
@@ -125,3 +126,39 @@ def test_a_failing_part_fails_the_overview_and_the_pool_recovers(
         sellers.overview(ctx, OPERATOR, loaded, WINDOW)
     monkeypatch.setattr(queries, "top_buyers", original)
     assert sellers.overview(ctx, OPERATOR, loaded, WINDOW).top_buyers
+
+
+def test_parts_the_pool_drops_on_close_run_in_the_caller(
+    loaded: int, contexts: Callable[[int], Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A context closing while an overview runs (a refresh-ahead at shutdown): the parts still
+    queued are run by the caller, the overview is whole, nothing fails."""
+    ctx = contexts(2)  # one pool thread: the trend runs there, the rest waits in the queue
+    side = ctx.part(sellers._SideBySide)
+    release = threading.Event()
+    closers: list[threading.Thread] = []
+    kpis, trend = queries.account_kpis, rollup_reads.revenue_trend
+
+    def held_trend(*args: Any, **kwargs: Any) -> Any:
+        release.wait(5)
+        return trend(*args, **kwargs)
+
+    def close_then_kpis(*args: Any, **kwargs: Any) -> Any:
+        closers.append(threading.Thread(target=side.close))
+        closers[0].start()  # cancels the queued parts, waits for the trend
+        time.sleep(0.3)
+        release.set()
+        closers[0].join(5)
+        return kpis(*args, **kwargs)
+
+    monkeypatch.setattr(rollup_reads, "revenue_trend", held_trend)
+    monkeypatch.setattr(queries, "account_kpis", close_then_kpis)
+    view = sellers.overview(ctx, OPERATOR, loaded, WINDOW)
+    assert not closers[0].is_alive()
+    monkeypatch.setattr(queries, "account_kpis", kpis)
+    monkeypatch.setattr(rollup_reads, "revenue_trend", trend)
+    alone = sellers.overview(contexts(1), OPERATOR, loaded, WINDOW)
+    assert view.top_buyers == alone.top_buyers and view.status_mix == alone.status_mix
+    assert view.trend == alone.trend and view.top_by_units == alone.top_by_units
+    # and after the close, overviews run one after another in the caller's thread
+    assert sellers.overview(ctx, OPERATOR, loaded, WINDOW, fresh=True).top_buyers == alone.top_buyers

@@ -20,7 +20,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -343,30 +343,38 @@ class _SideBySide:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._workers = 0
+        self._closed = False
 
     def run(self, parallelism: int, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         """``{name: call()}``: the first call in this thread, the others on up to
         ``parallelism - 1`` pool threads, each in a copy of this thread's context (the traffic
-        kind and the database scope go with it). Raises the first failure, in ``calls``' order."""
+        kind and the database scope go with it). Raises the first failure, in ``calls``' order.
+        Once the context is closing, what the pool did not run runs here, one after another."""
         names = list(calls)
-        if parallelism <= 1 or len(names) < 2:
-            return {name: calls[name]() for name in names}
-        pool = self._executor(parallelism - 1)
-        futures = {name: pool.submit(contextvars.copy_context().run, calls[name]) for name in names[1:]}
+        pool = self._executor(parallelism - 1) if parallelism > 1 and len(names) > 1 else None
+        futures: dict[str, Future[Any]] = {}
+        if pool is not None:
+            try:
+                for name in names[1:]:
+                    futures[name] = pool.submit(contextvars.copy_context().run, calls[name])
+            except RuntimeError:  # shut down meanwhile: the context is closing
+                pass
         try:
-            first = calls[names[0]]()
+            results = {names[0]: calls[names[0]]()}
         finally:
             # a failing first part still waits for the others: none outlives the page's run
             done = {name: _outcome(f) for name, f in futures.items()}
-        results = {names[0]: first}
-        for name, (value, error) in done.items():
+        for name in names[1:]:
+            value, error = done.get(name, (_NOT_RUN, None))
             if error is not None:
                 raise error
-            results[name] = value
+            results[name] = calls[name]() if value is _NOT_RUN else value
         return results
 
-    def _executor(self, workers: int) -> ThreadPoolExecutor:
+    def _executor(self, workers: int) -> ThreadPoolExecutor | None:
         with self._lock:
+            if self._closed:
+                return None
             if self._pool is None or self._workers != workers:
                 if self._pool is not None:  # the setting changed (tests): running work finishes
                     self._pool.shutdown(wait=False)
@@ -376,14 +384,23 @@ class _SideBySide:
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
+            # parts not started yet are run by their callers instead (see run)
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+_NOT_RUN = object()
+
+
 def _outcome(future: Future[Any]) -> tuple[Any, BaseException | None]:
+    """``(value, None)``, ``(None, error)``, or ``(_NOT_RUN, None)`` for a part the pool dropped."""
+    if future.cancelled():
+        return _NOT_RUN, None
     try:
         return future.result(), None
+    except CancelledError:
+        return _NOT_RUN, None
     except BaseException as exc:  # handed to the caller, who raises it
         return None, exc
 
