@@ -507,11 +507,12 @@ def _reconnect_component() -> Any:
 
 def _watch_reconnects() -> None:
     """Mount the watcher at the end of the sidebar, which every page shares (so a page switch does
-    not mount it again). Its code is loaded lazily, and the frontend reveals a batch of new
-    elements only once the code of all of them is there: sent before the overview's tiles in a
-    session's first run, it held them back (issue 17, bench speed_browser: render 867 -> 582 ms,
-    first KPI 1.24x -> 1.11x the anchor). So the first run mounts it after the page, later runs
-    before the page, at the same place in the sidebar."""
+    not mount it again). Its script is fetched and its code loaded lazily, and the frontend
+    reveals a batch of new elements only once all of them are ready: sent in a session's first
+    overview, before the tiles or after them, it held them back (issue 17, bench speed_browser).
+    So a page that defers its heavy part to the rerun after the first paint (``tiles_painted``)
+    gets the watcher in that rerun; other pages after their first run, and every later run
+    mounts it before the page, at the same place in the sidebar."""
     with st.sidebar:
         _reconnect_component()(key="ebaydash_reconnect", on_reconnected_change=lambda: None, height=0)
 
@@ -555,6 +556,7 @@ def tiles_painted() -> bool:
     if st.session_state.get("_tiles_painted") or not _is_browser():
         return True
     st.session_state["_tiles_painted"] = True
+    st.session_state["_paint_pending"] = True  # run_page: the rerun comes, the watcher with it
     _painted_component()(key="ebaydash_painted", on_painted_change=lambda: None, height=0)
     return False
 
@@ -586,15 +588,17 @@ def run_page(page: Any) -> None:
     started = time.perf_counter()
     ok = False
     _STOPPED_BY_FAILURE.set(False)
-    first_run = not st.session_state.get("_watching_reconnects")
+    watching = bool(st.session_state.get("_watching_reconnects"))
     try:
         with guard():
             st.session_state["_selection"] = sidebar()
-        if not first_run:
+        if watching:
             _watch_reconnects()
         page.run()
         ok = True
-        if first_run:
+        # a page that held its heavy elements back until the browser has drawn the first ones
+        # (tiles_painted) gets the watcher in that rerun, not in this first paint
+        if not watching and not st.session_state.pop("_paint_pending", False):
             _watch_reconnects()
             st.session_state["_watching_reconnects"] = True
     except _SCRIPT_CONTROL:
