@@ -17,6 +17,7 @@ import pandas as pd
 from ebaydash import sample_data
 from ebaydash.db import bulk
 from ebaydash.db.engine import Database
+from ebaydash.demo_money import write_demo_money
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
     the minute before ``now`` (:func:`ebaydash.sample_data.shift_to_now`). The schema must be
     current (:func:`ebaydash.context.open_database` sees to it).
 
+    With the orders come their money records, payouts and costs of goods
+    (:func:`ebaydash.demo_money.write_demo_money`), in the same transaction.
+
     Idempotent: a database that already holds data is left alone, except a demo database loaded in
     an earlier hour and never imported into, which is reloaded so the demo stays current.
     """
@@ -44,6 +48,7 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
         lambda: sample_data.shift_to_now(sample_data.read_csvs(sample_dir), now),
         # reloaded when an hour has turned since: a demo started again later shows recent orders
         today=now.strftime("%Y-%m-%dT%H"),
+        then=lambda conn: write_demo_money(conn, now=now),
     )
     seconds = time.perf_counter() - started
     if action == "kept":
@@ -53,7 +58,9 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
         counts,
         seconds,
         f"Demo data {action}: {counts.get('orders', 0):,} orders in "
-        f"{counts.get('accounts', 0)} accounts ({seconds:.1f} s).",
+        f"{counts.get('accounts', 0)} accounts, {counts.get('money_transactions', 0):,} money "
+        f"records, {counts.get('payouts', 0):,} payouts and {counts.get('sku_costs', 0):,} costs of "
+        f"goods ({seconds:.1f} s).",
     )
 
 
