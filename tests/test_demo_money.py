@@ -11,13 +11,14 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 import streamlit as st
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from streamlit.testing.v1 import AppTest
 
 from ebaydash.context import Context, build_context
@@ -40,6 +41,7 @@ from ebaydash.seeding import seed_demo
 from ebaydash.services import profit as profit_service
 from ebaydash.settings import Settings
 from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR
+from tests.migration_support import database_at, revision_before
 
 D = Decimal
 ZERO = D("0.00")
@@ -56,7 +58,8 @@ def total(values: Any) -> Decimal:
 def demo(db: Database) -> Database:
     result = seed_demo(db, SAMPLE_DIR, now=NOW)
     assert result.action == "loaded"
-    assert result.counts["money_transactions"] > 3_000 and "money records" in result.message
+    assert result.money["money_transactions"] > 3_000 and "money records" in result.message
+    assert "money_transactions" not in result.counts  # the rows of the demo's CSVs, as before
     return db
 
 
@@ -388,7 +391,7 @@ def test_seeding_again_changes_nothing_and_a_reload_makes_the_same_money(demo: D
     # an hour later the demo is reloaded (still pristine): the same sales, refunds and labels again
     reloaded = seed_demo(demo, SAMPLE_DIR, now=NOW + dt.timedelta(hours=1))
     assert reloaded.action == "reloaded"
-    assert reloaded.counts["money_transactions"] == len(before["transactions"])  # all made anew
+    assert reloaded.money["money_transactions"] == len(before["transactions"])  # all made anew
     after = snapshot(demo)
 
     def amounts(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -396,6 +399,19 @@ def test_seeding_again_changes_nothing_and_a_reload_makes_the_same_money(demo: D
 
     assert amounts(after["transactions"]) == amounts(before["transactions"])
     assert after["payouts"] and len(after["costs"]) >= 0.9 * len(before["costs"])
+
+
+def test_a_database_from_before_the_money_tables_gets_the_orders_only(tmp_path: Path) -> None:
+    """The migration tests seed the demo at revisions before 0005 (no money tables)."""
+    db = database_at(f"sqlite:///{tmp_path / 'old.sqlite3'}", revision_before("0005"))
+    try:
+        result = seed_demo(db, SAMPLE_DIR, now=NOW)
+        with db.connect() as conn:
+            assert not inspect(conn).has_table("money_transactions")
+    finally:
+        db.dispose()
+    assert result.action == "loaded" and result.counts["orders"] > 3_000
+    assert result.money == {} and "money" not in result.message
 
 
 # -- the pages ----------------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def load_demo(
     frames: Callable[[], Mapping[str, pd.DataFrame]],
     *,
     today: str,
-    then: Callable[[Connection], Mapping[str, int]] | None = None,
+    then: Callable[[Connection], None] | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Load ``frames()`` into an empty database, or over a demo loaded at another ``today``
     (a stamp of when: the seeder passes the UTC hour, ``2026-11-29T15``) that nothing was
@@ -159,7 +159,7 @@ def load_demo(
     (:func:`ebaydash.context.open_database` sees to it).
 
     ``then(conn)``, when given, runs after the frames are in, in the same transaction (the demo's
-    money records are made from its orders as stored); its counts join the returned ones."""
+    money records are made from its orders as stored)."""
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = meta.get_meta(conn, meta.DEMO_LOADED_ON)
@@ -171,7 +171,7 @@ def load_demo(
             delete_all(conn, (*TABLES, *ROLLUP_TABLES))
         counts = load_frames(conn, data)
         if then is not None:
-            counts.update(then(conn))
+            then(conn)
         data_versions.restart(conn)  # the same ids may be back: their cached figures are not
         meta.set_meta(conn, meta.DEMO_LOADED_ON, today)
         meta.set_meta(conn, meta.DEMO_PRISTINE, "yes")
