@@ -9,14 +9,18 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from ebaydash import sample_data
 from ebaydash.db import bulk
 from ebaydash.db.engine import Database
+from ebaydash.db.schema import money_transactions
+from ebaydash.demo_money import write_demo_money
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +28,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SeedResult:
     action: str  # loaded | reloaded | kept
-    counts: dict[str, int]
+    counts: dict[str, int]  # rows loaded per table of the data set
     seconds: float
     message: str
+    money: dict[str, int] = field(default_factory=dict)  # the demo's money rows written per table
 
 
 def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None) -> SeedResult:
@@ -34,16 +39,28 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
     the minute before ``now`` (:func:`ebaydash.sample_data.shift_to_now`). The schema must be
     current (:func:`ebaydash.context.open_database` sees to it).
 
+    With the orders come their money records, payouts and costs of goods
+    (:func:`ebaydash.demo_money.write_demo_money`), in the same transaction; a database at a
+    revision before the money tables (0005) gets the orders only.
+
     Idempotent: a database that already holds data is left alone, except a demo database loaded in
     an earlier hour and never imported into, which is reloaded so the demo stays current.
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
+    money: dict[str, int] = {}
+
+    def add_money(conn: Connection) -> None:
+        # the migration tests seed a database from before revision 0005, without money tables
+        if inspect(conn).has_table(money_transactions.name):
+            money.update(write_demo_money(conn, now=now))
+
     action, counts = bulk.load_demo(
         db,
         lambda: sample_data.shift_to_now(sample_data.read_csvs(sample_dir), now),
         # reloaded when an hour has turned since: a demo started again later shows recent orders
         today=now.strftime("%Y-%m-%dT%H"),
+        then=add_money,
     )
     seconds = time.perf_counter() - started
     if action == "kept":
@@ -52,8 +69,15 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
         action,
         counts,
         seconds,
-        f"Demo data {action}: {counts.get('orders', 0):,} orders in "
-        f"{counts.get('accounts', 0)} accounts ({seconds:.1f} s).",
+        f"Demo data {action}: {counts.get('orders', 0):,} orders in {counts.get('accounts', 0)} accounts"
+        + (
+            f", {money['money_transactions']:,} money records, {money['payouts']:,} payouts and "
+            f"{money['sku_costs']:,} costs of goods"
+            if money
+            else ""
+        )
+        + f" ({seconds:.1f} s).",
+        money,
     )
 
 

@@ -146,13 +146,20 @@ def delete_all(conn: Connection, tables: Iterable[Table] = TABLES) -> None:
 
 
 def load_demo(
-    db: Database, frames: Callable[[], Mapping[str, pd.DataFrame]], *, today: str
+    db: Database,
+    frames: Callable[[], Mapping[str, pd.DataFrame]],
+    *,
+    today: str,
+    then: Callable[[Connection], None] | None = None,
 ) -> tuple[str, dict[str, int]]:
     """Load ``frames()`` into an empty database, or over a demo loaded at another ``today``
     (a stamp of when: the seeder passes the UTC hour, ``2026-11-29T15``) that nothing was
     imported into: ``("loaded" | "reloaded", rows per table)``. Any other database is left alone:
-    ``("kept", {})``, and ``frames`` is not called. The schema must be current
-    (:func:`ebaydash.context.open_database` sees to it)."""
+    ``("kept", {})``, and neither ``frames`` nor ``then`` is called. The schema must be current
+    (:func:`ebaydash.context.open_database` sees to it).
+
+    ``then(conn)``, when given, runs after the frames are in, in the same transaction (the demo's
+    money records are made from its orders as stored)."""
     with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
         has_accounts = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
         loaded_on = meta.get_meta(conn, meta.DEMO_LOADED_ON)
@@ -163,6 +170,8 @@ def load_demo(
         if has_accounts:
             delete_all(conn, (*TABLES, *ROLLUP_TABLES))
         counts = load_frames(conn, data)
+        if then is not None:
+            then(conn)
         data_versions.restart(conn)  # the same ids may be back: their cached figures are not
         meta.set_meta(conn, meta.DEMO_LOADED_ON, today)
         meta.set_meta(conn, meta.DEMO_PRISTINE, "yes")

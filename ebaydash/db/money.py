@@ -39,9 +39,11 @@ __all__ = [
     "CostWrite",
     "MoneyWrite",
     "TransactionWrite",
+    "apply_costs",
     "cost_changes",
     "list_costs",
     "replace_costs",
+    "write_account_money",
     "write_costs",
     "write_money",
 ]
@@ -152,12 +154,38 @@ def write_money(
                 result.account_created = True
             else:
                 result.account_id = int(found.id)
-            _write_transactions(conn, result, transactions)
-            _write_payouts(conn, result, payout_rows)
-            data_versions.bump(conn, result.account_id)  # the cache's invalidation, with the data
+            _write_account_money(conn, result, transactions, payout_rows)
     except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
         raise _refused(exc) from exc
     return result
+
+
+def write_account_money(
+    conn: Connection,
+    account_id: int,
+    transactions: Sequence[TransactionWrite],
+    payout_rows: Sequence[Mapping[str, Any]],
+) -> MoneyWrite:
+    """Write ``transactions`` and ``payout_rows`` (as :func:`write_money`) into the existing account
+    ``account_id``, inside the caller's transaction: the same rules, rows and data-version bump.
+
+    Unlike :func:`write_money` it leaves the demo flag (:mod:`ebaydash.db.meta`) alone: the demo's
+    own money records are written with this while the demo loads (:mod:`ebaydash.demo_money`), and
+    must not stop the demo's hourly reload. The database's errors propagate unchanged."""
+    result = MoneyWrite(account_id=account_id)
+    _write_account_money(conn, result, transactions, payout_rows)
+    return result
+
+
+def _write_account_money(
+    conn: Connection,
+    result: MoneyWrite,
+    transactions: Sequence[TransactionWrite],
+    payout_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    _write_transactions(conn, result, transactions)
+    _write_payouts(conn, result, payout_rows)
+    data_versions.bump(conn, result.account_id)  # the cache's invalidation, with the data
 
 
 def _cursor(conn: Connection) -> Any:
@@ -413,12 +441,18 @@ def write_costs(
     each change (source ``csv``); costs not in ``rows`` stay. One transaction: all or nothing."""
     try:
         with db.transaction(timeout_ms=IMPORT_TIMEOUT_MS) as conn:
-            data_versions.bump(conn, account_id)  # the cache's invalidation, with the data
-            return _apply_costs(
-                conn, account_id, rows, remove_missing=False, source="csv", file=file, now=now
-            )
+            return apply_costs(conn, account_id, rows, file=file, now=now)
     except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
         raise _refused(exc) from exc
+
+
+def apply_costs(
+    conn: Connection, account_id: int, rows: Sequence[CostRow], *, file: str | None, now: dt.datetime
+) -> CostWrite:
+    """:func:`write_costs` inside the caller's transaction (the demo's costs are written with it
+    while the demo loads): the same rows, change log (source ``csv``) and data-version bump."""
+    data_versions.bump(conn, account_id)  # the cache's invalidation, with the data
+    return _apply_costs(conn, account_id, rows, remove_missing=False, source="csv", file=file, now=now)
 
 
 def replace_costs(db: Database, account_id: int, rows: Sequence[CostRow], *, now: dt.datetime) -> CostWrite:
