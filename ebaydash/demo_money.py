@@ -45,11 +45,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from ebaydash.db import bulk
 from ebaydash.db import money as money_db
-from ebaydash.db.schema import accounts, customers, order_items, orders
 from ebaydash.importers.money.fees import FEE_GROUPS
 from ebaydash.importers.money.records import MoneyLine, MoneyTransaction, Payout, fee_tuple
 from ebaydash.money import to_money
@@ -372,34 +371,13 @@ def _account_money(
 
 
 def _read_orders(conn: Connection) -> dict[int, list[_Order]]:
-    oi = order_items.c
     items: dict[int, list[_Item]] = defaultdict(list)
-    for line in conn.execute(
-        select(oi.order_id, oi.line_item_id, oi.sku, oi.title, oi.quantity, oi.unit_price).order_by(
-            oi.order_id, oi.id
-        )
-    ):
+    for line in bulk.every_order_line(conn):
         items[int(line.order_id)].append(
             _Item(line.line_item_id, line.sku, line.title, int(line.quantity), Decimal(line.unit_price))
         )
-    o = orders.c
     by_account: dict[int, list[_Order]] = defaultdict(list)
-    stmt = (
-        select(
-            o.id,
-            o.account_id,
-            o.ebay_order_id,
-            o.status,
-            o.total_amount,
-            o.refunded_amount,
-            o.order_date,
-            o.updated_at,
-            customers.c.ebay_username,
-        )
-        .select_from(orders.outerjoin(customers, customers.c.id == o.customer_id))
-        .order_by(o.account_id, o.order_date, o.id)
-    )
-    for row in conn.execute(stmt):
+    for row in bulk.every_order(conn):
         by_account[int(row.account_id)].append(
             _Order(
                 row.ebay_order_id,
@@ -423,9 +401,7 @@ def write_demo_money(conn: Connection, *, now: dt.datetime) -> dict[str, int]:
     Raises :class:`RuntimeError` if the cost file it made does not read back (a bug here)."""
     by_account = _read_orders(conn)
     counts = {"money_transactions": 0, "payouts": 0, "sku_costs": 0}
-    for row in conn.execute(
-        select(accounts.c.id, accounts.c.currency, accounts.c.timezone).order_by(accounts.c.id)
-    ):
+    for row in bulk.every_account(conn):
         account_id = int(row.id)
         made = _account_money(account_id, row.currency, row.timezone, by_account.get(account_id, []), now)
         written = money_db.write_account_money(

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from ebaydash import sample_data
 from ebaydash.db import bulk
+from ebaydash.db import money as money_db
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import money_transactions
 from ebaydash.demo_money import write_demo_money
 
 log = logging.getLogger(__name__)
@@ -51,8 +50,7 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
     money: dict[str, int] = {}
 
     def add_money(conn: Connection) -> None:
-        # the migration tests seed a database from before revision 0005, without money tables
-        if inspect(conn).has_table(money_transactions.name):
+        if money_db.has_money_tables(conn):
             money.update(write_demo_money(conn, now=now))
 
     action, counts = bulk.load_demo(

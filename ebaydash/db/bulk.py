@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, Table, delete, func, insert, select, text
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from ebaydash.db import data_versions, meta, rollups
 from ebaydash.db.engine import Database
-from ebaydash.db.schema import ROLLUP_TABLES, TABLES, accounts
+from ebaydash.db.schema import ROLLUP_TABLES, TABLES, accounts, customers, order_items, orders
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +192,43 @@ def load_synthetic(
         meta.mark_not_pristine(conn)
         data_versions.restart(conn)
     return counts
+
+
+# -- whole data sets read back (the demo's money is made from its orders as stored) ---------------
+
+
+def every_account(conn: Connection) -> Sequence[Row[Any]]:
+    """``(id, currency, timezone)`` of every account, by id."""
+    a = accounts.c
+    stmt: Select[Any] = select(a.id, a.currency, a.timezone).order_by(a.id)
+    return conn.execute(stmt).all()
+
+
+def every_order_line(conn: Connection) -> Sequence[Row[Any]]:
+    """``(order_id, line_item_id, sku, title, quantity, unit_price)`` of every order line, by
+    order and line."""
+    oi = order_items.c
+    stmt: Select[Any] = select(oi.order_id, oi.line_item_id, oi.sku, oi.title, oi.quantity, oi.unit_price)
+    return conn.execute(stmt.order_by(oi.order_id, oi.id)).all()
+
+
+def every_order(conn: Connection) -> Sequence[Row[Any]]:
+    """``(id, account_id, ebay_order_id, status, total_amount, refunded_amount, order_date,
+    updated_at, ebay_username)`` of every order (the buyer's name or None), by account, date, id."""
+    o = orders.c
+    stmt: Select[Any] = (
+        select(
+            o.id,
+            o.account_id,
+            o.ebay_order_id,
+            o.status,
+            o.total_amount,
+            o.refunded_amount,
+            o.order_date,
+            o.updated_at,
+            customers.c.ebay_username,
+        )
+        .select_from(orders.outerjoin(customers, customers.c.id == o.customer_id))
+        .order_by(o.account_id, o.order_date, o.id)
+    )
+    return conn.execute(stmt).all()

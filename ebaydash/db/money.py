@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
@@ -489,3 +489,9 @@ def cost_changes(db: Database, account_id: int, limit: int = 200) -> Sequence[Ro
         .limit(limit)
     )
     return db.fetch_all("cost_changes", stmt)
+
+
+def has_money_tables(conn: Connection) -> bool:
+    """Whether the database holds the money tables (revision 0005 on): the migration tests seed
+    databases from before it."""
+    return inspect(conn).has_table(money_transactions.name)
