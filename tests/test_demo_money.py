@@ -42,6 +42,7 @@ from ebaydash.services import profit as profit_service
 from ebaydash.settings import Settings
 from tests.conftest import OPERATOR, ROOT, SAMPLE_DIR
 from tests.migration_support import database_at, revision_before
+from tests.test_profit import profit_tiles
 
 D = Decimal
 ZERO = D("0.00")
@@ -285,16 +286,7 @@ def truth(
 
 
 def shown(figures: Any, when: str) -> dict[str, Decimal | None]:
-    tiles = {
-        "sales": figures.sales,
-        "fees": figures.fees,
-        "ads": figures.ad_spend,
-        "labels": figures.shipping_labels,
-        "net": figures.net_proceeds,
-        "cogs": figures.cost_of_goods,
-        "profit": figures.profit,
-    }
-    return {name: getattr(kpi, when) for name, kpi in tiles.items()}
+    return {name: getattr(kpi, when) for name, kpi in profit_tiles(figures).items() if name != "margin"}
 
 
 @pytest.mark.parametrize("days", [7, 30, 365])

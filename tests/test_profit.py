@@ -287,16 +287,7 @@ def test_profit_figures_equal_pandas_over_the_same_records(
     previous_first = previous_last - (last - first)
     expected = truth(transactions, units, first, last)
     before = truth(transactions, units, previous_first, previous_last)
-    shown = {
-        "sales": figures.sales,
-        "fees": figures.fees,
-        "ads": figures.ad_spend,
-        "labels": figures.shipping_labels,
-        "net": figures.net_proceeds,
-        "cogs": figures.cost_of_goods,
-        "profit": figures.profit,
-        "margin": figures.margin,
-    }
+    shown = profit_tiles(figures)
     assert {k: v.current for k, v in shown.items()} == expected
     assert {k: v.previous for k, v in shown.items()} == before
     assert figures.fees.current is not None and figures.fees.current > 0  # the scenario does cover it
@@ -728,3 +719,17 @@ def test_a_cost_of_goods_past_the_time_limit_degrades_to_unknown(
     assert figures.net_proceeds.current == truth(transactions, units, first, last)["net"]
     for kpi in (figures.cost_of_goods, figures.profit, figures.margin):
         assert kpi.current is None and kpi.reason == profit_service.TOO_LONG
+
+
+def profit_tiles(figures: Any) -> dict[str, Any]:
+    """The profit page's tiles of ``figures`` (services.profit.profit_figures) by short name."""
+    return {
+        "sales": figures.sales,
+        "fees": figures.fees,
+        "ads": figures.ad_spend,
+        "labels": figures.shipping_labels,
+        "net": figures.net_proceeds,
+        "cogs": figures.cost_of_goods,
+        "profit": figures.profit,
+        "margin": figures.margin,
+    }
