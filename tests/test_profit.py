@@ -549,6 +549,16 @@ def test_cost_files_are_all_or_nothing_and_every_change_is_logged(ctx: Context) 
     report = services.import_costs(ctx, OPERATOR, "bad.csv", bad, account_name="Costs")
     assert not report.committed
     assert [(e.line, e.field) for e in report.errors] == [(3, "cost"), (4, "currency"), (5, "valid_from")]
+    # every problem of a row is named, not the first only
+    worse = b"SKU,cost,currency,valid_from\n,-1,EUR,tomorrow\nA,1.00,USD,2026-01-01\n"
+    report = services.import_costs(ctx, OPERATOR, "worse.csv", worse, account_name="Costs")
+    assert [(e.line, e.field) for e in report.errors] == [
+        (2, "SKU"),
+        (2, "cost"),
+        (2, "currency"),
+        (2, "valid_from"),
+    ]
+    assert "'-1' is negative" in report.errors[1].reason and not report.committed
     assert count(ctx.db, sku_costs) == 0 and count(ctx.db, sku_cost_changes) == 0
     ok = services.import_costs(ctx, OPERATOR, "costs.csv", US_COSTS, account_name="Costs")
     assert (ok.added, ok.changed, ok.unchanged) == (6, 0, 0)

@@ -394,6 +394,25 @@ class CostImportReport:
         return f"Nothing was imported: {self.file} has problems ({len(self.errors):,} listed below)."
 
 
+def _cost_amount(text: str) -> tuple[Decimal | None, str | None]:
+    """A unit cost as written (``1.50``, ``1,50``, ``1,234.50``): ``(amount, None)``, or
+    ``(None, why not)``."""
+    raw = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text.replace(",", "")
+    try:
+        cost = Decimal(raw)
+        if not cost.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        return None, f"{text!r} is not an amount"
+    if cost < 0:
+        return None, f"{text!r} is negative"
+    if cost != cost.quantize(Decimal("0.01")):
+        return None, f"{text!r} has more than two decimals"
+    if cost >= Decimal("10000000000"):
+        return None, f"{text!r} is too large"
+    return cost, None
+
+
 def parse_costs(name: str, data: bytes, *, currency: str) -> tuple[list[CostRow], list[RowError]]:
     """A cost file's rows: CSV with columns SKU, cost, currency (optional, must be ``currency``),
     valid_from (ISO date ``YYYY-MM-DD``). Problems name file, line, field and reason."""
@@ -442,51 +461,26 @@ def parse_costs(name: str, data: bytes, *, currency: str) -> tuple[list[CostRow]
             index = columns.get(key)
             return cells[index].strip() if index is not None and index < len(cells) else ""
 
+        # every problem of the row, not the first only: a seller fixes the file once
+        problems: list[tuple[str, str]] = []
         sku = cell("sku")
         if not sku:
-            errors.append(RowError(name, line_no, "SKU", "empty"))
-            continue
-        if len(sku) > 80:
-            errors.append(RowError(name, line_no, "SKU", "longer than 80 characters"))
-            continue
-        raw_cost = (
-            cell("cost").replace(",", ".")
-            if cell("cost").count(",") == 1 and "." not in cell("cost")
-            else cell("cost").replace(",", "")
-        )
-        try:
-            cost = Decimal(raw_cost)
-            if not cost.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            errors.append(RowError(name, line_no, "cost", f"{cell('cost')!r} is not an amount"))
-            continue
-        if cost < 0:
-            errors.append(RowError(name, line_no, "cost", f"{cell('cost')!r} is negative"))
-            continue
-        if cost != cost.quantize(Decimal("0.01")):
-            errors.append(RowError(name, line_no, "cost", f"{cell('cost')!r} has more than two decimals"))
-            continue
-        if cost >= Decimal("10000000000"):
-            errors.append(RowError(name, line_no, "cost", f"{cell('cost')!r} is too large"))
-            continue
+            problems.append(("SKU", "empty"))
+        elif len(sku) > 80:
+            problems.append(("SKU", "longer than 80 characters"))
+        cost, cost_problem = _cost_amount(cell("cost"))
+        if cost_problem:
+            problems.append(("cost", cost_problem))
         row_currency = cell("currency").upper()
         if row_currency and row_currency != currency:
-            errors.append(
-                RowError(
-                    name,
-                    line_no,
-                    "currency",
-                    f"{row_currency} is not the account's currency ({currency}); give costs in {currency}",
-                )
-            )
-            continue
+            why = f"{row_currency} is not the account's currency ({currency}); give costs in {currency}"
+            problems.append(("currency", why))
         try:
             valid_from = dt.date.fromisoformat(cell("valid_from"))
         except ValueError:
-            errors.append(
-                RowError(name, line_no, "valid_from", f"{cell('valid_from')!r} is not a date (YYYY-MM-DD)")
-            )
+            problems.append(("valid_from", f"{cell('valid_from')!r} is not a date (YYYY-MM-DD)"))
+        if problems or cost is None:
+            errors.extend(RowError(name, line_no, field, reason) for field, reason in problems)
             continue
         row_key = (sku, valid_from)
         if row_key in rows and rows[row_key].unit_cost != cost:
