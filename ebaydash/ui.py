@@ -61,6 +61,7 @@ PERIODS: dict[str, int | None] = {
     "Last 12 months": 365,
     "Custom range": None,
 }
+DEFAULT_PERIOD = "Last 30 days"
 CURRENCY_SYMBOLS = formatting.CURRENCY_SYMBOLS
 
 
@@ -331,19 +332,27 @@ def sidebar() -> Selection | None:
         if st.session_state.get("account_id") not in by_id:
             st.session_state["account_id"] = services.default_account(all_accounts).id
         account_id = st.selectbox(
-            "Account", options=list(by_id), format_func=lambda i: by_id[i].name, key="account_id"
+            "Account",
+            options=list(by_id),
+            format_func=lambda i: by_id[i].name,
+            key="account_id",
+            on_change=_forget_link_warning,
         )
         account = by_id[account_id]
-        label = st.selectbox("Period", options=list(PERIODS), index=1, key="period")
+        # the default goes through the session state, as a link's period does: a widget given an
+        # index as well as a state logs Streamlit's "default value and Session State" warning
+        st.session_state.setdefault("period", DEFAULT_PERIOD)
+        label = st.selectbox("Period", options=list(PERIODS), key="period", on_change=_forget_link_warning)
         days = PERIODS[label]
         picked: Any = None
         if days is None:
             today = dt.datetime.now(dt.UTC).date()
+            st.session_state.setdefault("custom_dates", (today - dt.timedelta(days=29), today))
             picked = st.date_input(
                 "Dates",
-                value=st.session_state.get("custom_dates", (today - dt.timedelta(days=29), today)),
                 max_value=today + dt.timedelta(days=1),
                 key="custom_dates",
+                on_change=_forget_link_warning,
             )
             if not isinstance(picked, tuple) or len(picked) != 2:
                 st.caption("Pick a start and an end date.")
@@ -354,6 +363,7 @@ def sidebar() -> Selection | None:
             window = Window.last_days(days, account.timezone)
         dates = picked if isinstance(picked, tuple) and len(picked) == 2 else None
         _write_link(links.sidebar_params(account.id, label, dates), keep=links.ORDERS_PARAMS)
+        _link_warning()
         fresh = st.button("↻ Refresh data", help="Read everything again from the database.")
         st.caption(f"Times in {account.timezone}")
         if ctx.settings.replica_name:
@@ -387,7 +397,21 @@ def _view_from_link(by_id: dict[int, Account]) -> None:
         st.session_state["custom_dates"] = view.dates
     if problems:
         # a link is anyone's text: its values are quoted back as text
-        st.warning(md("This link could not be followed fully: " + "; ".join(problems) + "."), icon="🔗")
+        st.session_state["_link_warning"] = md(
+            "This link could not be followed fully: " + "; ".join(problems) + "."
+        )
+
+
+def _link_warning() -> None:
+    """What was wrong with the link this session opened, said on every run until the viewer
+    picks another account or period (the page's own reruns would otherwise wipe it at once)."""
+    text = st.session_state.get("_link_warning")
+    if text:
+        st.warning(text, icon="🔗")
+
+
+def _forget_link_warning() -> None:
+    st.session_state.pop("_link_warning", None)
 
 
 def _write_link(params: dict[str, str], *, keep: tuple[str, ...] = ()) -> None:

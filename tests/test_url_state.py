@@ -114,3 +114,17 @@ def test_a_tampered_page_cursor_falls_back_to_the_first_page(demo_env: Settings)
     assert "no longer valid" in " ".join(w.value for w in at.warning)
     assert "rows 1–25" in next(m.value for m in at.markdown if "matching orders" in m.value)
     assert "cursor" not in params_of(at)
+
+
+def test_a_bad_links_warning_stays_until_another_view_is_picked(demo_env: Settings) -> None:
+    def warned(at: AppTest) -> bool:
+        return any("could not be followed" in w.value for w in at.warning)
+
+    at = session({"period": "forever"})
+    assert warned(at)
+    at.run()  # a rerun of the same view (the overview's paint report, Refresh) keeps saying it
+    assert warned(at)
+    at.sidebar.selectbox(key="period").set_value("Last 7 days").run()
+    assert not warned(at) and not at.exception
+    # a link without problems never warns
+    assert not warned(session({"period": "7d"}))
