@@ -62,6 +62,7 @@ PERIODS: dict[str, int | None] = {
     "Custom range": None,
 }
 DEFAULT_PERIOD = "Last 30 days"
+NO_ACCOUNTS = "No accounts yet. Run `make run` to load the demo, or import your orders."
 CURRENCY_SYMBOLS = formatting.CURRENCY_SYMBOLS
 
 
@@ -146,10 +147,15 @@ BANNER_TITLES: tuple[tuple[type[EbaydashError], str], ...] = (
 
 def banner_text(exc: EbaydashError) -> str:
     """The error banner's text: a heading naming the kind of problem, then the message."""
+    message = str(exc)
     for kind, title in BANNER_TITLES:
         if isinstance(exc, kind):
-            return f"**{title}.** {exc}"
-    return str(exc)
+            # a message that opens with its heading's words says it once ("The database cannot be
+            # reached right now (…)"), in bold
+            if message.casefold().startswith(title.casefold()):
+                return f"**{message[: len(title)]}**{message[len(title) :]}"
+            return f"**{title}.** {message}"
+    return message
 
 
 def error_banner(exc: EbaydashError) -> None:
@@ -315,13 +321,16 @@ def sidebar() -> Selection | None:
     so the choice survives page switches). ``None`` when there is nothing to select."""
     ctx = context()
     with st.sidebar:
+        st.session_state.pop("_no_selection", None)
         try:
             all_accounts = services.accounts(ctx, viewer())
         except DatabaseError as exc:
             error_banner(exc)
+            st.session_state["_no_selection"] = exc  # the page says why, not "choose an account"
             return None
         if not all_accounts:
-            st.info("No accounts yet. Run `make run` to load the demo, or import your orders.")
+            st.info(NO_ACCOUNTS)
+            st.session_state["_no_selection"] = NO_ACCOUNTS
             return None
         by_id = {a.id: a for a in all_accounts}
         _view_from_link(by_id)  # a new session (reload, shared link, failover) opens the URL's view
@@ -495,7 +504,10 @@ def selection() -> Selection:
     _ensure_entered_through_app()
     chosen = st.session_state.get("_selection")
     if not isinstance(chosen, Selection):
-        _stop("Choose an account in the sidebar.")
+        why = st.session_state.get("_no_selection")
+        if isinstance(why, EbaydashError):
+            _stop_with(why)
+        _stop(why if isinstance(why, str) else "Choose an account in the sidebar.")
     return chosen
 
 

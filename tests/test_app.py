@@ -88,3 +88,24 @@ def test_data_as_of_is_shown(demo_env: Settings) -> None:
     captions = " ".join(c.value for c in at.caption)
     assert "Data as of" in captions
     assert str(dt.datetime.now(dt.UTC).year) in captions
+
+
+def test_a_database_lost_after_start_is_said_on_the_page(
+    demo_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebaydash import services
+    from ebaydash.errors import DatabaseUnavailable
+
+    at = app().run()
+    assert at.metric
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise DatabaseUnavailable("The database cannot be reached right now (nothing at :5999).")
+
+    monkeypatch.setattr(services, "accounts", down)
+    at.run()
+    assert not at.exception
+    page = " ".join(e.value for e in at.main.error)
+    # the page says what is wrong (once), not "choose an account" from an empty sidebar
+    assert "cannot be reached" in page and "Choose an account" not in page
+    assert page.count("cannot be reached") == 1

@@ -510,6 +510,12 @@ def test_every_database_error_has_its_own_banner_heading(error: EbaydashError, h
     assert ui.banner_text(error) == f"**{heading}.** x"
 
 
+def test_a_message_that_opens_with_its_heading_says_it_once() -> None:
+    text = ui.banner_text(DatabaseUnavailable("The database cannot be reached right now (nothing at :5999)."))
+    assert text == "**The database cannot be reached** right now (nothing at :5999)."
+    assert text.lower().count("cannot be reached") == 1
+
+
 def test_the_error_tree() -> None:
     """The classes a caller may catch, and the ones that stay retryable outages."""
     for kind in (DatabaseUnresponsive,):
