@@ -166,7 +166,20 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.dispose()
     print(result.message)
+    # a relative EBAYDASH_DATA_DIR is relative to where the command runs: say which database the
+    # app must be started on to see this data
+    print(f"Database: {_where(settings)}")
     return 0
+
+
+def _where(settings: Settings) -> str:
+    """The database, for a person: the SQLite file's absolute path, or the URL without password."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=True)
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -215,7 +228,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(payload, default=str, indent=2))
     else:
         print(f"{decision.label}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
-        print(decision.reason)
+        print(_for_the_command_line(decision.reason))
         from ebaydash.monitor.scaling import fmt
 
         for rule in decision.rules:
@@ -657,11 +670,11 @@ def _command_line_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _for_the_command_line(error: EbaydashError) -> str:
-    """The error's message, its advice for the dashboard's viewers turned to the operator's."""
+def _for_the_command_line(message: object) -> str:
+    """A message (an error's), its advice for the dashboard's viewers turned to the operator's."""
     from ebaydash.db.faults import RECOVERS
 
-    return str(error).replace(RECOVERS, "Run the command again once it is back.")
+    return str(message).replace(RECOVERS, "Run the command again once it is back.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -83,6 +83,8 @@ def test_seed_demo_works_from_another_directory_and_names_a_missing_file(tmp_pat
     done = _run(["seed-demo"], {"EBAYDASH_DATA_DIR": str(tmp_path / "data")}, elsewhere)
     assert done.returncode == 0, done.stderr
     assert "Demo data loaded" in done.stdout
+    # where the data went, so the app can be started on it
+    assert f"Database: {(tmp_path / 'data' / 'ebaydash.sqlite3').resolve()}" in done.stdout
     # a demo directory without its files: the file and the fix, no traceback
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -92,3 +94,11 @@ def test_seed_demo_works_from_another_directory_and_names_a_missing_file(tmp_pat
     assert done.returncode == 2
     assert f"{empty / 'accounts.csv'} is missing" in done.stderr
     assert "ebaydash sample --out" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_recommend_on_an_unreachable_database_says_so_and_exits_1(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"
+    done = _run(["recommend"], {"EBAYDASH_DATABASE_URL": url}, tmp_path)
+    assert done.returncode == 1, done.stdout  # a hold on unknown state is no verdict
+    assert "scaling state could not be read" in done.stdout and "cannot be reached" in done.stdout
+    assert "dashboard" not in done.stdout and "Traceback" not in done.stderr

@@ -114,6 +114,11 @@ def _decide(
                 reason=f"{decision.reason} But the decision could not be recorded for the other "
                 "replicas, so none is taken now.",
             )
+        elif act:
+            # a hold on unknown state is no verdict for a script: it is told why (and exits 1)
+            decision = dataclasses.replace(
+                decision, rule="state_unavailable", reason=f"{note} {decision.reason}"
+            )
         return decision, state, observed, note
 
 
