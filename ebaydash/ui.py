@@ -806,6 +806,13 @@ def keyed(prefix: str, *parts: Any) -> str:
     return f"{prefix}:{digest}"
 
 
+def browser_timezone() -> str | None:
+    """The viewer's browser's IANA time zone, when it told one that ebaydash knows; else None
+    (AppTest, an old browser)."""
+    zone = st.context.timezone
+    return zone if zone in services.timezones() else None
+
+
 def viewer_timezone() -> str:
     """The zone the sidebar says times are in (the chosen account's); UTC before there is one."""
     chosen = st.session_state.get("_selection")

@@ -56,7 +56,8 @@ with ui.guard():
         st.caption(f"Currency {ui.md(account.currency)}; orders in another currency are refused.")
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
-        zone_default = ctx.settings.timezone
+        # Seller Hub writes the seller's local times: the browser's zone is the best first guess
+        zone_default = ui.browser_timezone() or ctx.settings.timezone
         st.caption(
             "The account takes its currency and eBay site from the seller's side of the files (the "
             "report's money and language, the API's listing site) and its eBay seller id from the files."
@@ -177,6 +178,14 @@ with ui.guard():
                 ),
                 hide_index=True,
                 width="stretch",
+                # the reason is the point of the table: it gets the room, the others what they need
+                column_config={
+                    "File": st.column_config.TextColumn(width="small"),
+                    "Line": st.column_config.TextColumn(width="small"),
+                    "Order": st.column_config.TextColumn(width="small"),
+                    "Column": st.column_config.TextColumn(width="small"),
+                    "Problem": st.column_config.TextColumn(width="large"),
+                },
             )
             st.download_button(
                 "Download the problems as CSV",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ebaydash import services
 from ebaydash.context import build_context
@@ -69,3 +69,23 @@ def test_a_deep_link_as_the_first_request_still_gets_the_whole_app(
         sidebar = page.locator('[data-testid="stSidebar"]')
         expect(sidebar.get_by_text("Account", exact=True)).to_be_visible(timeout=30_000)
         expect(sidebar.get_by_role("link", name="Overview")).to_be_visible()
+
+
+def test_a_new_accounts_zone_starts_as_the_browsers(server: tuple[str, Settings], browser: Browser) -> None:
+    """Seller Hub's dates are the seller's local times: the import page's zone for a new account
+    starts as the browser's, not UTC (an existing account keeps its own)."""
+    base, _settings = server
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/import_orders")
+        expect(page.locator("h1").filter(has_text="Import")).to_be_visible(timeout=30_000)
+        page.get_by_text("A new account", exact=True).click()
+        main = page.locator('[data-testid="stMain"]')
+        expect(main.get_by_text("Time zone of the Seller Hub dates")).to_be_visible(timeout=10_000)
+        zone = main.get_by_role("combobox", name="Time zone of the Seller Hub dates")
+        expect(zone).to_match_aria_snapshot(
+            '- combobox "Time zone of the Seller Hub dates": Asia/Tokyo', timeout=10_000
+        )
+    finally:
+        context.close()
