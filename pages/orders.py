@@ -140,10 +140,10 @@ with ui.guard():
     if page.rows and not picked_rows:
         st.caption("Click a row to see the order's items and amounts.")
     elif page.rows and picked_rows[0] < len(page.rows):
-        st.subheader("Order details")
         order_id = page.rows[picked_rows[0]].id
         detail = services.order_detail(ctx, chosen.viewer, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
+        st.subheader(f"Order {ui.md(o.ebay_order_id)}")
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"
             f" · status **{ui.md(o.status)}**"

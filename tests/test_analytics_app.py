@@ -18,7 +18,7 @@ from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from ebaydash import services
+from ebaydash import services, ui
 from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.settings import Settings
@@ -196,13 +196,17 @@ def click_row(at: AppTest, row: int) -> None:
 def test_drill_down_opens_the_clicked_row(app_shop: Shop) -> None:
     at = orders_app()
     assert "orders_detail" not in [s.key for s in at.selectbox]  # the table's rows are the choice
-    assert "Order details" not in [h.value for h in at.subheader]
+    assert not [h.value for h in at.subheader if h.value.startswith("Order ")]
     assert any("Click a row" in c.value for c in at.caption)
     newest_first = sorted(app_shop.rows["orders"], key=lambda o: o["order_date"], reverse=True)
     click_row(at, 0)
     assert not at.exception and not at.error
     newest = newest_first[0]  # n = 0: 4.99 shipping
     values = metrics(at)
+    # the heading names the order (its eBay number, as Markdown-safe text)
+    assert [h.value for h in at.subheader if h.value.startswith("Order ")] == [
+        f"Order {ui.md(newest['ebay_order_id'])}"
+    ]
     assert values["Shipping & other"] == "$4.99"
     assert values["Total"] == f"${newest['total_amount']:,.2f}"
     lines = at.dataframe[1].value
@@ -213,7 +217,7 @@ def test_drill_down_opens_the_clicked_row(app_shop: Shop) -> None:
     assert values["Shipping & other"] == "$0.00" and values["Total"] == f"${second['total_amount']:,.2f}"
     # the next page shows its own rows: the previous page's choice does not carry over
     at.button(key="orders_next").click().run()
-    assert "Order details" not in [h.value for h in at.subheader]
+    assert not [h.value for h in at.subheader if h.value.startswith("Order ")]
     click_row(at, 0)
     assert metrics(at)["Total"] == f"${newest_first[25]['total_amount']:,.2f}"
 
