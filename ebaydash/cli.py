@@ -381,10 +381,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(report.summary_text(skip_hint="run the same command with --skip-invalid"))
     counts = " + ".join(f"{n:,} {label}" for label, n in report.counts().items() if n)
-    print(
-        f"{report.kind.capitalize()}: {counts or '0'} = {report.accounted:,} of "
-        f"{report.orders_in:,} in the files."
-    )
+    if report.orders_in:  # a file that held none (unreadable, not eBay's) has nothing to account for
+        print(
+            f"{report.kind.capitalize()}: {counts or '0'} = {report.accounted:,} of "
+            f"{report.orders_in:,} in the files."
+        )
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.not_orders:

@@ -97,3 +97,14 @@ def test_the_timezone_option_places_seller_hub_dates(database: Database) -> None
         ).scalar()
     # Sep-30-26 23:45:00 in Tokyo (UTC+9)
     assert first is not None and first.isoformat() == "2026-09-30T14:45:00+00:00"
+
+
+def test_a_file_that_is_not_ebays_gets_no_empty_tally(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list: milk, eggs\n")
+    assert main(["import", str(notes), "--account", "Shop"]) == 1
+    out = capsys.readouterr().out
+    assert "notes.txt" in out and "0 of 0" not in out  # the reason, not "Orders: 0 = 0 of 0"
+    assert order_count(database) == 0
