@@ -923,3 +923,13 @@ def test_a_line_level_refund_is_counted_when_the_order_says_it_was_refunded() ->
     order["orderPaymentStatus"] = "PAID"
     parsed = read(json.dumps({"orders": [order]}).encode(), "page.json")
     assert parsed.orders[0].refunded_amount == Decimal("0.00")
+
+
+def test_a_second_account_of_one_seller_is_not_warned_about_its_own_files() -> None:
+    from ebaydash.importers.checks import seller_warnings
+
+    # ebaydash named the second account of 'tidy_attic_co' 'tidy_attic_co-2' (create_account)
+    assert seller_warnings({"tidy_attic_co"}, "tidy_attic_co-2") == []
+    assert seller_warnings({"tidy_attic_co"}, "tidy_attic_co") == []
+    warned = seller_warnings({"quiet_shelf_goods"}, "tidy_attic_co-2")
+    assert len(warned) == 1 and "'quiet_shelf_goods'" in warned[0]

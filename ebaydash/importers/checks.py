@@ -9,6 +9,7 @@ written and which orders are refused for their currency; the second reading writ
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -159,8 +160,12 @@ def account_marketplace(files: Sequence[ParsedFile], currency: str | None) -> st
 
 
 def seller_warnings(seller_ids: set[str], ebay_user_id: str) -> list[str]:
-    """Orders that name another eBay seller than the account's: likely the wrong account chosen."""
-    others = sorted(seller_ids - {ebay_user_id})
+    """Orders that name another eBay seller than the account's: likely the wrong account chosen.
+
+    A second account of one seller is given the seller's id with a number (``shop-2``, see
+    ebaydash.db.upsert.create_account): its own seller's files are no surprise to it."""
+    own = re.sub(r"-\d+$", "", ebay_user_id)
+    others = sorted(s for s in seller_ids if s not in (ebay_user_id, own))
     if not others:
         return []
     return [
