@@ -44,6 +44,12 @@ def money(amount: Decimal | int | float, currency: str) -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
+def money_or(amount: Decimal | int | float | None, currency: str, missing: str = "unknown") -> str:
+    """:func:`money`, or ``missing`` (``"unknown"``, ``"—"``, ``"new"``…) for an amount that is None:
+    an absent amount is never shown as 0 or ``None``."""
+    return missing if amount is None else money(amount, currency)
+
+
 def money_axis(currency: str) -> dict[str, str]:
     """Plotly axis settings for a money axis: ``$2,500`` ticks (``2,500 SEK`` without a symbol);
     cents only where the ticks need them (``$0.50``)."""

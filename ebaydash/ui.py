@@ -674,6 +674,7 @@ def file_name_part(text: str) -> str:
 # -- formatting (the rules are in ebaydash.formatting; these draw with them) --------------------
 
 money = formatting.money
+money_or = formatting.money_or
 delta = formatting.delta
 percent = formatting.percent
 local_time = formatting.local_time

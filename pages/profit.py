@@ -42,50 +42,52 @@ with ui.guard():
         "days just before this period."
     )
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Fees by type")
-        if figures.fees_by_type:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "Fee type": f.label,
-                            "eBay code": f.fee_type,
-                            f"This period ({cur})": f.current,
-                            f"Before ({cur})": f.previous,
-                        }
-                        for f in figures.fees_by_type
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        else:
-            st.info("No fees in these periods.")
-    with right:
-        st.subheader("Top products by profit", help=help_["Top products by profit"])
-        top = services.top_products_by_profit(
-            ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh
+    # one under the other, full width: side by side at 1400 px the amounts were cut off
+    st.subheader("Fees by type")
+    if figures.fees_by_type:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Fee type": f.label,
+                        "This period": ui.money(f.current, cur),
+                        "Before": ui.money(f.previous, cur),
+                        "eBay code": f.fee_type,
+                    }
+                    for f in figures.fees_by_type
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Before": st.column_config.TextColumn(help="The same number of days just before."),
+                "eBay code": st.column_config.TextColumn(width="small", help="eBay's FeeTypeEnum code."),
+            },
         )
-        if top:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "SKU": p.sku,
-                            "Title": p.title,
-                            "Units": p.units,
-                            "Revenue": p.revenue,
-                            "Fees": p.fees,
-                            "Cost of goods": p.cost_of_goods,
-                            "Profit": p.profit,
-                        }
-                        for p in top
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        else:
-            st.info("No sales with imported orders in this period.")
+    else:
+        st.info("No fees in these periods.")
+
+    st.subheader("Top products by profit", help=help_["Top products by profit"])
+    top = services.top_products_by_profit(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
+    if top:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "SKU": p.sku,
+                        "Title": p.title,
+                        "Units": p.units,
+                        "Revenue": ui.money(p.revenue, cur),
+                        "Fees": ui.money(p.fees, cur),
+                        "Cost of goods": ui.money_or(p.cost_of_goods, cur),
+                        "Profit": ui.money_or(p.profit, cur),
+                    }
+                    for p in top
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Title": st.column_config.TextColumn(width="medium")},
+        )
+    else:
+        st.info("No sales with imported orders in this period.")

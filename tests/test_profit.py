@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -664,6 +665,14 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert shown["Cost of goods"] == "$31.19"
         assert shown["Profit"] == "$49.27"
         assert shown["Ad spend"] == "$1.10"
+        # the tables: money with the currency and cents, one under the other (no columns but the
+        # tiles'), the eBay code last
+        fee_table, top_table = at.dataframe[0].value, at.dataframe[1].value
+        assert list(fee_table.columns) == ["Fee type", "This period", "Before", "eBay code"]
+        assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in fee_table["This period"]), fee_table
+        assert list(top_table.columns)[-2:] == ["Cost of goods", "Profit"]
+        assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in top_table["Revenue"]), top_table
+        assert len(at.columns) == 8  # 2 rows of 4 tiles
         at.switch_page("pages/payouts.py").run()
         assert not at.exception and not at.error
         warnings = " ".join(w.value for w in at.warning)
