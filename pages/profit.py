@@ -15,6 +15,13 @@ st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.ti
 with ui.guard():
     figures = services.profit_figures(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
     cur, help_ = figures.currency, services.PROFIT_FIGURES
+    # why the money figures are unknown, said once above the tiles rather than under each of them
+    shared_reason = figures.sales.reason
+    if not figures.money_imported:
+        st.info(services.NO_MONEY_RECORDS, icon="ℹ️")
+    elif shared_reason:
+        why = shared_reason.removeprefix("unknown — ")
+        st.info(f"Unknown: {why}.", icon="ℹ️")
     tiles = [
         ("Sales", figures.sales, "normal"),
         ("Fees", figures.fees, "inverse"),
@@ -35,7 +42,7 @@ with ui.guard():
                 delta_color="inverse" if color == "inverse" else "normal",
                 help=help_[label],
             )
-            if kpi.current is None and kpi.reason:
+            if kpi.current is None and kpi.reason and kpi.reason != shared_reason:
                 column.caption(kpi.reason)
     st.caption(
         f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "

@@ -46,6 +46,7 @@ from ebaydash.services.performance import (
     replica_status,
 )
 from ebaydash.services.profit import (
+    NO_MONEY_RECORDS,
     PROFIT_FIGURES,
     payout_transactions,
     payouts,
@@ -83,6 +84,7 @@ __all__ = [
     "EXPORT_COLUMNS",
     "EXPORT_ITEM_COLUMNS",
     "FIGURES",
+    "NO_MONEY_RECORDS",
     "ORDER_STATUSES",
     "PAGE_SIZES",
     "PROFIT_FIGURES",
