@@ -48,6 +48,7 @@ with ui.guard():
         f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "
         "days just before this period."
     )
+    st.caption(services.SALES_VS_REVENUE)
 
     # one under the other, full width: side by side at 1400 px the amounts were cut off
     st.subheader("Fees by type")

@@ -729,6 +729,9 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert list(top_table.columns)[-2:] == ["Cost of goods", "Profit"]
         assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in top_table["Revenue"]), top_table
         assert len(at.columns) == 8  # 2 rows of 4 tiles
+        # why Sales is not the Overview's revenue, on the page and in the tile's help
+        assert services.SALES_VS_REVENUE in [c.value for c in at.caption]
+        assert "Overview's revenue" in (next(m for m in at.metric if m.label == "Sales").help or "")
         at.switch_page("pages/payouts.py").run()
         assert not at.exception and not at.error
         warnings = " ".join(w.value for w in at.warning)

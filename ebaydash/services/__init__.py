@@ -48,6 +48,7 @@ from ebaydash.services.performance import (
 from ebaydash.services.profit import (
     NO_MONEY_RECORDS,
     PROFIT_FIGURES,
+    SALES_VS_REVENUE,
     payout_transactions,
     payouts,
     profit_figures,
@@ -89,6 +90,7 @@ __all__ = [
     "PAGE_SIZES",
     "PROFIT_FIGURES",
     "ROLES",
+    "SALES_VS_REVENUE",
     "SORT_LABELS",
     "TRAFFIC_LABELS",
     "WINDOWS_S",

@@ -41,6 +41,13 @@ NO_MONEY_RECORDS = (
 )
 
 
+SALES_VS_REVENUE = (
+    "Sales here differ from the Overview's revenue, and neither is wrong: sales are eBay's gross of "
+    "the sales it booked in the period (by its booking day), before refunds; the Overview's revenue "
+    "is the orders placed in the period, net of their refunds."
+)
+
+
 def unknown_period(first: dt.date, last: dt.date) -> str:
     """The reason of a figure whose window has orders but no money record."""
     return (
@@ -54,7 +61,9 @@ TOO_LONG = "unknown — cost of goods took longer than the time limit; choose a 
 
 PROFIT_FIGURES: dict[str, str] = {
     "Sales": "What buyers paid for the period's sales (eBay's gross transaction amount of the "
-    '"Order" transactions: items, shipping and the tax the seller collects), before fees.',
+    '"Order" transactions: items, shipping and the tax the seller collects), before fees. Not the '
+    "Overview's revenue: sales count on the day eBay booked them, before refunds (refunds lower net "
+    "proceeds); revenue counts orders placed in the period, net of their refunds.",
     "Fees": "eBay's fees on the period's transactions: final value fees (variable and fixed per "
     "order), international, regulatory operating, performance, listing and Promoted Listings fees, "
     "minus fees eBay credited back (with a refund, or an ad fee refunded). Charity donations are not "
