@@ -675,6 +675,8 @@ def file_name_part(text: str) -> str:
 
 money = formatting.money
 money_or = formatting.money_or
+payout_status = formatting.payout_status
+money_type = formatting.money_type
 delta = formatting.delta
 percent = formatting.percent
 local_time = formatting.local_time

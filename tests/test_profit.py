@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ebaydash import services
+from ebaydash import formatting, services
 from ebaydash.cli import main
 from ebaydash.context import Context, build_context
 from ebaydash.db import money as money_db
@@ -738,10 +738,58 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert "1 payout(s) do not equal" in warnings
         table = at.dataframe[0].value
         assert list(table["Difference"]) == ["$5.00", ""]
+        # the sidebar's period, said under the title; statuses and types in words
+        assert any("01 Sep 2026 – 30 Sep 2026" in c.value and "newest first" in c.value for c in at.caption)
+        assert set(table["Status"]) <= set(formatting.PAYOUT_STATUS_LABELS.values()), table["Status"]
+        assert "SUCCEEDED" not in set(table["Status"])
+        lines = at.dataframe[1].value
+        assert set(lines["Type"]) <= set(formatting.MONEY_TYPE_LABELS.values()), lines["Type"]
+        assert "Exchange rate" not in lines.columns  # no transaction of the US account is converted
         at.switch_page("pages/costs.py").run()
         assert not at.exception and not at.error
+
+        # negative control: a period without payouts lists none, and says why
+        later = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        later.query_params.update(
+            account=str(account_id), period="custom", **{"from": "2026-11-01", "to": "2026-11-30"}
+        )
+        later.run()
+        later.switch_page("pages/payouts.py").run()
+        assert not later.exception and not later.dataframe
+        assert [i.value for i in later.info] == [
+            "No payouts in this period: choose a longer one in the sidebar."
+        ]
     finally:
         st.cache_resource.clear()
+
+
+def test_payouts_are_listed_for_the_window_newest_first(ctx: Context) -> None:
+    report = services.import_files(
+        ctx, OPERATOR, [money_file("get_payouts_us.json")], account_name="Retro", timezone=ZONE
+    )
+    assert report.committed and report.account_id is not None, report.summary
+    every = profit_service.payouts(ctx, OPERATOR, report.account_id)
+    assert len(every) >= 2 and [p.paid_on for p in every] == sorted((p.paid_on for p in every), reverse=True)
+    newest = every[0].paid_on
+    one_day = Window.for_dates(newest, newest, ZONE)
+    assert [p.payout_id for p in profit_service.payouts(ctx, OPERATOR, report.account_id, one_day)] == [
+        p.payout_id for p in every if p.paid_on == newest
+    ]
+    before = Window.for_dates(newest - dt.timedelta(days=400), newest - dt.timedelta(days=1), ZONE)
+    assert {p.payout_id for p in profit_service.payouts(ctx, OPERATOR, report.account_id, before)} == {
+        p.payout_id for p in every if p.paid_on < newest
+    }
+
+
+def test_payout_statuses_and_money_types_are_in_words() -> None:
+    from ebaydash.importers.money.records import MONEY_TYPES
+    from ebaydash.importers.money.wordings import PAYOUT_STATES
+
+    assert set(formatting.PAYOUT_STATUS_LABELS) == set(PAYOUT_STATES)
+    assert set(formatting.MONEY_TYPE_LABELS) == set(MONEY_TYPES)
+    assert formatting.payout_status("SUCCEEDED") == "Sent" and formatting.payout_status(None) == "—"
+    assert formatting.payout_status("NEW_STATE") == "NEW_STATE"  # an unknown code is shown as it is
+    assert formatting.money_type("shipping_label") == "Shipping label"
 
 
 def test_the_profit_page_says_once_that_no_money_records_are_imported(

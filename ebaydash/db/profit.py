@@ -349,10 +349,16 @@ def product_profits(
     return db.fetch_all("product_profits", stmt, replica_ok=True)
 
 
-def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequence[Row[Any]]:
-    """The newest ``limit`` payouts: ``payout_id, paid_on, amount, currency, status, transactions,
-    transactions_net`` (Σ net of the transactions naming the payout, in its currency)."""
+def payout_summaries(
+    db: Database, account_id: int, limit: int = 100, days: tuple[dt.date, dt.date] | None = None
+) -> Sequence[Row[Any]]:
+    """The newest ``limit`` payouts (paid on ``days``, first and last inclusive, when given):
+    ``payout_id, paid_on, amount, currency, status, transactions, transactions_net`` (Σ net of the
+    transactions naming the payout, in its currency)."""
     p = payouts.c
+    paid = [p.account_id == account_id]
+    if days is not None:
+        paid += [p.paid_on >= days[0], p.paid_on <= days[1]]  # ix_payouts_account_paid
     named = (
         select(
             t.payout_id,
@@ -374,7 +380,7 @@ def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequenc
             _money(named.c.transactions_net).label("transactions_net"),
         )
         .select_from(payouts.outerjoin(named, named.c.payout_id == p.ebay_payout_id))
-        .where(p.account_id == account_id)
+        .where(*paid)
         .order_by(p.paid_on.desc(), p.ebay_payout_id.desc())
         .limit(limit)
     )

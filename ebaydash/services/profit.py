@@ -273,11 +273,22 @@ def top_products_by_profit(
 @for_account
 @cacheable("payouts", namespace=namespaces.ACCOUNT)
 def payouts(
-    ctx: Context, viewer: Viewer, account_id: int, *, limit: int = 100, fresh: bool = False
+    ctx: Context,
+    viewer: Viewer,
+    account_id: int,
+    window: Window | None = None,
+    *,
+    limit: int = 100,
+    fresh: bool = False,
 ) -> list[PayoutSummary]:
-    """The account's newest payouts, each beside the sum of the net amounts of the transactions
-    paid out in it; ``difference`` is not 0 when they do not match (transactions not imported, or
-    something eBay deducted that the files do not show)."""
+    """The account's newest ``limit`` payouts — those paid on the window's local days (the account's
+    zone) when a window is given, else all — each beside the sum of the net amounts of the
+    transactions paid out in it; ``difference`` is not 0 when they do not match (transactions not
+    imported, or something eBay deducted that the files do not show)."""
+    days = None
+    if window is not None:
+        period = periods(window, account(ctx, viewer, account_id).timezone)
+        days = (period.first, period.last)
     return [
         PayoutSummary(
             payout_id=r.payout_id,
@@ -289,7 +300,7 @@ def payouts(
             transactions_net=to_money(r.transactions_net),
             difference=to_money(r.amount) - to_money(r.transactions_net),
         )
-        for r in profit_db.payout_summaries(ctx.db, account_id, limit)
+        for r in profit_db.payout_summaries(ctx.db, account_id, limit, days)
     ]
 
 
