@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -482,3 +483,6 @@ def test_the_demo_pages_show_profit_payouts_and_costs(demo_env: None) -> None:
     changes = next(t for t in tables if "By" in t.columns)
     assert len(editor) > 10 and (editor.unit_cost > 0).all()
     assert len(changes) > 10 and set(changes["By"]) == {f"csv ({COST_FILE})"}
+    # the demo's costs are all new: nothing was before; now is an amount in the account's currency
+    assert set(changes["Was"]) == {"— (new)"}
+    assert all(re.fullmatch(r"\$[\d,]+\.\d\d", now) for now in changes["Now"]), list(changes["Now"])[:5]
