@@ -28,8 +28,11 @@ Per account (amounts in its currency, which is also the payout currency: no exch
   booked before its day, its amount their nets summed (a sum not above 0 waits for the next one);
   today's and yesterday's transactions are not paid out yet;
 - a unit cost for each SKU sold, 35–60 % of its median unit price, valid from the account's first
-  sale — except SKUs last sold over :data:`UNCOSTED_AFTER_DAYS` before the account's last sale,
-  whose costs the seller never entered: long periods show cost of goods as unknown, naming them.
+  sale but not before :data:`COSTED_DAYS` before today: the seller entered costs for the last 12
+  months and two weeks only. Every standard period (7, 30, 90 and 365 days) and the previous
+  periods of the 7-, 30- and 90-day comparisons are known; a custom range reaching back into the
+  demo's first days (and the period before the 12 months) shows cost of goods as unknown, naming
+  the SKUs sold then.
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ from ebaydash.services.money import parse_costs, payout_row, transaction_write
 
 __all__ = [
     "AD_FEE",
+    "COSTED_DAYS",
     "COST_FILE",
     "FVF_RATE",
     "SOURCE_FORMAT",
-    "UNCOSTED_AFTER_DAYS",
     "write_demo_money",
 ]
 
@@ -79,7 +82,7 @@ SHIPPED = ("shipped", "delivered", "refunded")
 NOT_SOLD = ("cancelled", "pending")
 UNPAID_DAYS = 2  # today and yesterday
 COST_SHARE_PERCENT = (35, 60)
-UNCOSTED_AFTER_DAYS = 60  # the 7- and 30-day periods and the 30 days before them stay known
+COSTED_DAYS = 365 + 14  # the 12 months and two weeks before them: sales older have no cost
 SOURCE_FORMAT = "demo"  # money_transactions.source_format: which kind of file wrote a row
 COST_FILE = "demo-costs.csv"  # the change log's file name for the demo's costs
 
@@ -318,7 +321,9 @@ def _paid_out(
     ], made
 
 
-def _cost_file(account_id: int, sales: Iterable[tuple[_Order, dt.date]], currency: str) -> bytes:
+def _cost_file(
+    account_id: int, sales: Iterable[tuple[_Order, dt.date]], currency: str, today: dt.date
+) -> bytes:
     prices: dict[str, list[Decimal]] = defaultdict(list)
     last_sold: dict[str, dt.date] = {}
     first = last = None
@@ -333,14 +338,15 @@ def _cost_file(account_id: int, sales: Iterable[tuple[_Order, dt.date]], currenc
     writer.writerow(["SKU", "cost", "currency", "valid_from"])
     if first is None or last is None:
         return out.getvalue().encode()
+    valid_from = max(first, today - dt.timedelta(days=COSTED_DAYS))
     for sku in sorted(prices):
-        if (last - last_sold[sku]).days > UNCOSTED_AFTER_DAYS:
-            continue
+        if last_sold[sku] < valid_from:
+            continue  # never sold in the costed days: the seller left it out
         ordered = sorted(prices[sku])
         median = ordered[(len(ordered) - 1) // 2]
         low, high = COST_SHARE_PERCENT
         share = Decimal(low + _draw("cost", account_id, sku) % (high - low + 1)) / 100
-        writer.writerow([sku, to_money(median * share), currency, first.isoformat()])
+        writer.writerow([sku, to_money(median * share), currency, valid_from.isoformat()])
     return out.getvalue().encode()
 
 
@@ -367,7 +373,7 @@ def _account_money(
         transactions.extend(_insertion_fees(account_id, min(days), max(days), zone, currency))
     today = now.astimezone(zone).date()
     paid, made = _paid_out(account_id, transactions, today, zone, currency)
-    return _AccountMoney(tuple(paid), tuple(made), _cost_file(account_id, sales, currency))
+    return _AccountMoney(tuple(paid), tuple(made), _cost_file(account_id, sales, currency, today))
 
 
 def _read_orders(conn: Connection) -> dict[int, list[_Order]]:

@@ -44,6 +44,53 @@ def money(amount: Decimal | int | float, currency: str) -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
+def money_or(amount: Decimal | int | float | None, currency: str, missing: str = "unknown") -> str:
+    """:func:`money`, or ``missing`` (``"unknown"``, ``"—"``, ``"new"``…) for an amount that is None:
+    an absent amount is never shown as 0 or ``None``."""
+    return missing if amount is None else money(amount, currency)
+
+
+# eBay's PayoutStatusEnum in words (its reference's payoutStatusDescription, shortened)
+PAYOUT_STATUS_LABELS: dict[str, str] = {
+    "INITIATED": "Preparing to send",
+    "SUCCEEDED": "Sent",
+    "REVERSED": "Rejected by the bank",
+    "RETRYABLE_FAILED": "Waiting to retry",
+    "TERMINAL_FAILED": "Failed",
+}
+# the money records' types (eBay's TransactionTypeEnum in lower case, plus the report's own) in words
+MONEY_TYPE_LABELS: dict[str, str] = {
+    "sale": "Sale",
+    "refund": "Refund",
+    "credit": "Credit",
+    "dispute": "Payment dispute",
+    "claim": "Claim",
+    "non_sale_charge": "Other fee",
+    "shipping_label": "Shipping label",
+    "transfer": "Transfer",
+    "balance_transfer": "Balance transfer",
+    "adjustment": "Adjustment",
+    "withdrawal": "Withdrawal",
+    "loan_repayment": "Loan repayment",
+    "purchase": "Purchase",
+    "hold": "Hold",
+    "charge": "Charge",
+    "other": "Other",
+}
+
+
+def payout_status(status: str | None) -> str:
+    """A payout's status in words (``SUCCEEDED`` → ``Sent``); an unknown code as it is, none as —."""
+    if not status:
+        return UNKNOWN
+    return PAYOUT_STATUS_LABELS.get(status.upper(), status)
+
+
+def money_type(kind: str) -> str:
+    """A money record's type in words (``shipping_label`` → ``Shipping label``)."""
+    return MONEY_TYPE_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
 def money_axis(currency: str) -> dict[str, str]:
     """Plotly axis settings for a money axis: ``$2,500`` ticks (``2,500 SEK`` without a symbol);
     cents only where the ticks need them (``$0.50``)."""

@@ -244,6 +244,7 @@ class ProfitFigures:
     fees_by_type: tuple[FeeTypeAmount, ...]
     skus_without_cost: tuple[str, ...]
     sales_without_units: int
+    money_imported: bool = True  # False: the account has no money record at all (import hint)
 
 
 @dataclass(frozen=True)

@@ -710,6 +710,9 @@ def file_name_part(text: str) -> str:
 # -- formatting (the rules are in ebaydash.formatting; these draw with them) --------------------
 
 money = formatting.money
+money_or = formatting.money_or
+payout_status = formatting.payout_status
+money_type = formatting.money_type
 delta = formatting.delta
 percent = formatting.percent
 local_time = formatting.local_time

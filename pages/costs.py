@@ -71,8 +71,8 @@ with ui.guard():
                         "When": ui.local_time(c.changed_at, account.timezone),
                         "SKU": c.sku,
                         "Valid from": c.valid_from,
-                        "Was": c.old_unit_cost,
-                        "Now": c.new_unit_cost,
+                        "Was": ui.money_or(c.old_unit_cost, account.currency, "— (new)"),
+                        "Now": ui.money_or(c.new_unit_cost, account.currency, "— (deleted)"),
                         "By": c.source + (f" ({c.file})" if c.file else ""),
                     }
                     for c in changes

@@ -15,6 +15,13 @@ st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.ti
 with ui.guard():
     figures = services.profit_figures(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
     cur, help_ = figures.currency, services.PROFIT_FIGURES
+    # why the money figures are unknown, said once above the tiles rather than under each of them
+    shared_reason = figures.sales.reason
+    if not figures.money_imported:
+        st.info(services.NO_MONEY_RECORDS, icon="ℹ️")
+    elif shared_reason:
+        why = shared_reason.removeprefix("unknown — ")
+        st.info(f"Unknown: {why}.", icon="ℹ️")
     tiles = [
         ("Sales", figures.sales, "normal"),
         ("Fees", figures.fees, "inverse"),
@@ -35,57 +42,60 @@ with ui.guard():
                 delta_color="inverse" if color == "inverse" else "normal",
                 help=help_[label],
             )
-            if kpi.current is None and kpi.reason:
+            if kpi.current is None and kpi.reason and kpi.reason != shared_reason:
                 column.caption(kpi.reason)
     st.caption(
         f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "
         "days just before this period."
     )
+    st.caption(services.SALES_VS_REVENUE)
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Fees by type")
-        if figures.fees_by_type:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "Fee type": f.label,
-                            "eBay code": f.fee_type,
-                            f"This period ({cur})": f.current,
-                            f"Before ({cur})": f.previous,
-                        }
-                        for f in figures.fees_by_type
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        else:
-            st.info("No fees in these periods.")
-    with right:
-        st.subheader("Top products by profit", help=help_["Top products by profit"])
-        top = services.top_products_by_profit(
-            ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh
+    # one under the other, full width: side by side at 1400 px the amounts were cut off
+    st.subheader("Fees by type")
+    if figures.fees_by_type:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Fee type": f.label,
+                        "This period": ui.money(f.current, cur),
+                        "Before": ui.money(f.previous, cur),
+                        "eBay code": f.fee_type,
+                    }
+                    for f in figures.fees_by_type
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Before": st.column_config.TextColumn(help="The same number of days just before."),
+                "eBay code": st.column_config.TextColumn(width="small", help="eBay's FeeTypeEnum code."),
+            },
         )
-        if top:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "SKU": p.sku,
-                            "Title": p.title,
-                            "Units": p.units,
-                            "Revenue": p.revenue,
-                            "Fees": p.fees,
-                            "Cost of goods": p.cost_of_goods,
-                            "Profit": p.profit,
-                        }
-                        for p in top
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        else:
-            st.info("No sales with imported orders in this period.")
+    else:
+        st.info("No fees in these periods.")
+
+    st.subheader("Top products by profit", help=help_["Top products by profit"])
+    top = services.top_products_by_profit(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
+    if top:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "SKU": p.sku,
+                        "Title": p.title,
+                        "Units": p.units,
+                        "Revenue": ui.money(p.revenue, cur),
+                        "Fees": ui.money(p.fees, cur),
+                        "Cost of goods": ui.money_or(p.cost_of_goods, cur),
+                        "Profit": ui.money_or(p.profit, cur),
+                    }
+                    for p in top
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Title": st.column_config.TextColumn(width="medium")},
+        )
+    else:
+        st.info("No sales with imported orders in this period.")

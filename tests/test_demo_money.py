@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +35,7 @@ from ebaydash.db.schema import (
     sku_cost_changes,
     sku_costs,
 )
-from ebaydash.demo_money import COST_FILE, FVF_RATE, SOURCE_FORMAT, write_demo_money
+from ebaydash.demo_money import COST_FILE, COSTED_DAYS, FVF_RATE, SOURCE_FORMAT, write_demo_money
 from ebaydash.models import Window
 from ebaydash.money import to_money
 from ebaydash.seeding import seed_demo
@@ -227,14 +228,22 @@ def test_the_records_follow_the_demo_orders(demo: Database) -> None:
         "INSERTION_FEE",
     }
 
-    # a cost for most SKUs sold, 35-60 % of their median price; none for those not sold lately
+    # a cost for every SKU sold in the costed days (here: every SKU sold), 35-60 % of its median
+    # price, valid from the account's first sale but not before COSTED_DAYS before today
     costs = f["costs"]
     sold_items = items[items.order_id.isin(sold.id)].merge(
         sold[["id", "account_id"]], left_on="order_id", right_on="id"
     )
     sold_skus = set(zip(sold_items.account_id, sold_items.sku, strict=True))
     costed = set(zip(costs.account_id, costs.sku, strict=True))
-    assert costed < sold_skus and len(costed) >= 0.9 * len(sold_skus)
+    assert costed == sold_skus
+    sales = tx[tx.type == "sale"]
+    for account in f["accounts"].itertuples():
+        today = NOW.astimezone(ZoneInfo(account.timezone)).date()
+        first_sale = pd.to_datetime(sales[sales.account_id == account.id].booked_on).min().date()
+        starts = set(pd.to_datetime(costs[costs.account_id == account.id].valid_from).dt.date)
+        assert starts == {max(first_sale, today - dt.timedelta(days=COSTED_DAYS))}, account.id
+        assert first_sale < today - dt.timedelta(days=COSTED_DAYS)  # so the demo's first days lack costs
     for cost in costs.itertuples():
         prices = sorted(
             sold_items[(sold_items.account_id == cost.account_id) & (sold_items.sku == cost.sku)].unit_price
@@ -258,7 +267,9 @@ def truth(
     fees = f["fees"]
     fees = fees[(fees.account_id == account_id) & (fees.booked_on >= first) & (fees.booked_on <= last)]
     if tx.empty:
-        return dict.fromkeys(("sales", "fees", "ads", "labels", "net", "cogs", "profit")), []
+        # the demo books a sale for every paid order: days without money records had no sale, so
+        # their figures are known zeros (services.profit: no orders and no money records)
+        return dict.fromkeys(("sales", "fees", "ads", "labels", "net", "cogs", "profit"), ZERO), []
     result: dict[str, Decimal | None] = {
         "sales": total(tx[tx.type == "sale"].gross),
         "fees": total(fees[fees.fee_type != "CHARITY_DONATION"].amount),
@@ -289,7 +300,7 @@ def shown(figures: Any, when: str) -> dict[str, Decimal | None]:
     return {name: getattr(kpi, when) for name, kpi in profit_tiles(figures).items() if name != "margin"}
 
 
-@pytest.mark.parametrize("days", [7, 30, 365])
+@pytest.mark.parametrize("days", [7, 30, 90, 365])
 def test_the_profit_figures_equal_pandas_over_the_stored_rows(ctx: Context, days: int) -> None:
     f = frames(ctx.db)
     for account in f["accounts"].itertuples():
@@ -303,7 +314,7 @@ def test_the_profit_figures_equal_pandas_over_the_stored_rows(ctx: Context, days
         assert shown(figures, "current") == expected, account.id
         assert shown(figures, "previous") == before, account.id
         assert list(figures.skus_without_cost) == missing
-        if expected["sales"] is not None:
+        if expected["sales"]:
             assert total(t.current for t in figures.fees_by_type) == figures.fees.current
             assert figures.margin.current == (
                 None if expected["profit"] is None else to_money(expected["profit"] * 100 / expected["sales"])
@@ -312,18 +323,35 @@ def test_the_profit_figures_equal_pandas_over_the_stored_rows(ctx: Context, days
             # the shops that sell show every figure of the short periods, and their change
             assert None not in expected.values() and None not in before.values(), account.id
             assert expected["profit"] > 0 and expected["ads"] > 0  # type: ignore[operator]
-        if days == 365:
-            # a few SKUs last sold long ago have no cost: the long period names them
-            assert (
-                missing and figures.profit.current is None and "no cost for" in (figures.profit.reason or "")
-            )
+        # every standard period is known (Dormant Depot's quiet ones as zeros); so are the 7-, 30- and 90-day
+        # comparisons' previous periods (the one before the 12 months reaches the uncosted days)
+        assert not missing and figures.profit.current is not None, (account.id, missing)
+        if days <= 90:
+            assert figures.profit.previous is not None, account.id
         # negative control: a fee a cent off in a copy of the rows changes the recomputation
-        if expected["fees"] is not None:
+        if expected["fees"]:
             wrong = dict(f)
             in_period = f["fees"][(f["fees"].account_id == account.id) & (f["fees"].booked_on >= first)]
             wrong["fees"] = f["fees"].copy()
             wrong["fees"].loc[in_period.index[0], "amount"] += D("0.01")
             assert truth(wrong, account.id, first, today)[0]["fees"] != figures.fees.current
+
+
+def test_only_an_old_custom_range_shows_cost_of_goods_unknown(ctx: Context) -> None:
+    """The demo's costs start COSTED_DAYS before today: its first days name SKUs without a cost;
+    the same number of days just after that start is known (negative control)."""
+    f = frames(ctx.db)
+    for account in f["accounts"].itertuples():
+        today = NOW.astimezone(ZoneInfo(account.timezone)).date()
+        start = today - dt.timedelta(days=COSTED_DAYS)
+        old = Window.for_dates(start - dt.timedelta(days=20), start - dt.timedelta(days=1), account.timezone)
+        figures = profit_service.profit_figures(ctx, OPERATOR, account.id, old)
+        _, missing = truth(f, account.id, start - dt.timedelta(days=20), start - dt.timedelta(days=1))
+        assert missing and list(figures.skus_without_cost) == missing[:20], account.id
+        assert figures.profit.current is None and "no cost for" in (figures.profit.reason or "")
+        after = Window.for_dates(start, start + dt.timedelta(days=19), account.timezone)
+        known = profit_service.profit_figures(ctx, OPERATOR, account.id, after)
+        assert known.profit.current is not None and not known.skus_without_cost, account.id
 
 
 def test_the_payouts_page_figures_match_their_transactions(ctx: Context) -> None:
@@ -429,11 +457,23 @@ def test_the_demo_pages_show_profit_payouts_and_costs(demo_env: None) -> None:
     assert {"FINAL_VALUE_FEE", "FINAL_VALUE_FEE_FIXED_PER_ORDER", "AD_FEE"} <= set(fee_types["eBay code"])
     assert len(at.dataframe[1].value) > 0  # top products by profit
 
+    # Dormant Depot (no sale in the last 30 days, money records imported): known zeros, no hint
+    dormant = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    dormant.query_params.update(account="5", period="30d")
+    dormant.run()
+    dormant.switch_page("pages/profit.py").run()
+    assert not dormant.exception and not dormant.error, [e.value for e in dormant.error]
+    quiet = {m.label: m.value for m in dormant.metric}
+    assert quiet["Sales"] == quiet["Profit"] == "$0.00" and quiet["Margin"] == "unknown", quiet
+    assert not [c.value for c in dormant.caption if "import the Transaction report" in c.value]
+    assert not [i.value for i in dormant.info if "Transaction report" in i.value]
+
     at.switch_page("pages/payouts.py").run()
     assert not at.exception and not at.error
     assert not at.warning  # every payout equals its transactions
     listed = at.dataframe[0].value
-    assert len(listed) > 10 and set(listed["Difference"]) == {""}
+    assert len(listed) > 5 and set(listed["Difference"]) == {""}  # the last 30 days' (every 2-3 days)
+    assert set(listed["Status"]) == {"Sent"}
     assert len(at.dataframe[1].value) > 0  # the newest payout's transactions
 
     at.switch_page("pages/costs.py").run()
@@ -443,3 +483,6 @@ def test_the_demo_pages_show_profit_payouts_and_costs(demo_env: None) -> None:
     changes = next(t for t in tables if "By" in t.columns)
     assert len(editor) > 10 and (editor.unit_cost > 0).all()
     assert len(changes) > 10 and set(changes["By"]) == {f"csv ({COST_FILE})"}
+    # the demo's costs are all new: nothing was before; now is an amount in the account's currency
+    assert set(changes["Was"]) == {"— (new)"}
+    assert all(re.fullmatch(r"\$[\d,]+\.\d\d", now) for now in changes["Now"]), list(changes["Now"])[:5]

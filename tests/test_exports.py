@@ -117,6 +117,8 @@ EXPORTS: dict[str, set[str]] = {
         "ORDER_STATUSES",
         "PAGE_SIZES",
         "PROFIT_FIGURES",
+        "NO_MONEY_RECORDS",
+        "SALES_VS_REVENUE",
         "SORT_LABELS",
         "TRAFFIC_LABELS",
         "WINDOWS_S",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ebaydash import services
+from ebaydash import formatting, services
 from ebaydash.cli import main
 from ebaydash.context import Context, build_context
 from ebaydash.db import money as money_db
@@ -334,7 +335,8 @@ def test_the_cost_in_force_on_the_sale_day_is_used(ctx: Context) -> None:
         profit_service.profit_figures(ctx, OPERATOR, account_id, Window.for_dates(d, d, ZONE)).cost_of_goods
         for d in days
     ]
-    assert [(k.current, k.previous) for k in got] == [(D("4.00"), None), (D("3.00"), D("4.00"))]
+    # Sep 13 had neither orders nor money records: a known zero, not unknown
+    assert [(k.current, k.previous) for k in got] == [(D("4.00"), D("0.00")), (D("3.00"), D("4.00"))]
     both = profit_service.profit_figures(ctx, OPERATOR, account_id, Window.for_dates(days[0], days[1], ZONE))
     assert both.cost_of_goods.current == D("7.00") and both.profit.current == D("33.00")
 
@@ -379,10 +381,65 @@ def test_an_account_without_money_records_shows_unknown_never_zero(ctx: Context)
         figures.margin,
     ):
         assert kpi.current is None and kpi.previous is None
-        assert kpi.reason is not None and "import the Transaction report" in kpi.reason
+        assert kpi.reason == profit_service.UNKNOWN_MONEY
+    assert not figures.money_imported  # the page says so once
     assert figures.fees_by_type == ()
     assert profit_service.payouts(ctx, OPERATOR, account_id) == []
     assert profit_service.top_products_by_profit(ctx, OPERATOR, account_id, figures.window) == []
+
+
+def sold_with_money(ctx: Context, name: str, extra: list[OrderRecord]) -> int:
+    """An account with one order on Sep 3 and its sale's money record, plus ``extra`` orders
+    without money records."""
+    account_id = write_orders(
+        ctx, name, [order("B-1", dt.date(2026, 9, 3), [("S1", 1, "10.00", "B1")]), *extra]
+    )
+    money_db.write_money(
+        ctx.db,
+        [
+            money_service.transaction_write(
+                tx("B-1", "sale", dt.date(2026, 9, 3), "10.00", {}, order_id="B-1"), "x"
+            )
+        ],
+        [],
+        account_name=name,
+        ebay_user_id="x",
+        currency="USD",
+        timezone=ZONE,
+        marketplace="EBAY_US",
+    )
+    return account_id
+
+
+def test_a_period_without_orders_or_money_records_is_known_zeros(ctx: Context) -> None:
+    """Money records exist (September) but October has neither money records nor orders: an account
+    without activity then, so zeros, not unknown; margin alone is unknown (no sales)."""
+    account_id = sold_with_money(ctx, "Quiet", [])
+    october = Window.for_dates(dt.date(2026, 10, 1), dt.date(2026, 10, 31), ZONE)
+    figures = profit_service.profit_figures(ctx, OPERATOR, account_id, october)
+    tiles = profit_tiles(figures)
+    assert figures.money_imported
+    for name in ("sales", "fees", "ads", "labels", "net", "cogs", "profit"):
+        assert tiles[name].current == D("0.00") and tiles[name].reason is None, name
+    assert figures.sales.previous == D("10.00")  # September, known
+    assert figures.margin.current is None and figures.margin.reason == "unknown — no sales in the period"
+
+
+def test_orders_in_a_period_without_money_records_are_unknown_naming_the_period(ctx: Context) -> None:
+    """The same account with an order placed in October whose money is not imported: October's
+    figures are unknown, and the reason names its days (negative control of the test above)."""
+    account_id = sold_with_money(
+        ctx, "Busy", [order("B-2", dt.date(2026, 10, 5), [("S1", 1, "10.00", "B2")])]
+    )
+    october = Window.for_dates(dt.date(2026, 10, 1), dt.date(2026, 10, 31), ZONE)
+    figures = profit_service.profit_figures(ctx, OPERATOR, account_id, october)
+    assert figures.money_imported
+    for name, kpi in profit_tiles(figures).items():
+        assert kpi.current is None, name
+        assert kpi.reason == profit_service.unknown_period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)), name
+    assert "01 Oct 2026 – 31 Oct 2026" in (figures.sales.reason or "")
+    assert "import the Transaction report" in (figures.sales.reason or "")
+    assert figures.sales.previous == D("10.00")  # September has its money record
 
 
 def test_skus_without_a_cost_are_named(ctx: Context) -> None:
@@ -664,14 +721,102 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert shown["Cost of goods"] == "$31.19"
         assert shown["Profit"] == "$49.27"
         assert shown["Ad spend"] == "$1.10"
+        # the tables: money with the currency and cents, one under the other (no columns but the
+        # tiles'), the eBay code last
+        fee_table, top_table = at.dataframe[0].value, at.dataframe[1].value
+        assert list(fee_table.columns) == ["Fee type", "This period", "Before", "eBay code"]
+        assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in fee_table["This period"]), fee_table
+        assert list(top_table.columns)[-2:] == ["Cost of goods", "Profit"]
+        assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in top_table["Revenue"]), top_table
+        assert len(at.columns) == 8  # 2 rows of 4 tiles
+        # why Sales is not the Overview's revenue, on the page and in the tile's help
+        assert services.SALES_VS_REVENUE in [c.value for c in at.caption]
+        assert "Overview's revenue" in (next(m for m in at.metric if m.label == "Sales").help or "")
         at.switch_page("pages/payouts.py").run()
         assert not at.exception and not at.error
         warnings = " ".join(w.value for w in at.warning)
         assert "1 payout(s) do not equal" in warnings
         table = at.dataframe[0].value
         assert list(table["Difference"]) == ["$5.00", ""]
+        # the sidebar's period, said under the title; statuses and types in words
+        assert any("01 Sep 2026 – 30 Sep 2026" in c.value and "newest first" in c.value for c in at.caption)
+        assert set(table["Status"]) <= set(formatting.PAYOUT_STATUS_LABELS.values()), table["Status"]
+        assert "SUCCEEDED" not in set(table["Status"])
+        lines = at.dataframe[1].value
+        assert set(lines["Type"]) <= set(formatting.MONEY_TYPE_LABELS.values()), lines["Type"]
+        assert "Exchange rate" not in lines.columns  # no transaction of the US account is converted
         at.switch_page("pages/costs.py").run()
         assert not at.exception and not at.error
+
+        # negative control: a period without payouts lists none, and says why
+        later = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        later.query_params.update(
+            account=str(account_id), period="custom", **{"from": "2026-11-01", "to": "2026-11-30"}
+        )
+        later.run()
+        later.switch_page("pages/payouts.py").run()
+        assert not later.exception and not later.dataframe
+        assert [i.value for i in later.info] == [
+            "No payouts in this period: choose a longer one in the sidebar."
+        ]
+    finally:
+        st.cache_resource.clear()
+
+
+def test_payouts_are_listed_for_the_window_newest_first(ctx: Context) -> None:
+    report = services.import_files(
+        ctx, OPERATOR, [money_file("get_payouts_us.json")], account_name="Retro", timezone=ZONE
+    )
+    assert report.committed and report.account_id is not None, report.summary
+    every = profit_service.payouts(ctx, OPERATOR, report.account_id)
+    assert len(every) >= 2 and [p.paid_on for p in every] == sorted((p.paid_on for p in every), reverse=True)
+    newest = every[0].paid_on
+    one_day = Window.for_dates(newest, newest, ZONE)
+    assert [p.payout_id for p in profit_service.payouts(ctx, OPERATOR, report.account_id, one_day)] == [
+        p.payout_id for p in every if p.paid_on == newest
+    ]
+    before = Window.for_dates(newest - dt.timedelta(days=400), newest - dt.timedelta(days=1), ZONE)
+    assert {p.payout_id for p in profit_service.payouts(ctx, OPERATOR, report.account_id, before)} == {
+        p.payout_id for p in every if p.paid_on < newest
+    }
+
+
+def test_payout_statuses_and_money_types_are_in_words() -> None:
+    from ebaydash.importers.money.records import MONEY_TYPES
+    from ebaydash.importers.money.wordings import PAYOUT_STATES
+
+    assert set(formatting.PAYOUT_STATUS_LABELS) == set(PAYOUT_STATES)
+    assert set(formatting.MONEY_TYPE_LABELS) == set(MONEY_TYPES)
+    assert formatting.payout_status("SUCCEEDED") == "Sent" and formatting.payout_status(None) == "—"
+    assert formatting.payout_status("NEW_STATE") == "NEW_STATE"  # an unknown code is shown as it is
+    assert formatting.money_type("shipping_label") == "Shipping label"
+
+
+def test_the_profit_page_says_once_that_no_money_records_are_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'orders_only.sqlite3'}"
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    context = build_context(Settings(database_url=url), start_sampler=False)
+    try:
+        account_id = write_orders(context, "Orders only", US_ORDERS)
+    finally:
+        context.close()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.query_params.update(
+            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
+        )
+        at.run()
+        at.switch_page("pages/profit.py").run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert set(m.value for m in at.metric) == {"unknown"}
+        assert [i.value for i in at.info].count(services.NO_MONEY_RECORDS) == 1
+        assert not [c.value for c in at.caption if "import the Transaction report" in c.value]
     finally:
         st.cache_resource.clear()
 

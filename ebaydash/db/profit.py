@@ -64,11 +64,20 @@ def _money(expression: ColumnElement[Any]) -> ColumnElement[Any]:
     return type_coerce(func.coalesce(expression, literal(0)), Money)
 
 
-def money_figures(db: Database, account_id: int, period: Period) -> Row[Any]:
+def money_figures(
+    db: Database,
+    account_id: int,
+    period: Period,
+    bounds: tuple[dt.datetime, dt.datetime, dt.datetime] | None = None,
+) -> Row[Any]:
     """One row: for ``_cur`` and ``_prev``, ``transactions`` (count), ``sales`` (gross of sales),
     ``net`` (net proceeds: every net amount but holds), ``labels`` (shipping labels, positive),
     ``fees`` (fees proper: ``fees_payout``) and ``ads`` (Promoted Listings fees), plus the account's
-    ``currency`` (``None``: no such account). One index range, no fee lines read."""
+    ``currency`` (``None``: no such account), ``any_money`` (the account has a money record at all)
+    and, given ``bounds`` (previous start, current start, end: UTC instants, half-open),
+    ``orders_cur``/``orders_prev`` (an order was placed in that window; False without bounds), which
+    tell a period without activity (known zeros) from one whose money is not imported. One index
+    range, no fee lines read; the rest are EXISTS probes of indexes."""
     cur = period.current()
 
     def figures(when: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
@@ -83,7 +92,26 @@ def money_figures(db: Database, account_id: int, period: Period) -> Row[Any]:
 
     agg = select(*figures(cur, "cur"), *figures(~cur, "prev")).where(period.span(account_id)).subquery()
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
-    stmt = select(agg, currency.label("currency"))
+    any_money = exists().where(t.account_id == account_id)
+
+    def placed(start: dt.datetime, end: dt.datetime) -> ColumnElement[bool]:
+        o = orders.c
+        return exists().where(o.account_id == account_id, o.order_date >= start, o.order_date < end)
+
+    orders_cur: ColumnElement[bool]
+    orders_prev: ColumnElement[bool]
+    if bounds is None:
+        orders_cur, orders_prev = literal(False), literal(False)
+    else:
+        previous_start, start, end = bounds
+        orders_cur, orders_prev = placed(start, end), placed(previous_start, start)
+    stmt = select(
+        agg,
+        currency.label("currency"),
+        any_money.label("any_money"),
+        orders_cur.label("orders_cur"),
+        orders_prev.label("orders_prev"),
+    )
     row = db.fetch_one("money_figures", stmt, replica_ok=True)
     assert row is not None
     return row
@@ -321,10 +349,16 @@ def product_profits(
     return db.fetch_all("product_profits", stmt, replica_ok=True)
 
 
-def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequence[Row[Any]]:
-    """The newest ``limit`` payouts: ``payout_id, paid_on, amount, currency, status, transactions,
-    transactions_net`` (Σ net of the transactions naming the payout, in its currency)."""
+def payout_summaries(
+    db: Database, account_id: int, limit: int = 100, days: tuple[dt.date, dt.date] | None = None
+) -> Sequence[Row[Any]]:
+    """The newest ``limit`` payouts (paid on ``days``, first and last inclusive, when given):
+    ``payout_id, paid_on, amount, currency, status, transactions, transactions_net`` (Σ net of the
+    transactions naming the payout, in its currency)."""
     p = payouts.c
+    paid = [p.account_id == account_id]
+    if days is not None:
+        paid += [p.paid_on >= days[0], p.paid_on <= days[1]]  # ix_payouts_account_paid
     named = (
         select(
             t.payout_id,
@@ -346,7 +380,7 @@ def payout_summaries(db: Database, account_id: int, limit: int = 100) -> Sequenc
             _money(named.c.transactions_net).label("transactions_net"),
         )
         .select_from(payouts.outerjoin(named, named.c.payout_id == p.ebay_payout_id))
-        .where(p.account_id == account_id)
+        .where(*paid)
         .order_by(p.paid_on.desc(), p.ebay_payout_id.desc())
         .limit(limit)
     )

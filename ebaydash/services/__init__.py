@@ -46,7 +46,9 @@ from ebaydash.services.performance import (
     replica_status,
 )
 from ebaydash.services.profit import (
+    NO_MONEY_RECORDS,
     PROFIT_FIGURES,
+    SALES_VS_REVENUE,
     payout_transactions,
     payouts,
     profit_figures,
@@ -83,10 +85,12 @@ __all__ = [
     "EXPORT_COLUMNS",
     "EXPORT_ITEM_COLUMNS",
     "FIGURES",
+    "NO_MONEY_RECORDS",
     "ORDER_STATUSES",
     "PAGE_SIZES",
     "PROFIT_FIGURES",
     "ROLES",
+    "SALES_VS_REVENUE",
     "SORT_LABELS",
     "TRAFFIC_LABELS",
     "WINDOWS_S",

@@ -35,12 +35,35 @@ from ebaydash.services.sellers import account
 from ebaydash.viewer import Viewer
 
 UNKNOWN_MONEY = "unknown — import the Transaction report"
+NO_MONEY_RECORDS = (
+    "No money records for this account yet: import eBay's Transaction report (or getTransactions "
+    "and getPayouts pages) on the Import orders page to see sales, fees, profit and payouts."
+)
+
+
+SALES_VS_REVENUE = (
+    "Sales here differ from the Overview's revenue, and neither is wrong: sales are eBay's gross of "
+    "the sales it booked in the period (by its booking day), before refunds; the Overview's revenue "
+    "is the orders placed in the period, net of their refunds."
+)
+
+
+def unknown_period(first: dt.date, last: dt.date) -> str:
+    """The reason of a figure whose window has orders but no money record."""
+    return (
+        f"unknown — orders were placed {first:%d %b %Y} – {last:%d %b %Y} but no money record is "
+        "imported for those days: import the Transaction report covering them"
+    )
+
+
 TOO_LONG = "unknown — cost of goods took longer than the time limit; choose a shorter period"
 
 
 PROFIT_FIGURES: dict[str, str] = {
     "Sales": "What buyers paid for the period's sales (eBay's gross transaction amount of the "
-    '"Order" transactions: items, shipping and the tax the seller collects), before fees.',
+    '"Order" transactions: items, shipping and the tax the seller collects), before fees. Not the '
+    "Overview's revenue: sales count on the day eBay booked them, before refunds (refunds lower net "
+    "proceeds); revenue counts orders placed in the period, net of their refunds.",
     "Fees": "eBay's fees on the period's transactions: final value fees (variable and fixed per "
     "order), international, regulatory operating, performance, listing and Promoted Listings fees, "
     "minus fees eBay credited back (with a refund, or an ad fee refunded). Charity donations are not "
@@ -95,17 +118,33 @@ def profit_figures(
 ) -> ProfitFigures:
     """The profit tiles for ``window`` and the window before it (definitions: :data:`PROFIT_FIGURES`).
 
-    A figure is ``None`` (unknown, with a reason) when no money record of the account falls in
-    that window, never 0; cost of goods, profit and margin are also unknown while a sold SKU has no
-    cost or a sale's units are not known. Raises :class:`~ebaydash.errors.NotFound` for an unknown
-    account.
+    A window's figures are known when one of the account's money records falls in it, and known
+    zeros when none does and no order was placed in it either (an account without activity then).
+    They are ``None`` (unknown, with a reason), never 0, when the account has no money record at
+    all (``money_imported`` False; reason :data:`UNKNOWN_MONEY`) or when orders were placed in the
+    window but no money record is imported for it (reason :func:`unknown_period`). Cost of goods,
+    profit and margin are also unknown while a sold SKU has no cost or a sale's units are not
+    known. Raises :class:`~ebaydash.errors.NotFound` for an unknown account.
     """
     acct = account(ctx, viewer, account_id)
     period = periods(window, acct.timezone)
-    row = profit_db.money_figures(ctx.db, account_id, period)
+    previous = window.previous()
+    row = profit_db.money_figures(ctx.db, account_id, period, (previous.start, window.start, window.end))
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
-    has = {"cur": int(row.transactions_cur) > 0, "prev": int(row.transactions_prev) > 0}
+    imported = bool(row.any_money)
+    # a window without money records is still known (zeros) when nothing was sold in it either
+    has = {
+        when: imported
+        and (int(row._mapping[f"transactions_{when}"]) > 0 or not row._mapping[f"orders_{when}"])
+        for when in ("cur", "prev")
+    }
+    if has["cur"]:
+        money_reason = None
+    elif not imported:
+        money_reason = UNKNOWN_MONEY
+    else:
+        money_reason = unknown_period(period.first, period.last)
     try:
         cogs_row: Any = profit_db.cost_of_goods(ctx.db, account_id, period)
     except QueryTimeout:
@@ -117,7 +156,7 @@ def profit_figures(
         return to_money(row._mapping[f"{name}_{when}"]) if has[when] else None
 
     def figure(name: str) -> MoneyKpi:
-        return _kpi(money(name, "cur"), money(name, "prev"), UNKNOWN_MONEY)
+        return _kpi(money(name, "cur"), money(name, "prev"), money_reason)
 
     def cogs(when: str) -> Decimal | None:
         if cogs_row is None:
@@ -135,8 +174,8 @@ def profit_figures(
         else []
     )
     unitless = int(cogs_row.unitless_cur) if cogs_row is not None else 0
-    if not has["cur"]:
-        cogs_reason = UNKNOWN_MONEY
+    if money_reason is not None:
+        cogs_reason: str | None = money_reason
     elif cogs_row is None:
         cogs_reason = TOO_LONG
     elif missing:
@@ -177,11 +216,12 @@ def profit_figures(
         shipping_labels=figure("labels"),
         net_proceeds=figure("net"),
         cost_of_goods=_kpi(cogs("cur"), cogs("prev"), cogs_reason),
-        profit=_kpi(profit_of("cur"), profit_of("prev"), cogs_reason or UNKNOWN_MONEY),
+        profit=_kpi(profit_of("cur"), profit_of("prev"), cogs_reason),
         margin=_kpi(margin_of("cur"), margin_of("prev"), cogs_reason or "unknown — no sales in the period"),
         fees_by_type=by_type,
         skus_without_cost=tuple(missing),
         sales_without_units=unitless,
+        money_imported=imported,
     )
 
 
@@ -233,11 +273,22 @@ def top_products_by_profit(
 @for_account
 @cacheable("payouts", namespace=namespaces.ACCOUNT)
 def payouts(
-    ctx: Context, viewer: Viewer, account_id: int, *, limit: int = 100, fresh: bool = False
+    ctx: Context,
+    viewer: Viewer,
+    account_id: int,
+    window: Window | None = None,
+    *,
+    limit: int = 100,
+    fresh: bool = False,
 ) -> list[PayoutSummary]:
-    """The account's newest payouts, each beside the sum of the net amounts of the transactions
-    paid out in it; ``difference`` is not 0 when they do not match (transactions not imported, or
-    something eBay deducted that the files do not show)."""
+    """The account's newest ``limit`` payouts — those paid on the window's local days (the account's
+    zone) when a window is given, else all — each beside the sum of the net amounts of the
+    transactions paid out in it; ``difference`` is not 0 when they do not match (transactions not
+    imported, or something eBay deducted that the files do not show)."""
+    days = None
+    if window is not None:
+        period = periods(window, account(ctx, viewer, account_id).timezone)
+        days = (period.first, period.last)
     return [
         PayoutSummary(
             payout_id=r.payout_id,
@@ -249,7 +300,7 @@ def payouts(
             transactions_net=to_money(r.transactions_net),
             difference=to_money(r.amount) - to_money(r.transactions_net),
         )
-        for r in profit_db.payout_summaries(ctx.db, account_id, limit)
+        for r in profit_db.payout_summaries(ctx.db, account_id, limit, days)
     ]
 
 
