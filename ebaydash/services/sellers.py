@@ -342,7 +342,6 @@ class _SideBySide:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._workers = 0
         self._closed = False
 
     def run(self, parallelism: int, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -375,11 +374,9 @@ class _SideBySide:
         with self._lock:
             if self._closed:
                 return None
-            if self._pool is None or self._workers != workers:
-                if self._pool is not None:  # the setting changed (tests): running work finishes
-                    self._pool.shutdown(wait=False)
+            # one size for the pool's life: a context's settings do not change
+            if self._pool is None:
                 self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ebaydash-overview")
-                self._workers = workers
             return self._pool
 
     def close(self) -> None:
