@@ -810,10 +810,8 @@ def keyed(prefix: str, *parts: Any) -> str:
 
 
 def browser_timezone() -> str | None:
-    """The viewer's browser's IANA time zone, when it told one that ebaydash knows; else None
-    (AppTest, an old browser)."""
-    zone = st.context.timezone
-    return zone if zone in services.timezones() else None
+    """The IANA time zone the viewer's browser reports, or None (AppTest, an old browser)."""
+    return st.context.timezone
 
 
 def viewer_timezone() -> str:

@@ -41,6 +41,7 @@ with ui.guard():
     target = st.radio(
         "Import into", targets, index=0 if existing else 1, horizontal=True, disabled=not existing
     )
+    zones = services.timezones()
     if existing and target == targets[0]:
         ids = [a.id for a in existing]
         current = st.session_state.get("account_id")
@@ -57,12 +58,12 @@ with ui.guard():
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
         # Seller Hub writes the seller's local times: the browser's zone is the best first guess
-        zone_default = ui.browser_timezone() or ctx.settings.timezone
+        browser = ui.browser_timezone()
+        zone_default = browser if browser in zones else ctx.settings.timezone
         st.caption(
             "The account takes its currency and eBay site from the seller's side of the files (the "
             "report's money and language, the API's listing site) and its eBay seller id from the files."
         )
-    zones = services.timezones()
     timezone = st.selectbox(
         "Time zone of the Seller Hub dates",
         zones,
