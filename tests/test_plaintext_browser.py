@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Locator, Page, Request, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ebaydash import services
 from ebaydash.context import build_context
@@ -149,11 +150,19 @@ def test_hostile_shop_data_shows_as_text_and_fetches_nothing_elsewhere(hostile_a
     # row's selection marker (left edge, one header row down)
     orders_table = page.locator('[data-testid="stDataFrame"]').first
     expect(orders_table).to_be_visible(timeout=30_000)
-    box = orders_table.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
     buyer_line = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Buyer:")
-    expect(buyer_line).to_be_visible(timeout=30_000)
+    # the grid may still be laying out (or redrawn by a rerun) when it first shows: a click that
+    # lands before its rows are there selects nothing, so click again, up to three times
+    for attempt in range(3):
+        box = orders_table.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+        try:
+            buyer_line.wait_for(state="visible", timeout=20_000 if attempt == 0 else 10_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    expect(buyer_line).to_be_visible(timeout=10_000)
     assert shown(buyer_line) == f"Buyer: {BUYER} · {EMAIL}"
     no_rendered_markup(page)
     header, *rows = downloaded_rows(page, "Download CSV")  # the order's lines
