@@ -32,14 +32,9 @@ def drop_database(admin_url: str, name: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{_name_ok(name)}"'))
+            # FORCE (Postgres 13+) ends the sessions still on it inside the DROP itself: ending them
+            # first with pg_terminate_backend raced with backends that had not exited yet
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_name_ok(name)}" WITH (FORCE)'))
     finally:
         engine.dispose()
 

@@ -367,7 +367,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if shared and report.account_id is not None:
             from ebaydash.services import sellers
 
-            sellers.wait_for_refresh(report.account_id, timeout_s=120)
+            sellers.wait_for_refresh(ctx, report.account_id, timeout_s=120)
     finally:
         ctx.close()
     for f in report.files:

@@ -27,7 +27,8 @@ from ebaydash.settings import Settings
 
 
 class Part(Protocol):
-    """A per-context object of a feature above this module (see :meth:`Context.part`)."""
+    """A per-context object of a feature above this module (see :meth:`Context.part`); once
+    closed it starts no new work."""
 
     def close(self) -> None: ...
 
@@ -46,14 +47,21 @@ class Context:
     redis: RedisConnection | None = None  # the one connection the cache and the metrics share
     _parts: dict[type[Any], Part] = field(default_factory=dict, init=False, repr=False, compare=False)
     _parts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _closed: bool = field(default=False, init=False, repr=False, compare=False)
 
     def part(self, kind: type[P]) -> P:
         """This context's one ``kind()``, made on first use and closed first when the context closes.
 
         For features that sit above the services and need one object per process, such as the demo
-        traffic's background run: they keep it here, so this module does not depend on them.
+        traffic's background run: they keep it here, so this module does not depend on them. Once
+        the context is closed, each call gets a new part that is already closed (a closed part
+        starts no work), so nothing made after :meth:`close` outlives it.
         """
         with self._parts_lock:
+            if self._closed:
+                spent = kind()
+                spent.close()
+                return spent
             found = self._parts.get(kind)
             if found is None:
                 found = self._parts[kind] = kind()
@@ -62,7 +70,7 @@ class Context:
 
     def close(self) -> None:
         with self._parts_lock:
-            parts, self._parts = list(self._parts.values()), {}
+            parts, self._parts, self._closed = list(self._parts.values()), {}, True
         for part in reversed(parts):
             part.close()
         self.sampler.stop()

@@ -55,8 +55,8 @@ def _import(ctx: Context) -> int:
     return report.account_id
 
 
-def _join_refresh(account_id: int) -> None:
-    assert sellers.wait_for_refresh(account_id, 60)
+def _join_refresh(ctx: Context, account_id: int) -> None:
+    assert sellers.wait_for_refresh(ctx, account_id, 60)
     assert not [t for t in threading.enumerate() if t.name == f"refresh-ahead-{account_id}"]
 
 
@@ -71,7 +71,7 @@ def test_after_an_import_the_next_overview_of_a_standard_period_is_a_cache_hit(
     ctx: Context, count_reads: dict[str, int]
 ) -> None:
     account_id = _import(ctx)
-    _join_refresh(account_id)
+    _join_refresh(ctx, account_id)
     computed = sum(count_reads.values())
     windows = sellers.standard_windows(sellers.account(ctx, OPERATOR, account_id).timezone)
     # the refresh computed each statement once per standard window (top products twice: by
@@ -108,7 +108,7 @@ def test_another_replica_reads_the_refreshed_figures_from_the_shared_cache(
     viewer = build_context(shared.replace(refresh_ahead=False), start_sampler=False)
     try:
         account_id = _import(importer)
-        _join_refresh(account_id)
+        _join_refresh(importer, account_id)
         computed = sum(count_reads.values())
         assert computed > 0
         tz = sellers.account(viewer, OPERATOR, account_id).timezone
@@ -124,7 +124,7 @@ def test_imports_landing_during_a_refresh_run_it_once_more_not_in_parallel(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account_id = _import(ctx)
-    _join_refresh(account_id)
+    _join_refresh(ctx, account_id)
     gate = threading.Event()
     runs: list[Window] = []
     original = sellers.overview
@@ -144,4 +144,34 @@ def test_imports_landing_during_a_refresh_run_it_once_more_not_in_parallel(
     assert not first.is_alive()
     windows = sellers.standard_windows(sellers.account(ctx, OPERATOR, account_id).timezone)
     assert runs == windows + windows  # the first pass, then exactly one more
-    assert account_id not in sellers._refreshing
+    assert not ctx.part(sellers._RefreshAhead).running(account_id)
+
+
+def test_closing_the_context_stops_its_refresh_between_windows_and_waits_for_it(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = build_context(settings, start_sampler=False)
+    account_id = _import(context)
+    _join_refresh(context, account_id)
+    entered, gate = threading.Event(), threading.Event()
+    runs: list[Window] = []
+    original = sellers.overview
+
+    def slow_overview(c: Context, viewer: Viewer, account: int, window: Window, **kwargs: Any) -> Any:
+        runs.append(window)
+        entered.set()
+        gate.wait(30)
+        return original(c, viewer, account, window, **kwargs)
+
+    monkeypatch.setattr(sellers, "overview", slow_overview)
+    thread = sellers.refresh_ahead(context, account_id)
+    assert thread is not None and entered.wait(30)
+    closer = threading.Thread(target=context.close)
+    closer.start()
+    closer.join(0.5)
+    assert closer.is_alive()  # close waits for the window being computed
+    gate.set()
+    closer.join(60)
+    assert not closer.is_alive() and not thread.is_alive()  # nothing reads the database after close
+    assert len(runs) == 1 < len(sellers.standard_windows("UTC"))  # stopped after the first window
+    assert sellers.refresh_ahead(context, account_id) is None  # a closed context starts none

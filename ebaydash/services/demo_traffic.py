@@ -42,14 +42,16 @@ class DemoTraffic:
         self._live: LoadResult | None = None
         self._ends_at = 0.0
         self._last_message = ""
+        self._closed = False
 
     def start(self, ctx: Context, *, seconds: float = DEMO_SECONDS, workers: int = DEMO_WORKERS) -> bool:
-        """Start a run; ``False`` if one is already running (it is not restarted)."""
+        """Start a run; ``False`` if one is already running (it is not restarted) or the
+        context is closing."""
         # checked here, not only in the thread, so the page can say so at once
         loadgen.check_limits(seconds=seconds, requests=loadgen.MAX_REQUESTS, workers=workers, fresh=0.1)
         loadgen.accounts_to_visit(ctx)
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._closed or (self._thread is not None and self._thread.is_alive()):
                 return False
             self._stop.clear()
             self._live = None
@@ -90,7 +92,9 @@ class DemoTraffic:
             thread.join(timeout=wait_s)
 
     def close(self) -> None:
-        """Stop the run (the context is closing)."""
+        """Stop the run; none starts after this (the context is closing)."""
+        with self._lock:
+            self._closed = True
         self.stop()
 
     def status(self) -> TrafficStatus:

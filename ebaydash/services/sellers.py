@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from decimal import Decimal
@@ -419,11 +420,6 @@ def standard_windows(tz: str, today: dt.date | None = None) -> list[Window]:
     return windows
 
 
-_refreshing: dict[int, bool] = {}  # account -> another import landed while it was refreshed
-_refresh_threads: dict[int, threading.Thread] = {}
-_refreshing_guard = threading.Lock()
-
-
 def refresh_ahead(ctx: Context, account_id: int) -> threading.Thread | None:
     """Recompute the account's overview for :func:`standard_windows` in a background thread, once,
     right after its cache namespace was invalidated (an import), so the next viewer reads the
@@ -433,52 +429,91 @@ def refresh_ahead(ctx: Context, account_id: int) -> threading.Thread | None:
     and across replicas through the shared cache) keeps it to one computation per key: a viewer
     arriving meanwhile waits for this value rather than computing its own. An import landing while
     a refresh of the same account runs makes it run once more afterwards, not in parallel.
-    Returns the thread (``None`` when one is already running, or the setting is off). Failures
-    are logged; the viewer then computes the figure as without refresh-ahead.
+    Returns the thread (``None`` when one is already running, the setting is off or the context
+    is closing). Failures are logged; the viewer then computes the figure as without
+    refresh-ahead. The threads belong to the context: closing it stops them between windows and
+    waits for them, so none reads a database after its context let go of it.
     """
     if not ctx.settings.refresh_ahead:
         return None
-    with _refreshing_guard:
-        if account_id in _refreshing:
-            _refreshing[account_id] = True
-            return None
-        _refreshing[account_id] = False
-        thread = threading.Thread(
-            target=_refresh_loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
-        )
-        _refresh_threads[account_id] = thread
-        thread.start()  # under the guard: wait_for_refresh never sees a thread not yet started
-    return thread
+    return ctx.part(_RefreshAhead).start(ctx, account_id)
 
 
-def wait_for_refresh(account_id: int, timeout_s: float) -> bool:
-    """Wait until the account's refresh-ahead (if any) has ended, e.g. before a command that
-    imported exits and closes its context; False when it is still running after ``timeout_s``."""
-    with _refreshing_guard:
-        thread = _refresh_threads.get(account_id)
-    if thread is None:
-        return True
-    thread.join(timeout_s)
-    return not thread.is_alive()
+def wait_for_refresh(ctx: Context, account_id: int, timeout_s: float) -> bool:
+    """Wait until the account's refresh-ahead in ``ctx`` (if any) has ended, e.g. before a command
+    that imported exits and closes its context; False when it still runs after ``timeout_s``."""
+    return ctx.part(_RefreshAhead).wait(account_id, timeout_s)
 
 
 #: who refresh-ahead computes as: the server itself, which sees every account (the figures are
 #: cached per account, and every viewer's grant is checked before the cache is read)
 REFRESHER = Viewer.operator("refresh-ahead")
 
+#: how long closing a context waits for a refresh that is mid-statement (it stops between windows)
+_CLOSE_WAIT_S = 30.0
 
-def _refresh_loop(ctx: Context, account_id: int) -> None:
-    while True:
-        try:
-            for window in standard_windows(_zone(ctx, REFRESHER, account_id)):
-                overview(ctx, REFRESHER, account_id, window)
-        except Exception:
-            log.warning("refresh-ahead of account %s failed; viewers compute it", account_id, exc_info=True)
-        with _refreshing_guard:
-            if not _refreshing.pop(account_id, False):
-                _refresh_threads.pop(account_id, None)
-                return
-            _refreshing[account_id] = False  # an import landed meanwhile: once more
+
+class _RefreshAhead:
+    """A context's refresh-ahead threads, one per account at a time (see :func:`refresh_ahead`)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._again: dict[int, bool] = {}  # account -> another import landed while it was refreshed
+        self._threads: dict[int, threading.Thread] = {}
+        self._closing = threading.Event()
+
+    def start(self, ctx: Context, account_id: int) -> threading.Thread | None:
+        with self._guard:
+            if self._closing.is_set():
+                return None
+            if account_id in self._again:
+                self._again[account_id] = True
+                return None
+            self._again[account_id] = False
+            thread = threading.Thread(
+                target=self._loop, args=(ctx, account_id), name=f"refresh-ahead-{account_id}", daemon=True
+            )
+            self._threads[account_id] = thread
+            thread.start()  # under the guard: wait() never sees a thread not yet started
+        return thread
+
+    def running(self, account_id: int) -> bool:
+        with self._guard:
+            return account_id in self._again
+
+    def wait(self, account_id: int, timeout_s: float) -> bool:
+        with self._guard:
+            thread = self._threads.get(account_id)
+        if thread is None:
+            return True
+        thread.join(timeout_s)
+        return not thread.is_alive()
+
+    def close(self) -> None:
+        self._closing.set()
+        with self._guard:
+            threads = list(self._threads.values())
+        deadline = time.monotonic() + _CLOSE_WAIT_S
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _loop(self, ctx: Context, account_id: int) -> None:
+        while True:
+            try:
+                for window in standard_windows(_zone(ctx, REFRESHER, account_id)):
+                    if self._closing.is_set():
+                        break
+                    overview(ctx, REFRESHER, account_id, window)
+            except Exception:
+                log.warning(
+                    "refresh-ahead of account %s failed; viewers compute it", account_id, exc_info=True
+                )
+            with self._guard:
+                if self._closing.is_set() or not self._again.pop(account_id, False):
+                    self._again.pop(account_id, None)
+                    self._threads.pop(account_id, None)
+                    return
+                self._again[account_id] = False  # an import landed meanwhile: once more
 
 
 # -- orders -------------------------------------------------------------------------------------
