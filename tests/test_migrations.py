@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
@@ -243,7 +244,10 @@ def test_0006_puts_row_level_security_on_every_account_scoped_table_and_keeps_ev
                 # the tables scoped through a parent row are 0007's
                 assert set(security.missing_row_security(conn)) == set(security.CHILD_TABLES)
                 status = security.row_security_status(conn)
-            assert {t for t, s in status.items() if s.complete} == set(security.account_scoped_tables())
+            there = set(table_names(db))  # later revisions add account-scoped tables (0008)
+            assert {t for t, s in status.items() if s.complete} == set(
+                security.account_scoped_tables()
+            ) & there
     finally:
         db.dispose()
     ctx = build_context(Settings(database_url=empty_url), start_sampler=False)
@@ -785,6 +789,7 @@ def test_0004_builds_the_rollups_of_the_orders_already_stored(empty_url: str) ->
         assert {row[0] for row in after["day_rollups"]} == {1, 2}
         with db.connect() as conn:
             assert rollups.check(conn) == []
+        migrations.upgrade(db)  # the reads of whole days also need 0008's customer tables
         window = Window.for_dates(first, last, "America/New_York")
         assert dict(rollup_reads.account_kpis(db, ny, window, NOW, "America/New_York")._mapping) == dict(
             queries.account_kpis(db, ny, window, NOW)._mapping
@@ -941,5 +946,54 @@ def test_0007_puts_row_level_security_on_the_tables_scoped_through_a_parent_and_
                 assert security.missing_row_security(conn) == []
                 status = security.row_security_status(conn)
             assert all(status[table].complete for table in security.CHILD_TABLES)
+    finally:
+        db.dispose()
+
+
+# -- 0008: customers' purchase days ----------------------------------------------------------------
+
+
+@upgrade_test("0008")
+def test_0008_builds_the_customers_purchase_days_of_the_orders_already_stored(empty_url: str) -> None:
+    """Orders written at 0007 get customer_days and customer_day_gaps equal to a full
+    recomputation (rollups.check), every old row is kept, the unique customers read through them
+    equal the plain statement's, and on Postgres both new tables have row-level security."""
+    from sqlalchemy import func
+
+    from ebaydash.db import queries, rollup_reads, rollups, security
+    from ebaydash.db.schema import accounts, orders
+
+    db = database_at(empty_url, revision_before("0008"))
+    _fill_like_an_older_version(db)
+    before = dump(db)
+    migrations.upgrade(db, target="0008")
+    try:
+        after = dump(db)
+        assert {k: v for k, v in after.items() if k in before} == before
+        assert after["customer_days"] and after["customer_day_gaps"]
+        with db.connect() as conn:
+            # the orders written by hand have no day rollups: only the customer tables are 0008's
+            assert [d for d in rollups.check(conn) if d.table.startswith("customer_")] == []
+            if db.backend == "postgresql":
+                assert security.missing_row_security(conn) == []
+            account_id, tz = conn.execute(
+                select(orders.c.account_id, accounts.c.timezone)
+                .join(accounts, accounts.c.id == orders.c.account_id)
+                .group_by(orders.c.account_id, accounts.c.timezone)
+                .order_by(func.count().desc())
+                .limit(1)
+            ).one()
+            first, last = conn.execute(
+                select(func.min(orders.c.order_date), func.max(orders.c.order_date)).where(
+                    orders.c.account_id == account_id
+                )
+            ).one()
+        zone = ZoneInfo(tz)
+        window = Window.for_dates(first.astimezone(zone).date(), last.astimezone(zone).date(), tz)
+        assert rollup_reads.whole_days(rollup_reads.kpi_pieces(window, tz))
+        plain = queries.account_kpis(db, account_id, window, NOW)
+        assert plain.customers_cur > 1
+        through = rollup_reads.account_kpis(db, account_id, window, NOW, tz)
+        assert (through.customers_cur, through.customers_prev) == (plain.customers_cur, plain.customers_prev)
     finally:
         db.dispose()

@@ -52,18 +52,18 @@ def contexts(settings: Settings) -> Iterator[Callable[[int], Context]]:
 WINDOW = Window.for_dates(FIRST, LAST, NY)
 
 
-def _meeting(monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...]) -> None:
-    """Make each of ``names`` (queries.*) wait until all of them are running: they can only
-    finish if they overlap in time."""
+def _meeting(monkeypatch: pytest.MonkeyPatch, names: tuple[tuple[Any, str], ...]) -> None:
+    """Make each of ``names`` ((module, function)) wait until all of them are running: they can
+    only finish if they overlap in time."""
     barrier = threading.Barrier(len(names), timeout=5)
-    for name in names:
-        original = getattr(queries, name)
+    for module, name in names:
+        original = getattr(module, name)
 
         def meet(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
             barrier.wait()
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(queries, name, meet)
+        monkeypatch.setattr(module, name, meet)
 
 
 @pytest.mark.parametrize("parallelism", [3, 1])
@@ -71,7 +71,8 @@ def test_cold_parts_overlap_in_time(
     loaded: int, contexts: Callable[[int], Context], monkeypatch: pytest.MonkeyPatch, parallelism: int
 ) -> None:
     # the KPIs (in the caller's thread) and the top buyers (in a pool thread) must meet
-    _meeting(monkeypatch, ("account_kpis", "top_buyers"))
+    # (whole days: the KPIs read the rollups)
+    _meeting(monkeypatch, ((rollup_reads, "account_kpis"), (queries, "top_buyers")))
     ctx = contexts(parallelism)
     if parallelism == 1:  # the negative control: one after another, the first waits in vain
         with pytest.raises(threading.BrokenBarrierError):
@@ -137,7 +138,7 @@ def test_parts_the_pool_drops_on_close_run_in_the_caller(
     side = ctx.part(sellers._SideBySide)
     release = threading.Event()
     closers: list[threading.Thread] = []
-    kpis, trend = queries.account_kpis, rollup_reads.revenue_trend
+    kpis, trend = rollup_reads.account_kpis, rollup_reads.revenue_trend
 
     def held_trend(*args: Any, **kwargs: Any) -> Any:
         release.wait(5)
@@ -152,10 +153,10 @@ def test_parts_the_pool_drops_on_close_run_in_the_caller(
         return kpis(*args, **kwargs)
 
     monkeypatch.setattr(rollup_reads, "revenue_trend", held_trend)
-    monkeypatch.setattr(queries, "account_kpis", close_then_kpis)
+    monkeypatch.setattr(rollup_reads, "account_kpis", close_then_kpis)
     view = sellers.overview(ctx, OPERATOR, loaded, WINDOW)
     assert not closers[0].is_alive()
-    monkeypatch.setattr(queries, "account_kpis", kpis)
+    monkeypatch.setattr(rollup_reads, "account_kpis", kpis)
     monkeypatch.setattr(rollup_reads, "revenue_trend", trend)
     alone = sellers.overview(contexts(1), OPERATOR, loaded, WINDOW)
     assert view.top_buyers == alone.top_buyers and view.status_mix == alone.status_mix

@@ -169,18 +169,7 @@ def _account_kpis_statement() -> Select[Any]:
         .where(span, o.status == CANCELLED)
         .subquery("cancelled_agg")
     )
-    lc = listings.c
-    listing_agg = (
-        select(
-            func.count().filter(_live_at(end_moment)).label("listings_cur"),
-            func.count().filter(_live_at(cur_start)).label("listings_prev"),
-            func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
-            func.count(func.distinct(lc.product_id)).filter(_live_at(cur_start)).label("products_prev"),
-            func.count().label("listings_known"),  # none at all: ebaydash was never told
-        )
-        .where(lc.account_id == account_id)
-        .subquery("listing_agg")
-    )
+    listing_agg = listing_figures_at(account_id, cur_start, end_moment)
     # the account's currency rides along, so a cold overview needs no second round trip
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
     return select(order_agg, cancelled_agg, listing_agg, currency.label("currency")).select_from(
@@ -195,15 +184,20 @@ def listing_figures(account_id: int, window: Window, now: dt.datetime) -> Any:
     ebaydash was never told, as after importing orders only)."""
     # Listings "now" are those active at the end of the window (or now, while it is still open);
     # the comparison is with those active at its start, i.e. the end of the previous window.
-    end_moment = min(window.end, now)
+    return listing_figures_at(account_id, window.start, min(window.end, now))
+
+
+def listing_figures_at(account_id: Any, start: Any, end_moment: Any) -> Any:
+    """:func:`listing_figures` for a window starting at ``start`` whose listings "now" are those
+    active at ``end_moment``; each a value or a bound parameter."""
     lc = listings.c
     return (
         select(
             func.count().filter(_live_at(end_moment)).label("listings_cur"),
-            func.count().filter(_live_at(window.start)).label("listings_prev"),
+            func.count().filter(_live_at(start)).label("listings_prev"),
             func.count(func.distinct(lc.product_id)).filter(_live_at(end_moment)).label("products_cur"),
-            func.count(func.distinct(lc.product_id)).filter(_live_at(window.start)).label("products_prev"),
-            func.count().label("listings_known"),
+            func.count(func.distinct(lc.product_id)).filter(_live_at(start)).label("products_prev"),
+            func.count().label("listings_known"),  # none at all: ebaydash was never told
         )
         .where(lc.account_id == account_id)
         .subquery("listing_agg")
@@ -646,4 +640,7 @@ def update_order_status(db: Database, account_id: int, order_id: int, status: st
         data_versions.bump(conn, account_id)  # the cache's invalidation, committed with the change
         tz = rollups.account_timezone(conn, account_id)
         rollups.refresh_days(conn, account_id, rollups.days_of_orders(conn, account_id, tz, [order_id]), tz)
+        rollups.refresh_customers(
+            conn, account_id, rollups.customers_of_orders(conn, account_id, [order_id]), tz
+        )
         return True

@@ -3,21 +3,25 @@ rows of the statement of the same name in :mod:`ebaydash.db.queries`, exactly, f
 
 The window is cut at the local midnights of the account's zone (:func:`ebaydash.db.rollups.split`):
 its whole days are read from the rollups, the partial days at its edges from the orders, and the
-pieces are summed (an order lies in exactly one piece). Distinct customers do not sum across days;
-they are counted on the orders' covering index (index-only on Postgres). Top buyers stay in
-:mod:`ebaydash.db.queries` for the same reason.
+pieces are summed (an order lies in exactly one piece). Distinct customers do not sum across days:
+for whole days they are read from the customers' previous purchase days (see
+:mod:`ebaydash.db.rollups`), and counted on the orders' covering index when a window has a partial
+day. Top buyers stay in :mod:`ebaydash.db.queries`: per-buyer sums do not add up across days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -32,16 +36,25 @@ from sqlalchemy.engine import Row
 
 from ebaydash.db.engine import Database
 from ebaydash.db.figures import CANCELLED, local_day
-from ebaydash.db.queries import TopProductsBy, _money, _top_limit, listing_figures, ranked_products
-from ebaydash.db.rollups import split
-from ebaydash.db.schema import accounts, day_rollups, order_items, orders, sku_day_rollups
+from ebaydash.db.queries import (
+    TopProductsBy,
+    _money,
+    _top_limit,
+    listing_figures,
+    listing_figures_at,
+    ranked_products,
+)
+from ebaydash.db.rollups import Split, split
+from ebaydash.db.schema import accounts, customer_day_gaps, day_rollups, order_items, orders, sku_day_rollups
+from ebaydash.db.types import UTCDateTime
 from ebaydash.models import Granularity, Window
 
-__all__ = ["account_kpis", "revenue_trend", "status_mix", "top_products"]
+__all__ = ["account_kpis", "kpi_pieces", "revenue_trend", "status_mix", "top_products", "whole_days"]
 
 o = orders.c
 r = day_rollups.c
 s = sku_day_rollups.c
+g = customer_day_gaps.c
 items = order_items.c
 
 #: statuses whose lines count in top products (the same rule as queries.top_products)
@@ -68,13 +81,13 @@ _ONE: ColumnElement[Any] = literal_column("1")
 def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime, tz: str) -> Row[Any]:
     """The row of :func:`ebaydash.db.queries.account_kpis`, with the order sums read from the
     rollups for whole local days of ``tz`` (the account's zone) and from the orders at the edges.
-    Distinct customers are counted on the orders (covering index), as they do not sum."""
-    previous = window.previous()
+    Distinct customers come from :data:`~ebaydash.db.schema.customer_day_gaps` when both windows
+    are whole days, and are counted on the orders (covering index) when either has an edge."""
+    pieces = kpi_pieces(window, tz)
+    if whole_days(pieces):
+        return _whole_day_kpis(db, account_id, window, now, pieces)
     parts: list[Select[Any]] = []
-    for flag, piece in (
-        (1, split(window.start, window.end, tz)),
-        (0, split(previous.start, previous.end, tz)),
-    ):
+    for flag, piece in ((1, pieces[0]), (0, pieces[1])):
         cur: ColumnElement[Any] = literal_column(str(flag))
         if piece.days is not None:
             parts.append(
@@ -116,7 +129,108 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         ]
 
     sums = select(*figures(f.cur == 1, "cur"), *figures(f.cur == 0, "prev")).subquery("sums")
+    customers = _customers_of_orders(account_id, window)
+    listing_agg = listing_figures(account_id, window, now)
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    stmt = select(sums, customers, listing_agg, currency.label("currency")).select_from(
+        sums.join(customers, true()).join(listing_agg, true())
+    )
+    row = db.fetch_one("account_kpis", stmt, replica_ok=True)
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
+
+
+def kpi_pieces(window: Window, tz: str) -> tuple[Split, Split]:
+    """The window and the one before it, cut at the local midnights of ``tz``."""
+    previous = window.previous()
+    return split(window.start, window.end, tz), split(previous.start, previous.end, tz)
+
+
+def whole_days(pieces: tuple[Split, Split]) -> bool:
+    """Whether both pieces are whole local days only (no partial day at an edge)."""
+    return all(piece.days is not None and not piece.edges for piece in pieces)
+
+
+def _whole_day_kpis(
+    db: Database, account_id: int, window: Window, now: dt.datetime, pieces: tuple[Split, Split]
+) -> Row[Any]:
+    cur_days, prev_days = pieces[0].days, pieces[1].days
+    assert cur_days is not None and prev_days is not None  # see whole_days
+    params = {
+        "account_id": account_id,
+        "cur_first": cur_days[0],
+        "cur_last": cur_days[1],
+        "prev_first": prev_days[0],
+        "prev_last": prev_days[1],
+        "start": window.start,
+        "end_moment": min(window.end, now),
+    }
+    row = db.fetch_one("account_kpis", _whole_day_kpis_statement(), params=params, replica_ok=True)
+    assert row is not None  # aggregates without GROUP BY always return one row
+    return row
+
+
+@functools.cache
+def _whole_day_kpis_statement() -> Select[Any]:
+    """The KPIs of a window of whole local days and the one before it, all from the rollups: the
+    order sums from day_rollups, the distinct customers from customer_day_gaps (a customer counts
+    once, on their first purchase day in the window: the one whose previous purchase day lies
+    before it). Built once with named parameters (see :func:`_whole_day_kpis`), as building it
+    per call would cost more Python than the statement takes to run."""
+    account_id = bindparam("account_id", type_=BigInteger)
+    cur_first, cur_last = bindparam("cur_first", type_=SADate), bindparam("cur_last", type_=SADate)
+    prev_first, prev_last = bindparam("prev_first", type_=SADate), bindparam("prev_last", type_=SADate)
+    start: Any = bindparam("start", type_=UTCDateTime)
+    end_moment: Any = bindparam("end_moment", type_=UTCDateTime)
+    in_cur, in_prev = r.day >= cur_first, r.day < cur_first
+    live = r.status != CANCELLED
+
+    def figures(in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
+        counted = and_(in_period, live)
+        refunded = func.sum(r.refunded_amount).filter(counted)
+        return [
+            func.coalesce(func.sum(r.orders).filter(counted), 0).label(f"orders_{suffix}"),
+            _money(func.sum(r.total_amount).filter(counted) - refunded).label(f"revenue_{suffix}"),
+            func.coalesce(func.sum(r.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
+            _money(refunded).label(f"refunded_{suffix}"),
+            func.coalesce(func.sum(r.orders).filter(and_(in_period, r.status == CANCELLED)), 0).label(
+                f"cancelled_{suffix}"
+            ),
+        ]
+
+    sums = (
+        select(*figures(in_cur, "cur"), *figures(in_prev, "prev"))
+        .where(r.account_id == account_id, r.day >= prev_first, r.day <= cur_last)
+        .subquery("sums")
+    )
+
+    def first_days(first: Any, last: Any) -> ColumnElement[bool]:
+        return and_(g.day >= first, g.day <= last, g.previous_day < first)
+
     customers = (
+        select(
+            func.coalesce(func.sum(g.customers).filter(first_days(cur_first, cur_last)), 0).label(
+                "customers_cur"
+            ),
+            func.coalesce(func.sum(g.customers).filter(first_days(prev_first, prev_last)), 0).label(
+                "customers_prev"
+            ),
+        )
+        .where(g.account_id == account_id, g.day >= prev_first, g.day <= cur_last)
+        .subquery("customer_agg")
+    )
+    listing_agg = listing_figures_at(account_id, start, end_moment)
+    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
+    return select(sums, customers, listing_agg, currency.label("currency")).select_from(
+        sums.join(customers, true()).join(listing_agg, true())
+    )
+
+
+def _customers_of_orders(account_id: int, window: Window) -> Any:
+    """Distinct customers of each window counted on the orders (covering index): for windows
+    with a partial day, which the per-day tables cannot split."""
+    previous = window.previous()
+    return (
         select(
             func.count(func.distinct(o.customer_id))
             .filter(o.order_date >= window.start)
@@ -133,14 +247,6 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
         )
         .subquery("customer_agg")
     )
-    listing_agg = listing_figures(account_id, window, now)
-    currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
-    stmt = select(sums, customers, listing_agg, currency.label("currency")).select_from(
-        sums.join(customers, true()).join(listing_agg, true())
-    )
-    row = db.fetch_one("account_kpis", stmt, replica_ok=True)
-    assert row is not None  # aggregates without GROUP BY always return one row
-    return row
 
 
 def _week_of(day: ColumnElement[Any], backend: str) -> ColumnElement[Any]:

@@ -5,6 +5,14 @@ hold, per account and calendar day of the account's time zone (the day the trend
 orders, totals, refunds and refunded orders per status, and the units, line revenue, orders and
 greatest line title per SKU of orders neither cancelled nor refunded.
 
+Distinct customers do not add up across days, so two more tables make them: each customer's
+purchase days (:data:`~ebaydash.db.schema.customer_days`) and, per day, how many of its customers
+last bought on each earlier day (:data:`~ebaydash.db.schema.customer_day_gaps`). A customer counts
+in whole days [first, last] once, on their first day there, the one whose previous purchase day is
+before ``first``. Writes name the customers whose orders they touched, and
+:func:`refresh_customers` recomputes those customers' days from the orders and moves the counts
+by the difference.
+
 Every write path (the upsert, the bulk loads, a status change) updates them in its own
 transaction. Orders that change (or move to another day) have the days they left and entered
 recomputed from the orders by :func:`refresh_days`: a day's rows are deleted and summed again, so
@@ -22,6 +30,7 @@ the orders. :func:`split` cuts a window at the account's local midnights.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +46,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     literal_column,
     or_,
     select,
@@ -46,7 +56,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 
 from ebaydash.db.figures import CANCELLED, local_day
-from ebaydash.db.schema import accounts, day_rollups, order_items, orders, sku_day_rollups
+from ebaydash.db.schema import (
+    NEVER_BOUGHT,
+    accounts,
+    customer_day_gaps,
+    customer_days,
+    day_rollups,
+    order_items,
+    orders,
+    sku_day_rollups,
+)
 from ebaydash.db.types import Money
 from ebaydash.models import OrderRecord
 
@@ -56,8 +75,10 @@ __all__ = [
     "account_timezone",
     "add_new_orders",
     "check",
+    "customers_of_orders",
     "days_of_orders",
     "rebuild",
+    "refresh_customers",
     "refresh_days",
     "split",
 ]
@@ -65,6 +86,8 @@ __all__ = [
 o = orders.c
 r = day_rollups.c
 s = sku_day_rollups.c
+cd = customer_days.c
+gaps = customer_day_gaps.c
 items = order_items.c
 
 #: statuses whose lines count in top products (the same rule as queries.top_products)
@@ -311,6 +334,165 @@ def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence
     return True
 
 
+# -- distinct customers -------------------------------------------------------------------------
+
+
+def customers_of_orders(conn: Connection, account_id: int, order_ids: Collection[int]) -> set[int]:
+    """The customers (ids; orders without a buyer left out) of the given orders of the account."""
+    ids = sorted(set(order_ids))
+    found: set[int] = set()
+    for chunk in _id_chunks(conn, ids):
+        found.update(
+            int(c)
+            for c in conn.execute(
+                select(o.customer_id).distinct().where(o.account_id == account_id, _in_ids(conn, o.id, chunk))
+            ).scalars()
+            if c is not None
+        )
+    return found
+
+
+def _id_chunks(conn: Connection, ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    """``ids`` in one piece for Postgres (an array parameter), in IN-list chunks for SQLite."""
+    if not ids:
+        return iter(())
+    return iter((ids,)) if conn.dialect.name == "postgresql" else _chunks(ids)
+
+
+def _in_ids(conn: Connection, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    test: ColumnElement[bool]
+    if conn.dialect.name == "postgresql":
+        test = column == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger)))
+    else:
+        test = column.in_(list(ids))
+    return test
+
+
+def _purchase_days(account_id: int, tz: str, backend: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    """(account, customer, local day) of the account's orders that count a customer: not
+    cancelled, with a buyer; one row per customer and day."""
+    day = local_day(o.order_date, tz, backend)
+    return (
+        select(literal_column(str(int(account_id))).label("account_id"), o.customer_id, day.label("day"))
+        .distinct()
+        .where(o.account_id == account_id, o.status != CANCELLED, o.customer_id.is_not(None), *where)
+    )
+
+
+def _gaps(days: Iterable[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """(day, previous purchase day) along one customer's purchase days."""
+    previous = NEVER_BOUGHT
+    for day in sorted(days):
+        yield day, previous
+        previous = day
+
+
+def refresh_customers(
+    conn: Connection, account_id: int, customer_ids: Collection[int], tz: str | None = None
+) -> None:
+    """Recompute the purchase days of ``customer_ids`` from the account's orders, inside the
+    caller's transaction, and move :data:`~ebaydash.db.schema.customer_day_gaps` by the difference
+    between their old and new chains of days. Call it after any write that may have added, moved,
+    cancelled or reassigned these customers' orders, with the customers before and after."""
+    ids = sorted({int(c) for c in customer_ids})
+    if not ids:
+        return
+    zone = tz or account_timezone(conn, account_id)
+    backend = _backend(conn)
+    old: dict[int, set[dt.date]] = {c: set() for c in ids}
+    new: dict[int, set[dt.date]] = {c: set() for c in ids}
+    for chunk in _id_chunks(conn, ids):
+        stored = select(cd.customer_id, cd.day).where(
+            cd.account_id == account_id, _in_ids(conn, cd.customer_id, chunk)
+        )
+        for customer, day in conn.execute(stored).all():
+            old[int(customer)].add(day)
+        bought = _purchase_days(account_id, zone, backend, [_in_ids(conn, o.customer_id, chunk)]).subquery()
+        for customer, day in conn.execute(select(bought.c.customer_id, bought.c.day)).all():
+            new[int(customer)].add(day)
+    moved: Counter[tuple[dt.date, dt.date]] = Counter()
+    gone: list[dict[str, Any]] = []
+    came: list[dict[str, Any]] = []
+    for customer in ids:
+        before, after = old[customer], new[customer]
+        if before == after:
+            continue
+        moved.subtract(_gaps(before))
+        moved.update(_gaps(after))
+        gone += [{"c": customer, "d": day} for day in before - after]
+        came += [{"account_id": account_id, "customer_id": customer, "day": day} for day in after - before]
+    if gone:
+        conn.execute(
+            delete(customer_days).where(
+                cd.account_id == account_id, cd.customer_id == bindparam("c"), cd.day == bindparam("d")
+            ),
+            gone,
+        )
+    if came:
+        conn.execute(insert(customer_days), came)
+    changes = [
+        {"account_id": account_id, "day": day, "previous_day": previous, "customers": n}
+        for (day, previous), n in sorted(moved.items())
+        if n
+    ]
+    if not changes:
+        return
+    upsert = _dialect_insert(conn)(customer_day_gaps)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[gaps.account_id, gaps.day, gaps.previous_day],
+            set_={"customers": gaps.customers + upsert.excluded.customers},
+        ),
+        changes,
+    )
+    emptied = [{"d": day, "p": previous} for (day, previous), n in moved.items() if n < 0]
+    if emptied:
+        conn.execute(
+            delete(customer_day_gaps).where(
+                gaps.account_id == account_id,
+                gaps.day == bindparam("d"),
+                gaps.previous_day == bindparam("p"),
+                gaps.customers == 0,
+            ),
+            emptied,
+        )
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def _gap_sums(account_id: int) -> Select[Any]:
+    """customer_day_gaps of the account, computed from its stored customer_days."""
+    chain = (
+        select(
+            cd.day,
+            func.coalesce(
+                func.lag(cd.day).over(partition_by=cd.customer_id, order_by=cd.day),
+                bindparam("never", NEVER_BOUGHT, type_=customer_days.c.day.type),
+            ).label("previous_day"),
+        )
+        .where(cd.account_id == account_id)
+        .subquery("chain")
+    )
+    return select(
+        literal_column(str(int(account_id))).label("account_id"),
+        chain.c.day,
+        chain.c.previous_day,
+        func.count().label("customers"),
+    ).group_by(chain.c.day, chain.c.previous_day)
+
+
+_CUSTOMER_DAY_COLUMNS = [c.name for c in customer_days.columns]
+_GAP_COLUMNS = [c.name for c in customer_day_gaps.columns]
+
+
 def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tuple[int, str]]:
     stmt = select(accounts.c.id, accounts.c.timezone).order_by(accounts.c.id)
     if account_ids is not None:
@@ -321,22 +503,43 @@ def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tu
     return [(int(a), str(tz)) for a, tz in conn.execute(stmt).all()]
 
 
+_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps)
+
+
+def _present(conn: Connection) -> set[str]:
+    """The rollup tables the database holds. A database is always at the current revision when
+    the app writes to it; an older one (a test of a migration that loads data at the revision
+    before it) lacks the customer tables revision 0008 added, and rebuild and check skip them."""
+    names = set(inspect(conn).get_table_names())
+    return {table.name for table in _TABLES if table.name in names}
+
+
 def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[str, int]:
     """Rebuild every rollup row of ``account_ids`` (all accounts when ``None``) from the orders,
     inside the caller's transaction; rows written per table."""
     backend = _backend(conn)
+    present = _present(conn)
+    tables = [table for table in _TABLES if table.name in present]
     done = _account_ids(conn, account_ids)
     for account_id, tz in done:
-        for table in (day_rollups, sku_day_rollups):
+        for table in tables:
             conn.execute(delete(table).where(table.c.account_id == account_id))
         conn.execute(insert(day_rollups).from_select(_DAY_COLUMNS, _day_sums(account_id, tz, backend, [])))
         conn.execute(
             insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, tz, backend, []))
         )
+        if customer_days.name not in present:
+            continue
+        conn.execute(
+            insert(customer_days).from_select(
+                _CUSTOMER_DAY_COLUMNS, _purchase_days(account_id, tz, backend, [])
+            )
+        )
+        conn.execute(insert(customer_day_gaps).from_select(_GAP_COLUMNS, _gap_sums(account_id)))
     # counted afterwards: drivers disagree on the row count of INSERT … SELECT
     ids = [account_id for account_id, _tz in done]
     written = {}
-    for table in (day_rollups, sku_day_rollups):
+    for table in tables:
         count = select(func.count()).select_from(table).where(table.c.account_id.in_(ids))
         written[table.name] = int(conn.execute(count).scalar_one()) if ids else 0
     return written
@@ -368,12 +571,17 @@ def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Di
     """Every rollup row of ``account_ids`` (all when ``None``) that differs from a full
     recomputation from the orders; an empty list when they agree."""
     backend = _backend(conn)
+    present = _present(conn)
     found: list[Difference] = []
     for account_id, tz in _account_ids(conn, account_ids):
         for table, sums, key_size in (
             (day_rollups, _day_sums(account_id, tz, backend, []), 2),
             (sku_day_rollups, _sku_sums(account_id, tz, backend, []), 2),
+            (customer_days, _purchase_days(account_id, tz, backend, []), 2),
+            (customer_day_gaps, _gap_sums_of_orders(account_id, tz, backend), 2),
         ):
+            if table.name not in present:
+                continue
             computed = sums.subquery("computed")
             expected_stmt = select(*[type_coerce(computed.c[c.name], c.type) for c in table.columns])
             expected = _keyed(conn.execute(expected_stmt).all(), key_size)
@@ -385,3 +593,21 @@ def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Di
                 if want != got:
                     found.append(Difference(table.name, account_id, key, got, want))
     return found
+
+
+def _gap_sums_of_orders(account_id: int, tz: str, backend: str) -> Select[Any]:
+    """customer_day_gaps of the account as the orders alone say (for :func:`check`)."""
+    bought = _purchase_days(account_id, tz, backend, []).subquery("bought")
+    chain = select(
+        bought.c.day,
+        func.coalesce(
+            func.lag(bought.c.day).over(partition_by=bought.c.customer_id, order_by=bought.c.day),
+            bindparam("never", NEVER_BOUGHT, type_=customer_days.c.day.type),
+        ).label("previous_day"),
+    ).subquery("chain")
+    return select(
+        literal_column(str(int(account_id))).label("account_id"),
+        chain.c.day,
+        chain.c.previous_day,
+        func.count().label("customers"),
+    ).group_by(chain.c.day, chain.c.previous_day)

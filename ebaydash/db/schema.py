@@ -5,6 +5,8 @@ Every index here serves a query in :mod:`ebaydash.db.queries`; the comment besid
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -188,7 +190,44 @@ sku_day_rollups = Table(
     Column("line_title", String(300), nullable=False),  # the greatest line title, as max() composes
 )
 
-ROLLUP_TABLES = (day_rollups, sku_day_rollups)
+# The local days on which a customer bought (an order neither cancelled nor without a buyer):
+# the chain of purchase days the next table is counted from.
+customer_days = Table(
+    "customer_days",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("customer_id", Id, primary_key=True, autoincrement=False),
+    Column("day", Date, primary_key=True),
+)
+
+# Per day, how many of its customers last bought on ``previous_day`` (NEVER_BOUGHT for a first
+# purchase). The distinct customers of whole days [first, last] are the rows of those days whose
+# previous day lies before ``first``: each customer counts once, on their first day in the range.
+customer_day_gaps = Table(
+    "customer_day_gaps",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("previous_day", Date, primary_key=True),
+    Column("customers", Integer, nullable=False),
+)
+
+#: ``customer_day_gaps.previous_day`` of a customer's first purchase (before any real day)
+NEVER_BOUGHT = dt.date(1, 1, 1)
+
+ROLLUP_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps)
 
 # Small key/value facts about the database itself, e.g. when the demo data was last loaded.
 meta = Table(

@@ -152,11 +152,15 @@ def kpis(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh
       open), and the distinct products they sell; compared with the start of the window. ``None``
       (unknown) when the account has no listing at all: orders do not say what is listed.
     """
-    # The plain statement, not its rollup twin (rollup_reads.account_kpis, equal row for row): the
-    # unique customers read the window's orders either way, and measured at 1M orders (make bench,
-    # speed_sql) the rollup path's extra edge reads made it 1.46x the plain statement's 15.5 ms.
-    # The trend and top products, which gain 10-80x from the rollups, keep reading them.
-    row = queries.account_kpis(ctx.db, account_id, window, _now())
+    # Whole local days (every period the sidebar offers) read the rollups alone, unique customers
+    # included (rollup_reads.account_kpis, equal row for row). A window with a partial day keeps
+    # the plain statement: its customers would read the orders anyway, and measured at 1M orders
+    # (make bench, speed_sql) the rollup path's edge reads made it 1.46x the plain statement.
+    tz = _zone(ctx, viewer, account_id)
+    if rollup_reads.whole_days(rollup_reads.kpi_pieces(window, tz)):
+        row = rollup_reads.account_kpis(ctx.db, account_id, window, _now(), tz)
+    else:
+        row = queries.account_kpis(ctx.db, account_id, window, _now())
     if row.currency is None:
         raise NotFound(f"There is no account with id {account_id}.")
 

@@ -256,6 +256,8 @@ def upsert_orders(
         tz = rollups.account_timezone(conn, account_id)
         touched = [row.order_id for row in rows if row.action in ("changed", "patched")]
         days = rollups.days_of_orders(conn, account_id, tz, touched)
+        # and their customers: a changed order may leave its buyer, or stop counting them
+        customers = rollups.customers_of_orders(conn, account_id, touched)
         report(0.5, "writing orders")
         backend.write_orders(conn, account_id, rows)
         _patch_orders(conn, rows)
@@ -268,6 +270,12 @@ def upsert_orders(
         kinds = ("changed", "patched") if added else ("new", "changed", "patched")
         written = [row.order_id for row in rows if row.action in kinds]
         days |= rollups.days_of_orders(conn, account_id, tz, written)
+        customers.update(
+            row.customer_id
+            for row in rows
+            if row.action in ("new", "changed", "patched") and row.customer_id is not None
+        )
+        rollups.refresh_customers(conn, account_id, customers, tz)
         if rollup_days is None:
             rollups.refresh_days(conn, account_id, days, tz)
         else:

@@ -1,0 +1,91 @@
+"""Distinct customers through rollups: each customer's purchase days, and per day how many of its
+customers last bought on each earlier day (ebaydash.db.rollups), built for the orders stored.
+
+A window's unique customers are a distinct count, which does not add up across days. With these
+two tables it does: the distinct customers of whole days [first, last] are the day's customers
+whose previous purchase day lies before ``first`` (each counts once, on their first day in the
+range), a sum over ``customer_day_gaps``. On Postgres both tables get the row-level security of
+every account-scoped table (revision 0006).
+
+Revision ID: 0008
+Revises: 0007
+
+Every revision comes with a test in tests/test_migrations.py that upgrades a database holding
+data from the revision before (see tests/migration_support.py).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from ebaydash.db import security
+
+revision = "0008"
+down_revision: str | None = "0007"
+branch_labels: tuple[str, ...] | None = None
+depends_on: tuple[str, ...] | None = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# The local day of an order in its account's zone; on SQLite the engine registers the function.
+_DAY = {
+    "sqlite": "ebaydash_local_date(o.order_date, a.timezone)",
+    "postgresql": "CAST(timezone(a.timezone, o.order_date) AS date)",
+}
+# a first purchase's previous day: before any real day (schema.NEVER_BOUGHT)
+_NEVER = {"sqlite": "'0001-01-01'", "postgresql": "DATE '0001-01-01'"}
+_TABLES = ("customer_days", "customer_day_gaps")
+
+
+def upgrade() -> None:
+    _create()
+    bind = op.get_bind()
+    backend = "sqlite" if bind.dialect.name == "sqlite" else "postgresql"
+    op.execute(
+        "INSERT INTO customer_days (account_id, customer_id, day) "
+        f"SELECT DISTINCT o.account_id, o.customer_id, {_DAY[backend]} "
+        "FROM orders AS o JOIN accounts AS a ON a.id = o.account_id "
+        "WHERE o.status <> 'cancelled' AND o.customer_id IS NOT NULL"
+    )
+    op.execute(
+        "INSERT INTO customer_day_gaps (account_id, day, previous_day, customers) "
+        "SELECT account_id, day, previous_day, count(*) FROM ("
+        "SELECT account_id, day, "
+        f"COALESCE(lag(day) OVER (PARTITION BY account_id, customer_id ORDER BY day), {_NEVER[backend]}) "
+        "AS previous_day FROM customer_days) AS chain "
+        "GROUP BY account_id, day, previous_day"
+    )
+    if backend == "postgresql":
+        for table in _TABLES:
+            for statement in security.enable_statements(table, security.ACCOUNT_COLUMN):
+                op.execute(statement)
+
+
+def _create() -> None:
+    op.create_table(
+        "customer_days",
+        sa.Column("account_id", Id, nullable=False, autoincrement=False),
+        sa.Column("customer_id", Id, nullable=False, autoincrement=False),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "customer_id", "day", name="customer_days_pkey"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="customer_days_account_id_fkey", ondelete="CASCADE"
+        ),
+    )
+    op.create_table(
+        "customer_day_gaps",
+        sa.Column("account_id", Id, nullable=False, autoincrement=False),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("previous_day", sa.Date, nullable=False),
+        sa.Column("customers", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "day", "previous_day", name="customer_day_gaps_pkey"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="customer_day_gaps_account_id_fkey", ondelete="CASCADE"
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("customer_day_gaps")
+    op.drop_table("customer_days")
