@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ebaydash.context import Context, build_context
-from ebaydash.db import queries, rollup_reads, scope
+from ebaydash.db import rollup_reads, scope
 from ebaydash.db.engine import Database
 from ebaydash.errors import DatabaseUnavailable
 from ebaydash.models import Window
@@ -72,7 +72,7 @@ def test_cold_parts_overlap_in_time(
 ) -> None:
     # the KPIs (in the caller's thread) and the top buyers (in a pool thread) must meet
     # (whole days: the KPIs read the rollups)
-    _meeting(monkeypatch, ((rollup_reads, "account_kpis"), (queries, "top_buyers")))
+    _meeting(monkeypatch, ((rollup_reads, "account_kpis"), (rollup_reads, "top_buyers")))
     ctx = contexts(parallelism)
     if parallelism == 1:  # the negative control: one after another, the first waits in vain
         with pytest.raises(threading.BrokenBarrierError):
@@ -95,14 +95,14 @@ def test_parts_carry_the_traffic_kind_and_the_scope(
     loaded: int, contexts: Callable[[int], Context], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: dict[str, Any] = {}
-    original = queries.top_buyers
+    original = rollup_reads.top_buyers
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen["thread"] = threading.current_thread().name
         seen["scope"] = scope.current()
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(queries, "top_buyers", spy)
+    monkeypatch.setattr(rollup_reads, "top_buyers", spy)
     ctx = contexts(3)
     with simulated_traffic():
         sellers.overview(ctx, OPERATOR, loaded, WINDOW)
@@ -116,16 +116,16 @@ def test_parts_carry_the_traffic_kind_and_the_scope(
 def test_a_failing_part_fails_the_overview_and_the_pool_recovers(
     loaded: int, contexts: Callable[[int], Context], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = queries.top_buyers
+    original = rollup_reads.top_buyers
 
     def down(*args: Any, **kwargs: Any) -> Any:
         raise DatabaseUnavailable("The database is not answering.")
 
-    monkeypatch.setattr(queries, "top_buyers", down)
+    monkeypatch.setattr(rollup_reads, "top_buyers", down)
     ctx = contexts(3)
     with pytest.raises(DatabaseUnavailable):
         sellers.overview(ctx, OPERATOR, loaded, WINDOW)
-    monkeypatch.setattr(queries, "top_buyers", original)
+    monkeypatch.setattr(rollup_reads, "top_buyers", original)
     assert sellers.overview(ctx, OPERATOR, loaded, WINDOW).top_buyers
 
 

@@ -101,6 +101,24 @@ def assert_figures_match(db: Database, shop: sd.Shop, account_id: int, tz: str, 
     assert {r.status: (int(r.orders), r.amount) for r in mix} == sd.status_truth(
         shop, account_id, window.start, window.end
     )
+    for limit in (1, 3, 10):
+        buyers = _buyers(rollup_reads.top_buyers(db, account_id, window, limit))
+        assert buyers == _buyers(queries.top_buyers(db, account_id, window, limit))
+        assert [(name, n, net) for _id, name, n, net in buyers] == sd.top_buyers_truth(
+            shop, account_id, window.start, window.end, limit
+        )
+
+
+def _buyers(rows: Any) -> list[tuple[Any, ...]]:
+    return [(int(r.customer_id), r.username, int(r.orders), r.revenue) for r in rows]
+
+
+@pytest.fixture(autouse=True)
+def few_top_buyer_candidates(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Top buyers read few candidates here, so both of their ways are taken: stopping early, and
+    reading the window's orders when the candidates do not settle the list."""
+    candidates = getattr(request, "param", 3)
+    monkeypatch.setattr(rollup_reads, "TOP_BUYER_CANDIDATES", candidates)
 
 
 def _date(value: Any) -> dt.date:
@@ -298,6 +316,10 @@ def test_rollups_equal_a_full_recomputation_after_random_writes(
         assert _rows(rollup_reads.status_mix(db, account_id, window, tz)) == _rows(
             queries.status_mix(db, account_id, window)
         )
+        for limit in (1, 2, 5):
+            assert _buyers(rollup_reads.top_buyers(db, account_id, window, limit)) == _buyers(
+                queries.top_buyers(db, account_id, window, limit)
+            )
         assert _rows(rollup_reads.top_products(db, account_id, window, "units", 10, tz)) == _rows(
             queries.top_products(db, account_id, window, "units", 10)
         )
@@ -425,3 +447,77 @@ def test_cli_rebuilds_and_checks_the_rollups(
     assert main(["db", "rebuild-rollups"]) == 0
     assert "day_rollups" in capsys.readouterr().out
     assert main(["db", "check-rollups"]) == 0
+
+
+# -- top buyers: the threshold scan -----------------------------------------------------------------
+
+
+def _spend(buyer: str, n: int, day: int, amount: str) -> OrderRecord:
+    when = BASE + dt.timedelta(days=day, hours=n % 20)
+    total = Decimal(amount)
+    return OrderRecord(
+        ebay_order_id=f"T-{buyer}-{day}-{n}",
+        status="paid",
+        total_amount=total,
+        refunded_amount=Decimal("0.00"),
+        currency="USD",
+        order_date=when,
+        updated_at=when,
+        lines=(LineRecord(sku="S", title="Thing", quantity=1, unit_price=total),),
+        buyer=buyer,
+    )
+
+
+@pytest.fixture
+def loyal_and_new(db: Database) -> int:
+    """Five loyal buyers who spend the most every day of 20, and one new buyer who spends more than
+    any of them on the last day only."""
+    records = [
+        _spend(f"loyal{b}", n, day, f"{100 - b}.00") for b in range(5) for day in range(20) for n in range(2)
+    ]
+    records += [_spend(f"small{b}", 0, day, "5.00") for b in range(20) for day in (0, 19)]
+    records.append(_spend("new", 0, 19, "900.00"))
+    return _import(db, "Threshold Shop", "UTC", records)
+
+
+@pytest.mark.parametrize("few_top_buyer_candidates", [5], indirect=True)
+def test_top_buyers_stop_early_when_the_biggest_spenders_settle_the_list(
+    db: Database, loyal_and_new: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = queries.top_buyers
+    calls: list[int] = []
+    monkeypatch.setattr(queries, "top_buyers", lambda *a, **k: calls.append(1) or plain(*a, **k))
+    # the whole period: the five loyal buyers lead, and the sixth-biggest spender (the new one,
+    # 900) is below the third's 20 days x 2 x 98; the top three are settled by the candidates
+    window = Window.for_dates(BASE.date(), BASE.date() + dt.timedelta(days=19), "UTC")
+    top = _buyers(rollup_reads.top_buyers(db, loyal_and_new, window, 3))
+    assert calls == []  # no window scan
+    assert top == _buyers(plain(db, loyal_and_new, window, 3))
+    assert [name for _id, name, _n, _net in top] == ["loyal0", "loyal1", "loyal2"]
+    # the last day alone: the new buyer leads, who is not among the five candidates
+    last_day = Window.for_dates(
+        BASE.date() + dt.timedelta(days=19), BASE.date() + dt.timedelta(days=19), "UTC"
+    )
+    top = _buyers(rollup_reads.top_buyers(db, loyal_and_new, last_day, 3))
+    assert calls == [1]  # the candidates could not settle it: the window's orders were read
+    assert top == _buyers(plain(db, loyal_and_new, last_day, 3))
+    assert top[0][1] == "new"
+
+
+@pytest.mark.parametrize("few_top_buyer_candidates", [5], indirect=True)
+def test_top_buyers_without_the_ceiling_test_would_miss_a_buyer(db: Database, loyal_and_new: int) -> None:
+    """The negative control: the candidates' own list, taken without comparing its last revenue
+    with the next ceiling, misses the new buyer of the last day; the scan has them."""
+    day = BASE.date() + dt.timedelta(days=19)
+    last_day = Window.for_dates(day, day, "UTC")
+    truth = _buyers(queries.top_buyers(db, loyal_and_new, last_day, 3))
+    params = {
+        "account_id": loyal_and_new,
+        "start": last_day.start,
+        "end": last_day.end,
+        "candidates": 5,
+        "top": 3,
+    }
+    blind = _buyers(db.fetch_all("top_buyers", rollup_reads._top_buyer_candidates_statement(), params=params))
+    assert "new" not in [name for _id, name, _n, _net in blind] and blind != truth
+    assert _buyers(rollup_reads.top_buyers(db, loyal_and_new, last_day, 3)) == truth

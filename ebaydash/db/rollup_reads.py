@@ -6,7 +6,8 @@ its whole days are read from the rollups, the partial days at its edges from the
 pieces are summed (an order lies in exactly one piece). Distinct customers do not sum across days:
 for whole days they are read from the customers' previous purchase days (see
 :mod:`ebaydash.db.rollups`), and counted on the orders' covering index when a window has a partial
-day. Top buyers stay in :mod:`ebaydash.db.queries`: per-buyer sums do not add up across days.
+day. Top buyers, whose per-buyer sums do not add up across days either, read the customers in
+descending order of what they could at most have spent and stop early when that settles the list.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import Date as SADate
 from sqlalchemy.engine import Row
 
+from ebaydash.db import queries
 from ebaydash.db.engine import Database
 from ebaydash.db.figures import CANCELLED, local_day
 from ebaydash.db.queries import (
@@ -45,16 +48,35 @@ from ebaydash.db.queries import (
     ranked_products,
 )
 from ebaydash.db.rollups import Split, split
-from ebaydash.db.schema import accounts, customer_day_gaps, day_rollups, order_items, orders, sku_day_rollups
-from ebaydash.db.types import UTCDateTime
+from ebaydash.db.schema import (
+    accounts,
+    customer_day_gaps,
+    customer_totals,
+    customers,
+    day_rollups,
+    order_items,
+    orders,
+    sku_day_rollups,
+)
+from ebaydash.db.types import Money, UTCDateTime
 from ebaydash.models import Granularity, Window
 
-__all__ = ["account_kpis", "kpi_pieces", "revenue_trend", "status_mix", "top_products", "whole_days"]
+__all__ = [
+    "TOP_BUYER_CANDIDATES",
+    "account_kpis",
+    "kpi_pieces",
+    "revenue_trend",
+    "status_mix",
+    "top_buyers",
+    "top_products",
+    "whole_days",
+]
 
 o = orders.c
 r = day_rollups.c
 s = sku_day_rollups.c
 g = customer_day_gaps.c
+t = customer_totals.c
 items = order_items.c
 
 #: statuses whose lines count in top products (the same rule as queries.top_products)
@@ -367,3 +389,79 @@ def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequen
         .order_by(src.status)
     )
     return db.fetch_all("status_mix", stmt, replica_ok=True)
+
+
+#: how many customers of highest net ceiling :func:`top_buyers` reads before giving up on
+#: stopping early (then it reads the window's orders, as the plain statement does)
+TOP_BUYER_CANDIDATES = 1000
+
+
+def top_buyers(db: Database, account_id: int, window: Window, limit: int) -> Sequence[Row[Any]]:
+    """The rows of :func:`ebaydash.db.queries.top_buyers`, exactly, found by a threshold scan.
+
+    Per-buyer sums do not add up across days, but no window's net revenue of a customer exceeds
+    their ceiling (:data:`~ebaydash.db.schema.customer_totals`: their orders' net amounts, each at
+    least 0). So the window's revenue of the :data:`TOP_BUYER_CANDIDATES` customers of highest
+    ceiling is read (their orders only), with the next customer's ceiling: when the list is full
+    and its last revenue is above that ceiling, no one further down could enter it, and it is the
+    answer (Fagin's threshold algorithm, one sorted list). Otherwise (recent buyers outrank the
+    all-time biggest, as in short windows of a shop with a long history) the window's orders are
+    read by the plain statement. Both are one statement, each on one snapshot."""
+    limit = _top_limit(limit)
+    params = {
+        "account_id": account_id,
+        "start": window.start,
+        "end": window.end,
+        "candidates": TOP_BUYER_CANDIDATES,
+        "top": limit,
+    }
+    rows = db.fetch_all("top_buyers", _top_buyer_candidates_statement(), params=params, replica_ok=True)
+    beyond = rows[0].beyond if rows else None
+    if rows and (
+        (beyond is None and len(rows) <= limit) or (len(rows) == limit and rows[-1].revenue > beyond)
+    ):
+        return rows
+    return queries.top_buyers(db, account_id, window, limit)
+
+
+@functools.cache
+def _top_buyer_candidates_statement() -> Select[Any]:
+    """Window revenue and orders of the customers of highest ceiling, the best ``top`` of them
+    (ordered as the plain statement), each row with ``beyond``: the highest ceiling of the
+    customers left out (NULL when none was). Built once with named parameters."""
+    account_id = bindparam("account_id", type_=BigInteger)
+    start: Any = bindparam("start", type_=UTCDateTime)
+    end: Any = bindparam("end", type_=UTCDateTime)
+    candidates, top = bindparam("candidates", type_=Integer), bindparam("top", type_=Integer)
+    ranked = (t.net_ceiling.desc(), t.customer_id.desc())
+    chosen = (
+        select(t.customer_id)
+        .where(t.account_id == account_id)
+        .order_by(*ranked)
+        .limit(candidates)
+        .subquery("chosen")
+    )
+    beyond = (
+        select(t.net_ceiling).where(t.account_id == account_id).order_by(*ranked).offset(candidates).limit(1)
+    ).scalar_subquery()
+    revenue = _money(func.sum(o.total_amount - o.refunded_amount))
+    agg = (
+        select(o.customer_id, func.count().label("orders"), revenue.label("revenue"))
+        .select_from(chosen.join(orders, o.customer_id == chosen.c.customer_id))
+        .where(o.account_id == account_id, o.order_date >= start, o.order_date < end, o.status != CANCELLED)
+        .group_by(o.customer_id)
+        .order_by(revenue.desc(), func.count().desc(), o.customer_id)
+        .limit(top)
+        .subquery("agg")
+    )
+    return (
+        select(
+            agg.c.customer_id,
+            customers.c.ebay_username.label("username"),
+            agg.c.orders,
+            type_coerce(agg.c.revenue, Money).label("revenue"),
+            type_coerce(beyond, Money).label("beyond"),
+        )
+        .select_from(agg.join(customers, customers.c.id == agg.c.customer_id))
+        .order_by(agg.c.revenue.desc(), agg.c.orders.desc(), agg.c.customer_id)
+    )

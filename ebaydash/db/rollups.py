@@ -43,6 +43,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -61,6 +62,7 @@ from ebaydash.db.schema import (
     accounts,
     customer_day_gaps,
     customer_days,
+    customer_totals,
     day_rollups,
     order_items,
     orders,
@@ -88,6 +90,7 @@ r = day_rollups.c
 s = sku_day_rollups.c
 cd = customer_days.c
 gaps = customer_day_gaps.c
+totals = customer_totals.c
 items = order_items.c
 
 #: statuses whose lines count in top products (the same rule as queries.top_products)
@@ -379,6 +382,23 @@ def _purchase_days(account_id: int, tz: str, backend: str, where: list[ColumnEle
     )
 
 
+def _ceilings(account_id: int, where: list[ColumnElement[bool]]) -> Select[Any]:
+    """(account, customer, net ceiling) of the account's customers: the sum of their orders' net
+    amounts (not cancelled), each at least 0 (see :data:`~ebaydash.db.schema.customer_totals`)."""
+    net = o.total_amount - o.refunded_amount
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            o.customer_id,
+            type_coerce(func.sum(case((net > 0, net), else_=literal_column("0"))), Money).label(
+                "net_ceiling"
+            ),
+        )
+        .where(o.account_id == account_id, o.status != CANCELLED, o.customer_id.is_not(None), *where)
+        .group_by(o.customer_id)
+    )
+
+
 def _gaps(days: Iterable[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
     """(day, previous purchase day) along one customer's purchase days."""
     previous = NEVER_BOUGHT
@@ -399,6 +419,17 @@ def refresh_customers(
         return
     zone = tz or account_timezone(conn, account_id)
     backend = _backend(conn)
+    for chunk in _id_chunks(conn, ids):
+        conn.execute(
+            delete(customer_totals).where(
+                totals.account_id == account_id, _in_ids(conn, totals.customer_id, chunk)
+            )
+        )
+        conn.execute(
+            insert(customer_totals).from_select(
+                _TOTAL_COLUMNS, _ceilings(account_id, [_in_ids(conn, o.customer_id, chunk)])
+            )
+        )
     old: dict[int, set[dt.date]] = {c: set() for c in ids}
     new: dict[int, set[dt.date]] = {c: set() for c in ids}
     for chunk in _id_chunks(conn, ids):
@@ -490,6 +521,7 @@ def _gap_sums(account_id: int) -> Select[Any]:
 
 
 _CUSTOMER_DAY_COLUMNS = [c.name for c in customer_days.columns]
+_TOTAL_COLUMNS = [c.name for c in customer_totals.columns]
 _GAP_COLUMNS = [c.name for c in customer_day_gaps.columns]
 
 
@@ -503,7 +535,7 @@ def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tu
     return [(int(a), str(tz)) for a, tz in conn.execute(stmt).all()]
 
 
-_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps)
+_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps, customer_totals)
 
 
 def _present(conn: Connection) -> set[str]:
@@ -536,6 +568,7 @@ def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[
             )
         )
         conn.execute(insert(customer_day_gaps).from_select(_GAP_COLUMNS, _gap_sums(account_id)))
+        conn.execute(insert(customer_totals).from_select(_TOTAL_COLUMNS, _ceilings(account_id, [])))
     # counted afterwards: drivers disagree on the row count of INSERT … SELECT
     ids = [account_id for account_id, _tz in done]
     written = {}
@@ -579,6 +612,7 @@ def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Di
             (sku_day_rollups, _sku_sums(account_id, tz, backend, []), 2),
             (customer_days, _purchase_days(account_id, tz, backend, []), 2),
             (customer_day_gaps, _gap_sums_of_orders(account_id, tz, backend), 2),
+            (customer_totals, _ceilings(account_id, []), 1),
         ):
             if table.name not in present:
                 continue

@@ -227,7 +227,26 @@ customer_day_gaps = Table(
 #: ``customer_day_gaps.previous_day`` of a customer's first purchase (before any real day)
 NEVER_BOUGHT = dt.date(1, 1, 1)
 
-ROLLUP_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps)
+# Per customer, the sum over their orders (not cancelled) of each order's net amount, negatives
+# counted as 0: no window's net revenue of the customer can exceed it. Top buyers read the
+# customers in its descending order and stop once no one further down can make the list.
+customer_totals = Table(
+    "customer_totals",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("customer_id", Id, primary_key=True, autoincrement=False),
+    Column("net_ceiling", Money, nullable=False),
+    # top buyers: the customers in descending order of their ceiling
+    Index("ix_customer_totals_ceiling", "account_id", "net_ceiling", "customer_id"),
+)
+
+ROLLUP_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps, customer_totals)
 
 # Small key/value facts about the database itself, e.g. when the demo data was last loaded.
 meta = Table(

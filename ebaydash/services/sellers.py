@@ -280,7 +280,9 @@ def top_products(
 def top_buyers(
     ctx: Context, viewer: Viewer, account_id: int, window: Window, *, limit: int = TOP_N, fresh: bool = False
 ) -> list[TopBuyer]:
-    """Buyers with the most net revenue in the window."""
+    """Buyers with the most net revenue in the window (cancelled orders excluded; ties by more
+    orders, then by id). Read by a threshold scan over the customers' ceilings of net revenue
+    (:func:`ebaydash.db.rollup_reads.top_buyers`), exactly."""
     return [
         TopBuyer(
             customer_id=int(r.customer_id),
@@ -288,7 +290,7 @@ def top_buyers(
             orders=int(r.orders),
             revenue=to_money(r.revenue),
         )
-        for r in queries.top_buyers(ctx.db, account_id, window, limit)
+        for r in rollup_reads.top_buyers(ctx.db, account_id, window, limit)
     ]
 
 

@@ -1,11 +1,13 @@
-"""Distinct customers through rollups: each customer's purchase days, and per day how many of its
-customers last bought on each earlier day (ebaydash.db.rollups), built for the orders stored.
+"""Customers through rollups: each customer's purchase days, per day how many of its customers
+last bought on each earlier day, and each customer's ceiling of net revenue (ebaydash.db.rollups),
+built for the orders stored.
 
 A window's unique customers are a distinct count, which does not add up across days. With these
 two tables it does: the distinct customers of whole days [first, last] are the day's customers
 whose previous purchase day lies before ``first`` (each counts once, on their first day in the
-range), a sum over ``customer_day_gaps``. On Postgres both tables get the row-level security of
-every account-scoped table (revision 0006).
+range), a sum over ``customer_day_gaps``. ``customer_totals`` bounds what any window's net revenue
+of a customer can be, which lets top buyers stop early. On Postgres the three tables get the
+row-level security of every account-scoped table (revision 0006).
 
 Revision ID: 0008
 Revises: 0007
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ebaydash.db import security
+from ebaydash.db.types import Money
 
 revision = "0008"
 down_revision: str | None = "0007"
@@ -35,7 +38,7 @@ _DAY = {
 }
 # a first purchase's previous day: before any real day (schema.NEVER_BOUGHT)
 _NEVER = {"sqlite": "'0001-01-01'", "postgresql": "DATE '0001-01-01'"}
-_TABLES = ("customer_days", "customer_day_gaps")
+_TABLES = ("customer_days", "customer_day_gaps", "customer_totals")
 
 
 def upgrade() -> None:
@@ -55,6 +58,17 @@ def upgrade() -> None:
         f"COALESCE(lag(day) OVER (PARTITION BY account_id, customer_id ORDER BY day), {_NEVER[backend]}) "
         "AS previous_day FROM customer_days) AS chain "
         "GROUP BY account_id, day, previous_day"
+    )
+    op.execute(
+        "INSERT INTO customer_totals (account_id, customer_id, net_ceiling) "
+        "SELECT o.account_id, o.customer_id, "
+        "sum(CASE WHEN o.total_amount > o.refunded_amount "
+        "THEN o.total_amount - o.refunded_amount ELSE 0 END) "
+        "FROM orders AS o WHERE o.status <> 'cancelled' AND o.customer_id IS NOT NULL "
+        "GROUP BY o.account_id, o.customer_id"
+    )
+    op.create_index(
+        "ix_customer_totals_ceiling", "customer_totals", ["account_id", "net_ceiling", "customer_id"]
     )
     if backend == "postgresql":
         for table in _TABLES:
@@ -84,8 +98,19 @@ def _create() -> None:
             ["account_id"], ["accounts.id"], name="customer_day_gaps_account_id_fkey", ondelete="CASCADE"
         ),
     )
+    op.create_table(
+        "customer_totals",
+        sa.Column("account_id", Id, nullable=False, autoincrement=False),
+        sa.Column("customer_id", Id, nullable=False, autoincrement=False),
+        sa.Column("net_ceiling", Money, nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "customer_id", name="customer_totals_pkey"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="customer_totals_account_id_fkey", ondelete="CASCADE"
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("customer_totals")
     op.drop_table("customer_day_gaps")
     op.drop_table("customer_days")
