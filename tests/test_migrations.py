@@ -83,8 +83,10 @@ def test_the_baseline_revision_matches_the_code_schema(empty_url: str) -> None:
             for table in schema.metadata.sorted_tables:
                 table.to_metadata(changed)
             orders = changed.tables["orders"]
-            orders.indexes.discard(next(i for i in orders.indexes if i.name == "ix_orders_customer"))
-            assert migrations.compare(conn, changed) == ["index ix_orders_customer on orders is not expected"]
+            orders.indexes.discard(next(i for i in orders.indexes if i.name == "ix_orders_customer_date"))
+            assert migrations.compare(conn, changed) == [
+                "index ix_orders_customer_date on orders is not expected"
+            ]
     finally:
         db.dispose()
 
@@ -699,11 +701,11 @@ def test_the_db_commands(
     # a hand-made change is drift: check says what differs and exits 1
     db = gateway(empty_url)
     with db.transaction() as conn:
-        conn.execute(text("DROP INDEX ix_orders_customer"))
+        conn.execute(text("DROP INDEX ix_orders_customer_date"))
     db.dispose()
     assert main(["db", "check"]) == 1
     err = capsys.readouterr().err
-    assert "the tables differ" in err and "index ix_orders_customer on orders is missing" in err
+    assert "the tables differ" in err and "index ix_orders_customer_date on orders is missing" in err
     assert "Traceback" not in err
 
 
