@@ -957,25 +957,26 @@ def test_0007_puts_row_level_security_on_the_tables_scoped_through_a_parent_and_
 
 @upgrade_test("0008")
 def test_0008_builds_the_customers_purchase_days_of_the_orders_already_stored(empty_url: str) -> None:
-    """Orders written at 0007 get customer_days and customer_day_gaps equal to a full
-    recomputation (rollups.check), every old row is kept, the unique customers read through them
-    equal the plain statement's, and on Postgres both new tables have row-level security."""
+    """The demo written at 0007 gets SKU month rollups, customer days, their gaps and customer
+    totals equal to a full recomputation (rollups.check), every old row is kept, the unique
+    customers read through them equal the plain statement's, and on Postgres the new tables have
+    row-level security."""
     from sqlalchemy import func
 
     from ebaydash.db import queries, rollup_reads, rollups, security
     from ebaydash.db.schema import accounts, orders
 
     db = database_at(empty_url, revision_before("0008"))
-    _fill_like_an_older_version(db)
+    seed_demo(db, SAMPLE_DIR, now=NOW)  # with the day rollups of 0004, as a 0007 database has them
     before = dump(db)
     migrations.upgrade(db, target="0008")
     try:
         after = dump(db)
         assert {k: v for k, v in after.items() if k in before} == before
-        assert after["customer_days"] and after["customer_day_gaps"]
+        for table in ("sku_month_rollups", "customer_days", "customer_day_gaps", "customer_totals"):
+            assert after[table], table
         with db.connect() as conn:
-            # the orders written by hand have no day rollups: only the customer tables are 0008's
-            assert [d for d in rollups.check(conn) if d.table.startswith("customer_")] == []
+            assert rollups.check(conn) == []
             if db.backend == "postgresql":
                 assert security.missing_row_security(conn) == []
             account_id, tz = conn.execute(

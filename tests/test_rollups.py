@@ -57,6 +57,23 @@ def test_a_window_off_midnight_is_cut_into_days_and_two_edges() -> None:
     assert short == rollups.Split(None, ((start, start + dt.timedelta(hours=3)),))
 
 
+def test_month_split_cuts_whole_months_out_of_a_run_of_days() -> None:
+    d = dt.date
+    assert rollups.month_split(d(2026, 2, 1), d(2026, 4, 30)) == ([], (d(2026, 2, 1), d(2026, 4, 1)))
+    assert rollups.month_split(d(2026, 1, 31), d(2026, 3, 1)) == (
+        [(d(2026, 1, 31), d(2026, 1, 31)), (d(2026, 3, 1), d(2026, 3, 1))],
+        (d(2026, 2, 1), d(2026, 2, 1)),
+    )
+    assert rollups.month_split(d(2025, 11, 30), d(2026, 11, 29)) == (
+        [(d(2025, 11, 30), d(2025, 11, 30)), (d(2026, 11, 1), d(2026, 11, 29))],
+        (d(2025, 12, 1), d(2026, 10, 1)),
+    )
+    # no whole month: the days as they are (within one month, and across a month's end)
+    assert rollups.month_split(d(2026, 3, 2), d(2026, 3, 31)) == ([(d(2026, 3, 2), d(2026, 3, 31))], None)
+    assert rollups.month_split(d(2026, 3, 20), d(2026, 4, 10)) == ([(d(2026, 3, 20), d(2026, 4, 10))], None)
+    assert rollups.month_split(d(2024, 2, 1), d(2024, 2, 29)) == ([], (d(2024, 2, 1), d(2024, 2, 1)))
+
+
 # -- truth: the figures through rollups equal pandas and the plain SQL ----------------------------
 
 
@@ -309,7 +326,14 @@ def test_rollups_equal_a_full_recomputation_after_random_writes(
     for window in (
         Window.for_dates(BASE.date(), BASE.date() + dt.timedelta(days=20), tz),
         Window(BASE + dt.timedelta(hours=7), BASE + dt.timedelta(days=9, minutes=13), tz),
+        # whole months (February to April: March from the month rows) and part months around one
+        Window.for_dates(dt.date(2026, 2, 1), dt.date(2026, 4, 30), tz),
+        Window.for_dates(dt.date(2026, 2, 17), dt.date(2026, 4, 3), tz),
     ):
+        for by in ("revenue", "units"):
+            assert _rows(rollup_reads.top_products(db, account_id, window, by, 5, tz)) == _rows(  # type: ignore[arg-type]
+                queries.top_products(db, account_id, window, by, 5)  # type: ignore[arg-type]
+            )
         assert dict(rollup_reads.account_kpis(db, account_id, window, NOW, tz)._mapping) == dict(
             queries.account_kpis(db, account_id, window, NOW)._mapping
         )
@@ -521,3 +545,16 @@ def test_top_buyers_without_the_ceiling_test_would_miss_a_buyer(db: Database, lo
     blind = _buyers(db.fetch_all("top_buyers", rollup_reads._top_buyer_candidates_statement(), params=params))
     assert "new" not in [name for _id, name, _n, _net in blind] and blind != truth
     assert _buyers(rollup_reads.top_buyers(db, loyal_and_new, last_day, 3)) == truth
+
+
+def test_an_import_of_new_orders_only_keeps_every_rollup_exact(db: Database) -> None:
+    """New orders take the added-from-the-records path on Postgres (nothing recomputed from the
+    orders), in this month and the next; each rollup table must still equal a recomputation.
+    (Without the month rows' addition this fails on Postgres; SQLite recomputes the days.)"""
+    name = f"Shop {next(_names)}"
+    first = [_spend(f"b{n % 4}", n, n % 9, f"{10 + n}.00") for n in range(12)]
+    account_id = _import(db, name, NY, first)
+    later = [_spend(f"b{n % 5}", n, 20 + n % 30, f"{20 + n}.50") for n in range(12, 40)]
+    assert _import(db, name, NY, later) == account_id
+    with db.connect() as conn:
+        assert rollups.check(conn, [account_id]) == []

@@ -47,7 +47,7 @@ from ebaydash.db.queries import (
     listing_figures_at,
     ranked_products,
 )
-from ebaydash.db.rollups import Split, split
+from ebaydash.db.rollups import Split, month_split, split
 from ebaydash.db.schema import (
     accounts,
     customer_day_gaps,
@@ -57,6 +57,7 @@ from ebaydash.db.schema import (
     order_items,
     orders,
     sku_day_rollups,
+    sku_month_rollups,
 )
 from ebaydash.db.types import Money, UTCDateTime
 from ebaydash.models import Granularity, Window
@@ -77,6 +78,7 @@ r = day_rollups.c
 s = sku_day_rollups.c
 g = customer_day_gaps.c
 t = customer_totals.c
+sm = sku_month_rollups.c
 items = order_items.c
 
 #: statuses whose lines count in top products (the same rule as queries.top_products)
@@ -317,21 +319,34 @@ def revenue_trend(
 def top_products(
     db: Database, account_id: int, window: Window, by: TopProductsBy, limit: int, tz: str
 ) -> Sequence[Row[Any]]:
-    """The rows of :func:`ebaydash.db.queries.top_products`, summed from the SKU rollups for whole
-    days and from the lines of the orders at the edges (an order lies in one piece, so its
-    distinct count sums across pieces)."""
+    """The rows of :func:`ebaydash.db.queries.top_products`, summed from the SKU rollups: whole
+    calendar months from the month rows, the other whole days from the day rows, and the lines of
+    the orders at the edges (an order lies in one piece, so its distinct count sums across
+    pieces)."""
     piece = split(window.start, window.end, tz)
     parts: list[Select[Any]] = []
     if piece.days is not None:
-        parts.append(
-            select(
-                s.sku.label("sku"),
-                s.units.label("units"),
-                s.revenue.label("revenue"),
-                s.orders.label("orders"),
-                s.line_title.label("line_title"),
-            ).where(_between(sku_day_rollups, account_id, piece.days))
-        )
+        runs, months = month_split(*piece.days)
+        if months is not None:
+            parts.append(
+                select(
+                    sm.sku.label("sku"),
+                    sm.units.label("units"),
+                    sm.revenue.label("revenue"),
+                    sm.orders.label("orders"),
+                    sm.line_title.label("line_title"),
+                ).where(sm.account_id == account_id, sm.month >= months[0], sm.month <= months[1])
+            )
+        for run in runs:
+            parts.append(
+                select(
+                    s.sku.label("sku"),
+                    s.units.label("units"),
+                    s.revenue.label("revenue"),
+                    s.orders.label("orders"),
+                    s.line_title.label("line_title"),
+                ).where(_between(sku_day_rollups, account_id, run))
+            )
     for edge in piece.edges:
         parts.append(
             select(

@@ -3,7 +3,9 @@
 Two tables (:data:`~ebaydash.db.schema.day_rollups`, :data:`~ebaydash.db.schema.sku_day_rollups`)
 hold, per account and calendar day of the account's time zone (the day the trend buckets by), the
 orders, totals, refunds and refunded orders per status, and the units, line revenue, orders and
-greatest line title per SKU of orders neither cancelled nor refunded.
+greatest line title per SKU of orders neither cancelled nor refunded; a third
+(:data:`~ebaydash.db.schema.sku_month_rollups`) sums the SKU rows per calendar month, so a long
+window reads its whole months there and only the days at its ends per day.
 
 Distinct customers do not add up across days, so two more tables make them: each customer's
 purchase days (:data:`~ebaydash.db.schema.customer_days`) and, per day, how many of its customers
@@ -44,6 +46,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -53,6 +56,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy import Date as SADate
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 
@@ -67,6 +71,7 @@ from ebaydash.db.schema import (
     order_items,
     orders,
     sku_day_rollups,
+    sku_month_rollups,
 )
 from ebaydash.db.types import Money
 from ebaydash.models import OrderRecord
@@ -79,6 +84,7 @@ __all__ = [
     "check",
     "customers_of_orders",
     "days_of_orders",
+    "month_split",
     "rebuild",
     "refresh_customers",
     "refresh_days",
@@ -88,6 +94,7 @@ __all__ = [
 o = orders.c
 r = day_rollups.c
 s = sku_day_rollups.c
+sm = sku_month_rollups.c
 cd = customer_days.c
 gaps = customer_day_gaps.c
 totals = customer_totals.c
@@ -134,6 +141,35 @@ def split(start: dt.datetime, end: dt.datetime, tz: str) -> Split:
     if after_at < end:
         edges.append((after_at, end))
     return Split((first, after - dt.timedelta(days=1)), tuple(edges))
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def month_split(
+    first: dt.date, last: dt.date
+) -> tuple[list[tuple[dt.date, dt.date]], tuple[dt.date, dt.date] | None]:
+    """Whole days [first, last] cut into the calendar months wholly inside (their first days,
+    first and last; ``None`` when none is) and the runs of days before and after them."""
+    start = first if first.day == 1 else _next_month(first)
+    after = last + dt.timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)  # the first day not in a whole month
+    if start >= end:
+        return [(first, last)], None
+    runs = []
+    if first < start:
+        runs.append((first, start - dt.timedelta(days=1)))
+    if end <= last:
+        runs.append((end, last))
+    return runs, (start, (end - dt.timedelta(days=1)).replace(day=1))
+
+
+def _month_of(day: ColumnElement[Any], backend: str) -> ColumnElement[Any]:
+    """The first day of ``day``'s calendar month, in the database."""
+    if backend == "sqlite":
+        return type_coerce(func.date(day, "start of month"), SADate())
+    return cast(func.date_trunc("month", day), SADate)
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -242,6 +278,55 @@ def _backend(conn: Connection) -> str:
 
 _DAY_COLUMNS = [c.name for c in day_rollups.columns]
 _SKU_COLUMNS = [c.name for c in sku_day_rollups.columns]
+_SKU_MONTH_COLUMNS = [c.name for c in sku_month_rollups.columns]
+
+
+def _month_sums(account_id: int, backend: str, months: Sequence[dt.date] | None) -> Select[Any]:
+    """sku_month_rollups rows of the account (of ``months`` only, when given) from its
+    sku_day_rollups rows."""
+    month = _month_of(s.day, backend)
+    where: list[ColumnElement[bool]] = [s.account_id == account_id]
+    if months is not None:
+        where.append(or_(*[and_(s.day >= m, s.day < _next_month(m)) for m in months]))
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            month.label("month"),
+            s.sku,
+            func.sum(s.units).label("units"),
+            type_coerce(func.sum(s.revenue), Money).label("revenue"),
+            func.sum(s.orders).label("orders"),
+            func.max(s.line_title).label("line_title"),
+        )
+        .where(*where)
+        .group_by(month, s.sku)
+    )
+
+
+def _month_sums_of_orders(account_id: int, tz: str, backend: str) -> Select[Any]:
+    """sku_month_rollups rows of the account as its orders alone say (for :func:`check`)."""
+    days = _sku_sums(account_id, tz, backend, []).subquery("days")
+    month = _month_of(days.c.day, backend)
+    return select(
+        literal_column(str(int(account_id))).label("account_id"),
+        month.label("month"),
+        days.c.sku,
+        func.sum(days.c.units).label("units"),
+        type_coerce(func.sum(days.c.revenue), Money).label("revenue"),
+        func.sum(days.c.orders).label("orders"),
+        func.max(days.c.line_title).label("line_title"),
+    ).group_by(month, days.c.sku)
+
+
+def _refresh_months(conn: Connection, account_id: int, days: Collection[dt.date]) -> None:
+    """Recompute the account's sku_month_rollups rows of the months holding ``days`` from its
+    sku_day_rollups rows (already current)."""
+    backend = _backend(conn)
+    for chunk in _chunks(sorted({day.replace(day=1) for day in days}), 50):
+        conn.execute(delete(sku_month_rollups).where(sm.account_id == account_id, sm.month.in_(list(chunk))))
+        conn.execute(
+            insert(sku_month_rollups).from_select(_SKU_MONTH_COLUMNS, _month_sums(account_id, backend, chunk))
+        )
 
 
 def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], tz: str | None = None) -> None:
@@ -261,6 +346,7 @@ def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], t
         conn.execute(
             insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, zone, backend, where))
         )
+    _refresh_months(conn, account_id, days)
 
 
 _ADD_DAYS = """
@@ -276,6 +362,20 @@ ON CONFLICT (account_id, day, status) DO UPDATE SET
     total_amount = r.total_amount + excluded.total_amount,
     refunded_amount = r.refunded_amount + excluded.refunded_amount,
     refund_orders = r.refund_orders + excluded.refund_orders
+"""
+
+_ADD_SKU_MONTHS = """
+INSERT INTO sku_month_rollups AS r (account_id, month, sku, units, revenue, orders, line_title)
+SELECT %(account)s, CAST(date_trunc('month', timezone(%(tz)s, g.at)) AS date), g.sku, sum(g.quantity),
+       sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
+FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
+            %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
+GROUP BY 2, 3
+ON CONFLICT (account_id, month, sku) DO UPDATE SET
+    units = r.units + excluded.units,
+    revenue = r.revenue + excluded.revenue,
+    orders = r.orders + excluded.orders,
+    line_title = GREATEST(r.line_title, excluded.line_title)
 """
 
 _ADD_SKUS = """
@@ -321,19 +421,18 @@ def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence
             },
         )
         if lines:
-            cursor.execute(
-                _ADD_SKUS,
-                {
-                    "account": account_id,
-                    "tz": tz,
-                    "at": [at for _n, at, _line in lines],
-                    "sku": [line.sku for _n, _at, line in lines],
-                    "quantity": [line.quantity for _n, _at, line in lines],
-                    "price": [line.unit_price for _n, _at, line in lines],
-                    "n": [n for n, _at, _line in lines],
-                    "title": [line.title for _n, _at, line in lines],
-                },
-            )
+            line_params = {
+                "account": account_id,
+                "tz": tz,
+                "at": [at for _n, at, _line in lines],
+                "sku": [line.sku for _n, _at, line in lines],
+                "quantity": [line.quantity for _n, _at, line in lines],
+                "price": [line.unit_price for _n, _at, line in lines],
+                "n": [n for n, _at, _line in lines],
+                "title": [line.title for _n, _at, line in lines],
+            }
+            cursor.execute(_ADD_SKUS, line_params)
+            cursor.execute(_ADD_SKU_MONTHS, line_params)
     return True
 
 
@@ -535,7 +634,7 @@ def _account_ids(conn: Connection, account_ids: Iterable[int] | None) -> list[tu
     return [(int(a), str(tz)) for a, tz in conn.execute(stmt).all()]
 
 
-_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps, customer_totals)
+_TABLES = (day_rollups, sku_day_rollups, sku_month_rollups, customer_days, customer_day_gaps, customer_totals)
 
 
 def _present(conn: Connection) -> set[str]:
@@ -560,6 +659,12 @@ def rebuild(conn: Connection, account_ids: Iterable[int] | None = None) -> dict[
         conn.execute(
             insert(sku_day_rollups).from_select(_SKU_COLUMNS, _sku_sums(account_id, tz, backend, []))
         )
+        if sku_month_rollups.name in present:
+            conn.execute(
+                insert(sku_month_rollups).from_select(
+                    _SKU_MONTH_COLUMNS, _month_sums(account_id, backend, None)
+                )
+            )
         if customer_days.name not in present:
             continue
         conn.execute(
@@ -610,6 +715,7 @@ def check(conn: Connection, account_ids: Iterable[int] | None = None) -> list[Di
         for table, sums, key_size in (
             (day_rollups, _day_sums(account_id, tz, backend, []), 2),
             (sku_day_rollups, _sku_sums(account_id, tz, backend, []), 2),
+            (sku_month_rollups, _month_sums_of_orders(account_id, tz, backend), 2),
             (customer_days, _purchase_days(account_id, tz, backend, []), 2),
             (customer_day_gaps, _gap_sums_of_orders(account_id, tz, backend), 2),
             (customer_totals, _ceilings(account_id, []), 1),

@@ -251,7 +251,34 @@ customer_totals = Table(
     Index("ix_customer_totals_ceiling", "account_id", "net_ceiling", "customer_id"),
 )
 
-ROLLUP_TABLES = (day_rollups, sku_day_rollups, customer_days, customer_day_gaps, customer_totals)
+# sku_day_rollups summed per local calendar month (``month``: its first day): long windows read
+# their whole months here and only the days at their ends from sku_day_rollups.
+sku_month_rollups = Table(
+    "sku_month_rollups",
+    metadata,
+    Column(
+        "account_id",
+        Id,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("month", Date, primary_key=True),
+    Column("sku", String(80), primary_key=True),
+    Column("units", Integer, nullable=False),
+    Column("revenue", Money, nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("line_title", String(300), nullable=False),
+)
+
+ROLLUP_TABLES = (
+    day_rollups,
+    sku_day_rollups,
+    sku_month_rollups,
+    customer_days,
+    customer_day_gaps,
+    customer_totals,
+)
 
 # Small key/value facts about the database itself, e.g. when the demo data was last loaded.
 meta = Table(

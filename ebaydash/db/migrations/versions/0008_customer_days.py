@@ -1,6 +1,6 @@
-"""Customers through rollups: each customer's purchase days, per day how many of its customers
-last bought on each earlier day, and each customer's ceiling of net revenue (ebaydash.db.rollups),
-built for the orders stored.
+"""Rollups for long windows and for customers: SKU sums per month, each customer's purchase days,
+per day how many of its customers last bought on each earlier day, and each customer's ceiling of
+net revenue (ebaydash.db.rollups), built for the orders stored.
 
 A window's unique customers are a distinct count, which does not add up across days. With these
 two tables it does: the distinct customers of whole days [first, last] are the day's customers
@@ -39,7 +39,8 @@ _DAY = {
 }
 # a first purchase's previous day: before any real day (schema.NEVER_BOUGHT)
 _NEVER = {"sqlite": "'0001-01-01'", "postgresql": "DATE '0001-01-01'"}
-_TABLES = ("customer_days", "customer_day_gaps", "customer_totals")
+_TABLES = ("sku_month_rollups", "customer_days", "customer_day_gaps", "customer_totals")
+_MONTH = {"sqlite": "date(day, 'start of month')", "postgresql": "CAST(date_trunc('month', day) AS date)"}
 _CUSTOMER_DATE_INCLUDE = ["account_id", "status", "total_amount", "refunded_amount"]
 
 
@@ -47,6 +48,11 @@ def upgrade() -> None:
     _create()
     bind = op.get_bind()
     backend = "sqlite" if bind.dialect.name == "sqlite" else "postgresql"
+    op.execute(
+        "INSERT INTO sku_month_rollups (account_id, month, sku, units, revenue, orders, line_title) "
+        f"SELECT account_id, {_MONTH[backend]}, sku, sum(units), sum(revenue), sum(orders), max(line_title) "
+        f"FROM sku_day_rollups GROUP BY account_id, {_MONTH[backend]}, sku"
+    )
     op.execute(
         "INSERT INTO customer_days (account_id, customer_id, day) "
         f"SELECT DISTINCT o.account_id, o.customer_id, {_DAY[backend]} "
@@ -89,6 +95,20 @@ def upgrade() -> None:
 
 def _create() -> None:
     op.create_table(
+        "sku_month_rollups",
+        sa.Column("account_id", Id, nullable=False, autoincrement=False),
+        sa.Column("month", sa.Date, nullable=False),
+        sa.Column("sku", sa.String(80), nullable=False),
+        sa.Column("units", sa.Integer, nullable=False),
+        sa.Column("revenue", Money, nullable=False),
+        sa.Column("orders", sa.Integer, nullable=False),
+        sa.Column("line_title", sa.String(300), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "month", "sku", name="sku_month_rollups_pkey"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="sku_month_rollups_account_id_fkey", ondelete="CASCADE"
+        ),
+    )
+    op.create_table(
         "customer_days",
         sa.Column("account_id", Id, nullable=False, autoincrement=False),
         sa.Column("customer_id", Id, nullable=False, autoincrement=False),
@@ -125,5 +145,6 @@ def downgrade() -> None:
     op.drop_index("ix_orders_customer_date", table_name="orders")
     op.create_index("ix_orders_customer", "orders", ["customer_id"])
     op.drop_table("customer_totals")
+    op.drop_table("sku_month_rollups")
     op.drop_table("customer_day_gaps")
     op.drop_table("customer_days")
