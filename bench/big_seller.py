@@ -397,6 +397,7 @@ def _without_rollups() -> Iterator[None]:
         mock.patch.object(rollups, "add_new_orders", lambda *_args, **_kwargs: True),
         mock.patch.object(rollups, "customers_of_orders", lambda *_args, **_kwargs: set()),
         mock.patch.object(rollups, "refresh_customers", lambda *_args, **_kwargs: None),
+        mock.patch.object(rollups, "add_new_customer_orders", lambda *_args, **_kwargs: None),
     ):
         yield
 

@@ -270,10 +270,15 @@ def upsert_orders(
         kinds = ("changed", "patched") if added else ("new", "changed", "patched")
         written = [row.order_id for row in rows if row.action in kinds]
         days |= rollups.days_of_orders(conn, account_id, tz, written)
+        # new orders join their customers' rows from the records; customers of changed ones are
+        # recomputed from the orders (after, so they see the new orders' share too)
+        rollups.add_new_customer_orders(
+            conn, account_id, tz, [(row.customer_id, row.record) for row in rows if row.action == "new"]
+        )
         customers.update(
             row.customer_id
             for row in rows
-            if row.action in ("new", "changed", "patched") and row.customer_id is not None
+            if row.action in ("changed", "patched") and row.customer_id is not None
         )
         rollups.refresh_customers(conn, account_id, customers, tz)
         if rollup_days is None:
