@@ -41,20 +41,21 @@ BIG_ORDERS = int(os.environ.get("EBAYDASH_BENCH_BIG_ORDERS", "1000000"))
 ORDERS = BIG_ORDERS  # the section's header reports this, not --orders
 SUMMARY = """\
 At 10M orders (`EBAYDASH_BENCH_BIG_ORDERS=10000000 python -m bench --only big_seller`; seeding
-took 511 s and ~13 GB, kept between runs) the biggest account holds 3M orders, ~220k in its last
-30 days. What the rollups do: the trend, top products and status mix read per-day (and per SKU and
-day) sums and stay at 2-300 ms whatever the window (365-day top products 22 s -> 0.3 s). What they
-cannot do: unique customers and top buyers are distinct counts and per-buyer sums, which do not add
-up across days; the issue rules out approximate sketches, so both still read the window's orders
-(index-only). They are what is left of a cold overview: 30 days, KPIs ~230 ms and top buyers
-~250 ms; 365 days, 1.4 s and 2.9 s. Running the overview's six statements side by side
-(`EBAYDASH_OVERVIEW_PARALLELISM`, 3 by default: on 2 cores the two slow ones overlap) brings the
-30-day cold overview from the sum (~600 ms) to ~340 ms, just over the 300 ms goal; the 365-day one
-stays ~4 s, 8x the goal. What a viewer gets instead: refresh-ahead recomputes 30, 7, 90 and 365
-days and this month after every import, so those periods are read from the cache (the p95 row:
-~3 ms while 10k orders land every 30 s); only a custom range, or a period nobody opened since the
-server started, pays the cold path. An exact per-buyer structure that sums across days (e.g. each
-buyer-day's previous purchase day, counted as a 2-D range) could bring both down; not built."""
+took 511 s and ~13 GB, kept between runs; revision 0008 built its tables on it in ~4 min) the
+biggest account holds 3M orders, ~225k in its last 30 days. The trend, top products and status mix
+read per-day sums, and top products a long window's whole months from per-month sums (365 days:
+~11 month rows and ~30 day rows per SKU). Unique customers, a distinct count, come from each
+customer's previous purchase day (customer_day_gaps): a window's customers are those whose previous
+purchase lies before it, counted on their first day in it, a sum again (KPIs 30 days ~14 ms, 365 days
+~35 ms, from 0.2 and 1.5 s). Top buyers read the 1,000 customers of highest net ceiling and stop when
+the tenth buyer's revenue is above the next ceiling (a threshold scan; 90 and 365 days settle there,
+365 days ~30-500 ms with the Postgres buffers warm or not, from 3 s); 7 and 30 days do not settle
+(recent buyers outrank the all-time biggest) and read the window's orders (~250 ms at 30 days),
+which is now most of the 30-day cold overview. What this costs: an import of 10k new orders also
+adds their customers' ceilings and purchase days, and the comparison's baseline now leaves out all
+rollup work (before, it still added the day and SKU sums, which flattered the 0.98x of the last run),
+so the throughput ratio misses its goal: the writes to four more indexed tables (~0.45 s) and the
+sums (~0.5 s) against ~1.5 s for the orders and lines themselves."""
 BIG_DB = os.environ.get("EBAYDASH_BENCH_BIG_DB", "ebaydash_bench_big")
 # measured: 1M seeded orders take 0.6 GB with items, indexes and rollups; twice that for WAL and
 # the rebuild of indexes during the load
