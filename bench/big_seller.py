@@ -443,7 +443,7 @@ def _imports_with_and_without(
             ">= 0.85",
             check(ratio, at_least=0.85),
             f"median of {rounds}; new orders are added to their days' rollups from the import's own "
-            "values, and their customers' purchase days recomputed, in the same transaction",
+            "values, and to their customers' ceilings and purchase days, in the same transaction",
         ),
     ]
 
