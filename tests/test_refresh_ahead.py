@@ -74,7 +74,9 @@ def test_after_an_import_the_next_overview_of_a_standard_period_is_a_cache_hit(
     windows = sellers.standard_windows(sellers.account(ctx, OPERATOR, account_id).timezone)
     # the refresh computed each statement once per standard window (top products twice: by
     # revenue and by units), and nothing else
-    assert count_reads["account_kpis"] == len(windows) and count_reads["top_products"] == 2 * len(windows)
+    # equal windows share a key: on the last day of a 30-day month "this month" is the last 30 days
+    distinct = len(set(windows))
+    assert count_reads["account_kpis"] == distinct and count_reads["top_products"] == 2 * distinct
     for window in windows:
         sellers.overview(ctx, OPERATOR, account_id, window)
     assert sum(count_reads.values()) == computed  # every figure came from the cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -102,6 +103,32 @@ def _union(parts: list[Select[Any]], name: str) -> Any:
 _ONE: ColumnElement[Any] = literal_column("1")
 
 
+@dataclass(frozen=True)
+class _OrderSums:
+    """Columns of per-status order sums (a day rollup's, or one order's as a row of 1)."""
+
+    status: Any
+    orders: Any
+    total: Any
+    refunded: Any
+    refund_orders: Any
+
+    def figures(self, in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
+        """The KPI row's order figures for one period: orders, revenue, refunds, refunded and
+        cancelled, labelled ``<figure>_<suffix>`` as :func:`ebaydash.db.queries.account_kpis`."""
+        counted = and_(in_period, self.status != CANCELLED)
+        refunded = func.sum(self.refunded).filter(counted)
+        return [
+            func.coalesce(func.sum(self.orders).filter(counted), 0).label(f"orders_{suffix}"),
+            _money(func.sum(self.total).filter(counted) - refunded).label(f"revenue_{suffix}"),
+            func.coalesce(func.sum(self.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
+            _money(refunded).label(f"refunded_{suffix}"),
+            func.coalesce(func.sum(self.orders).filter(and_(in_period, self.status == CANCELLED)), 0).label(
+                f"cancelled_{suffix}"
+            ),
+        ]
+
+
 def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime, tz: str) -> Row[Any]:
     """The row of :func:`ebaydash.db.queries.account_kpis`, with the order sums read from the
     rollups for whole local days of ``tz`` (the account's zone) and from the orders at the edges.
@@ -137,22 +164,8 @@ def account_kpis(db: Database, account_id: int, window: Window, now: dt.datetime
             )
     src = _union(parts, "src")
     f = src.c
-    live = f.status != CANCELLED
-
-    def figures(in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
-        counted = and_(in_period, live)
-        refunded = func.sum(f.refunded).filter(counted)
-        return [
-            func.coalesce(func.sum(f.orders).filter(counted), 0).label(f"orders_{suffix}"),
-            _money(func.sum(f.total).filter(counted) - refunded).label(f"revenue_{suffix}"),
-            func.coalesce(func.sum(f.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
-            _money(refunded).label(f"refunded_{suffix}"),
-            func.coalesce(func.sum(f.orders).filter(and_(in_period, f.status == CANCELLED)), 0).label(
-                f"cancelled_{suffix}"
-            ),
-        ]
-
-    sums = select(*figures(f.cur == 1, "cur"), *figures(f.cur == 0, "prev")).subquery("sums")
+    sums_of = _OrderSums(f.status, f.orders, f.total, f.refunded, f.refund_orders)
+    sums = select(*sums_of.figures(f.cur == 1, "cur"), *sums_of.figures(f.cur == 0, "prev")).subquery("sums")
     customers = _customers_of_orders(account_id, window)
     listing_agg = listing_figures(account_id, window, now)
     currency = select(accounts.c.currency).where(accounts.c.id == account_id).scalar_subquery()
@@ -207,23 +220,9 @@ def _whole_day_kpis_statement() -> Select[Any]:
     start: Any = bindparam("start", type_=UTCDateTime)
     end_moment: Any = bindparam("end_moment", type_=UTCDateTime)
     in_cur, in_prev = r.day >= cur_first, r.day < cur_first
-    live = r.status != CANCELLED
-
-    def figures(in_period: ColumnElement[bool], suffix: str) -> list[ColumnElement[Any]]:
-        counted = and_(in_period, live)
-        refunded = func.sum(r.refunded_amount).filter(counted)
-        return [
-            func.coalesce(func.sum(r.orders).filter(counted), 0).label(f"orders_{suffix}"),
-            _money(func.sum(r.total_amount).filter(counted) - refunded).label(f"revenue_{suffix}"),
-            func.coalesce(func.sum(r.refund_orders).filter(counted), 0).label(f"refunds_{suffix}"),
-            _money(refunded).label(f"refunded_{suffix}"),
-            func.coalesce(func.sum(r.orders).filter(and_(in_period, r.status == CANCELLED)), 0).label(
-                f"cancelled_{suffix}"
-            ),
-        ]
-
+    sums_of = _OrderSums(r.status, r.orders, r.total_amount, r.refunded_amount, r.refund_orders)
     sums = (
-        select(*figures(in_cur, "cur"), *figures(in_prev, "prev"))
+        select(*sums_of.figures(in_cur, "cur"), *sums_of.figures(in_prev, "prev"))
         .where(r.account_id == account_id, r.day >= prev_first, r.day <= cur_last)
         .subquery("sums")
     )

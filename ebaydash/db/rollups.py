@@ -368,33 +368,29 @@ ON CONFLICT (account_id, day, status) DO UPDATE SET
     refund_orders = r.refund_orders + excluded.refund_orders
 """
 
-_ADD_SKU_MONTHS = """
-INSERT INTO sku_month_rollups AS r (account_id, month, sku, units, revenue, orders, line_title)
-SELECT %(account)s, CAST(date_trunc('month', timezone(%(tz)s, g.at)) AS date), g.sku, sum(g.quantity),
+
+def _add_skus_sql(table: str, key: str, key_of_instant: str) -> str:
+    """Add the new lines' sums to ``table``'s rows keyed by (account, ``key``, sku), where
+    ``key_of_instant`` computes the key from an order's instant ``g.at``."""
+    return f"""
+INSERT INTO {table} AS r (account_id, {key}, sku, units, revenue, orders, line_title)
+SELECT %(account)s, {key_of_instant}, g.sku, sum(g.quantity),
        sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
 FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
             %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
 GROUP BY 2, 3
-ON CONFLICT (account_id, month, sku) DO UPDATE SET
+ON CONFLICT (account_id, {key}, sku) DO UPDATE SET
     units = r.units + excluded.units,
     revenue = r.revenue + excluded.revenue,
     orders = r.orders + excluded.orders,
     line_title = GREATEST(r.line_title, excluded.line_title)
 """
 
-_ADD_SKUS = """
-INSERT INTO sku_day_rollups AS r (account_id, day, sku, units, revenue, orders, line_title)
-SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.sku, sum(g.quantity),
-       sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
-FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
-            %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
-GROUP BY 2, 3
-ON CONFLICT (account_id, day, sku) DO UPDATE SET
-    units = r.units + excluded.units,
-    revenue = r.revenue + excluded.revenue,
-    orders = r.orders + excluded.orders,
-    line_title = GREATEST(r.line_title, excluded.line_title)
-"""
+
+_ADD_SKUS = _add_skus_sql("sku_day_rollups", "day", "CAST(timezone(%(tz)s, g.at) AS date)")
+_ADD_SKU_MONTHS = _add_skus_sql(
+    "sku_month_rollups", "month", "CAST(date_trunc('month', timezone(%(tz)s, g.at)) AS date)"
+)
 
 
 def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence[OrderRecord]) -> bool:
