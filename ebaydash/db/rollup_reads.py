@@ -328,24 +328,13 @@ def top_products(
         runs, months = month_split(*piece.days)
         if months is not None:
             parts.append(
-                select(
-                    sm.sku.label("sku"),
-                    sm.units.label("units"),
-                    sm.revenue.label("revenue"),
-                    sm.orders.label("orders"),
-                    sm.line_title.label("line_title"),
-                ).where(sm.account_id == account_id, sm.month >= months[0], sm.month <= months[1])
+                _sku_rows(sku_month_rollups).where(
+                    sm.account_id == account_id, sm.month >= months[0], sm.month <= months[1]
+                )
             )
-        for run in runs:
-            parts.append(
-                select(
-                    s.sku.label("sku"),
-                    s.units.label("units"),
-                    s.revenue.label("revenue"),
-                    s.orders.label("orders"),
-                    s.line_title.label("line_title"),
-                ).where(_between(sku_day_rollups, account_id, run))
-            )
+        parts += [
+            _sku_rows(sku_day_rollups).where(_between(sku_day_rollups, account_id, run)) for run in runs
+        ]
     for edge in piece.edges:
         parts.append(
             select(
@@ -378,6 +367,11 @@ def top_products(
     )
     stmt = ranked_products(agg, account_id, by)
     return db.fetch_all(f"top_products_by_{by}", stmt, replica_ok=True)
+
+
+def _sku_rows(table: Any) -> Select[Any]:
+    """A SKU rollup table's rows (day or month) as the pieces top products sum."""
+    return select(table.c.sku, table.c.units, table.c.revenue, table.c.orders, table.c.line_title)
 
 
 def status_mix(db: Database, account_id: int, window: Window, tz: str) -> Sequence[Row[Any]]:

@@ -288,38 +288,34 @@ _SKU_MONTH_COLUMNS = [c.name for c in sku_month_rollups.columns]
 def _month_sums(account_id: int, backend: str, months: Sequence[dt.date] | None) -> Select[Any]:
     """sku_month_rollups rows of the account (of ``months`` only, when given) from its
     sku_day_rollups rows."""
-    month = _month_of(s.day, backend)
     where: list[ColumnElement[bool]] = [s.account_id == account_id]
     if months is not None:
         where.append(or_(*[and_(s.day >= m, s.day < _next_month(m)) for m in months]))
-    return (
-        select(
-            literal_column(str(int(account_id))).label("account_id"),
-            month.label("month"),
-            s.sku,
-            func.sum(s.units).label("units"),
-            type_coerce(func.sum(s.revenue), Money).label("revenue"),
-            func.sum(s.orders).label("orders"),
-            func.max(s.line_title).label("line_title"),
-        )
-        .where(*where)
-        .group_by(month, s.sku)
-    )
+    return _by_month(account_id, backend, sku_day_rollups, where)
 
 
 def _month_sums_of_orders(account_id: int, tz: str, backend: str) -> Select[Any]:
     """sku_month_rollups rows of the account as its orders alone say (for :func:`check`)."""
-    days = _sku_sums(account_id, tz, backend, []).subquery("days")
+    return _by_month(account_id, backend, _sku_sums(account_id, tz, backend, []).subquery("days"), [])
+
+
+def _by_month(account_id: int, backend: str, days: Any, where: list[ColumnElement[bool]]) -> Select[Any]:
+    """Rows of per-SKU day sums (``days``: a table or subquery with sku_day_rollups' columns)
+    summed per calendar month."""
     month = _month_of(days.c.day, backend)
-    return select(
-        literal_column(str(int(account_id))).label("account_id"),
-        month.label("month"),
-        days.c.sku,
-        func.sum(days.c.units).label("units"),
-        type_coerce(func.sum(days.c.revenue), Money).label("revenue"),
-        func.sum(days.c.orders).label("orders"),
-        func.max(days.c.line_title).label("line_title"),
-    ).group_by(month, days.c.sku)
+    return (
+        select(
+            literal_column(str(int(account_id))).label("account_id"),
+            month.label("month"),
+            days.c.sku,
+            func.sum(days.c.units).label("units"),
+            type_coerce(func.sum(days.c.revenue), Money).label("revenue"),
+            func.sum(days.c.orders).label("orders"),
+            func.max(days.c.line_title).label("line_title"),
+        )
+        .where(*where)
+        .group_by(month, days.c.sku)
+    )
 
 
 def _refresh_months(conn: Connection, account_id: int, days: Collection[dt.date]) -> None:
