@@ -20,7 +20,7 @@ from sqlalchemy import Select, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from ebaydash.db import data_versions, meta, rollups
+from ebaydash.db import data_versions, driver, meta, rollups
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import ROLLUP_TABLES, TABLES, accounts, customers, order_items, orders
 
@@ -90,10 +90,9 @@ def _is_missing(value: Any) -> bool:
 
 def _copy_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     """COPY a frame as CSV text: the fastest way into Postgres from Python."""
-    driver = conn.connection.driver_connection
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     sql = f"COPY \"{table.name}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')"
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+    with driver.cursor(conn) as cursor, cursor.copy(sql) as copy:
         for start in range(0, len(frame), COPY_CHUNK_ROWS):
             buffer = io.StringIO()
             chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, insert, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 
-from ebaydash.db import data_versions, meta
+from ebaydash.db import data_versions, driver, meta
 from ebaydash.db.engine import Database
 from ebaydash.db.schema import (
     accounts,
@@ -188,10 +188,7 @@ def _write_account_money(
     data_versions.bump(conn, result.account_id)  # the cache's invalidation, with the data
 
 
-def _cursor(conn: Connection) -> Any:
-    """The psycopg cursor of the connection, inside the same transaction: COPY and array parameters
-    are psycopg features SQLAlchemy does not expose (as in :mod:`ebaydash.db.upsert.postgres`)."""
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+_cursor = driver.cursor  # COPY and array parameters, as in ebaydash.db.upsert.postgres
 
 
 _LINE_COLUMNS = ("transaction_id", "line_no", "line_item_id", "item_id", "sku", "title", "quantity")

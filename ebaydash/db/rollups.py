@@ -63,6 +63,7 @@ from sqlalchemy import Date as SADate
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 
+from ebaydash.db import driver
 from ebaydash.db.figures import CANCELLED, local_day
 from ebaydash.db.schema import (
     NEVER_BOUGHT,
@@ -403,8 +404,7 @@ def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence
         return True
     sold = [(n, r) for n, r in enumerate(records) if r.status not in _NOT_SOLD]
     lines = [(n, r.order_date, line) for n, r in sold for line in r.lines]
-    driver = conn.connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
+    with driver.cursor(conn) as cursor:
         cursor.execute(
             _ADD_DAYS,
             {
@@ -656,7 +656,7 @@ def add_new_customer_orders(
 
 def _add_ceilings(conn: Connection, account_id: int, ceilings: Sequence[tuple[int, Decimal]]) -> None:
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with driver.cursor(conn) as cursor:
             cursor.execute(
                 "INSERT INTO customer_totals AS t (account_id, customer_id, net_ceiling) "
                 "SELECT %(account)s, g.c, g.n FROM unnest(%(c)s::bigint[], %(n)s::numeric[]) AS g(c, n) "
@@ -679,7 +679,7 @@ def _add_customer_days(conn: Connection, account_id: int, came: Sequence[dict[st
     if not came:
         return
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with driver.cursor(conn) as cursor:
             cursor.execute(
                 "INSERT INTO customer_days (account_id, customer_id, day) "
                 "SELECT %(account)s, g.c, g.d FROM unnest(%(c)s::bigint[], %(d)s::date[]) AS g(c, d)",
@@ -695,7 +695,7 @@ def _days_around(
     """Per (customer, day): the customer's last stored purchase day before it and their first on
     or after it (``None`` when there is none), each a probe of customer_days' key."""
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with driver.cursor(conn) as cursor:
             cursor.execute(
                 "SELECT g.c, "
                 "(SELECT max(x.day) FROM customer_days x "
@@ -727,8 +727,7 @@ def _local_days(
         # SQLite's ebaydash_local_date is this same Python computation (ebaydash.db.engine)
         zone = ZoneInfo(tz)
         return {(c, at.astimezone(zone).date()) for c, at in stamps}
-    driver = conn.connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
+    with driver.cursor(conn) as cursor:
         cursor.execute(
             "SELECT DISTINCT g.c, CAST(timezone(%(tz)s, g.at) AS date) "
             "FROM unnest(%(c)s::bigint[], %(at)s::timestamptz[]) AS g(c, at)",

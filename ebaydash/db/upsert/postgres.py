@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from ebaydash.db import driver
 from ebaydash.db.upsert.plan import ORDER_FIELDS, PlanRow, Stored, to_write
 from ebaydash.models import OrderRecord
 
@@ -42,22 +41,7 @@ def lock_name(conn: Connection, name: str) -> None:
     )
 
 
-@contextmanager
-def _cursor(conn: Connection) -> Iterator[Any]:
-    """A cursor on the connection's own psycopg connection, inside the same transaction: COPY
-    and array parameters are psycopg features that SQLAlchemy does not expose.
-
-    psycopg's errors raised through it are wrapped as SQLAlchemy's (as its own cursor would), so
-    the gateway names their cause like any other statement's (a full disk during a COPY, say)
-    rather than letting a driver exception through."""
-    dbapi = conn.dialect.loaded_dbapi
-    try:
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            yield cursor
-    except dbapi.Error as exc:
-        raise sa_exc.DBAPIError.instance(
-            None, None, exc, dbapi.Error, dialect=conn.dialect, ismulti=False
-        ) from exc
+_cursor = driver.cursor
 
 
 def customer_ids(conn: Connection, account_id: int, emails: Mapping[str, str | None]) -> dict[str, int]:
