@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import column, create_engine, insert, select, table, text
+from sqlalchemy import column, create_engine, event, insert, select, table, text
 from sqlalchemy.engine import make_url
 
 from ebaydash.context import open_database
@@ -429,6 +429,48 @@ def test_on_sqlite_a_scope_changes_nothing(tmp_path: Path) -> None:
         db.dispose()
     with pytest.raises(ConfigError, match="SQLite"):
         Settings(database_url=f"sqlite:///{tmp_path / 'y.sqlite3'}", database_app_role="ebaydash_app")
+
+
+def _one_scoped_read(db: Database, account_id: int) -> tuple[int, list[str]]:
+    """How many accounts a read in ``account_id``'s scope sees, and the statements it sent."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with scope.allowed_accounts({account_id}):
+            seen = len(queries.list_accounts(db))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen, sent
+
+
+def test_without_an_app_role_a_scoped_read_is_its_statement_alone(tenants: Tenants) -> None:
+    """Row-level security off (no app role): every connection defaults to every account and a
+    scope would protect nothing the grant checks do not, so a read costs no transaction around it.
+    With an app role the same read sets the scope first (the control: the recorder sees it)."""
+    settings = Settings(database_url=tenants.owner_url)
+    plain = Database(make_engine(settings), timeout_ms=settings.statement_timeout_ms)
+    try:
+        assert not plain.row_security
+        with scope.allowed_accounts({tenants.ids[0]}):
+            # the statement's own filter still reads one account
+            assert queries.orders_count(plain, tenants.ids[0], OrderFilter()) == ORDERS_PER_TENANT
+        seen, sent = _one_scoped_read(plain, tenants.ids[0])
+    finally:
+        plain.dispose()
+    assert len(sent) == 1 and "set_config" not in sent[0], sent
+    assert seen == 2  # as on SQLite: the accounts a viewer may see come from their grants
+
+    db = app_database(tenants)
+    try:
+        seen, sent = _one_scoped_read(db, tenants.ids[0])
+    finally:
+        db.dispose()
+    assert seen == 1
+    assert [s for s in sent if "set_config" in s], sent
 
 
 def test_scopes_narrow_and_render_as_postgres_arrays() -> None:
