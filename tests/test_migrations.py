@@ -1000,3 +1000,39 @@ def test_0008_builds_the_customers_purchase_days_of_the_orders_already_stored(em
         assert (through.customers_cur, through.customers_prev) == (plain.customers_cur, plain.customers_prev)
     finally:
         db.dispose()
+
+
+# -- 0009: rollups without a foreign key ---------------------------------------------------------------
+
+
+@upgrade_test("0009")
+def test_0009_drops_the_rollups_account_keys_and_keeps_every_row(empty_url: str) -> None:
+    """The demo written at 0008 keeps every row; the six rollup tables lose their foreign key to
+    accounts (and only they: orders keep theirs); the rollups still equal a recomputation, and on
+    Postgres the tables keep their row-level security."""
+    from sqlalchemy import inspect
+
+    from ebaydash.db import rollups, security
+    from ebaydash.db.schema import ROLLUP_TABLES
+
+    db = database_at(empty_url, revision_before("0009"))
+    seed_demo(db, SAMPLE_DIR, now=NOW)
+    before = dump(db)
+    with db.connect() as conn:
+        keys_before = {t.name: inspect(conn).get_foreign_keys(t.name) for t in ROLLUP_TABLES}
+    assert all(keys_before.values())  # the control: 0008 has them
+    migrations.upgrade(db, target="0009")
+    try:
+        assert dump(db) == before
+        with db.connect() as conn:
+            found = inspect(conn)
+            assert {t.name: found.get_foreign_keys(t.name) for t in ROLLUP_TABLES} == {
+                t.name: [] for t in ROLLUP_TABLES
+            }
+            kept = {k["referred_table"] for k in found.get_foreign_keys("orders")}
+            assert kept == {"accounts", "customers"}
+            assert rollups.check(conn) == []
+            if db.backend == "postgresql":
+                assert security.missing_row_security(conn) == []
+    finally:
+        db.dispose()

@@ -350,33 +350,59 @@ def refresh_days(conn: Connection, account_id: int, days: Collection[dt.date], t
     _refresh_months(conn, account_id, days)
 
 
-_ADD_DAYS = """
-INSERT INTO day_rollups AS r
-    (account_id, day, status, orders, total_amount, refunded_amount, refund_orders)
-SELECT %(account)s, CAST(timezone(%(tz)s, g.at) AS date), g.status, count(*), sum(g.total),
-       sum(g.refunded), count(*) FILTER (WHERE g.refunded > 0)
-FROM unnest(%(at)s::timestamptz[], %(status)s::text[], %(total)s::numeric[], %(refunded)s::numeric[])
-    AS g(at, status, total, refunded)
+# New orders' sums, in one statement: the orders (sent once, their local day computed once) go
+# into their days' rows; their lines, of orders neither cancelled nor refunded, are summed per
+# (day, SKU) into sku_day_rollups, and those sums per month into sku_month_rollups (an order lies
+# on one day, so its distinct count per day adds up to the month's).
+_ADD_NEW_ORDERS = """
+WITH o AS (
+    SELECT g.n - 1 AS n, CAST(timezone(%(tz)s, g.at) AS date) AS day, g.status, g.total, g.refunded
+    FROM unnest(%(at)s::timestamptz[], %(status)s::text[], %(total)s::numeric[],
+                %(refunded)s::numeric[]) WITH ORDINALITY AS g(at, status, total, refunded, n)
+), days AS (
+    INSERT INTO day_rollups AS r
+        (account_id, day, status, orders, total_amount, refunded_amount, refund_orders)
+    SELECT %(account)s, day, status, count(*), sum(total), sum(refunded),
+           count(*) FILTER (WHERE refunded > 0)
+    FROM o
+    GROUP BY day, status
+    ON CONFLICT (account_id, day, status) DO UPDATE SET
+        orders = r.orders + excluded.orders,
+        total_amount = r.total_amount + excluded.total_amount,
+        refunded_amount = r.refunded_amount + excluded.refunded_amount,
+        refund_orders = r.refund_orders + excluded.refund_orders
+), per_order AS (
+    -- grouped by bytes (COLLATE "C"): the same groups as the database's deterministic collation
+    -- makes, without its costly comparisons; the greatest title stays in that collation
+    SELECT l.n, l.sku COLLATE "C" AS sku, sum(l.quantity) AS units,
+           sum(l.quantity * l.price) AS revenue, max(l.title) AS title
+    FROM unnest(%(n)s::int[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
+                %(title)s::text[]) AS l(n, sku, quantity, price, title)
+    GROUP BY 1, 2
+), s AS (
+    -- one row per order and SKU above, so count(*) is the distinct orders without the sort
+    -- that count(DISTINCT) needs
+    SELECT o.day, p.sku, sum(p.units) AS units, sum(p.revenue) AS revenue, count(*) AS orders,
+           max(p.title) AS title
+    FROM per_order AS p
+    JOIN o ON o.n = p.n
+    WHERE o.status <> ALL (%(not_sold)s::text[])
+    GROUP BY o.day, p.sku
+), sku_days AS (
+    INSERT INTO sku_day_rollups AS r (account_id, day, sku, units, revenue, orders, line_title)
+    SELECT %(account)s, day, sku, units, revenue, orders, title FROM s
+    ON CONFLICT (account_id, day, sku) DO UPDATE SET
+        units = r.units + excluded.units,
+        revenue = r.revenue + excluded.revenue,
+        orders = r.orders + excluded.orders,
+        line_title = GREATEST(r.line_title, excluded.line_title)
+)
+INSERT INTO sku_month_rollups AS r (account_id, month, sku, units, revenue, orders, line_title)
+SELECT %(account)s, CAST(date_trunc('month', day) AS date), sku, sum(units), sum(revenue),
+       sum(orders), max(title)
+FROM s
 GROUP BY 2, 3
-ON CONFLICT (account_id, day, status) DO UPDATE SET
-    orders = r.orders + excluded.orders,
-    total_amount = r.total_amount + excluded.total_amount,
-    refunded_amount = r.refunded_amount + excluded.refunded_amount,
-    refund_orders = r.refund_orders + excluded.refund_orders
-"""
-
-
-def _add_skus_sql(table: str, key: str, key_of_instant: str) -> str:
-    """Add the new lines' sums to ``table``'s rows keyed by (account, ``key``, sku), where
-    ``key_of_instant`` computes the key from an order's instant ``g.at``."""
-    return f"""
-INSERT INTO {table} AS r (account_id, {key}, sku, units, revenue, orders, line_title)
-SELECT %(account)s, {key_of_instant}, g.sku, sum(g.quantity),
-       sum(g.quantity * g.price), count(DISTINCT g.n), max(g.title)
-FROM unnest(%(at)s::timestamptz[], %(sku)s::text[], %(quantity)s::int[], %(price)s::numeric[],
-            %(n)s::int[], %(title)s::text[]) AS g(at, sku, quantity, price, n, title)
-GROUP BY 2, 3
-ON CONFLICT (account_id, {key}, sku) DO UPDATE SET
+ON CONFLICT (account_id, month, sku) DO UPDATE SET
     units = r.units + excluded.units,
     revenue = r.revenue + excluded.revenue,
     orders = r.orders + excluded.orders,
@@ -384,51 +410,38 @@ ON CONFLICT (account_id, {key}, sku) DO UPDATE SET
 """
 
 
-_ADD_SKUS = _add_skus_sql("sku_day_rollups", "day", "CAST(timezone(%(tz)s, g.at) AS date)")
-_ADD_SKU_MONTHS = _add_skus_sql(
-    "sku_month_rollups", "month", "CAST(date_trunc('month', timezone(%(tz)s, g.at)) AS date)"
-)
-
-
 def add_new_orders(conn: Connection, account_id: int, tz: str, records: Sequence[OrderRecord]) -> bool:
-    """Add orders just inserted (none of them was in the rollups before) to their days' rows, from
-    the records themselves: nothing is read back from the tables, so the cost follows the import,
-    not the days it lands on. Exact: the sums, the local day and the greatest title (in the
-    database's collation) are all computed by the database from the records' values. Postgres only
-    (``False`` elsewhere: the caller recomputes those days with :func:`refresh_days` instead).
+    """Add orders just inserted (none of them was in the rollups before) to their days' and
+    months' rows, from the records themselves: nothing is read back from the tables, so the cost
+    follows the import, not the days it lands on. Exact: the sums, the local day and the greatest
+    title (in the database's collation) are all computed by the database from the records' values.
+    Postgres only (``False`` elsewhere: the caller recomputes those days with
+    :func:`refresh_days` instead).
 
     A day later recomputed in the same transaction is rebuilt from the orders, which is the same."""
     if conn.dialect.name != "postgresql":
         return False
     if not records:
         return True
-    sold = [(n, r) for n, r in enumerate(records) if r.status not in _NOT_SOLD]
-    lines = [(n, r.order_date, line) for n, r in sold for line in r.lines]
+    lines = [(n, line) for n, r in enumerate(records) for line in r.lines]
     with driver.cursor(conn) as cursor:
         cursor.execute(
-            _ADD_DAYS,
+            _ADD_NEW_ORDERS,
             {
                 "account": account_id,
                 "tz": tz,
-                "at": [r.order_date for r in records],
-                "status": [r.status for r in records],
-                "total": [r.total_amount for r in records],
-                "refunded": [r.refunded_amount for r in records],
+                "at": driver.instant_array(r.order_date for r in records),
+                "status": driver.text_array(r.status for r in records),
+                "total": driver.number_array(r.total_amount for r in records),
+                "refunded": driver.number_array(r.refunded_amount for r in records),
+                "n": driver.number_array(n for n, _line in lines),
+                "sku": driver.text_array(line.sku for _n, line in lines),
+                "quantity": driver.number_array(line.quantity for _n, line in lines),
+                "price": driver.number_array(line.unit_price for _n, line in lines),
+                "title": driver.text_array(line.title for _n, line in lines),
+                "not_sold": driver.text_array(_NOT_SOLD),
             },
         )
-        if lines:
-            line_params = {
-                "account": account_id,
-                "tz": tz,
-                "at": [at for _n, at, _line in lines],
-                "sku": [line.sku for _n, _at, line in lines],
-                "quantity": [line.quantity for _n, _at, line in lines],
-                "price": [line.unit_price for _n, _at, line in lines],
-                "n": [n for n, _at, _line in lines],
-                "title": [line.title for _n, _at, line in lines],
-            }
-            cursor.execute(_ADD_SKUS, line_params)
-            cursor.execute(_ADD_SKU_MONTHS, line_params)
     return True
 
 
@@ -662,7 +675,11 @@ def _add_ceilings(conn: Connection, account_id: int, ceilings: Sequence[tuple[in
                 "SELECT %(account)s, g.c, g.n FROM unnest(%(c)s::bigint[], %(n)s::numeric[]) AS g(c, n) "
                 "ON CONFLICT (account_id, customer_id) "
                 "DO UPDATE SET net_ceiling = t.net_ceiling + excluded.net_ceiling",
-                {"account": account_id, "c": [c for c, _n in ceilings], "n": [n for _c, n in ceilings]},
+                {
+                    "account": account_id,
+                    "c": driver.number_array(c for c, _n in ceilings),
+                    "n": driver.number_array(n for _c, n in ceilings),
+                },
             )
         return
     upsert = _dialect_insert(conn)(customer_totals)
@@ -683,7 +700,11 @@ def _add_customer_days(conn: Connection, account_id: int, came: Sequence[dict[st
             cursor.execute(
                 "INSERT INTO customer_days (account_id, customer_id, day) "
                 "SELECT %(account)s, g.c, g.d FROM unnest(%(c)s::bigint[], %(d)s::date[]) AS g(c, d)",
-                {"account": account_id, "c": [r["customer_id"] for r in came], "d": [r["day"] for r in came]},
+                {
+                    "account": account_id,
+                    "c": driver.number_array(r["customer_id"] for r in came),
+                    "d": driver.date_array(r["day"] for r in came),
+                },
             )
         return
     conn.execute(insert(customer_days), came)
@@ -703,7 +724,11 @@ def _days_around(
                 "(SELECT min(x.day) FROM customer_days x "
                 "WHERE x.account_id = %(account)s AND x.customer_id = g.c AND x.day >= g.m) "
                 "FROM unnest(%(c)s::bigint[], %(m)s::date[]) AS g(c, m)",
-                {"account": account_id, "c": [c for c, _m in firsts], "m": [m for _c, m in firsts]},
+                {
+                    "account": account_id,
+                    "c": driver.number_array(c for c, _m in firsts),
+                    "m": driver.date_array(m for _c, m in firsts),
+                },
             )
             for customer, day, next_day in cursor.fetchall():
                 yield int(customer), day, next_day
@@ -731,7 +756,11 @@ def _local_days(
         cursor.execute(
             "SELECT DISTINCT g.c, CAST(timezone(%(tz)s, g.at) AS date) "
             "FROM unnest(%(c)s::bigint[], %(at)s::timestamptz[]) AS g(c, at)",
-            {"tz": tz, "c": [c for c, _at in stamps], "at": [at for _c, at in stamps]},
+            {
+                "tz": tz,
+                "c": driver.number_array(c for c, _at in stamps),
+                "at": driver.instant_array(at for _c, at in stamps),
+            },
         )
         return {(int(c), day) for c, day in cursor.fetchall()}
 
