@@ -620,23 +620,19 @@ def add_new_customer_orders(
     counted = [(c, r) for c, r in new_orders if c is not None and r.status != CANCELLED]
     if not counted:
         return
-    ceilings: dict[int, Decimal] = {}
-    for customer, record in counted:
-        net = record.total_amount - record.refunded_amount
-        ceilings[customer] = ceilings.get(customer, Decimal(0)) + max(net, Decimal(0))
-    _add_ceilings(conn, account_id, sorted(ceilings.items()))
-    bought: dict[int, set[dt.date]] = {}
-    for customer, day in _local_days(conn, tz, [(c, r.order_date) for c, r in counted]):
-        bought.setdefault(customer, set()).add(day)
-    earliest = {c: min(days) for c, days in bought.items()}
+    if conn.dialect.name == "postgresql":
+        bought, around = _add_ceilings_and_find_days(conn, account_id, tz, counted)
+    else:
+        bought = _add_ceilings_and_local_days(conn, account_id, tz, counted)
+        around = list(_days_around(conn, account_id, sorted((c, min(days)) for c, days in bought.items())))
     before: dict[int, dt.date] = {}
     after: dict[int, set[dt.date]] = {c: set() for c in bought}
     later: dict[int, dt.date] = {}  # customers with days on or after their earliest new one
-    for customer, last_day, next_day in _days_around(conn, account_id, sorted(earliest.items())):
+    for customer, last_day, next_day in around:
         if last_day is not None:
             before[customer] = last_day
         if next_day is not None:
-            later[customer] = earliest[customer]
+            later[customer] = min(bought[customer])
     # rare (new orders older than a customer's latest day): their days from there on
     for chunk in _chunks(sorted(later), 2000):
         since = min(later[c] for c in chunk)
@@ -649,50 +645,97 @@ def add_new_customer_orders(
             if day >= later[int(customer)]:
                 after[int(customer)].add(day)
     moved: Counter[tuple[dt.date, dt.date]] = Counter()
-    came: list[dict[str, Any]] = []
+    came: list[tuple[int, dt.date]] = []
     for customer, days in bought.items():
         start = before.get(customer, NEVER_BOUGHT)
         old = after[customer]
+        if not old:
+            # the usual import (every new day after the customer's stored ones): the new days
+            # extend the chain, and nothing in it moves (what _gaps would say, for less)
+            previous = start
+            for day in sorted(days):
+                moved[(day, previous)] += 1
+                came.append((customer, day))
+                previous = day
+            continue
         fresh = days - old
         if not fresh:
             continue
         moved.subtract(_gaps(old, start))
         moved.update(_gaps(old | fresh, start))
-        came += [{"account_id": account_id, "customer_id": customer, "day": day} for day in sorted(fresh)]
+        came += [(customer, day) for day in sorted(fresh)]
     _add_customer_days(conn, account_id, came)
     _move_gaps(conn, account_id, moved)
 
 
-# An import of 10k orders at 10M (bench big_seller) spent ~250 ms in each executemany of 10k rows
-# through the driver; on Postgres each of these is one statement over arrays instead.
+Around = list[tuple[int, dt.date | None, dt.date | None]]
+
+# On Postgres, in one statement: each customer's ceiling grows by their new orders' net amounts
+# (negatives as 0), and per customer come back their new orders' local days and, around the
+# earliest of them, their last stored purchase day before it and their first on or after it.
+_ADD_CUSTOMER_ORDERS = """
+WITH g AS (
+    SELECT g.c, CAST(timezone(%(tz)s, g.at) AS date) AS day, GREATEST(g.net, 0) AS net
+    FROM unnest(%(c)s::bigint[], %(at)s::timestamptz[], %(net)s::numeric[]) AS g(c, at, net)
+), ceilings AS (
+    INSERT INTO customer_totals AS t (account_id, customer_id, net_ceiling)
+    SELECT %(account)s, c, sum(net) FROM g GROUP BY c
+    ON CONFLICT (account_id, customer_id) DO UPDATE SET net_ceiling = t.net_ceiling + excluded.net_ceiling
+), bought AS (
+    SELECT c, array_agg(DISTINCT day) AS days, min(day) AS first FROM g GROUP BY c
+)
+SELECT b.c, b.days,
+       (SELECT max(x.day) FROM customer_days x
+        WHERE x.account_id = %(account)s AND x.customer_id = b.c AND x.day < b.first),
+       (SELECT min(x.day) FROM customer_days x
+        WHERE x.account_id = %(account)s AND x.customer_id = b.c AND x.day >= b.first)
+FROM bought AS b
+"""
 
 
-def _add_ceilings(conn: Connection, account_id: int, ceilings: Sequence[tuple[int, Decimal]]) -> None:
-    if conn.dialect.name == "postgresql":
-        with driver.cursor(conn) as cursor:
-            cursor.execute(
-                "INSERT INTO customer_totals AS t (account_id, customer_id, net_ceiling) "
-                "SELECT %(account)s, g.c, g.n FROM unnest(%(c)s::bigint[], %(n)s::numeric[]) AS g(c, n) "
-                "ON CONFLICT (account_id, customer_id) "
-                "DO UPDATE SET net_ceiling = t.net_ceiling + excluded.net_ceiling",
-                {
-                    "account": account_id,
-                    "c": driver.number_array(c for c, _n in ceilings),
-                    "n": driver.number_array(n for _c, n in ceilings),
-                },
-            )
-        return
+def _add_ceilings_and_find_days(
+    conn: Connection, account_id: int, tz: str, counted: Sequence[tuple[int, OrderRecord]]
+) -> tuple[dict[int, set[dt.date]], Around]:
+    with driver.cursor(conn) as cursor:
+        cursor.execute(
+            _ADD_CUSTOMER_ORDERS,
+            {
+                "account": account_id,
+                "tz": tz,
+                "c": driver.number_array(c for c, _r in counted),
+                "at": driver.instant_array(r.order_date for _c, r in counted),
+                "net": driver.number_array(r.total_amount - r.refunded_amount for _c, r in counted),
+            },
+        )
+        rows = cursor.fetchall()
+    bought = {int(c): set(days) for c, days, _before, _after in rows}
+    return bought, [(int(c), last_day, next_day) for c, _days, last_day, next_day in rows]
+
+
+def _add_ceilings_and_local_days(
+    conn: Connection, account_id: int, tz: str, counted: Sequence[tuple[int, OrderRecord]]
+) -> dict[int, set[dt.date]]:
+    """SQLite: the ceilings' additions, and per customer the local days of their new orders (by
+    the same Python computation SQLite's ebaydash_local_date makes, ebaydash.db.engine)."""
+    ceilings: dict[int, Decimal] = {}
+    zone = ZoneInfo(tz)
+    bought: dict[int, set[dt.date]] = {}
+    for customer, record in counted:
+        net = record.total_amount - record.refunded_amount
+        ceilings[customer] = ceilings.get(customer, Decimal(0)) + max(net, Decimal(0))
+        bought.setdefault(customer, set()).add(record.order_date.astimezone(zone).date())
     upsert = _dialect_insert(conn)(customer_totals)
     conn.execute(
         upsert.on_conflict_do_update(
             index_elements=[totals.account_id, totals.customer_id],
             set_={"net_ceiling": totals.net_ceiling + upsert.excluded.net_ceiling},
         ),
-        [{"account_id": account_id, "customer_id": c, "net_ceiling": n} for c, n in ceilings],
+        [{"account_id": account_id, "customer_id": c, "net_ceiling": n} for c, n in sorted(ceilings.items())],
     )
+    return bought
 
 
-def _add_customer_days(conn: Connection, account_id: int, came: Sequence[dict[str, Any]]) -> None:
+def _add_customer_days(conn: Connection, account_id: int, came: Sequence[tuple[int, dt.date]]) -> None:
     if not came:
         return
     if conn.dialect.name == "postgresql":
@@ -702,37 +745,21 @@ def _add_customer_days(conn: Connection, account_id: int, came: Sequence[dict[st
                 "SELECT %(account)s, g.c, g.d FROM unnest(%(c)s::bigint[], %(d)s::date[]) AS g(c, d)",
                 {
                     "account": account_id,
-                    "c": driver.number_array(r["customer_id"] for r in came),
-                    "d": driver.date_array(r["day"] for r in came),
+                    "c": driver.number_array(c for c, _d in came),
+                    "d": driver.date_array(d for _c, d in came),
                 },
             )
         return
-    conn.execute(insert(customer_days), came)
+    conn.execute(
+        insert(customer_days), [{"account_id": account_id, "customer_id": c, "day": d} for c, d in came]
+    )
 
 
 def _days_around(
     conn: Connection, account_id: int, firsts: Sequence[tuple[int, dt.date]]
 ) -> Iterator[tuple[int, dt.date | None, dt.date | None]]:
-    """Per (customer, day): the customer's last stored purchase day before it and their first on
-    or after it (``None`` when there is none), each a probe of customer_days' key."""
-    if conn.dialect.name == "postgresql":
-        with driver.cursor(conn) as cursor:
-            cursor.execute(
-                "SELECT g.c, "
-                "(SELECT max(x.day) FROM customer_days x "
-                "WHERE x.account_id = %(account)s AND x.customer_id = g.c AND x.day < g.m), "
-                "(SELECT min(x.day) FROM customer_days x "
-                "WHERE x.account_id = %(account)s AND x.customer_id = g.c AND x.day >= g.m) "
-                "FROM unnest(%(c)s::bigint[], %(m)s::date[]) AS g(c, m)",
-                {
-                    "account": account_id,
-                    "c": driver.number_array(c for c, _m in firsts),
-                    "m": driver.date_array(m for _c, m in firsts),
-                },
-            )
-            for customer, day, next_day in cursor.fetchall():
-                yield int(customer), day, next_day
-        return
+    """SQLite: per (customer, day), the customer's last stored purchase day before it and their
+    first on or after it (``None`` when there is none), each a probe of customer_days' key."""
     for chunk in _chunks(firsts, 2000):
         # a CTE, not a FROM (VALUES …) AS t (c, m): SQLite has no column aliases there
         given = values(column("c", BigInteger), column("m", SADate), name="firsts").data(list(chunk)).cte()
@@ -741,28 +768,6 @@ def _days_around(
         first_after = select(func.min(cd.day)).where(mine, cd.day >= given.c.m).scalar_subquery()
         for customer, day, next_day in conn.execute(select(given.c.c, last_before, first_after)).all():
             yield int(customer), day, next_day
-
-
-def _local_days(
-    conn: Connection, tz: str, stamps: Sequence[tuple[int, dt.datetime]]
-) -> set[tuple[int, dt.date]]:
-    """The distinct (customer, local day in ``tz``) of the given (customer, UTC instant) pairs, by
-    the rule of the database that reads them (see :func:`ebaydash.db.figures.local_day`)."""
-    if conn.dialect.name != "postgresql":
-        # SQLite's ebaydash_local_date is this same Python computation (ebaydash.db.engine)
-        zone = ZoneInfo(tz)
-        return {(c, at.astimezone(zone).date()) for c, at in stamps}
-    with driver.cursor(conn) as cursor:
-        cursor.execute(
-            "SELECT DISTINCT g.c, CAST(timezone(%(tz)s, g.at) AS date) "
-            "FROM unnest(%(c)s::bigint[], %(at)s::timestamptz[]) AS g(c, at)",
-            {
-                "tz": tz,
-                "c": driver.number_array(c for c, _at in stamps),
-                "at": driver.instant_array(at for _c, at in stamps),
-            },
-        )
-        return {(int(c), day) for c, day in cursor.fetchall()}
 
 
 def _dialect_insert(conn: Connection) -> Any:
