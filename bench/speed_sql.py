@@ -34,17 +34,18 @@ from ebaydash.services import sellers
 
 SECTION = "speed_sql"
 SUMMARY = """\
-Where the service's time over the raw SQL went (issue 17 measured 1.38x): not the plan. The
-statement with bound parameters runs as fast unprepared (a custom plan each time) as prepared with
-Postgres forced to its generic plan, and EXPLAIN ANALYZE shows the same plan as the literal SQL
-(index-only scan of ix_orders_account_date), so psycopg's automatic preparing (prepare_threshold 5)
-is left on. The cost was Python: ``account_kpis`` built ~100 SQLAlchemy clause objects per call,
-which SQLAlchemy then hashed for its compiled-statement cache, 1.3-5 ms per call depending on the
-machine's load. The statement is now built once with named parameters (0.01 ms). Before/after on
-the shared machine (2026-11-29, load average 6-12 on 2 cores), single runs of this section:
-before 1.17x, 1.27x; after 1.13x, 1.04x, 1.20x. The ratio swings with the load because what remains
-is Python (pool checkout, the time-limit watchdog, metrics, turning the row into money values),
-which a starved CPU stretches while Postgres' share stays put; on a quiet machine it is ~1.04x."""
+Where the service's time over the raw SQL goes. Issue 17 measured 1.38x on the plain statement
+(15-30 ms); building it per call was the cost then (now built once, 0.01 ms). Since issue 16 the
+whole-day KPIs read the rollups and the statement takes ~4-5 ms, so fixed costs weigh 3-4x more:
+- a transaction around each scoped read (BEGIN, set_config, ROLLBACK: ~2 ms): 1.73x on
+  2026-11-29. Without row-level security (no app role) a read is now its statement alone;
+- the plan: psycopg prepares the raw literal SQL after 5 runs and Postgres then reuses its plan (it
+  has no parameters); the app's connections plan every run for its own values
+  (plan_cache_mode=force_custom_plan: the generic plan ran 1.5-1.7x slower), ~0.5 ms here, shown by
+  the literal SQL left unprepared;
+- Python, ~1 ms: pool checkout, the watchdog, metrics, the row into money values; the SQL text is
+  kept under psycopg's 4,096 characters so its placeholders are converted once, not per call.
+Single runs on 2026-11-30, quiet machine: 1.44x, 1.39x, 1.44x (goal 1.1, missed)."""
 
 
 def _literal_sql(statement: Any, params: Mapping[str, Any] | None) -> str:
@@ -120,6 +121,7 @@ def run(env: BenchEnv) -> list[Measurement]:
         ms = _interleaved(
             {
                 "raw": lambda: raw.execute(literal).fetchall(),
+                "literal_unprepared": lambda: raw.execute(literal, prepare=False).fetchall(),
                 "service": lambda: sellers.kpis(ctx, VIEWER, account.id, window, fresh=True),
                 "bound": lambda: raw.execute(bound_sql, bound_params, prepare=False).fetchall(),
                 "generic": lambda: prepared.execute(bound_sql, bound_params, prepare=True).fetchall(),
@@ -148,6 +150,13 @@ def run(env: BenchEnv) -> list[Measurement]:
         ),
         Measurement(SECTION, "raw: literal SQL (psycopg)", med["raw"], "ms"),
         Measurement(SECTION, "service: kpis(fresh=True)", med["service"], "ms"),
+        Measurement(
+            SECTION,
+            "raw: literal SQL, unprepared (parsed and planned each run)",
+            med["literal_unprepared"],
+            "ms",
+            note=f"{med['literal_unprepared'] / med['raw']:.2f}x literal prepared: what planning costs",
+        ),
         Measurement(
             SECTION,
             "raw: bound parameters, unprepared (custom plan each run)",
