@@ -1008,9 +1008,10 @@ def test_0008_builds_the_customers_purchase_days_of_the_orders_already_stored(em
 @upgrade_test("0009")
 def test_0009_drops_the_rollups_account_keys_and_keeps_every_row(empty_url: str) -> None:
     """The demo written at 0008 keeps every row; the six rollup tables lose their foreign key to
-    accounts (and only they: orders keep theirs); the rollups still equal a recomputation, and on
-    Postgres the tables keep their row-level security."""
-    from sqlalchemy import inspect
+    accounts (and only they: orders keep theirs); the rollups still equal a recomputation, on
+    Postgres the tables keep their row-level security, and a removed account's rollups go with it
+    (a trigger, as the keys' ON DELETE CASCADE did)."""
+    from sqlalchemy import func
 
     from ebaydash.db import rollups, security
     from ebaydash.db.schema import ROLLUP_TABLES
@@ -1034,5 +1035,17 @@ def test_0009_drops_the_rollups_account_keys_and_keeps_every_row(empty_url: str)
             assert rollups.check(conn) == []
             if db.backend == "postgresql":
                 assert security.missing_row_security(conn) == []
+        # what the keys' ON DELETE CASCADE did, the trigger does: a removed account's rollups go
+        # with it, the others' stay
+        gone, kept = before["accounts"][0][0], before["accounts"][1][0]
+        with db.transaction() as conn:
+            conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": gone})
+        with db.connect() as conn:
+            for table in ROLLUP_TABLES:
+                rows = dict(
+                    conn.execute(select(table.c.account_id, func.count()).group_by(table.c.account_id)).all()
+                )
+                assert gone not in rows and rows[kept] > 0, table.name
+            assert rollups.check(conn) == []
     finally:
         db.dispose()

@@ -139,7 +139,10 @@ def indexes_and_keys_deferred(conn: Connection, tables: Sequence[Table]) -> Iter
         conn.execute(AddConstraint(constraint, isolate_from_table=False))
 
 
-def delete_all(conn: Connection, tables: Iterable[Table] = TABLES) -> None:
+def delete_all(conn: Connection, tables: Iterable[Table] = (*TABLES, *ROLLUP_TABLES)) -> None:
+    """Delete every row of ``tables``, the last first. The rollups by default too: they have no
+    foreign key to accounts (revision 0009), so removing the accounts alone would leave their
+    sums behind for the next account given the same id."""
     for table in reversed(tuple(tables)):
         conn.execute(delete(table))
 
@@ -167,7 +170,7 @@ def load_demo(
             return "kept", {}
         data = frames()
         if has_accounts:
-            delete_all(conn, (*TABLES, *ROLLUP_TABLES))
+            delete_all(conn)
         counts = load_frames(conn, data)
         if then is not None:
             then(conn)

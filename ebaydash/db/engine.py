@@ -135,10 +135,30 @@ def _sqlite_local_date(timestamp: str | None, tz: str) -> str | None:
     return instant.astimezone(ZoneInfo(tz)).date().isoformat()
 
 
+#: How long a new SQLite connection retries setting WAL mode while another connection holds the
+#: lock it needs.
+SQLITE_WAL_WAIT_S = 10.0
+
+
+def _set_wal(cursor: sqlite3.Cursor) -> None:
+    # SQLite answers "database is locked" to this pragma at once, without its busy wait, while
+    # another connection writes: seen when threads open a new database as the first of them
+    # migrates it (CI, 1 run in ~10 of test_threads_of_one_process_migrate_once)
+    deadline = time.monotonic() + SQLITE_WAL_WAIT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.create_function("ebaydash_local_date", 2, _sqlite_local_date, deterministic=True)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the importer, nor it them
+    _set_wal(cursor)  # readers do not block the importer, nor it them
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
