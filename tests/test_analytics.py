@@ -275,10 +275,13 @@ def test_every_overview_statement_is_one_query_and_recorded(ctx: Context, db: Da
     shop.load(db)
     ctx.db.observer = Observer()
     window = Window.for_dates(FIRST, LAST, NY)
-    sellers.account(ctx, OPERATOR, busy)  # accounts are cached; leave them out of the count below
+    sellers.account(ctx, OPERATOR, busy)
     events.clear()
     view = sellers.overview(ctx, OPERATOR, busy, window)
-    names = [name for kind, name, _ in events if kind == "query"]
+    # the accounts list is not an overview statement: cached above, it is read again when the data
+    # versions' read (on a thread, waited for 0.25 s at most) lands between the two calls, which a
+    # loaded machine makes happen (CI, 2026-11-30)
+    names = [name for kind, name, _ in events if kind == "query" and name != "list_accounts"]
     assert sorted(names) == sorted(
         [
             "account_kpis",
