@@ -73,7 +73,13 @@ the first paint: 1.22-1.27x in three runs (the table is the last), within the no
 What is left of the gap is spread: variants measured one at a time, each once: the tiles' help
 tooltips left out 1.20x, the paint report left out (so no chart ever) 1.18x. Neither is worth its
 loss; the goal (<= 1.2) is missed by ~50-70 ms of the browser drawing a page with 9 tiles, 3
-sidebar widgets and tooltips where the anchor has 3 bare tiles."""
+sidebar widgets and tooltips where the anchor has 3 bare tiles.
+On 2026-11-30 (another machine of the same kind, quiet, 03:25-03:30 UTC) three runs in a row gave
+1.15x, 1.12x, 1.16x (the table is the last): the render was ~485 ms against the anchor's ~290 ms,
+the server ~80 ms against ~63 ms. Nothing on this path changed since the 1.22-1.27x runs but
+that reads on Postgres without an app role no longer open a transaction (~2 ms per statement),
+so most of the difference is the machine: met on this one, by a margin the older runs did not
+have."""
 # another checkout of the app may be measured (before/after comparisons)
 ROOT = Path(os.environ.get("EBAYDASH_BENCH_APP_ROOT") or Path(__file__).resolve().parent.parent)
 HELLO = Path(__file__).resolve().parent / "_hello"
