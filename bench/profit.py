@@ -30,7 +30,7 @@ from ebaydash.db import bulk, migrations, queries
 from ebaydash.db import money as money_db
 from ebaydash.db import profit as profit_db
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.db.schema import ROLLUP_TABLES, money_fees, money_transactions, orders, products, sku_costs
+from ebaydash.db.schema import money_fees, money_transactions, orders, products, sku_costs
 from ebaydash.errors import QueryTimeout
 from ebaydash.models import Window
 from ebaydash.seeding import seed_synthetic
@@ -275,8 +275,6 @@ def _import_speed(ctx: Context, count: int) -> tuple[float, float]:
     second = time.perf_counter() - started
     assert again.unchanged == count
     with ctx.db.transaction(timeout_ms=600_000) as conn:  # leave the database as it was for the next run
-        for table in ROLLUP_TABLES:  # no foreign key to accounts (revision 0009): not cascaded
-            conn.execute(table.delete().where(table.c.account_id == again.account_id))
         conn.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": again.account_id})
     return first, second
 

@@ -140,9 +140,9 @@ def indexes_and_keys_deferred(conn: Connection, tables: Sequence[Table]) -> Iter
 
 
 def delete_all(conn: Connection, tables: Iterable[Table] = (*TABLES, *ROLLUP_TABLES)) -> None:
-    """Delete every row of ``tables``, the last first. The rollups by default too: they have no
-    foreign key to accounts (revision 0009), so removing the accounts alone would leave their
-    sums behind for the next account given the same id."""
+    """Delete every row of ``tables``, the last first. The rollups by default too, each table
+    at once: the trigger on accounts (revision 0009) would remove them too, but account by
+    account."""
     for table in reversed(tuple(tables)):
         conn.execute(delete(table))
 

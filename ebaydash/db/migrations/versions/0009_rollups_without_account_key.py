@@ -57,11 +57,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        f"DROP TRIGGER {TRIGGER}" + (" ON accounts" if op.get_bind().dialect.name == "postgresql" else "")
-    )
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER {TRIGGER} ON accounts")
         op.execute(f"DROP FUNCTION {FUNCTION}()")
+    else:
+        op.execute(f"DROP TRIGGER {TRIGGER}")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
             batch.create_foreign_key(
