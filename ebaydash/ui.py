@@ -823,6 +823,16 @@ def viewer_timezone() -> str:
 # -- charts -------------------------------------------------------------------------------------
 
 
+def over_time(figure: Any, yaxis: dict[str, Any] | None = None, yaxis_title: str = "") -> Any:
+    """``figure`` (a monitor chart against the viewer's clock) laid out as every such chart is:
+    :func:`clock_axis` with no title under it, no legend title, ``yaxis`` (e.g.
+    :func:`percent_axis`) and ``yaxis_title``. Returns the figure."""
+    figure.update_layout(
+        legend_title_text="", xaxis=clock_axis(), xaxis_title="", yaxis=yaxis or {}, yaxis_title=yaxis_title
+    )
+    return figure
+
+
 def lines(
     frame: pd.DataFrame,
     x: str,

@@ -103,39 +103,19 @@ def live() -> None:
             title="Cache hit rate per level" + ("" if report.shared_cache else " (no shared cache)"),
             markers=True,
         )
-        hit.update_layout(
-            yaxis=ui.percent_axis(),
-            xaxis=ui.clock_axis(),
-            legend_title_text="",
-            xaxis_title="",
-            yaxis_title="",
-        )
+        ui.over_time(hit, ui.percent_axis())
         left.plotly_chart(hit, width="stretch", key="chart_hits")
         flow = ui.lines(
             timeline, "time", ["Page runs/min", "Service calls/min", "SQL statements/min"], title="Throughput"
         )
-        flow.update_layout(
-            legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="per minute"
-        )
+        ui.over_time(flow, yaxis_title="per minute")
         right.plotly_chart(flow, width="stretch", key="chart_throughput")
         left, right = st.columns(2)
         latency = ui.lines(timeline, "time", ["Page p95 ms"], title="Page latency (p95)", markers=True)
-        latency.update_layout(
-            legend_title_text="",
-            xaxis=ui.clock_axis(),
-            yaxis=ui.duration_axis(),
-            xaxis_title="",
-            yaxis_title="",
-        )
+        ui.over_time(latency, ui.duration_axis())
         left.plotly_chart(latency, width="stretch", key="chart_latency")
         errors = ui.bars(timeline, "time", "Error rate", title="Error rate (failed service calls)")
-        errors.update_layout(
-            xaxis=ui.clock_axis(),
-            xaxis_title="",
-            yaxis_title="",
-            yaxis_tickformat=".0%",
-            yaxis_rangemode="tozero",
-        )
+        ui.over_time(errors, {"tickformat": ".0%", "rangemode": "tozero"})
         right.plotly_chart(errors, width="stretch", key="chart_errors")
 
         st.subheader("Latency")

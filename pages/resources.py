@@ -31,34 +31,16 @@ def live() -> None:
         frame = ui.chart_frame(report.history)
         left, right = st.columns(2)
         cpu = ui.lines(frame, "time", ["Process CPU %", "System CPU %"], title="CPU")
-        cpu.update_layout(
-            legend_title_text="",
-            xaxis=ui.clock_axis(),
-            xaxis_title="",
-            yaxis={"ticksuffix": "%"},
-            yaxis_title="",
-        )
+        ui.over_time(cpu, {"ticksuffix": "%"})
         left.plotly_chart(cpu, width="stretch", key="chart_cpu")
         memory = ui.lines(frame, "time", ["Process memory MiB"], title="Process memory (RSS)")
-        memory.update_layout(
-            legend_title_text="",
-            xaxis=ui.clock_axis(),
-            xaxis_title="",
-            yaxis={"ticksuffix": " MiB"},
-            yaxis_title="",
-        )
+        ui.over_time(memory, {"ticksuffix": " MiB"})
         right.plotly_chart(memory, width="stretch", key="chart_rss")
         system = ui.lines(frame, "time", ["System memory %"], title="System memory")
-        system.update_layout(
-            legend_title_text="",
-            xaxis=ui.clock_axis(),
-            xaxis_title="",
-            yaxis=ui.percent_axis(fraction=False),
-            yaxis_title="",
-        )
+        ui.over_time(system, ui.percent_axis(fraction=False))
         left.plotly_chart(system, width="stretch", key="chart_system_memory")
         load = ui.lines(frame, "time", ["Load (1 min)"], title="Load average")
-        load.update_layout(legend_title_text="", xaxis=ui.clock_axis(), xaxis_title="", yaxis_title="")
+        ui.over_time(load)
         right.plotly_chart(load, width="stretch", key="chart_load")
 
         st.subheader("Replicas")

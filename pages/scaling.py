@@ -43,11 +43,7 @@ def live() -> None:
                 title=f"Recommendations, last {report.policy.stabilisation_s / 60:g} min",
             )
             # whole replicas: integer ticks (never 9.2)
-            chart.update_layout(
-                xaxis=ui.clock_axis(),
-                xaxis_title="",
-                yaxis=ui.count_axis(recent["Recommended replicas"].max()),
-            )
+            ui.over_time(chart, ui.count_axis(recent["Recommended replicas"].max()))
             st.plotly_chart(chart, width="stretch", key="chart_recommendations")
         if report.actions:
             st.dataframe(ui.actions_table(report.actions), hide_index=True, width="stretch")
