@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,15 +239,7 @@ class Database:
     @contextmanager
     def connect(self, *, timeout_ms: int | None = None) -> Iterator[Connection]:
         """A connection whose statements stop after ``timeout_ms`` (default: the setting)."""
-        self.ensure_ready()
-        limit = timeout_ms or self.timeout_ms
-        deadline = Deadline(limit / 1000)
-        with (
-            self._translate_errors(limit, deadline),
-            self.engine.connect() as conn,
-            self._time_limit(conn, limit, deadline),
-        ):
-            self._apply_scope(conn)
+        with self._limited(self.engine.connect, timeout_ms) as conn:
             yield conn
 
     def fetch_all(
@@ -378,15 +370,7 @@ class Database:
     @contextmanager
     def transaction(self, *, timeout_ms: int | None = None) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        self.ensure_ready()
-        limit = timeout_ms or self.timeout_ms
-        deadline = Deadline(limit / 1000)
-        with (
-            self._translate_errors(limit, deadline),
-            self.engine.begin() as conn,
-            self._time_limit(conn, limit, deadline),
-        ):
-            self._apply_scope(conn)
+        with self._limited(self.engine.begin, timeout_ms) as conn:
             yield conn
         if self.replica is not None:
             self.replica.wrote()  # reads wait until the standby has replayed this commit
@@ -420,6 +404,23 @@ class Database:
             self.replica.standby.dispose()
 
     # -- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _limited(
+        self, opening: Callable[[], AbstractContextManager[Connection]], timeout_ms: int | None
+    ) -> Iterator[Connection]:
+        """A connection from ``opening`` (the engine's ``connect`` or ``begin``) under the time
+        limit and the account scope, its driver errors translated."""
+        self.ensure_ready()
+        limit = timeout_ms or self.timeout_ms
+        deadline = Deadline(limit / 1000)
+        with (
+            self._translate_errors(limit, deadline),
+            opening() as conn,
+            self._time_limit(conn, limit, deadline),
+        ):
+            self._apply_scope(conn)
+            yield conn
 
     def _scope_values(self) -> tuple[str, str] | None:
         """The row-level security settings this transaction must set, or None when the
