@@ -88,6 +88,15 @@ def _database_url(raw: str, variable: str = "EBAYDASH_DATABASE_URL") -> str:
 
     if not raw:
         return ""
+    authority = re.split(r"[/?#]", raw.split("//", 1)[1], maxsplit=1)[0] if "//" in raw else ""
+    if authority.count("@") > 1:
+        # SQLAlchemy ends the password at its first '@' and takes the rest for the host, which
+        # every later message (an unknown host) would then quote: refuse it before anything
+        # connects. The value is not repeated.
+        raise ConfigError(
+            f"{variable} has more than one '@' before its host: an '@' in the user name or password "
+            "must be written %40 (postgresql://user:p%40ss@host:5432/dbname)."
+        )
     try:
         url = make_url(raw)
     except ArgumentError as exc:

@@ -106,6 +106,32 @@ def test_an_unsupported_database_stops_the_cli_with_exit_2(
     assert "secret" not in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "variable", ["EBAYDASH_DATABASE_URL", "EBAYDASH_DATABASE_READ_URL", "EBAYDASH_DATABASE_ADMIN_URL"]
+)
+def test_a_database_url_with_an_unescaped_at_in_its_password_is_refused_unquoted(
+    variable: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy would end the password at its first '@' and take ``Pass@127.0.0.1`` for the
+    host, which the unreachable-host message then quoted: half the password on screen."""
+    from ebaydash.cli import main
+
+    url = "postgresql://app:Secr3t@Pass@127.0.0.1:1/x"
+    with pytest.raises(ConfigError, match="%40") as caught:
+        Settings.from_env({variable: url})
+    assert variable in str(caught.value)
+    monkeypatch.setenv(variable, url)
+    assert main(["db", "current"]) == 2  # a configuration error, not "cannot be reached"
+    err = capsys.readouterr().err
+    assert "%40" in err and "Traceback" not in err
+    assert "Secr3t" not in err and "Pass" not in err
+
+
+def test_an_escaped_at_in_a_database_password_is_accepted() -> None:
+    url = "postgresql://app:Secr3t%40Pass@127.0.0.1:5432/x"
+    assert Settings.from_env({"EBAYDASH_DATABASE_URL": url}).database_url == url
+
+
 def test_inconsistent_values_are_rejected() -> None:
     with pytest.raises(ConfigError, match="EBAYDASH_MIN_REPLICAS"):
         Settings.from_env({"EBAYDASH_MIN_REPLICAS": "5", "EBAYDASH_MAX_REPLICAS": "2"})
