@@ -23,6 +23,12 @@ class Account:
     last_order_at: dt.datetime | None = None
 
 
+def local_today(tz: str) -> dt.date:
+    """Today's date on the wall clock of zone ``tz`` (an IANA name): behind UTC in the evening of
+    the Americas, ahead of it in the morning of Asia."""
+    return dt.datetime.now(ZoneInfo(tz)).date()
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open time range ``[start, end)`` of aware datetimes.
@@ -76,8 +82,7 @@ class Window:
         """The last ``days`` whole local days including today: stable all day, so cacheable."""
         if days < 1:
             raise InvalidInput("A date range must cover at least one day.")
-        zone = ZoneInfo(tz)
-        today = today or dt.datetime.now(zone).date()
+        today = today or local_today(tz)
         return cls.for_dates(today - dt.timedelta(days=days - 1), today, tz)
 
     @classmethod

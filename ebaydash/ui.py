@@ -42,7 +42,7 @@ from ebaydash.errors import (
     ReadOnlyDatabase,
     SchemaError,
 )
-from ebaydash.models import Account, MoneyKpi, Window
+from ebaydash.models import Account, MoneyKpi, Window, local_today
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.plaintext import markdown_literal, spreadsheet_safe
@@ -355,11 +355,12 @@ def sidebar() -> Selection | None:
         days = PERIODS[label]
         picked: Any = None
         if days is None:
-            today = dt.datetime.now(dt.UTC).date()
+            today = local_today(account.timezone)
             st.session_state.setdefault("custom_dates", (today - dt.timedelta(days=29), today))
             picked = st.date_input(
                 "Dates",
-                max_value=today + dt.timedelta(days=1),
+                # a link's dates are checked without a zone, up to tomorrow
+                max_value=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1),
                 key="custom_dates",
                 on_change=_forget_link_warning,
             )

@@ -1,12 +1,13 @@
 """Orders: filters, keyset-paginated table, order drill-down and CSV export of the filter."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
 from ebaydash import services, ui
-from ebaydash.models import OrderFilter, Window
+from ebaydash.models import OrderFilter, Window, local_today
 
 chosen = ui.selection()
 ctx = ui.context()
@@ -36,7 +37,7 @@ with ui.guard():
         window = None
     picked = None
     if dates == "Custom":
-        today = dt.datetime.now(dt.UTC).date()
+        today = local_today(tz)  # the account's day: UTC's is tomorrow there in the evening
         picked = second[0].date_input(
             "From – to", value=(today - dt.timedelta(days=6), today), key="orders_custom_dates"
         )
@@ -123,7 +124,7 @@ with ui.guard():
             key="orders_export_items",
             help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
         )
-        stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}"
+        stamp = f"{dt.datetime.now(ZoneInfo(tz)):%Y%m%d-%H%M}"  # the account's clock, as its dates
         seller = ui.file_name_part(account.ebay_user_id)
         export[0].download_button(
             f"⬇ Download {ui.plural(total, 'order')} as CSV",

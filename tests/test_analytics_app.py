@@ -185,6 +185,32 @@ def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> Non
     assert "**0** matching orders" in summary(at)
 
 
+def test_custom_dates_end_on_the_accounts_today_not_utcs(
+    app_shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebaydash import models
+
+    asked: list[str] = []
+
+    def fake_today(tz: str) -> dt.date:
+        asked.append(tz)
+        return dt.date(2031, 1, 15)
+
+    monkeypatch.setattr(models, "local_today", fake_today)
+    at = orders_app()
+    at.radio(key="orders_dates").set_value("Custom").run()
+    assert not at.exception and not at.error
+    assert at.date_input(key="orders_custom_dates").value == (dt.date(2031, 1, 9), dt.date(2031, 1, 15))
+    assert TZ in asked
+
+
+def test_the_day_of_a_zone_is_its_own() -> None:
+    from ebaydash.models import local_today
+
+    # 25 hours apart: whatever the moment, the two calendars are on different days
+    assert local_today("Pacific/Kiritimati") > local_today("Pacific/Pago_Pago")
+
+
 def click_row(at: AppTest, row: int) -> None:
     """What a click on the orders table's ``row`` does (AppTest cannot click a dataframe)."""
     table = at.dataframe[0].key
