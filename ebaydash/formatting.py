@@ -44,6 +44,14 @@ def money(amount: Decimal | int | float, currency: str) -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
+def money_column_format(currency: str) -> str:
+    """The printf-style format of a table's money column (``st.column_config.NumberColumn``):
+    ``$1,234.50`` as :func:`money` writes it, ``1,234.50 SEK`` for a currency without a symbol
+    here. For amounts that are never negative (the column puts a sign after the symbol)."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}%,.2f" if symbol else f"%,.2f {currency}"
+
+
 def money_or(amount: Decimal | int | float | None, currency: str, missing: str = "unknown") -> str:
     """:func:`money`, or ``missing`` (``"unknown"``, ``"—"``, ``"new"``…) for an amount that is None:
     an absent amount is never shown as 0 or ``None``."""

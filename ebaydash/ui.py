@@ -786,6 +786,13 @@ duration_axis = formatting.duration_axis
 money_axis = formatting.money_axis
 
 
+def money_column(label: str, currency: str) -> Any:
+    """A table column of amounts (never negative) in ``currency``, kept as numbers so a click on
+    its header sorts them by value (text sorted ``$18.10`` after ``$168.82``), shown as
+    :func:`money` writes them."""
+    return st.column_config.NumberColumn(label, format=formatting.money_column_format(currency))
+
+
 def chart_frame(frame: pd.DataFrame, column: str = "time") -> pd.DataFrame:
     """A monitor timeline ready to chart: times on the viewer's clock, every other column a
     float (an unknown value is NaN: a gap in the line, never 0)."""

@@ -101,8 +101,9 @@ with ui.guard():
             "Status": [r.status for r in page.rows],
             "Buyer": [r.buyer or "" for r in page.rows],
             "Items": [r.items for r in page.rows],
-            "Total": [ui.money(r.total_amount, r.currency) for r in page.rows],
-            "Refunded": [ui.money(r.refunded_amount, r.currency) for r in page.rows],
+            # numbers (cents exact as floats: 2 decimals, under 2**53), so the header sorts them
+            "Total": [float(r.total_amount) for r in page.rows],
+            "Refunded": [float(r.refunded_amount) for r in page.rows],
         }
     )
     # the whole page without an inner scroll bar; a click on a row opens its details below
@@ -111,6 +112,10 @@ with ui.guard():
         hide_index=True,
         width="stretch",
         height=ui.table_height(max(len(page.rows), 1)),
+        column_config={
+            "Total": ui.money_column("Total", account.currency),
+            "Refunded": ui.money_column("Refunded", account.currency),
+        },
         on_select="rerun",
         selection_mode="single-row",
         # one key per page of results: another page, filter or sort starts with nothing selected

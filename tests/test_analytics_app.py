@@ -171,7 +171,7 @@ def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> Non
     assert set(table["Status"]) == {"cancelled"} and len(table) == 10
     assert "**10** matching orders · rows 1–10" in summary(at)
     at.selectbox(key="orders_sort").set_value("amount_high").run()
-    totals = [Decimal(t.strip("$").replace(",", "")) for t in at.dataframe[0].value["Total"]]
+    totals = list(at.dataframe[0].value["Total"])
     assert totals == sorted(totals, reverse=True)
     at.text_input(key="orders_search").input("widget 3").run()
     assert set(at.dataframe[0].value["Order"]) == {
@@ -183,6 +183,21 @@ def test_orders_page_filters_sorts_and_resets_to_page_one(app_shop: Shop) -> Non
     at.text_input(key="orders_search").input("50% off_\\").run()
     assert not at.exception and not at.error
     assert "**0** matching orders" in summary(at)
+
+
+def test_the_orders_tables_amounts_are_numbers_shown_as_money(app_shop: Shop) -> None:
+    """A click on a header sorts the column's values: text put "$18.10" after "$168.82"."""
+    at = orders_app()
+    table = at.dataframe[0]
+    by_id = {o["ebay_order_id"]: o for o in app_shop.rows["orders"]}
+    columns = (table.value["Order"], table.value["Total"], table.value["Refunded"])
+    for order, total, refunded in zip(*columns, strict=True):
+        assert isinstance(total, float) and isinstance(refunded, float)
+        assert Decimal(f"{total:.2f}") == by_id[order]["total_amount"]
+        assert Decimal(f"{refunded:.2f}") == by_id[order]["refunded_amount"]
+    config = json.loads(table.proto.columns)
+    assert config["Total"]["type_config"]["format"] == "$%,.2f"
+    assert config["Refunded"]["type_config"]["format"] == "$%,.2f"
 
 
 def test_custom_dates_end_on_the_accounts_today_not_utcs(

@@ -26,6 +26,13 @@ def test_money(amount: Decimal, currency: str, shown: str) -> None:
     assert f.money(amount, currency) == shown
 
 
+def test_a_money_column_reads_as_money_does() -> None:
+    # sprintf-js, as Streamlit's NumberColumn applies it: symbol, thousands, two decimals
+    assert f.money_column_format("USD") == "$%,.2f"
+    assert f.money_column_format("GBP") == "£%,.2f"
+    assert f.money_column_format("SEK") == "%,.2f SEK"
+
+
 def test_money_axis_carries_the_currency() -> None:
     assert f.money_axis("USD") == {"tickformat": ",.2~f", "hoverformat": ",.2f", "tickprefix": "$"}
     chf = f.money_axis("CHF")
