@@ -786,6 +786,25 @@ duration_axis = formatting.duration_axis
 money_axis = formatting.money_axis
 
 
+def flash(key: str, ok: bool, text: str, details: list[str] | None = None) -> NoReturn:
+    """Keep an outcome (a success, or an error with its ``details`` lines) for the next run under
+    ``key``, then rerun: a message drawn before ``st.rerun()`` is gone with the run, and only a
+    rerun redraws what the page showed above the button with what was just written."""
+    st.session_state[key] = (ok, text, details or [])
+    st.rerun()
+
+
+def show_flash(key: str) -> None:
+    """Show the outcome :func:`flash` kept under ``key``, once (taken out of the session)."""
+    kept: tuple[bool, str, list[str]] | None = st.session_state.pop(key, None)
+    if kept is None:
+        return
+    ok, text, details = kept
+    (st.success if ok else st.error)(text)
+    for line in details:
+        st.text(line)
+
+
 def money_column(label: str, currency: str) -> Any:
     """A table column of amounts (never negative) in ``currency``, kept as numbers so a click on
     its header sorts them by value (text sorted ``$18.10`` after ``$168.82``), shown as

@@ -9,6 +9,9 @@ import streamlit as st
 
 from ebaydash import services, ui
 
+_SAVED = "costs_saved_flash"
+_IMPORTED = "costs_imported_flash"
+
 chosen = ui.selection()
 ctx = ui.context()
 account = chosen.account
@@ -49,17 +52,18 @@ with ui.guard():
             for r in edited.to_dict("records")
         ]
         added, changed, removed = services.save_costs(ctx, chosen.viewer, account.id, rows)
-        st.success(f"Saved: {added} added, {changed} changed, {removed} removed.")
-        st.rerun()
+        ui.flash(_SAVED, True, f"Saved: {added} added, {changed} changed, {removed} removed.")
+    ui.show_flash(_SAVED)
 
     uploaded = st.file_uploader("Cost file (CSV)", type=["csv", "txt"], key="costs_upload")
     if uploaded is not None and st.button("Import costs"):
         report = services.import_costs(
             ctx, chosen.viewer, uploaded.name, uploaded.getvalue(), account_name=account.name
         )
-        (st.success if report.committed else st.error)(report.summary)
-        for error in report.errors[:50]:
-            st.text(error.describe())
+        ui.flash(
+            _IMPORTED, report.committed, report.summary, [error.describe() for error in report.errors[:50]]
+        )
+    ui.show_flash(_IMPORTED)
 
     st.subheader("Changes")
     changes = services.cost_changes(ctx, chosen.viewer, account.id)

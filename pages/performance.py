@@ -15,11 +15,13 @@ window = st.segmented_control(
     required=True,
     key="performance_window",
 )
+# "Simulate visitors" sets this filter through session state; a widget that also had a default would
+# have its value set two ways (Streamlit logs a warning), so the default lives in session state too
+st.session_state.setdefault("performance_traffic", "real")
 traffic = st.segmented_control(
     "Traffic",
     options=list(services.TRAFFIC_LABELS),
     format_func=lambda kind: services.TRAFFIC_LABELS[kind],
-    default="real",
     required=True,
     key="performance_traffic",
     help="Simulated visitors run the services but render no page, so their figures are kept apart.",

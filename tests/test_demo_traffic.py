@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,3 +84,28 @@ def test_the_performance_page_starts_and_stops_the_visitors(
         assert at.button(key="traffic_start")  # offered again
     finally:
         st.cache_resource.clear()  # closes the app's context, stopping any run left
+
+
+def test_simulate_visitors_sets_the_traffic_filter_without_a_streamlit_warning(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The filter's value must come one way only: a default and a Session State write logged a
+    warning with a stack trace."""
+    from streamlit.elements.lib import policies
+
+    # Streamlit logs that warning once per process: an earlier test must not have used it up
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", demo_url)
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+        at.switch_page("pages/performance.py").run()
+        assert at.segmented_control(key="performance_traffic").value == "real"
+        with caplog.at_level(logging.WARNING, logger="streamlit"):
+            at.button(key="traffic_start").click().run()
+        assert not at.exception and not at.error
+        assert at.segmented_control(key="performance_traffic").value == "simulated"
+        warned = [r.getMessage() for r in caplog.records if "Session State API" in r.getMessage()]
+        assert not warned, warned
+    finally:
+        st.cache_resource.clear()  # closes the app's context, stopping the run
