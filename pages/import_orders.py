@@ -19,22 +19,38 @@ st.caption(
 
 with ui.guard():
     existing = services.accounts(ctx, viewer)
-    # a new key after each run empties the uploader: files that failed leave it, files that were
-    # fine wait below ("kept"), so the next try needs only the corrected files
+    # a new key after each run empties the uploader: files that were fine wait below ("kept"),
+    # so the next try needs only the corrected files; files with problems are held too, for
+    # "Skip invalid orders" (the failed run's advice) without uploading them again
     generation = st.session_state.setdefault("import_generation", 0)
     kept: list[services.ImportFile] = st.session_state.setdefault("import_kept", [])
+    held: list[services.ImportFile] = st.session_state.setdefault("import_held", [])
     uploaded = st.file_uploader(
         "Order or money files",
         type=["json", "csv", "txt", "tsv"],
         accept_multiple_files=True,
         key=f"import_files_{generation}",
     )
-    if kept:
-        names = ", ".join(f.name for f in kept)
+    fresh_files = [services.ImportFile(f.name, f.getvalue()) for f in uploaded or []]
+    # a file uploaded again under its name is the corrected copy: it replaces the one kept or held
+    replaced = {f.name for f in fresh_files}
+    kept = [f for f in kept if f.name not in replaced]
+    held = [f for f in held if f.name not in replaced]
+    if kept or held:
         left, right = st.columns([5, 1])
-        left.info(f"Kept from the last try (they had no problems): {ui.md(names)}", icon="📎")
+        if kept:
+            names = ", ".join(f.name for f in kept)
+            left.info(f"Kept from the last try (they had no problems): {ui.md(names)}", icon="📎")
+        if held:
+            names = ", ".join(f.name for f in held)
+            left.info(
+                f"Left out, with problems: {ui.md(names)}. Upload a corrected copy under the same name, "
+                "or tick “Skip invalid orders” to import their valid orders.",
+                icon="📎",
+            )
         if right.button("Forget them", key="import_forget"):
             st.session_state["import_kept"] = []
+            st.session_state["import_held"] = []
             st.rerun()
     # only an admin may create an account (the services refuse it to anyone else, too)
     targets = ["An existing account", "A new account"] if viewer.is_admin else ["An existing account"]
@@ -74,7 +90,7 @@ with ui.guard():
     skip_invalid = st.checkbox(
         "Skip invalid orders (import the valid ones and list the others)", key="import_skip"
     )
-    files = kept + [services.ImportFile(f.name, f.getvalue()) for f in uploaded or []]
+    files = kept + (held if skip_invalid else []) + fresh_files
     ready = bool(files) and bool(account_name.strip())
     if st.button("Import", type="primary", disabled=not ready):
         bar = st.progress(0.0, text="Starting")
@@ -93,9 +109,13 @@ with ui.guard():
         )
         st.session_state["import_report"] = imported
         failed = {e.file for e in imported.errors}
-        st.session_state["import_kept"] = (
-            [] if imported.committed else [f for f in files if f.name not in failed]
-        )
+        if imported.committed:
+            st.session_state["import_kept"], st.session_state["import_held"] = [], []
+        else:
+            st.session_state["import_kept"] = [f for f in files if f.name not in failed]
+            # those with problems in this run, and those held before that were not in it
+            still_held = [] if skip_invalid else held
+            st.session_state["import_held"] = [f for f in files if f.name in failed] + still_held
         st.session_state["import_generation"] = generation + 1
         if imported.committed:
             # show the imported account everywhere, with a sidebar that knows about it

@@ -128,6 +128,48 @@ def test_a_failed_run_looks_failed_and_its_files_leave_the_uploader(demo_env: Se
     assert "Imported into 'Two Files' (a new account): 4 new" in at.success[0].value
 
 
+def test_a_failed_runs_advice_to_skip_invalid_orders_can_be_followed(demo_env: Settings) -> None:  # noqa: F811
+    raw = json.loads((FIXTURES / "getorders_page1.json").read_text())
+    raw["orders"][2]["lineItems"][0]["quantity"] = -1
+    at = open_import_page()
+    uploader(at).set_value(("bad.json", json.dumps(raw).encode(), "application/json"))
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("Skipper").run()
+    import_button(at).click().run()
+    [message] = at.error
+    assert "choose to skip invalid orders" in message.value
+    # the file left the uploader but is held for the advice: no need to upload it again
+    assert not uploader(at).value
+    [held] = [i for i in at.info if "Left out, with problems" in i.value]
+    assert "bad.json" in held.value
+    assert import_button(at).disabled  # held files wait for "Skip invalid orders"
+    at.checkbox(key="import_skip").check().run()
+    assert not import_button(at).disabled
+    import_button(at).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Imported into 'Skipper' (a new account): 3 new" in at.success[0].value
+    assert not [i for i in at.info if "Left out" in i.value or "Kept from" in i.value]
+
+
+def test_a_file_uploaded_again_replaces_the_copy_kept_from_the_last_try(
+    demo_env: Settings,  # noqa: F811
+) -> None:
+    good = (FIXTURES / "getorders_page1.json").read_bytes()
+    at = open_import_page()
+    uploader(at).set_value([("good.json", good, "application/json"), ("notes.txt", b"hi", "text/plain")])
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("Again").run()
+    import_button(at).click().run()
+    assert at.error and any("good.json" in i.value for i in at.info)
+    # as most people would: both files chosen again, the good one among them
+    uploader(at).set_value([("good.json", good, "application/json")]).run()
+    import_button(at).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    success = at.success[0].value
+    assert "Imported into 'Again' (a new account): 4 new" in success and "duplicate" not in success
+    assert list(at.dataframe[0].value["File"]) == ["good.json"]
+
+
 def test_an_empty_file_is_said_in_one_sentence(demo_env: Settings) -> None:  # noqa: F811
     at = open_import_page()
     uploader(at).set_value(("empty.csv", b"", "text/csv"))
