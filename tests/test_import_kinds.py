@@ -933,3 +933,13 @@ def test_a_second_account_of_one_seller_is_not_warned_about_its_own_files() -> N
     assert seller_warnings({"tidy_attic_co"}, "tidy_attic_co") == []
     warned = seller_warnings({"quiet_shelf_goods"}, "tidy_attic_co-2")
     assert len(warned) == 1 and "'quiet_shelf_goods'" in warned[0]
+
+
+def test_a_new_account_is_warned_about_files_of_several_sellers_not_about_its_own_name() -> None:
+    from ebaydash.importers.checks import seller_warnings
+
+    # a new account belongs to no seller yet: the surprise is two sellers in one import
+    assert seller_warnings({"groove_bin"}, None) == []
+    [warned] = seller_warnings({"groove_bin", "quiet_shelf_goods"}, None)
+    assert "2 eBay sellers ('groove_bin', 'quiet_shelf_goods')" in warned
+    assert "belongs to" not in warned

@@ -159,11 +159,20 @@ def account_marketplace(files: Sequence[ParsedFile], currency: str | None) -> st
     return locales.site_for(currency, None) or "EBAY_US"
 
 
-def seller_warnings(seller_ids: set[str], ebay_user_id: str) -> list[str]:
+def seller_warnings(seller_ids: set[str], ebay_user_id: str | None) -> list[str]:
     """Orders that name another eBay seller than the account's: likely the wrong account chosen.
+    For a new account (``ebay_user_id`` None, nobody's yet): files that name several sellers.
 
     A second account of one seller is given the seller's id with a number (``shop-2``, see
     ebaydash.db.upsert.create_account): its own seller's files are no surprise to it."""
+    if ebay_user_id is None:
+        if len(seller_ids) < 2:
+            return []
+        named = ", ".join(repr(s) for s in sorted(seller_ids))
+        return [
+            f"The files name {len(seller_ids)} eBay sellers ({named}), and an account holds one "
+            "seller's orders. Check that these files belong together."
+        ]
     own = re.sub(r"-\d+$", "", ebay_user_id)
     others = sorted(s for s in seller_ids if s not in (ebay_user_id, own))
     if not others:

@@ -379,7 +379,9 @@ def import_orders(
         if existing is not None
         else (sorted(seller_ids)[0] if len(seller_ids) == 1 else _slug(name))
     )
-    report.warnings.extend(checks.seller_warnings(seller_ids, ebay_user_id))
+    report.warnings.extend(
+        checks.seller_warnings(seller_ids, existing.ebay_user_id if existing is not None else None)
+    )
     report.currency = currency
     report.marketplace = (
         existing.marketplace if existing is not None else checks.account_marketplace(parsed_files, currency)
