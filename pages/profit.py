@@ -72,6 +72,8 @@ with ui.guard():
                 "eBay code": st.column_config.TextColumn(width="small", help="eBay's FeeTypeEnum code."),
             },
         )
+    elif not figures.money_imported:
+        st.caption("Fees come from eBay's money records (see above).")
     else:
         st.info("No fees in these periods.")
 
@@ -97,5 +99,13 @@ with ui.guard():
             width="stretch",
             column_config={"Title": st.column_config.TextColumn(width="medium")},
         )
+        if figures.cost_of_goods.current is None and figures.money_imported:
+            # a SKU without a cost has no profit to rank by: it comes after every one that has
+            st.caption(
+                "SKUs without a cost of goods come last, their profit unknown: add their costs on the "
+                "Cost of goods page to rank them."
+            )
+    elif not figures.money_imported:
+        st.caption("Products rank by the sales in eBay's money records (see above).")
     else:
         st.info("No sales with imported orders in this period.")

@@ -729,6 +729,7 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert list(top_table.columns)[-2:] == ["Cost of goods", "Profit"]
         assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in top_table["Revenue"]), top_table
         assert len(at.columns) == 8  # 2 rows of 4 tiles
+        assert not [c for c in at.caption if "without a cost of goods come last" in c.value]  # all known
         # why Sales is not the Overview's revenue, on the page and in the tile's help
         assert services.SALES_VS_REVENUE in [c.value for c in at.caption]
         assert "Overview's revenue" in (next(m for m in at.metric if m.label == "Sales").help or "")
@@ -759,6 +760,43 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert [i.value for i in later.info] == [
             "No payouts in this period: choose a longer one in the sidebar."
         ]
+    finally:
+        st.cache_resource.clear()
+
+
+def test_the_top_products_say_that_skus_without_a_cost_rank_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    url = f"sqlite:///{tmp_path / 'no_costs.sqlite3'}"
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    context = build_context(Settings(database_url=url), start_sampler=False)
+    try:
+        account_id = write_orders(context, "Retro", US_ORDERS)
+        report = services.import_files(
+            context,
+            OPERATOR,
+            [money_file("get_transactions_us.json")],
+            account_name="Retro",
+            timezone="America/Los_Angeles",
+        )
+        assert report.committed, report.summary  # money records, and no cost of goods at all
+    finally:
+        context.close()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.query_params.update(
+            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
+        )
+        at.run()
+        at.switch_page("pages/profit.py").run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert {m.label: m.value for m in at.metric}["Cost of goods"] == "unknown"
+        assert set(at.dataframe[1].value["Profit"]) == {"unknown"}
+        assert [c for c in at.caption if "SKUs without a cost of goods come last" in c.value]
     finally:
         st.cache_resource.clear()
 
@@ -817,6 +855,11 @@ def test_the_profit_page_says_once_that_no_money_records_are_imported(
         assert set(m.value for m in at.metric) == {"unknown"}
         assert [i.value for i in at.info].count(services.NO_MONEY_RECORDS) == 1
         assert not [c.value for c in at.caption if "import the Transaction report" in c.value]
+        # the empty lists below point to that note; they do not say there were no sales or fees
+        assert [i.value for i in at.info] == [services.NO_MONEY_RECORDS]
+        captions = " ".join(c.value for c in at.caption)
+        assert "Fees come from eBay's money records (see above)." in captions
+        assert "Products rank by the sales in eBay's money records (see above)." in captions
     finally:
         st.cache_resource.clear()
 
