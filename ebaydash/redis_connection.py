@@ -214,6 +214,14 @@ class RedisConnection:
         return replies
 
     def _failed(self, exc: BaseException) -> RedisUnavailable | RedisRefused:
+        if isinstance(exc, redis.ResponseError) and "DB index is out of range" in str(exc):
+            # refused while connecting (its database chosen by number): no command can work, as if
+            # Redis were down
+            self.breaker.failure(exc)
+            return RedisUnavailable(
+                "Redis has no database of the number EBAYDASH_REDIS_URL ends in (DB index is out of "
+                "range; a Redis has 16 by default, 0 to 15)"
+            )
         if isinstance(exc, redis.ResponseError):
             # Redis answered, so it is up; the command was refused (wrong type, out of memory…).
             self.breaker.success()

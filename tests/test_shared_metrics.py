@@ -148,6 +148,25 @@ def test_nothing_listening_fails_open_fast() -> None:
     assert store.ping().ok is False
 
 
+def test_a_database_number_redis_does_not_have_is_said_and_nothing_is_deleted(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """redis://host/99: SELECT 99 is refused while connecting. That was read as keys of the wrong
+    type ("deleting ebaydash:metrics:replicas, which held the wrong type")."""
+    base = redis_url.rsplit("/", 1)[0]
+    store = SharedMetrics.connect(f"{base}/99", timeout_ms=250, prefix="x", breaker_reset_s=30)
+    recorder = MetricsRecorder(shared=store)
+    recorder.record("page", "overview", 0.01)
+    with caplog.at_level("WARNING"):
+        assert recorder.flush() is False
+        snap = recorder.snapshot(60)
+    assert snap.scope == "process" and snap.note and "unavailable" in snap.note
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "wrong type" not in said
+    assert "EBAYDASH_REDIS_URL" in said and "DB index is out of range" in said
+    assert store.breaker_open
+
+
 def test_a_frozen_redis_costs_one_short_timeout_then_recovers(own_redis: RedisServer) -> None:
     store = shared(own_redis.url, "frozen", timeout_ms=200, breaker_reset_s=0.5)
     recorder = MetricsRecorder(shared=store)

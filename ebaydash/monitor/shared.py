@@ -301,10 +301,14 @@ class SharedMetrics:
 
 
 def _or_error(call: Callable[[], T]) -> T | ResponseError:
-    """``call()``, or the error Redis answered with (a key of the wrong type): Redis is up."""
+    """``call()``, or the error Redis answered with when a key is of the wrong type (Redis is up,
+    the key is repaired). Any other refusal (no such database, a command not allowed) is raised:
+    deleting keys would not mend it."""
     try:
         return call()
     except ResponseError as exc:
+        if not str(exc).startswith("WRONGTYPE"):
+            raise
         return exc
 
 
