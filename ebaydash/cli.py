@@ -4,7 +4,9 @@ the database schema (``ebaydash db upgrade|current|check``).
 Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
 ``recommend`` also exits 10 (scale up) and 11 (scale down); ``db check`` exits 1 when the database
 is not at this version's revision. Every command but ``db`` brings an empty or older database to
-the current revision first (unless EBAYDASH_AUTO_MIGRATE=false).
+the current revision first (unless EBAYDASH_AUTO_MIGRATE=false); those that only read or change
+what is there (``db current``, ``db check``, ``recommend``, ``accounts``, ``users``…) say that a
+SQLite database does not exist yet, rather than create it.
 """
 
 from __future__ import annotations
@@ -12,18 +14,214 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from ebaydash.errors import RAISED_TOO, ConfigError, EbaydashError
+from ebaydash.errors import RAISED_TOO, ConfigError, EbaydashError, SchemaMissing
 from ebaydash.redaction import install_log_redaction
-from ebaydash.settings import Settings
+from ebaydash.settings import SETTINGS, Number, Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+# -- option values: checked by argparse, so a bad one exits 2 with its range, before any work ----
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number from ``low`` (to ``high``, when given)."""
+    expected = (
+        f"a whole number of at least {low:,}" if high is None else f"a whole number from {low:,} to {high:,}"
+    )
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {raw!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {value:,}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number(1)
+non_negative_int = whole_number(0)
+
+
+def number(low: float, high: float, *, above_low: bool = False, unit: str = "") -> Callable[[str], float]:
+    """An argparse ``type=``: a finite number from ``low`` (or above it, ``above_low``) to ``high``."""
+    what = f"a number of {unit}" if unit else "a number"
+    expected = (
+        f"{what} above {low:g} and at most {high:g}" if above_low else f"{what} from {low:g} to {high:g}"
+    )
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {raw!r}") from None
+        # float() takes "nan" and "inf", which every comparison below would let through or trip on
+        too_low = value <= low if above_low else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {raw}")
+        return value
+
+    return parse
+
+
+def like_setting(field: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` for an option that stands in for a setting: the setting's own range,
+    so the option cannot allow what ``EBAYDASH_<FIELD>`` refuses."""
+    (spec,) = (spec for spec in SETTINGS if spec.field == field)
+    assert isinstance(spec.parse, Number), f"{field} is not a numeric setting"
+    parse_setting = spec.parse
+
+    def parse(raw: str) -> Any:
+        try:
+            return parse_setting(raw)
+        except ValueError:
+            try:
+                shown = f"{parse_setting.kind(raw)}"  # a number out of range: shown as one
+            except ValueError:
+                shown = repr(raw)
+            raise argparse.ArgumentTypeError(f"must be {spec.expected}, not {shown}") from None
+
+    return parse
+
+
+#: ``ebaydash loadgen``'s limits, as :mod:`ebaydash.services.loadgen` enforces them (a test keeps
+#: them equal): importing that module here would load pandas and the services for every ``--help``.
+LOADGEN_MAX_SECONDS = 3600.0
+LOADGEN_MAX_REQUESTS = 1_000_000
+LOADGEN_MAX_WORKERS = 32
+
+
+# -- files and folders named on the command line ----------------------------------------------
+
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _unreadable(name: str, path: Path) -> str | None:
+    """Why the regular file ``path`` cannot be opened for reading, or None when it can."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as exc:
+        return f"{name}: cannot be read ({exc.strerror or exc})"
+
+
+def _file_problem(name: str, *, folder_ok: bool = False) -> str | None:
+    """What is wrong with ``name`` as a file to read (or, ``folder_ok``, a folder to list), in
+    words that are true: missing, a broken link, not a regular file, unreadable. None when fine."""
+    path = Path(name)
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        if path.is_symlink():
+            return f"{name}: a symbolic link to something that does not exist"
+        return f"{name}: no such file" + (" or folder" if folder_ok else "")
+    except OSError as exc:
+        return f"{name}: cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        if not folder_ok:
+            return f"{name} is a folder; name the file itself"
+        try:
+            with os.scandir(path) as entries:
+                next(entries, None)
+        except OSError as exc:
+            return f"{name}: the folder cannot be read ({exc.strerror or exc})"
+        return None
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _KINDS if test(mode)), "a special file")
+        wanted = "a regular file or a folder" if folder_ok else "a regular file"
+        return f"{name} is {kind}, not {wanted}"
+    return _unreadable(name, path)
+
+
+def readable_file(name: str) -> str:
+    """An argparse ``type=``: the name of a regular file this process can read."""
+    problem = _file_problem(name)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return name
+
+
+def _output_problem(name: str, *, folder: bool = False) -> str | None:
+    """What stops writing the file ``name`` (or, ``folder``, files into the folder ``name``,
+    made when missing) before any work is done, so a long import does not end in a traceback."""
+    path = Path(name)
+    if folder:
+        if path.exists() and not path.is_dir():
+            return f"{name} is not a folder; name a folder to write into"
+        parent = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not parent.is_dir():
+            return f"{name}: {parent} is not a folder"
+        return None
+    if path.is_dir():
+        return f"{name} is a folder; name the file to write"
+    if not path.parent.is_dir():
+        return f"{name}: the folder {path.parent} does not exist"
+    return None
+
+
+def _absent_database(settings: Settings) -> Path | None:
+    """The SQLite database file that does not exist yet, if the settings name one: opening it
+    would create it, and its folder (:func:`ebaydash.db.engine.make_engine`)."""
+    from sqlalchemy.engine import make_url
+
+    for raw in dict.fromkeys(u for u in (settings.database_url, settings.database_admin_url) if u):
+        url = make_url(raw)
+        # "sqlite://" and ":memory:" are in memory; a "file:" URI (?uri=true) is SQLite's to read
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or "uri" in url.query:
+            continue
+        path = Path(url.database or "")
+        try:
+            path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return path.resolve()
+        except OSError:
+            pass  # not ours to judge (permissions…): opening it says what is wrong
+    return None
+
+
+def _missing_database(settings: Settings) -> None:
+    """Refuse, with how to create it, a SQLite database that does not exist yet: a command that
+    reads or changes existing data must not create a file (and folders) for a mistyped
+    EBAYDASH_DATABASE_URL or EBAYDASH_DATA_DIR."""
+    absent = _absent_database(settings)
+    if absent is not None:
+        raise SchemaMissing(
+            f"The database {absent} does not exist yet. Create it with `ebaydash db upgrade`, or load "
+            "the demo into it with `ebaydash seed-demo` (`make run` does that too); or check "
+            "EBAYDASH_DATABASE_URL / EBAYDASH_DATA_DIR."
+        )
+
+
+def _absent_database_status(settings: Settings) -> str | None:
+    """What ``db current`` and ``db check`` say of a database that does not exist yet: the same
+    as of an empty one, its revision none, without creating it."""
+    absent = _absent_database(settings)
+    if absent is None:
+        return None
+    from ebaydash.db import migrations
+
+    return (
+        f"The database {absent} does not exist yet; `ebaydash db upgrade` creates it at revision "
+        f"{migrations.head()} (`ebaydash seed-demo` also loads the demo)."
+    )
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -62,6 +260,11 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.db import migrations
 
+    absent = _absent_database_status(settings)
+    if absent:
+        print("(none)")
+        print(absent)
+        return 0
     db = _plain_database(settings)
     try:
         found = migrations.read_status(db)
@@ -75,6 +278,10 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.db import migrations
 
+    absent = _absent_database_status(settings)
+    if absent:
+        print(f"ebaydash: {absent}", file=sys.stderr)
+        return 1
     db = _plain_database(settings)
     try:
         result = migrations.check(db)
@@ -94,6 +301,16 @@ def cmd_db_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def _account_ids(conn: Any, names: Sequence[str] | None) -> list[int] | None:
+    """The ids of the accounts ``--account`` named (by name, or by id when all digits and no
+    account has that name); None, meaning every account, when it was not given."""
+    from ebaydash.db import access as db_access
+
+    if not names:
+        return None
+    return [int(db_access.account_named_or_numbered(conn, name).id) for name in names]
+
+
 def cmd_db_rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.db import rollups
     from ebaydash.db.bulk import LOAD_TIMEOUT_MS
@@ -101,7 +318,7 @@ def cmd_db_rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         with db.transaction(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-            written = rollups.rebuild(conn, args.account or None)
+            written = rollups.rebuild(conn, _account_ids(conn, args.account))
     finally:
         db.dispose()
     print(", ".join(f"{table}: {rows:,} rows" for table, rows in written.items()))
@@ -115,7 +332,7 @@ def cmd_db_check_rollups(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         with db.connect(timeout_ms=LOAD_TIMEOUT_MS) as conn:
-            differences = rollups.check(conn, args.account or None)
+            differences = rollups.check(conn, _account_ids(conn, args.account))
     finally:
         db.dispose()
     if not differences:
@@ -150,8 +367,17 @@ def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import sample_data
 
+    problem = _output_problem(args.out, folder=True)
+    if problem:
+        print(f"ebaydash: {problem}", file=sys.stderr)
+        return 2
     frames = sample_data.generate(seed=args.seed)
-    for path in sample_data.write_csvs(frames, Path(args.out)):
+    try:
+        written = sample_data.write_csvs(frames, Path(args.out))
+    except OSError as exc:  # a read-only or full disk: found only by writing
+        print(f"ebaydash: cannot write the demo files to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    for path in written:
         print(f"wrote {path} ({len(frames[path.stem]):,} rows)")
     return 0
 
@@ -160,9 +386,14 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.sample_data import demo_dir
     from ebaydash.seeding import seed_demo
 
+    where = demo_dir(args.sample_dir or settings.sample_dir)
+    # a missing folder is left to seed_demo, whose message says how to write the files
+    if where.exists() and not where.is_dir():
+        print(f"ebaydash: {where} is not a folder; name the folder holding the demo CSVs", file=sys.stderr)
+        return 2
     db = _database(settings)
     try:
-        result = seed_demo(db, demo_dir(args.sample_dir or settings.sample_dir))
+        result = seed_demo(db, where)
     finally:
         db.dispose()
     print(result.message)
@@ -207,9 +438,6 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.services import access
 
     if args.replicas is not None:
-        if args.replicas < 1:
-            print("ebaydash: --replicas must be at least 1", file=sys.stderr)
-            return 2
         settings = settings.replace(replicas=args.replicas)
     if settings.redis_url is None:
         print(
@@ -246,7 +474,6 @@ def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.context import build_context
     from ebaydash.services import loadgen
 
-    loadgen.check_limits(seconds=args.seconds, requests=args.requests, workers=args.workers, fresh=args.fresh)
     if settings.redis_url is None:
         print(
             "ebaydash: note: EBAYDASH_REDIS_URL is not set: this traffic is recorded in this process "
@@ -297,23 +524,30 @@ def _import_paths(names: Sequence[str]) -> tuple[list[Path], list[str]]:
     paths: list[Path] = []
     problems: list[str] = []
     for name in names:
+        problem = _file_problem(name, folder_ok=True)
+        if problem:
+            problems.append(problem)
+            continue
         path = Path(name)
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMPORT_SUFFIXES
-            )
-            if not found:
-                problems.append(
-                    f"{name} is a folder without order files ({', '.join(IMPORT_SUFFIXES)}); "
-                    "name the files to import, or a folder holding them"
-                )
-            paths.extend(found)
-        elif path.is_file():
+        if not path.is_dir():
             paths.append(path)
-        else:
-            problems.append(f"{name}: no such file or folder")
+            continue
+        found = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMPORT_SUFFIXES
+        )
+        if not found:
+            problems.append(
+                f"{name} is a folder without order files ({', '.join(IMPORT_SUFFIXES)}); "
+                "name the files to import, or a folder holding them"
+            )
+        for file in found:
+            unreadable = _unreadable(str(file), file)
+            if unreadable:
+                problems.append(unreadable)
+            else:
+                paths.append(file)
     return paths, problems
 
 
@@ -334,6 +568,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
     paths, problems = _import_paths(args.files)
+    if args.rejects:
+        # written after the import: a bad path found then would follow a committed import
+        rejects_problem = _output_problem(args.rejects)
+        if rejects_problem:
+            problems.append(f"--rejects {rejects_problem}")
     if problems:
         for problem in problems:
             print(f"ebaydash: {problem}", file=sys.stderr)
@@ -404,7 +643,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             hint = "" if args.rejects else " (use --rejects FILE to write them all)"
             print(f"  … and {more:,} more{hint}")
     if args.rejects:
-        Path(args.rejects).write_text(report.rejects_csv(), encoding="utf-8")
+        try:
+            Path(args.rejects).write_text(report.rejects_csv(), encoding="utf-8")
+        except OSError as exc:  # checked before the import; a full disk shows only now
+            print(f"ebaydash: the problems could not be written to {args.rejects}: {exc.strerror or exc}")
+            return 1
         kept = f" (the first {len(report.errors):,})" if report.problems_count > len(report.errors) else ""
         print(f"Wrote {report.problems_count:,} problem(s){kept} to {args.rejects}.")
     return 0 if report.ok else 1
@@ -464,15 +707,35 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    """``accounts``: every account's name, id, time zone and currency (the names other commands'
+    ``--account`` takes)."""
+    from ebaydash import services
+    from ebaydash.context import build_context
+    from ebaydash.services import access
+
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        found = services.accounts(ctx, access.operator(), fresh=True)
+    finally:
+        ctx.close()
+    if not found:
+        print("There are no accounts yet: `ebaydash seed-demo` loads the demo, `ebaydash import` adds one.")
+        return 0
+    rows = [("ID", "NAME", "TIME ZONE", "CURRENCY", "MARKETPLACE")]
+    rows += [(str(a.id), a.name, a.timezone, a.currency, a.marketplace) for a in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
 def cmd_costs_import(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash import services
     from ebaydash.context import build_context
     from ebaydash.services import access
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"ebaydash: {args.file}: no such file", file=sys.stderr)
-        return 2
+    path = Path(args.file)  # readable_file checked it
     ctx = build_context(settings, start_sampler=False)
     try:
         report = services.import_costs(
@@ -488,6 +751,12 @@ def cmd_costs_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.committed else 1
 
 
+ROLLUP_ACCOUNT_HELP = (
+    "only the account with this name (as `ebaydash accounts` lists it; an id, all digits, also works "
+    "when no account has that name); repeatable; default: every account"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ebaydash import __version__
 
@@ -495,20 +764,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    # `existing_database`: the command reads or changes data that must already be there, so on a
+    # SQLite file that does not exist it says so instead of creating it (see _missing_database)
     p = sub.add_parser("sample", help="write the demo CSVs (deterministic from --seed)")
-    p.add_argument("--out", default="sample_data")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--out",
+        metavar="FOLDER",
+        default="sample_data",
+        help="folder to write the CSVs to, made if missing (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="random seed: the same seed writes the same files (default: %(default)s)",
+    )
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("seed-demo", help="load the demo CSVs into an empty database (idempotent)")
-    p.add_argument("--sample-dir", default=None)
+    p.add_argument(
+        "--sample-dir",
+        metavar="FOLDER",
+        default=None,
+        help="folder holding the demo CSVs, as `ebaydash sample` writes them (default: EBAYDASH_SAMPLE_DIR)",
+    )
     p.set_defaults(handler=cmd_seed_demo)
 
     p = sub.add_parser("seed", help="bulk-load a large synthetic data set, for benchmarks")
-    p.add_argument("--orders", type=int, default=100_000)
-    p.add_argument("--accounts", type=int, default=20)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--orders",
+        type=positive_int,
+        default=100_000,
+        help="orders to create, at least 1 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--accounts",
+        type=positive_int,
+        default=20,
+        help="new accounts to spread them over (unevenly), at least 1 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=42,
+        help="random seed, 0 or more: the same seed makes the same data (default: %(default)s)",
+    )
     p.set_defaults(handler=cmd_seed)
+
+    p = sub.add_parser(
+        "accounts",
+        help="list the accounts: id, name, time zone, currency, marketplace",
+        description="Every account, by name: the names `--account` of the other commands takes.",
+    )
+    p.set_defaults(handler=cmd_accounts, existing_database=True)
 
     p = sub.add_parser(
         "import",
@@ -549,9 +857,9 @@ def build_parser() -> argparse.ArgumentParser:
         "cost, currency (optional; the account's) and valid_from (YYYY-MM-DD). All rows or none; "
         "every change is logged. Exit code 1 when problems stopped the import.",
     )
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--account", required=True, help="the account's name")
-    p.set_defaults(handler=cmd_costs_import)
+    p.add_argument("file", metavar="FILE", type=readable_file, help="the CSV file")
+    p.add_argument("--account", required=True, help="the account's name (`ebaydash accounts` lists them)")
+    p.set_defaults(handler=cmd_costs_import, existing_database=True)
 
     p = sub.add_parser(
         "recommend",
@@ -566,9 +874,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--dry-run", action="store_true", help="decide, but claim nothing in the shared state")
     p.add_argument(
-        "--replicas", type=int, default=None, help="replicas running now (default EBAYDASH_REPLICAS)"
+        "--replicas",
+        type=like_setting("replicas"),
+        default=None,
+        help="replicas running now, 1 to 1000 (default EBAYDASH_REPLICAS)",
     )
-    p.set_defaults(handler=cmd_recommend)
+    p.set_defaults(handler=cmd_recommend, existing_database=True)
 
     db = sub.add_parser(
         "db",
@@ -586,26 +897,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_db_upgrade)
     p = db_sub.add_parser("current", help="print the database's revision and what it means")
-    p.set_defaults(handler=cmd_db_current)
+    p.set_defaults(handler=cmd_db_current)  # a database that does not exist yet: revision none
     p = db_sub.add_parser(
         "check",
         help="exit 0 when the schema is current, 1 when it is behind or differs",
-        epilog="exit codes: 0 current, 1 behind, empty, unknown revision or different tables, "
+        epilog="exit codes: 0 current, 1 behind, empty, missing, unknown revision or different tables, "
         "2 bad usage or configuration",
     )
-    p.set_defaults(handler=cmd_db_check)
+    p.set_defaults(handler=cmd_db_check)  # a database that does not exist yet: exit 1, as empty
     p = db_sub.add_parser(
         "rebuild-rollups",
         help="recompute the overview's rollups from the orders (one transaction)",
     )
-    p.add_argument("--account", type=int, action="append", help="only this account id (repeatable)")
-    p.set_defaults(handler=cmd_db_rebuild_rollups)
+    p.add_argument("--account", metavar="NAME", action="append", help=ROLLUP_ACCOUNT_HELP)
+    p.set_defaults(handler=cmd_db_rebuild_rollups, existing_database=True)
     p = db_sub.add_parser(
         "check-rollups",
         help="exit 0 when the rollups equal a full recomputation from the orders, 1 when not",
     )
-    p.add_argument("--account", type=int, action="append", help="only this account id (repeatable)")
-    p.set_defaults(handler=cmd_db_check_rollups)
+    p.add_argument("--account", metavar="NAME", action="append", help=ROLLUP_ACCOUNT_HELP)
+    p.set_defaults(handler=cmd_db_check_rollups, existing_database=True)
     p = db_sub.add_parser(
         "revision",
         help="(developers) write a new migration file in ebaydash/db/migrations/versions",
@@ -628,15 +939,21 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     p = users_sub.add_parser("grant", help="give EMAIL a role on an account (replaces their role on it)")
     p.add_argument("email", metavar="EMAIL", help="the address the sign-in provider gives for them")
-    p.add_argument("--account", required=True, help="account name (as `ebaydash users list` shows it)")
-    p.add_argument("--role", required=True, choices=["seller", "manager", "admin"])
-    p.set_defaults(handler=cmd_users)
+    p.add_argument("--account", required=True, help="account name (`ebaydash accounts` lists them)")
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["seller", "manager", "admin"],
+        help="seller: the account's pages; manager: also the system pages; admin: every account, the "
+        "system pages and the grants",
+    )
+    p.set_defaults(handler=cmd_users, existing_database=True)
     p = users_sub.add_parser("revoke", help="take EMAIL's grant on an account away")
-    p.add_argument("email", metavar="EMAIL")
-    p.add_argument("--account", required=True, help="account name")
-    p.set_defaults(handler=cmd_users)
+    p.add_argument("email", metavar="EMAIL", help="the address the grant was given to")
+    p.add_argument("--account", required=True, help="account name (`ebaydash accounts` lists them)")
+    p.set_defaults(handler=cmd_users, existing_database=True)
     p = users_sub.add_parser("list", help="everyone known and their grants")
-    p.set_defaults(handler=cmd_users)
+    p.set_defaults(handler=cmd_users, existing_database=True)
 
     p = sub.add_parser(
         "loadgen",
@@ -644,13 +961,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulated visitors of the overview, orders and order-detail pages, calling the "
         "same services. Stops after --requests page views or --seconds, whichever comes first.",
     )
-    p.add_argument("--seconds", type=float, default=60.0, help="stop after this long (at most 3600)")
-    p.add_argument("--requests", type=int, default=2000, help="stop after this many page views")
-    p.add_argument("--workers", type=int, default=4, help="concurrent visitors (at most 32)")
-    p.add_argument("--fresh", type=float, default=0.1, help="share of calls that bypass the cache")
+    p.add_argument(
+        "--seconds",
+        type=number(0, LOADGEN_MAX_SECONDS, above_low=True, unit="seconds"),
+        default=60.0,
+        help=f"stop after this long: above 0, at most {LOADGEN_MAX_SECONDS:g} (default: %(default)g)",
+    )
+    p.add_argument(
+        "--requests",
+        type=whole_number(1, LOADGEN_MAX_REQUESTS),
+        default=2000,
+        help=f"stop after this many page views: 1 to {LOADGEN_MAX_REQUESTS:,} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=whole_number(1, LOADGEN_MAX_WORKERS),
+        default=4,
+        help=f"concurrent visitors: 1 to {LOADGEN_MAX_WORKERS} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--fresh",
+        type=number(0, 1),
+        default=0.1,
+        help="share of calls that bypass the cache, from 0 to 1 (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=None, help="repeatable choice of pages and accounts")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(handler=cmd_loadgen)
+    p.set_defaults(handler=cmd_loadgen, existing_database=True)
 
     from ebaydash.cluster.commands import add_parsers as add_cluster_parsers
 
@@ -692,6 +1029,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ebaydash.db import scope
 
     try:
+        if getattr(args, "existing_database", False):
+            _missing_database(settings)
         # the command line is the operator's: every account, also under row-level security
         with scope.all_accounts():
             return handler(args, settings)

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,16 @@ from ebaydash.db import bulk
 from ebaydash.db import money as money_db
 from ebaydash.db.engine import Database
 from ebaydash.demo_money import write_demo_money
+from ebaydash.errors import InvalidInput
 
 log = logging.getLogger(__name__)
+
+
+def _check_whole(name: str, value: object, low: int) -> None:
+    # numpy would fail deep inside the generator (negative dimensions, negative repeats), and zero
+    # orders would still write empty accounts: refuse with the value's name and range instead
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise InvalidInput(f"{name} must be a whole number of at least {low}, not {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,13 @@ def seed_demo(db: Database, sample_dir: Path, *, now: dt.datetime | None = None)
 
 
 def seed_synthetic(db: Database, orders: int, *, accounts: int = 20, seed: int = 42) -> SeedResult:
-    """Add a large synthetic data set (new accounts) with bulk loading (the schema must be current)."""
+    """Add a large synthetic data set (new accounts) with bulk loading (the schema must be current).
+
+    :class:`~ebaydash.errors.InvalidInput` unless ``orders`` and ``accounts`` are at least 1 and
+    ``seed`` at least 0, before anything is written."""
+    _check_whole("orders", orders, 1)
+    _check_whole("accounts", accounts, 1)
+    _check_whole("seed", seed, 0)  # numpy's generators take no negative seed
     started = time.perf_counter()
     generated = 0.0
 

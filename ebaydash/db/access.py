@@ -38,15 +38,43 @@ def _user_id(conn: Connection, email: str, now: dt.datetime) -> int:
     )
 
 
-def _account(conn: Connection, name: str) -> Any:
-    row = conn.execute(
+#: Where a person who named an unknown account finds the names (a test checks the command exists).
+LISTS_ACCOUNTS = "`ebaydash accounts` lists them"
+
+
+def _find(conn: Connection, name: str) -> Any:
+    return conn.execute(
         select(accounts.c.id, accounts.c.name).where(
             func.lower(accounts.c.name) == " ".join(name.split()).lower()
         )
     ).first()
+
+
+def account_named(conn: Connection, name: str) -> Any:
+    """``(id, name)`` of the account called ``name`` (ignoring case and extra spaces);
+    :class:`~ebaydash.errors.NotFound` naming it when there is none."""
+    row = _find(conn, name)
     if row is None:
-        raise NotFound(f"There is no account called {name!r}; `ebaydash accounts` lists them.")
+        raise NotFound(f"There is no account called {name!r}; {LISTS_ACCOUNTS}.")
     return row
+
+
+def account_named_or_numbered(conn: Connection, name: str) -> Any:
+    """:func:`account_named`, or, when ``name`` is all digits and no account is called that, the
+    account with that id: scripts written when options took ids keep working, and every account
+    stays reachable by its name even if another's id is spelled the same."""
+    row = _find(conn, name)
+    if row is not None:
+        return row
+    digits = name.strip()
+    # isascii: isdecimal alone passes other scripts' digits; an id past 64 bits cannot exist and
+    # would overflow the driver's integer
+    if digits.isascii() and digits.isdecimal() and int(digits) < 2**63:
+        row = conn.execute(select(accounts.c.id, accounts.c.name).where(accounts.c.id == int(digits))).first()
+        if row is not None:
+            return row
+        raise NotFound(f"There is no account called {name!r} nor with id {digits}; {LISTS_ACCOUNTS}.")
+    raise NotFound(f"There is no account called {name!r}; {LISTS_ACCOUNTS}.")
 
 
 def write_audit(
@@ -117,7 +145,7 @@ def set_grant(
     audit it, in one transaction. :class:`~ebaydash.errors.NotFound` for an unknown account."""
     email = normal_email(email)
     with scope.all_accounts(), db.transaction() as conn:
-        account = _account(conn, account_name)
+        account = account_named(conn, account_name)
         user_id = _user_id(conn, email, now)
         where = (grants.c.user_id == user_id) & (grants.c.account_id == account.id)
         previous = conn.execute(select(grants.c.role).where(where)).scalar()
