@@ -610,8 +610,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         ctx.close()
     for f in report.files:
-        extra = f", {f.not_orders:,} rows not orders" if f.not_orders else ""
-        what = f"{f.orders:,} {report.kind}, {f.valid:,} valid, {plural(f.errors, 'problem')}"
+        extra = f", {plural(f.not_orders, 'row')} not orders" if f.not_orders else ""
+        held = plural(f.orders, report.kind.removesuffix("s"))
+        what = f"{held}, {f.valid:,} valid, {plural(f.errors, 'problem')}"
         print(f"{f.name}: {f.format}, {what}{extra}")
     if report.account_created:
         print(
@@ -628,14 +629,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.not_orders:
-        print(f"{report.not_orders_count:,} row(s) that are not orders:")
+        print(f"{plural(report.not_orders_count, 'row')} that are not orders:")
         for row in report.not_orders[:MAX_NOT_ORDERS_SHOWN]:
             print(f"  {row.describe()}")
         if report.not_orders_count > MAX_NOT_ORDERS_SHOWN:
             print(f"  … and {report.not_orders_count - MAX_NOT_ORDERS_SHOWN:,} more")
     if report.errors:
         shown = report.errors[:MAX_ERRORS_SHOWN]
-        print(f"{report.problems_count:,} problem(s):")
+        print(f"{plural(report.problems_count, 'problem')}:")
         for error in shown:
             print(f"  {error.describe()}")
         if report.problems_count > len(shown):
@@ -649,7 +650,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"ebaydash: the problems could not be written to {args.rejects}: {exc.strerror or exc}")
             return 1
         kept = f" (the first {len(report.errors):,})" if report.problems_count > len(report.errors) else ""
-        print(f"Wrote {report.problems_count:,} problem(s){kept} to {args.rejects}.")
+        print(f"Wrote {plural(report.problems_count, 'problem')}{kept} to {args.rejects}.")
     return 0 if report.ok else 1
 
 

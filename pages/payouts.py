@@ -26,7 +26,8 @@ with ui.guard():
         mismatched = [p for p in paid if p.difference != 0]
         if mismatched:
             st.warning(
-                f"{len(mismatched)} payout(s) do not equal the sum of their transactions' net amounts: "
+                f"{ui.plural(len(mismatched), 'payout')} {'does' if len(mismatched) == 1 else 'do'} not "
+                "equal the sum of their transactions' net amounts: "
                 "transactions are missing from the imports, or eBay deducted something the files do "
                 "not show.",
                 icon="⚠️",

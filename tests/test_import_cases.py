@@ -90,7 +90,7 @@ def test_the_footer_is_a_row_that_is_not_an_order(
 ) -> None:
     code, out = run(capsys, tmp_path, "01-footer-count-own-cell.csv")
     assert code == 0
-    assert "footer" in out and "problem(s):" not in out
+    assert "footer" in out and "problem:" not in out and "problems:" not in out
     # the count "2" is not sales record 2, nor an order
     assert set(stored(fresh)) == {"21-11111-00001", "21-11111-00002"}
 
@@ -101,7 +101,7 @@ def test_a_commitment_is_listed_as_not_an_order_never_as_an_error(
     code, out = run(capsys, tmp_path, "02-blank-order-number-commitment.csv")
     assert code == 0
     assert "unpaid commitment" in out and "line 5" in out
-    assert "problem(s)" not in out
+    assert "problem:" not in out and "problems:" not in out
     assert "warning" not in out  # the footer's 2 records are the order and the commitment
 
 
@@ -122,7 +122,7 @@ def test_an_unescaped_quote_is_named_with_its_line_and_column_and_nothing_is_imp
 ) -> None:
     code, out = run(capsys, tmp_path, "05-unescaped-quote-in-title.csv")
     assert code == 1
-    problems = out.split("problem(s):")[1].strip().splitlines()
+    problems = out.split("1 problem:")[1].strip().splitlines()
     assert len(problems) == 1, out
     assert "line 4" in problems[0] and "Item Title" in problems[0] and "quote" in problems[0]
     assert "--skip-invalid" in out  # the all-or-nothing message says how to import the rest

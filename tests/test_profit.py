@@ -736,7 +736,7 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         at.switch_page("pages/payouts.py").run()
         assert not at.exception and not at.error
         warnings = " ".join(w.value for w in at.warning)
-        assert "1 payout(s) do not equal" in warnings
+        assert "1 payout does not equal" in warnings
         table = at.dataframe[0].value
         assert list(table["Difference"]) == ["$5.00", ""]
         # the sidebar's period, said under the title; statuses and types in words
