@@ -35,17 +35,22 @@ from ebaydash.services import sellers
 SECTION = "speed_sql"
 SUMMARY = """\
 Where the service's time over the raw SQL goes. Issue 17 measured 1.38x on the plain statement
-(15-30 ms); building it per call was the cost then (now built once, 0.01 ms). Since issue 16 the
-whole-day KPIs read the rollups and the statement takes ~4-5 ms, so fixed costs weigh 3-4x more:
+over the orders (15-30 ms); building it per call was the cost then (now built once, 0.01 ms). On
+that statement (second line: a window with a partial day still reads it) the service is now
+1.07-1.09x its raw SQL (three runs on 2026-11-30, quiet machine). Since issue 16 the whole-day KPIs
+read the rollups and the statement takes ~3-4 ms, so the same fixed costs weigh 4-5x more:
 - a transaction around each scoped read (BEGIN, set_config, ROLLBACK: ~2 ms): 1.73x on
   2026-11-29. Without row-level security (no app role) a read is now its statement alone;
-- the plan: psycopg prepares the raw literal SQL after 5 runs and Postgres then reuses its plan (it
-  has no parameters); the app's connections plan every run for its own values
-  (plan_cache_mode=force_custom_plan: the generic plan ran 1.5-1.7x slower), ~0.5 ms here, shown by
-  the literal SQL left unprepared;
-- Python, ~1 ms: pool checkout, the watchdog, metrics, the row into money values; the SQL text is
-  kept under psycopg's 4,096 characters so its placeholders are converted once, not per call.
-Single runs on 2026-11-30, quiet machine: 1.44x, 1.39x, 1.44x (goal 1.1, missed)."""
+- the plan, ~0.4 ms: psycopg prepares the raw literal SQL after 5 runs and Postgres reuses its plan
+  (it has no parameters). The service cannot: its listings are those active now, so the moment
+  differs on every call (the raw SQL has it frozen), and with parameters the app's connections
+  plan every run for its own values (plan_cache_mode=force_custom_plan: the generic plan read
+  customer_day_gaps by a plain index scan, 5.4 ms against 3.7 ms). Sending the service's values as
+  literals was tried: no plan is reused, the text changes with the moment;
+- Python, ~0.6 ms (measured around the driver's execute): the cache and access decorators, the
+  pool, the watchdog, metrics, SQLAlchemy's execution and the row into money values.
+Rollup statement, three runs on 2026-11-30, quiet machine: 1.34x, 1.35x, 1.33x (goal 1.1, missed:
+it would need the plan and the Python under ~0.35 ms together)."""
 
 
 def _literal_sql(statement: Any, params: Mapping[str, Any] | None) -> str:
