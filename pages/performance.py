@@ -119,6 +119,9 @@ def live() -> None:
         errors = ui.bars(timeline, "time", "Error rate", title="Error rate (failed service calls)")
         ui.over_time(errors, {"tickformat": ".0%", "rangemode": "tozero"})
         right.plotly_chart(errors, width="stretch", key="chart_errors")
+        if not timeline.empty and not (timeline["Error rate"].fillna(0) > 0).any():
+            # bars of height 0 draw nothing: an empty chart would read as missing data
+            right.caption("No failed service calls in this window: every bar is at 0 %.")
 
         st.subheader("Latency")
         st.dataframe(ui.latency_table(snap), hide_index=True, width="stretch")
