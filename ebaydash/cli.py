@@ -830,7 +830,8 @@ def build_parser() -> argparse.ArgumentParser:
         "files",
         nargs="+",
         metavar="FILE",
-        help="getOrders JSON pages or Seller Hub CSV files, or folders holding them",
+        help="orders (getOrders JSON pages, Seller Hub Orders reports) or money records (the Transaction "
+        "report, getTransactions / getPayouts pages), or folders holding them",
     )
     p.add_argument("--account", required=True, help="account name; created when it does not exist")
     p.add_argument(

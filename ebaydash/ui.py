@@ -605,12 +605,15 @@ def _is_browser() -> bool:
     return agent.startswith("Mozilla/")
 
 
-def dataframe(container: Any, frame: pd.DataFrame, *, now: bool = True) -> None:
-    """``frame`` as a table in ``container`` (no index, full width); while ``now`` is False an
-    empty space of about its height instead, for the next run to fill (see :func:`tiles_painted`:
-    a table's grid code held back a cold browser's first tile too)."""
+def dataframe(
+    container: Any, frame: pd.DataFrame, *, now: bool = True, column_config: dict[str, Any] | None = None
+) -> None:
+    """``frame`` as a table in ``container`` (no index, full width, ``column_config`` as
+    ``st.dataframe`` takes it); while ``now`` is False an empty space of about its height instead,
+    for the next run to fill (see :func:`tiles_painted`: a table's grid code held back a cold
+    browser's first tile too)."""
     if now:
-        container.dataframe(frame, hide_index=True, width="stretch")
+        container.dataframe(frame, hide_index=True, width="stretch", column_config=column_config)
     else:
         container.container(height=min(35 * (len(frame) + 1) + 3, 400), border=False)
 

@@ -67,7 +67,8 @@ with ui.guard():
         )
         st.plotly_chart(fig, width="stretch")
 
-    left, right = st.columns(2)
+    # the products' five columns get the room (at 1400 px, half the page cut their Orders off)
+    left, right = st.columns([3, 2])
     with left:
         st.subheader("Top products", help=help_["Top products"])
         by_revenue, by_units = st.tabs(["By revenue", "By units"])
@@ -87,7 +88,9 @@ with ui.guard():
                     "Orders": [p.orders for p in products],
                 }
             )
-            ui.dataframe(tab, ranking, now=full)
+            ui.dataframe(
+                tab, ranking, now=full, column_config={"Title": st.column_config.TextColumn(width="medium")}
+            )
             with tab:
                 ui.download_csv(
                     ranking,

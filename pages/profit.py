@@ -69,7 +69,8 @@ with ui.guard():
             width="stretch",
             column_config={
                 "Before": st.column_config.TextColumn(help="The same number of days just before."),
-                "eBay code": st.column_config.TextColumn(width="small", help="eBay's FeeTypeEnum code."),
+                # medium: FINAL_VALUE_FEE_FIXED_PER_ORDER was cut off at small
+                "eBay code": st.column_config.TextColumn(width="medium", help="eBay's FeeTypeEnum code."),
             },
         )
     elif not figures.money_imported:

@@ -110,6 +110,16 @@ def test_overview_draws_money_axes_with_the_currency_and_whole_order_ticks(app_s
     assert layout["xaxis"]["tickformat"] == "%b %d"  # one line: no year under the first tick
 
 
+def test_the_top_products_table_leaves_room_for_every_column(app_shop: Shop) -> None:
+    """At 1400 px the titles took half the page and cut the Orders column off (seen in a browser):
+    the products' side is the wider one and their titles have a set width."""
+    at = app().run()
+    assert not at.exception
+    products = next(d for d in at.dataframe if "Title" in d.value.columns)
+    assert json.loads(products.proto.columns)["Title"]["width"] == "medium"
+    assert at.columns[-2].proto.weight > at.columns[-1].proto.weight  # products, then buyers
+
+
 def test_a_shop_without_orders_shows_zero_revenue_and_its_listings(app_shop: Shop) -> None:
     at = app().run()
     at.sidebar.selectbox(key="account_id").set_value(2).run()
