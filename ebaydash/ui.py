@@ -751,17 +751,21 @@ def money_or_unknown(kpi: MoneyKpi, currency: str, *, percent: bool = False) -> 
 
 
 def money_delta(kpi: MoneyKpi, *, currency: str | None = None) -> str | None:
-    """A profit tile's change line; none when either window is unknown."""
+    """A profit tile's change line, worded as the overview's (:func:`formatting.delta`): none when
+    either window is unknown or both are zero, ``no change``, ``+$3.00 (new)`` after zero,
+    ``+$3.00 (+4.0%)``; a margin (``currency`` None) in percentage points."""
     change = kpi.change
     if change is None or kpi.previous is None:
         return None
-    if change == 0 and not kpi.previous:
-        return None
+    if change == 0:
+        return "no change" if kpi.previous else None
     absolute = money(change, currency) if currency else f"{change:+,.2f} pp"
     if currency and not absolute.startswith("-"):
         absolute = "+" + absolute
-    if not currency or not kpi.previous:
+    if not currency:
         return absolute
+    if not kpi.previous:
+        return f"{absolute} (new)"
     return f"{absolute} ({float(change / abs(kpi.previous)):+.1%})"
 
 

@@ -35,11 +35,13 @@ with ui.guard():
     for start in range(0, len(tiles), 4):
         for column, (label, kpi, color) in zip(st.columns(4), tiles[start : start + 4], strict=False):
             percent = label == "Margin"
+            unchanged = kpi.change == 0  # grey and without an arrow, as on the overview
             column.metric(
                 label,
                 ui.money_or_unknown(kpi, cur, percent=percent),
                 ui.money_delta(kpi, currency=None if percent else cur),
-                delta_color="inverse" if color == "inverse" else "normal",
+                delta_color="off" if unchanged else "inverse" if color == "inverse" else "normal",
+                delta_arrow="off" if unchanged else "auto",
                 help=help_[label],
             )
             if kpi.current is None and kpi.reason and kpi.reason != shared_reason:

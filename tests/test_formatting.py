@@ -156,3 +156,19 @@ def test_the_import_summary_counts_in_the_singular_too() -> None:
     many = ImportReport("Shop", committed=True, orders_in=3, imported=3, not_orders_count=2, seconds=0.2)
     text = many.summary_text(skip_hint="tick the box")
     assert "— 3 orders in 0.2 s." in text and "2 rows were not orders" in text
+
+
+def test_profit_tiles_word_their_change_as_the_overviews_do() -> None:
+    from ebaydash.models import MoneyKpi
+    from ebaydash.ui import money_delta
+
+    usd = Decimal
+    assert money_delta(MoneyKpi(usd("61.99"), usd("0")), currency="USD") == "+$61.99 (new)"
+    assert money_delta(MoneyKpi(usd("5.00"), usd("5.00")), currency="USD") == "no change"
+    assert money_delta(MoneyKpi(usd("0"), usd("0")), currency="USD") is None  # nothing to compare
+    assert money_delta(MoneyKpi(usd("9.00"), usd("12.00")), currency="USD") == "-$3.00 (-25.0%)"
+    assert money_delta(MoneyKpi(usd("9.00"), None), currency="USD") is None  # unknown before
+    assert money_delta(MoneyKpi(usd("25.50"), usd("20.00"))) == "+5.50 pp"  # a margin, in percent
+    # as the overview's tiles say it
+    assert f.delta(Kpi(usd("61.99"), usd("0")), currency="USD") == "+$61.99 (new)"
+    assert f.delta(Kpi(usd("5.00"), usd("5.00")), currency="USD") == "no change"
