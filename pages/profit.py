@@ -32,6 +32,7 @@ with ui.guard():
         ("Profit", figures.profit, "normal"),
         ("Margin", figures.margin, "normal"),
     ]
+    said = {shared_reason}  # a reason under its first tile only (cost of goods, profit and margin share one)
     for start in range(0, len(tiles), 4):
         for column, (label, kpi, color) in zip(st.columns(4), tiles[start : start + 4], strict=False):
             percent = label == "Margin"
@@ -44,7 +45,8 @@ with ui.guard():
                 delta_arrow="off" if unchanged else "auto",
                 help=help_[label],
             )
-            if kpi.current is None and kpi.reason and kpi.reason != shared_reason:
+            if kpi.current is None and kpi.reason and kpi.reason not in said:
+                said.add(kpi.reason)
                 column.caption(kpi.reason)
     st.caption(
         f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "

@@ -797,6 +797,9 @@ def test_the_top_products_say_that_skus_without_a_cost_rank_last(
         assert {m.label: m.value for m in at.metric}["Cost of goods"] == "unknown"
         assert set(at.dataframe[1].value["Profit"]) == {"unknown"}
         assert [c for c in at.caption if "SKUs without a cost of goods come last" in c.value]
+        # cost of goods, profit and margin are unknown for one reason: said under one tile only
+        reasons = [c.value for c in at.caption if c.value.startswith("unknown")]
+        assert reasons and len(reasons) == len(set(reasons)), reasons
     finally:
         st.cache_resource.clear()
 
