@@ -12,6 +12,7 @@ import datetime as dt
 import random
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -680,18 +681,42 @@ def test_the_commands_import_money_and_costs(
 # -- the pages ----------------------------------------------------------------------------------------
 
 
+@contextmanager
+def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[Context]:
+    """A context on the SQLite database ``name`` that the app (AppTest) will open next: written
+    in the block, closed after it, and the app's cached resources dropped so it reads it anew."""
+    import streamlit as st
+
+    url = f"sqlite:///{tmp_path / name}"
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+    context = build_context(Settings(database_url=url), start_sampler=False)
+    try:
+        yield context
+    finally:
+        context.close()
+    st.cache_resource.clear()
+
+
+def open_page(account_id: int, page: str, first: str = "2026-09-01", last: str = "2026-09-30") -> Any:
+    """The app (AppTest) on ``page`` for ``account_id`` and the custom period [first, last], as a
+    link would open it."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update(account=str(account_id), period="custom", **{"from": first, "to": last})
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
 def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
-    url = f"sqlite:///{tmp_path / 'pages.sqlite3'}"
-    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
-    context = build_context(Settings(database_url=url), start_sampler=False)
-    try:
+    with app_database(tmp_path, monkeypatch, "pages.sqlite3") as context:
         account_id = write_orders(context, "Retro", US_ORDERS)
         page = json.loads((MONEY / "get_transactions_us.json").read_text())
         page["transactions"] = [t for t in page["transactions"] if t["transactionId"] != "CR-6000000001"]
@@ -704,16 +729,8 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         )
         assert report.committed, report.summary
         assert services.import_costs(context, OPERATOR, "costs.csv", US_COSTS, account_name="Retro").committed
-    finally:
-        context.close()
-    st.cache_resource.clear()
     try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.query_params.update(
-            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
-        )
-        at.run()
-        at.switch_page("pages/profit.py").run()
+        at = open_page(account_id, "pages/profit.py")
         assert not at.exception and not at.error, [e.value for e in at.error]
         shown = {m.label: m.value for m in at.metric}
         # the courtesy credit (5.00) is left out of this import
@@ -750,12 +767,7 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         assert not at.exception and not at.error
 
         # negative control: a period without payouts lists none, and says why
-        later = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        later.query_params.update(
-            account=str(account_id), period="custom", **{"from": "2026-11-01", "to": "2026-11-30"}
-        )
-        later.run()
-        later.switch_page("pages/payouts.py").run()
+        later = open_page(account_id, "pages/payouts.py", "2026-11-01", "2026-11-30")
         assert not later.exception and not later.dataframe
         assert [i.value for i in later.info] == [
             "No payouts in this period: choose a longer one in the sidebar."
@@ -768,12 +780,8 @@ def test_the_top_products_say_that_skus_without_a_cost_rank_last(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
-    url = f"sqlite:///{tmp_path / 'no_costs.sqlite3'}"
-    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
-    context = build_context(Settings(database_url=url), start_sampler=False)
-    try:
+    with app_database(tmp_path, monkeypatch, "no_costs.sqlite3") as context:
         account_id = write_orders(context, "Retro", US_ORDERS)
         report = services.import_files(
             context,
@@ -783,16 +791,8 @@ def test_the_top_products_say_that_skus_without_a_cost_rank_last(
             timezone="America/Los_Angeles",
         )
         assert report.committed, report.summary  # money records, and no cost of goods at all
-    finally:
-        context.close()
-    st.cache_resource.clear()
     try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.query_params.update(
-            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
-        )
-        at.run()
-        at.switch_page("pages/profit.py").run()
+        at = open_page(account_id, "pages/profit.py")
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert {m.label: m.value for m in at.metric}["Cost of goods"] == "unknown"
         assert set(at.dataframe[1].value["Profit"]) == {"unknown"}
@@ -837,23 +837,11 @@ def test_the_profit_page_says_once_that_no_money_records_are_imported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
-    url = f"sqlite:///{tmp_path / 'orders_only.sqlite3'}"
-    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
-    context = build_context(Settings(database_url=url), start_sampler=False)
-    try:
+    with app_database(tmp_path, monkeypatch, "orders_only.sqlite3") as context:
         account_id = write_orders(context, "Orders only", US_ORDERS)
-    finally:
-        context.close()
-    st.cache_resource.clear()
     try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.query_params.update(
-            account=str(account_id), period="custom", **{"from": "2026-09-01", "to": "2026-09-30"}
-        )
-        at.run()
-        at.switch_page("pages/profit.py").run()
+        at = open_page(account_id, "pages/profit.py")
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert set(m.value for m in at.metric) == {"unknown"}
         assert [i.value for i in at.info].count(services.NO_MONEY_RECORDS) == 1
