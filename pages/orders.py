@@ -106,7 +106,9 @@ with ui.guard():
             "Refunded": [float(r.refunded_amount) for r in page.rows],
         }
     )
-    # the whole page without an inner scroll bar; a click on a row opens its details below
+    # the whole page without an inner scroll bar; a click on a row opens its details below, and
+    # this line above the table links down to them (25 rows push them out of sight)
+    opened = st.empty()
     picked_rows = st.dataframe(
         table,
         hide_index=True,
@@ -144,12 +146,15 @@ with ui.guard():
         )
 
     if page.rows and not picked_rows:
-        st.caption("Click a row to see the order's items and amounts.")
+        st.caption("Click a row to see the order's items and amounts (they open below the table).")
     elif page.rows and picked_rows[0] < len(page.rows):
         order_id = page.rows[picked_rows[0]].id
         detail = services.order_detail(ctx, chosen.viewer, account.id, order_id, fresh=chosen.fresh)
         o = detail.order
-        st.subheader(f"Order {ui.md(o.ebay_order_id)}")
+        opened.markdown(
+            f"Order **{ui.md(o.ebay_order_id)}** is open: [its details below the table ↓](#order-details)"
+        )
+        st.subheader(f"Order {ui.md(o.ebay_order_id)}", anchor="order-details")
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"
             f" · status **{ui.md(o.status)}**"

@@ -258,6 +258,10 @@ def test_drill_down_opens_the_clicked_row(app_shop: Shop) -> None:
     assert [h.value for h in at.subheader if h.value.startswith("Order ")] == [
         f"Order {ui.md(newest['ebay_order_id'])}"
     ]
+    # above the table, a link down to the details (25 rows push them out of sight)
+    [opened] = [m.value for m in at.markdown if "is open" in m.value]
+    assert ui.md(newest["ebay_order_id"]) in opened and "(#order-details)" in opened
+    assert next(h for h in at.subheader if h.value.startswith("Order ")).proto.anchor == "order-details"
     assert values["Shipping & other"] == "$4.99"
     assert values["Total"] == f"${newest['total_amount']:,.2f}"
     lines = at.dataframe[1].value
