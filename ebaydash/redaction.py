@@ -30,6 +30,7 @@ __all__ = [
     "install_log_redaction",
     "redact",
     "remember",
+    "remember_secret",
     "secrets_in",
 ]
 
@@ -56,7 +57,8 @@ SECRET_PARAMETERS: tuple[str, ...] = (
 _USERINFO = re.compile(r"(?P<user>[^\s:/@?#'\"<>()\[\]{},;]*):(?P<password>[^\s/?#'\"<>]*)@")
 _PARAMETER = re.compile(
     r"(?i)(?P<name>(?<![a-z0-9])(?:"
-    + "|".join(SECRET_PARAMETERS)
+    # "auth" after an underscore is a setting's name (EBAYDASH_AUTH=oidc), not a credential
+    + "|".join(r"(?<!_)auth" if name == "auth" else name for name in SECRET_PARAMETERS)
     + r"))(?P<eq>\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|[^\s&;#'\"]+)"
 )
 
@@ -80,12 +82,26 @@ def secrets_in(value: str) -> set[str]:
     return {secret for secret in found if secret and secret != MASK}
 
 
+#: Shorter fragments are not remembered: a malformed URL's partial match (the "p" of
+#: ``user:p@ss@host``) would mask that letter in every later message; the patterns still hide them
+#: where they stand as passwords.
+MIN_REMEMBERED = 4
+
+
 def remember(value: str) -> None:
     """Hide the secrets in ``value`` (see :func:`secrets_in`) from every later :func:`redact`."""
-    secrets = secrets_in(value)
+    secrets = {secret for secret in secrets_in(value) if len(secret) >= MIN_REMEMBERED}
     if secrets:
         with _lock:
             _remembered.update(secrets)
+
+
+def remember_secret(value: str) -> None:
+    """Hide ``value`` itself, a secret setting (a signing key), from every later :func:`redact`."""
+    secret = value.strip()
+    if secret and secret != MASK:
+        with _lock:
+            _remembered.add(secret)
 
 
 def redact(text: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ebaydash.errors import ConfigError, UnsupportedDatabase
-from ebaydash.redaction import redact, remember
+from ebaydash.redaction import redact, remember, remember_secret
 
 PREFIX = "EBAYDASH_"
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def _database_url(raw: str, variable: str = "EBAYDASH_DATABASE_URL") -> str:
 
     if not raw:
         return ""
-    authority = re.split(r"[/?#]", raw.split("//", 1)[1], maxsplit=1)[0] if "//" in raw else ""
-    if authority.count("@") > 1:
+    after_scheme = raw.split("//", 1)[1] if "//" in raw and not raw.startswith("sqlite") else ""
+    if after_scheme.count("@") > 1:
         # SQLAlchemy ends the password at its first '@' and takes the rest for the host, which
         # every later message (an unknown host) would then quote: refuse it before anything
         # connects. The value is not repeated.
@@ -207,6 +207,9 @@ class Spec:
     parse: Callable[[str], Any]
     help: str
     expected: str = ""
+    #: a secret itself (not a value holding one, as a URL's password is): its value is never
+    #: repeated in a message, and is hidden wherever it appears
+    secret: bool = False
 
     def __post_init__(self) -> None:
         if not self.expected and isinstance(self.parse, Number):
@@ -582,6 +585,7 @@ SETTINGS: tuple[Spec, ...] = (
         "Signs the page cursors in links (HMAC). Empty: derived from the database URL, fine for the "
         "demo; required with EBAYDASH_AUTH=oidc. Give every replica the same one.",
         expected="at least 32 characters, or empty",
+        secret=True,
     ),
 )
 
@@ -706,12 +710,13 @@ class Settings:
             if raw is None:
                 continue
             remember(raw)  # a password in any value stays hidden in every later message and log
+            if spec.secret:
+                remember_secret(raw)
             try:
                 values[spec.field] = spec.parse(raw.strip() if spec.parse is not str else raw)
             except (ValueError, TypeError, OverflowError):
-                raise ConfigError(
-                    f"{spec.variable} is {redact(raw)!r}, but it must be {spec.expected}."
-                ) from None
+                shown = "set (its value not shown)" if spec.secret else f"{redact(raw)!r}"
+                raise ConfigError(f"{spec.variable} is {shown}, but it must be {spec.expected}.") from None
         known = {spec.variable for spec in SETTINGS}
         unknown = sorted(
             k

@@ -211,3 +211,46 @@ def test_an_unknown_name_is_warned_about_with_the_nearest_known_one(caplog: pyte
     caplog.clear()
     Settings.from_env({"EBAYDASH_REDIS_TIMEOUT_MS": "100"})
     assert not caplog.records  # negative control: known names raise no warning
+
+
+def test_a_secret_setting_is_never_repeated_even_when_it_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebaydash.cli import main
+    from ebaydash.redaction import redact
+
+    short = "myRealSecret-31chars-abcdefghij"  # one short of the 32 it needs
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"EBAYDASH_SECRET_KEY": short})
+    assert "EBAYDASH_SECRET_KEY" in str(caught.value) and short not in str(caught.value)
+    assert "at least 32 characters" in str(caught.value)
+    assert short not in redact(f"a log line quoting {short}")  # hidden wherever it appears
+    monkeypatch.setenv("EBAYDASH_SECRET_KEY", short)
+    assert main(["db", "current"]) == 2
+    assert short not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:p@ss:w/rd@127.0.0.1:5432/x",  # '@' and '/' in the password
+        "postgresql://postgres:pa@ss@127.0.0.1:5432/x",
+    ],
+)
+def test_a_database_url_the_parser_would_misread_is_refused_without_its_value(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"EBAYDASH_DATABASE_URL": url})
+    message = str(caught.value)
+    assert "%40" in message
+    assert "ss:w" not in message and "rd@" not in message and "pa@" not in message
+    assert "postgresql://" in message  # the example, ungarbled (a one-letter password was masked
+    # everywhere it appeared, every "p" of the message)
+
+
+def test_the_auth_setting_is_not_taken_for_a_credential() -> None:
+    from ebaydash.redaction import redact
+
+    assert redact("EBAYDASH_AUTH=oidc needs EBAYDASH_SECRET_KEY") == (
+        "EBAYDASH_AUTH=oidc needs EBAYDASH_SECRET_KEY"
+    )
+    assert redact("https://x.example/cb?auth=tok123") == "https://x.example/cb?auth=***"
