@@ -456,3 +456,24 @@ def test_grants_and_the_audit_log_on_both_backends(db: Any) -> None:
         ]
     )
     assert [r.role for r in db_access.grants_of(db, "a@x.test")] == ["manager"]  # Shop Two's is gone
+
+
+def test_an_install_brings_everything_sign_in_imports() -> None:
+    """Authlib's client imports httpx only when someone signs in; an install without it answered
+    the Sign in button with "Internal Server Error" (the tests had httpx through a test tool)."""
+    import tomllib
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    from tests.conftest import ROOT
+
+    wanted = {
+        Requirement(r).name.lower()
+        for r in requires("streamlit") or []
+        if 'extra == "auth"' in r.replace("'", '"')
+    }
+    assert {"authlib", "httpx"} <= wanted  # what st.login needs, as Streamlit says it
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    streamlit = next(Requirement(r) for r in project["dependencies"] if Requirement(r).name == "streamlit")
+    assert "auth" in streamlit.extras
