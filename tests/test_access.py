@@ -336,6 +336,11 @@ def test_the_users_commands_grant_revoke_and_list(
     assert shops.viewer("pat@shop.test").roles == {}
     assert main(["users", "revoke", "pat@shop.test", "--account", name]) == 0
     assert "nothing changed" in capsys.readouterr().out
+    # revoking from someone never seen changes nothing, and does not write them down
+    assert main(["users", "revoke", "nobody@shop.test", "--account", name]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert main(["users", "list"]) == 0
+    assert "nobody@shop.test" not in capsys.readouterr().out
     assert main(["users", "grant", "pat@shop.test", "--account", "No Such Shop", "--role", "seller"]) == 1
     assert "no account called 'No Such Shop'" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -146,7 +146,14 @@ def set_grant(
     email = normal_email(email)
     with scope.all_accounts(), db.transaction() as conn:
         account = account_named(conn, account_name)
-        user_id = _user_id(conn, email, now)
+        if role is None:
+            # a revoke names someone to take access from: a person never seen is not written down
+            found = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+            if found is None:
+                return GrantChange(email, int(account.id), str(account.name), None, None)
+            user_id = int(found)
+        else:
+            user_id = _user_id(conn, email, now)
         where = (grants.c.user_id == user_id) & (grants.c.account_id == account.id)
         previous = conn.execute(select(grants.c.role).where(where)).scalar()
         if role is None:
