@@ -241,6 +241,15 @@ def signed_in_viewer() -> Viewer | None:
     if ctx.settings.auth == "none":
         current = Viewer.demo()
     else:
+        if not _sign_in_configured():
+            # st.user has no is_logged_in then: Streamlit's own error page, listing every page
+            _stop_with(
+                ConfigError(
+                    "EBAYDASH_AUTH=oidc needs an [auth] section in .streamlit/secrets.toml: redirect_uri, "
+                    "cookie_secret and the provider's client_id, client_secret and server_metadata_url "
+                    "(README, Sign-in and roles)."
+                )
+            )
         if not st.user.is_logged_in:
             st.session_state.pop(_VIEWER_KEY, None)
             return None
@@ -255,6 +264,14 @@ def signed_in_viewer() -> Viewer | None:
             _stop_with(exc)
     st.session_state[_VIEWER_KEY] = current
     return current
+
+
+def _sign_in_configured() -> bool:
+    """Whether Streamlit has what st.login needs: an ``[auth]`` section among its secrets."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error type for that
+        return False
 
 
 def viewer() -> Viewer:

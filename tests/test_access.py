@@ -229,8 +229,18 @@ def oidc_env(shops: Shops, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shops]:
 
 def signed_in(email: str | None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": SECRET}
     at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email}
     return at
+
+
+def test_sign_in_without_its_secrets_is_a_configuration_problem_not_a_crash(oidc_env: Shops) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)  # no [auth] among the secrets
+    at.run()
+    assert not at.exception
+    [error] = at.error
+    assert "Configuration problem" in error.value and "[auth]" in error.value
+    assert oidc_env.mine.name not in shown_text(at)
 
 
 def shown_text(at: AppTest) -> str:
