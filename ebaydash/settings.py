@@ -678,6 +678,18 @@ class Settings:
                 f"EBAYDASH_MIN_REPLICAS ({self.min_replicas}) must not exceed "
                 f"EBAYDASH_MAX_REPLICAS ({self.max_replicas})."
             )
+        for rule, up, down in (
+            ("RESPONSE_MS", self.scale_up_response_ms, self.scale_down_response_ms),
+            ("THROUGHPUT_PER_MIN", self.scale_up_throughput_per_min, self.scale_down_throughput_per_min),
+            ("MEMORY", self.scale_up_memory, self.scale_down_memory),
+        ):
+            if down >= up:
+                # the rules engine would refuse it at its first decision, exit 1 far from the cause
+                raise ConfigError(
+                    f"EBAYDASH_SCALE_DOWN_{rule} ({_plain(down)}) must be below EBAYDASH_SCALE_UP_{rule} "
+                    f"({_plain(up)}): a load cannot be both high enough to add replicas and low enough to "
+                    "remove them."
+                )
         if self.l1_ttl_s > self.cache_ttl_s:
             raise ConfigError(
                 f"EBAYDASH_L1_TTL_S ({self.l1_ttl_s}) must not exceed EBAYDASH_CACHE_TTL_S "
