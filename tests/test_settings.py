@@ -135,7 +135,8 @@ def test_an_escaped_at_in_a_database_password_is_accepted() -> None:
 def test_inconsistent_values_are_rejected() -> None:
     # a scale-down limit at or above its scale-up limit: refused when read (exit 2), not at the
     # rules engine's first decision (exit 1)
-    with pytest.raises(ConfigError, match=r"EBAYDASH_SCALE_DOWN_RESPONSE_MS .* EBAYDASH_SCALE_UP_RESPONSE_MS"):
+    both = r"EBAYDASH_SCALE_DOWN_RESPONSE_MS .* EBAYDASH_SCALE_UP_RESPONSE_MS"
+    with pytest.raises(ConfigError, match=both):
         Settings.from_env({"EBAYDASH_SCALE_UP_RESPONSE_MS": "50", "EBAYDASH_SCALE_DOWN_RESPONSE_MS": "5000"})
     with pytest.raises(ConfigError, match="EBAYDASH_SCALE_DOWN_MEMORY"):
         Settings.from_env({"EBAYDASH_SCALE_UP_MEMORY": "0.5", "EBAYDASH_SCALE_DOWN_MEMORY": "0.5"})
