@@ -191,6 +191,12 @@ def test_missing_or_stale_data_holds(obs: Observed, rule: str) -> None:
     assert decision.recommended is None  # nothing to remember for stabilisation
 
 
+def test_reasons_naming_several_metrics_read_as_a_sentence() -> None:
+    missing = evaluate(Observed(4, MISSING, MISSING, fresh(0.05)), POLICY, State(), NOW)
+    assert "average response time (" in missing.reason.lower() and ") and " in missing.reason
+    assert "), " not in missing.reason.replace("), and", "")  # two items: "a and b", no comma list
+
+
 def test_data_exactly_at_the_age_limit_is_still_fresh() -> None:
     at_limit = Observed(4, Reading(100.0, NOW - 120), Reading(20.0, NOW - 120), Reading(0.05, NOW - 120))
     assert evaluate(at_limit, POLICY, State(), NOW).action == "scale_down"

@@ -129,10 +129,11 @@ class Autoscaler:
                     break
                 count -= 1
                 stopped.append(name)
+                left = f"{result.sessions_left} {'session' if result.sessions_left == 1 else 'sessions'}"
                 ended = (
                     "after its sessions ended"
                     if result.sessions_left == 0
-                    else f"with {result.sessions_left} session(s) still open at the drain timeout "
+                    else f"with {left} still open at the drain timeout "
                     f"({self.drain_timeout_s:g} s); they reconnect to the other replicas"
                 )
                 self._record(

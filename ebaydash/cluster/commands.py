@@ -77,8 +77,9 @@ def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
     for r in status.replicas:
         health = "healthy" if r.healthy else "NOT healthy"
         rotation = "in rotation" if r.in_rotation else "out of rotation"
+        sessions = f"{r.sessions} {'session' if r.sessions == 1 else 'sessions'}"
         print(
-            f"  {r.name}  {r.url}  pid {r.pid}  {health}, {r.state}, {rotation}, {r.sessions} sessions"
+            f"  {r.name}  {r.url}  pid {r.pid}  {health}, {r.state}, {rotation}, {sessions}"
             f"  metrics {r.metrics_url}"
         )
     return 0

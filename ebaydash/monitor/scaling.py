@@ -316,7 +316,7 @@ def evaluate(observed: Observed, policy: Policy, state: State, now: float) -> De
         )
 
     if unknown:
-        names = ", ".join(f"{r.label.lower()} ({r.note})" for r in unknown)
+        names = _and([f"{r.label.lower()} ({r.note})" for r in unknown])
         rule = "stale_data" if all(r.verdict == "stale" for r in unknown) else "missing_data"
         return decide("hold", current, rule, f"Cannot judge the load safely: {names}. Holding.", None)
 
@@ -364,7 +364,7 @@ def evaluate(observed: Observed, policy: Policy, state: State, now: float) -> De
         )
 
     if low:
-        names = ", ".join(r.label.lower() for r in low)
+        names = _and([r.label.lower() for r in low])
         return decide(
             "hold",
             current,
@@ -392,3 +392,8 @@ def next_state(decision: Decision, state: State, policy: Policy) -> State:
         last_desired=decision.desired_replicas,
         recent=recent,
     )
+
+
+def _and(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: the reasons read as a sentence."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
