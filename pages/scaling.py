@@ -19,7 +19,9 @@ def live() -> None:
         tiles = st.columns(3)
         tiles[0].metric("Recommendation", decision.label)
         tiles[1].metric("Replicas", f"{decision.current_replicas} → {decision.desired_replicas}")
-        tiles[2].metric("Cooldown left", f"{decision.cooldown_left_s:,.0f} s")
+        # without the shared state the cooldown is unknown, not over
+        cooldown = "—" if report.state_note else f"{decision.cooldown_left_s:,.0f} s"
+        tiles[2].metric("Cooldown left", cooldown, help="Unknown while the shared state cannot be read.")
         # a rule's name can be long ("stabilisation window"): a caption wraps, a tile cuts it off
         st.caption(f"**Deciding rule:** {decision.rule.replace('_', ' ')}")
         show = {"scale_up": st.warning, "scale_down": st.success}.get(decision.action, st.info)

@@ -206,6 +206,23 @@ def test_scaling_page_recommends_from_the_recorded_response_times(
     assert any("already the maximum of 2" in i.value for i in at.info)
 
 
+def test_the_cooldown_is_unknown_while_the_shared_state_cannot_be_read(
+    demo_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ebaydash.errors import DatabaseUnavailable
+    from ebaydash.services import scaling as scaling_service
+
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise DatabaseUnavailable("The database cannot be reached right now.")
+
+    monkeypatch.setattr(scaling_service, "decide", unreadable)
+    at = app().run()
+    at.switch_page("pages/scaling.py").run()
+    assert not at.exception
+    assert any("cooldown and history are unknown" in w.value for w in at.warning)
+    assert {m.label: m.value for m in at.metric}["Cooldown left"] == "—"  # not "0 s": unknown
+
+
 def test_what_if_refuses_an_inconsistent_policy_with_a_message(demo_env: Settings) -> None:
     at = app().run()
     at.switch_page("pages/scaling.py").run()
