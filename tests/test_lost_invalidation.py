@@ -219,6 +219,20 @@ def test_source_versions_are_read_at_most_once_per_ttl_and_kept_through_failures
     assert versions.token("acct:1") == "7" and len(reads) == 4
 
 
+def test_a_first_read_that_fails_does_not_claim_last_ones(caplog: pytest.LogCaptureFixture) -> None:
+    """A one-shot command whose first read fails has no last versions to use (the warning said
+    it used them)."""
+
+    def down() -> dict[str, str]:
+        raise OSError("down")
+
+    versions = SourceVersions(down, ttl_s=1.0, retry_s=3.0, clock=lambda: 0.0)
+    with caplog.at_level("WARNING"):
+        assert versions.token("acct:1") == "0" and versions.failures == 1
+    said = caplog.text
+    assert "none read yet, trying again in 3 s" in said and "using the last ones" not in said
+
+
 def test_a_read_that_hangs_costs_a_caller_at_most_wait_s() -> None:
     """A frozen database must not hold a page on the versions: the read goes on on its own
     thread, and callers go on with the versions they have."""

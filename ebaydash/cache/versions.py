@@ -194,7 +194,12 @@ class SourceVersions:
             with self._lock:
                 self.failures += 1
                 self._next_read = started + self.retry_s
-            log.warning("could not read the data versions (%s); using the last ones", exc)
+                known = bool(self._versions)
+            # before any read succeeded (a one-shot command) there are no last ones to use
+            fallback = "using the last ones" if known else "none read yet"
+            log.warning(
+                "could not read the data versions (%s); %s, trying again in %g s", exc, fallback, self.retry_s
+            )
         else:
             with self._lock:
                 self._versions = versions
