@@ -647,7 +647,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         try:
             Path(args.rejects).write_text(report.rejects_csv(), encoding="utf-8")
         except OSError as exc:  # checked before the import; a full disk shows only now
-            print(f"ebaydash: the problems could not be written to {args.rejects}: {exc.strerror or exc}")
+            print(
+                f"ebaydash: the problems could not be written to {args.rejects}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return 1
         kept = f" (the first {len(report.errors):,})" if report.problems_count > len(report.errors) else ""
         print(f"Wrote {plural(report.problems_count, 'problem')}{kept} to {args.rejects}.")
