@@ -29,10 +29,15 @@ def normal_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _user_id(conn: Connection, email: str, now: dt.datetime) -> int:
+def _known_user_id(conn: Connection, email: str) -> int | None:
     found = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
+    return None if found is None else int(found)
+
+
+def _user_id(conn: Connection, email: str, now: dt.datetime) -> int:
+    found = _known_user_id(conn, email)
     if found is not None:
-        return int(found)
+        return found
     return int(
         conn.execute(insert(users).values(email=email, created_at=now).returning(users.c.id)).scalar_one()
     )
@@ -146,14 +151,11 @@ def set_grant(
     email = normal_email(email)
     with scope.all_accounts(), db.transaction() as conn:
         account = account_named(conn, account_name)
-        if role is None:
-            # a revoke names someone to take access from: a person never seen is not written down
-            found = conn.execute(select(users.c.id).where(users.c.email == email)).scalar()
-            if found is None:
-                return GrantChange(email, int(account.id), str(account.name), None, None)
-            user_id = int(found)
-        else:
-            user_id = _user_id(conn, email, now)
+        # a revoke names someone to take access from: a person never seen is not written down
+        known = _known_user_id(conn, email) if role is None else _user_id(conn, email, now)
+        if known is None:
+            return GrantChange(email, int(account.id), str(account.name), None, None)
+        user_id = known
         where = (grants.c.user_id == user_id) & (grants.c.account_id == account.id)
         previous = conn.execute(select(grants.c.role).where(where)).scalar()
         if role is None:
