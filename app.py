@@ -4,6 +4,7 @@ and ebaydash/."""
 import streamlit as st
 
 from ebaydash import ui
+from ebaydash.services.access import Removal, access_removal
 
 # A storefront drawn inline: a ":material/…:" page icon makes every browser fetch the favicon from
 # fonts.gstatic.com, telling Google of each visit; the app asks no other host for anything.
@@ -21,7 +22,24 @@ viewer = ui.signed_in_viewer()  # the demo's with EBAYDASH_AUTH=none; None befor
 if viewer is None:
     st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon=":material/login:")]).run()
 elif not viewer.has_access:
-    st.navigation([st.Page(ui.no_access_page, title="No access yet", icon=":material/lock:")]).run()
+    # someone whose grants were revoked is told so, and whom to ask: "no access yet" would send them
+    # to ask for what was taken away on purpose
+    removal: Removal | None = None
+    with ui.guard():
+        removal = access_removal(ui.context(), viewer)
+    if removal is None:
+        st.navigation([st.Page(ui.no_access_page, title="No access yet", icon=":material/lock:")]).run()
+    else:
+        shown = removal
+
+        def access_removed() -> None:
+            """The only page for a signed-in person whose every grant was revoked."""
+            st.title("Access removed")
+            st.info(shown.message, icon=":material/lock:")
+            if st.button("Sign out", key="sign_out_access_removed"):
+                ui.sign_out()
+
+        st.navigation([st.Page(access_removed, title="Access removed", icon=":material/lock:")]).run()
 else:
     # only the pages this viewer may see exist for them: a link to another one opens the default
     pages = {

@@ -3,10 +3,11 @@ the database schema (``ebaydash db upgrade|current|check``).
 
 Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
 ``recommend`` also exits 10 (scale up) and 11 (scale down); ``db check`` exits 1 when the database
-is not at this version's revision. Every command but ``db`` brings an empty or older database to
-the current revision first (unless EBAYDASH_AUTO_MIGRATE=false); those that only read or change
-what is there (``db current``, ``db check``, ``recommend``, ``accounts``, ``users``…) say that a
-SQLite database does not exist yet, rather than create it.
+is not at this version's revision; ``cluster status`` exits 3 when the balancer or a replica is
+down. Every command but ``db`` brings an empty or older database to the current revision first
+(unless EBAYDASH_AUTO_MIGRATE=false); those that only read or change what is there (``db current``,
+``db check``, ``recommend``, ``accounts``, ``users``…) say that a SQLite database does not exist
+yet, rather than create it.
 """
 
 from __future__ import annotations
@@ -755,10 +756,13 @@ def cmd_costs_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.committed else 1
 
 
-ROLLUP_ACCOUNT_HELP = (
-    "only the account with this name (as `ebaydash accounts` lists it; an id, all digits, also works "
-    "when no account has that name); repeatable; default: every account"
+#: ``--account`` of the commands that look an existing account up with
+#: :func:`ebaydash.db.access.account_named_or_numbered`.
+ACCOUNT_NAME_OR_ID_HELP = (
+    "the account with this name (as `ebaydash accounts` lists it; an id, all digits, also works "
+    "when no account has that name)"
 )
+ROLLUP_ACCOUNT_HELP = f"only {ACCOUNT_NAME_OR_ID_HELP}; repeatable; default: every account"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -944,7 +948,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     p = users_sub.add_parser("grant", help="give EMAIL a role on an account (replaces their role on it)")
     p.add_argument("email", metavar="EMAIL", help="the address the sign-in provider gives for them")
-    p.add_argument("--account", required=True, help="account name (`ebaydash accounts` lists them)")
+    p.add_argument("--account", metavar="NAME", required=True, help=ACCOUNT_NAME_OR_ID_HELP)
     p.add_argument(
         "--role",
         required=True,
@@ -955,7 +959,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_users, existing_database=True)
     p = users_sub.add_parser("revoke", help="take EMAIL's grant on an account away")
     p.add_argument("email", metavar="EMAIL", help="the address the grant was given to")
-    p.add_argument("--account", required=True, help="account name (`ebaydash accounts` lists them)")
+    p.add_argument("--account", metavar="NAME", required=True, help=ACCOUNT_NAME_OR_ID_HELP)
     p.set_defaults(handler=cmd_users, existing_database=True)
     p = users_sub.add_parser("list", help="everyone known and their grants")
     p.set_defaults(handler=cmd_users, existing_database=True)

@@ -299,6 +299,52 @@ def test_an_unknown_person_sees_only_the_no_access_page(oidc_env: Shops) -> None
     assert not at.sidebar.selectbox and not at.metric and not at.dataframe
 
 
+def test_a_revoked_person_reads_that_their_access_was_removed_and_whom_to_ask(oidc_env: Shops) -> None:
+    ctx, admin, pat = oidc_env.ctx, oidc_env.viewer(ADMIN), "pat@shop.test"
+    services.grant(ctx, admin, pat, oidc_env.mine.name, "seller")
+    services.revoke(ctx, admin, pat, oidc_env.mine.name)
+    at = signed_in(pat).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Access removed"]
+    shown = shown_text(at)
+    assert f"your access was removed: your seller role on {oidc_env.mine.name!r} was revoked" in shown
+    assert f"ask {ADMIN} (who removed it) or another admin to grant it again" in shown
+    assert "No access yet" not in shown and "no shop has been shared" not in shown
+    assert [b.label for b in at.button] == ["Sign out"]
+    assert not at.sidebar.selectbox and not at.metric and not at.dataframe
+    # the control: someone never granted anything still reads "no access yet"
+    stranger = signed_in(STRANGER).run()
+    assert [t.value for t in stranger.title] == ["No access yet"]
+    assert "removed" not in shown_text(stranger)
+
+
+def test_whom_a_revoked_person_is_told_to_ask(demo_url: str) -> None:
+    """The admin who revoked, when a person did; else EBAYDASH_ADMIN_EMAIL; else any admin. Nothing
+    for a person with a grant left, one granted again, or one never granted anything."""
+    from ebaydash.services.access import access_removal
+
+    for admin_email, ask in (("Boss@Shop.test", "boss@shop.test (the dashboard's admin)"), ("", "an admin")):
+        ctx = build_context(Settings(database_url=demo_url, admin_email=admin_email), start_sampler=False)
+        try:
+            first, second = services.accounts(ctx, OPERATOR)[:2]
+            for name in (first.name, second.name):
+                services.grant(ctx, OPERATOR, "kim@shop.test", name, "manager")
+            # by the operator (as at the shell, "cli:USER"): no address to write to
+            services.revoke(ctx, OPERATOR, "kim@shop.test", first.name)
+            assert access_removal(ctx, services.viewer_for(ctx, "kim@shop.test")) is None  # still has one
+            services.revoke(ctx, OPERATOR, "kim@shop.test", second.name)
+            removal = access_removal(ctx, services.viewer_for(ctx, "kim@shop.test"))
+            assert removal is not None
+            assert (removal.account_name, removal.role) == (second.name, "manager")  # the newest
+            assert f"ask {ask}" in removal.message and f"ask {OPERATOR.email}" not in removal.message
+            assert access_removal(ctx, services.viewer_for(ctx, "never@shop.test")) is None
+            services.grant(ctx, OPERATOR, "kim@shop.test", first.name, "seller")
+            assert access_removal(ctx, services.viewer_for(ctx, "kim@shop.test")) is None
+            services.revoke(ctx, OPERATOR, "kim@shop.test", first.name)  # for the next round's start
+        finally:
+            ctx.close()
+
+
 def test_before_sign_in_only_the_sign_in_page_shows(oidc_env: Shops) -> None:
     at = signed_in(None).run()
     assert not at.exception
@@ -362,6 +408,26 @@ def test_the_users_commands_grant_revoke_and_list(
         ("revoke", None, "seller"),
     ]
     assert all(e.actor.startswith("cli:") and e.account_name == name for e in entries)
+
+
+def test_the_users_commands_take_an_account_id_too(
+    shops: Shops, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the rollup commands do: a name first, else an id (all digits); neither is said so."""
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", shops.url)
+    other = shops.other
+    assert main(["users", "grant", "pat@shop.test", "--account", str(other.id), "--role", "seller"]) == 0
+    assert capsys.readouterr().out.strip() == f"pat@shop.test is seller of {other.name!r}."
+    assert shops.viewer("pat@shop.test").roles == {other.id: "seller"}
+    assert main(["users", "revoke", "pat@shop.test", "--account", f" {other.id} "]) == 0
+    assert capsys.readouterr().out.strip() == f"pat@shop.test is no longer seller of {other.name!r}."
+    assert shops.viewer("pat@shop.test").roles == {}
+    missing = 10**9
+    for command in (["grant", "pat@shop.test", "--role", "seller"], ["revoke", "pat@shop.test"]):
+        assert main(["users", *command, "--account", str(missing)]) == 1
+        err = capsys.readouterr().err
+        assert f"no account called '{missing}' nor with id {missing}; `ebaydash accounts` lists them" in err
+    assert shops.viewer("pat@shop.test").roles == {}
 
 
 def test_the_bootstrap_admin_is_an_admin_without_grants(demo_url: str) -> None:
@@ -471,6 +537,11 @@ def test_grants_and_the_audit_log_on_both_backends(db: Any) -> None:
         ]
     )
     assert [r.role for r in db_access.grants_of(db, "a@x.test")] == ["manager"]  # Shop Two's is gone
+    # what tells a revoked person from one never granted: the revocation's audit row
+    revoked = db_access.last_revocation(db, " A@x.test")
+    assert revoked is not None
+    assert (revoked.actor, revoked.account_name, revoked.at) == ("cli:t", "Shop Two", later)
+    assert db_access.last_revocation(db, "nobody@x.test") is None
 
 
 def test_an_install_brings_everything_sign_in_imports() -> None:

@@ -1,7 +1,8 @@
 """``ebaydash cluster start|stop|status`` and ``ebaydash autoscale`` (registered by ebaydash.cli).
 
 Exit codes as the rest of the command: 0 success, 1 a failure the message explains, 2 bad usage or
-configuration (cluster mode without Postgres and Redis, HAProxy missing).
+configuration (cluster mode without Postgres and Redis, HAProxy missing); ``cluster status`` also
+exits 3 when the cluster runs but its balancer or a replica is down (:data:`EXIT_NOT_ALL_HEALTHY`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ebaydash.errors import ConfigError
 from ebaydash.settings import Settings
+
+if TYPE_CHECKING:  # each command imports what it runs, so building the parser (--help) stays light
+    from ebaydash.cluster.supervisor import Cluster, ClusterStatus
 
 
 def _run_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -65,13 +69,62 @@ def cmd_cluster_stop(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+#: ``cluster status``: the cluster runs, but its balancer or a replica is down. 3 as in LSB's and
+#: systemd's ``status`` ("not running"), kept apart from 1 (no cluster at all, or a failure the
+#: message explains) so a monitoring script can tell a degraded cluster from a missing one.
+EXIT_NOT_ALL_HEALTHY = 3
+STATUS_EPILOG = (
+    "exit codes: 0 the balancer and every replica are up (a draining replica counts as up), "
+    f"{EXIT_NOT_ALL_HEALTHY} the cluster runs but the balancer or a replica is down (each one named "
+    "on stderr, after the full status), 1 no cluster runs from the run directory or another failure "
+    "the message explains, 2 bad usage"
+)
+
+
+def down_parts(cluster: Cluster, status: ClusterStatus) -> list[str]:
+    """What is down in ``status``, one phrase each (the balancer, then each replica whose process
+    is gone or does not answer its health check); empty when everything is up."""
+    down = []
+    if not status.haproxy_running:
+        down.append(f"the balancer (HAProxy pid {status.haproxy_pid}) is not running")
+    for r in status.replicas:
+        if r.healthy:
+            continue
+        replica = cluster.replicas.get(r.name)
+        # the status says only "not healthy": which of the two it is tells the operator whether to
+        # read the replica's log for a crash or look at a process that hangs
+        if replica is not None and replica.proc.alive():
+            why = f"pid {r.pid} runs but does not answer {r.url}/_stcore/health"
+        else:
+            why = f"its process (pid {r.pid}) is not running"
+        down.append(f"replica {r.name} is down: {why}")
+    return down
+
+
 def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.cluster.supervisor import Cluster
 
-    status = Cluster.open(_run_dir(args, settings).resolve()).status()
+    cluster = Cluster.open(_run_dir(args, settings).resolve())
+    status = cluster.status()
+    down = down_parts(cluster, status)
+    code = EXIT_NOT_ALL_HEALTHY if down else 0
     if args.json:
-        print(json.dumps(status.as_json(), indent=2))
-        return 0
+        print(json.dumps({**status.as_json(), "down": down, "exit_code": code}, indent=2))
+    else:
+        _print_status(status)
+    # after the full status, on stderr: stdout stays the status alone (and valid JSON)
+    for part in down:
+        print(f"ebaydash: {part}", file=sys.stderr)
+    if down:
+        print(
+            f"ebaydash: not all healthy ({len(down)} down); exit code {EXIT_NOT_ALL_HEALTHY}",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _print_status(status: ClusterStatus) -> None:
+    """The status for a person: the balancer's line, then one line per replica."""
     running = "running" if status.haproxy_running else "NOT running"
     print(f"Balancer {status.url} (HAProxy pid {status.haproxy_pid}, {running})")
     for r in status.replicas:
@@ -82,7 +135,6 @@ def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
             f"  {r.name}  {r.url}  pid {r.pid}  {health}, {r.state}, {rotation}, {sessions}"
             f"  metrics {r.metrics_url}"
         )
-    return 0
 
 
 def autoscale_settings(run_dir: Path, environ: Mapping[str, str]) -> Settings:
@@ -172,8 +224,16 @@ def add_parsers(sub: Any) -> None:
     start.set_defaults(handler=cmd_cluster_start)
     stop = cluster_sub.add_parser("stop", help="stop HAProxy and every replica")
     stop.set_defaults(handler=cmd_cluster_stop)
-    status = cluster_sub.add_parser("status", help="the balancer and every replica")
-    status.add_argument("--json", action="store_true")
+    status = cluster_sub.add_parser(
+        "status",
+        help=f"the balancer and every replica (exit {EXIT_NOT_ALL_HEALTHY} when one is down)",
+        description="The balancer's URL and whether it runs; every replica's URL, pid, health, "
+        "HAProxy state, rotation, sessions and metrics URL. What is down is named on stderr.",
+        epilog=STATUS_EPILOG,
+    )
+    status.add_argument(
+        "--json", action="store_true", help='machine-readable output, with "down" and "exit_code"'
+    )
     status.set_defaults(handler=cmd_cluster_status)
 
     p = sub.add_parser(

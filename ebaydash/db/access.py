@@ -123,6 +123,23 @@ def grants_of(db: Database, email: str) -> Sequence[Row[Any]]:
         return db.fetch_all("grants_of", stmt)
 
 
+def last_revocation(db: Database, email: str) -> Row[Any] | None:
+    """The newest revocation of a grant of ``email`` (its audit row: at, actor, account_name,
+    detail), or None when none of theirs was ever revoked.
+
+    The audit log is where a revocation stays: the grant's row is deleted with it, in the same
+    transaction (:func:`set_grant`), so a person whose every grant was revoked and one never
+    granted anything look alike in ``users`` and ``grants``."""
+    stmt = (
+        select(audit_log.c.at, audit_log.c.actor, audit_log.c.account_name, audit_log.c.detail)
+        .where(audit_log.c.subject == normal_email(email), audit_log.c.action == "revoke")
+        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+        .limit(1)
+    )
+    with scope.all_accounts():
+        return db.fetch_one("last_revocation", stmt)
+
+
 def record_sign_in(db: Database, email: str, now: dt.datetime, *, granted: bool) -> None:
     """Remember the person and when they last signed in; audit the sign-in."""
     email = normal_email(email)
@@ -147,10 +164,12 @@ def set_grant(
     db: Database, email: str, account_name: str, role: str | None, *, by: str, now: dt.datetime
 ) -> GrantChange:
     """Give ``email`` ``role`` on the account called ``account_name`` (``None``: revoke), and
-    audit it, in one transaction. :class:`~ebaydash.errors.NotFound` for an unknown account."""
+    audit it, in one transaction. ``account_name`` may also be the account's id, as
+    :func:`account_named_or_numbered` reads it; :class:`~ebaydash.errors.NotFound` when it names no
+    account either way."""
     email = normal_email(email)
     with scope.all_accounts(), db.transaction() as conn:
-        account = account_named(conn, account_name)
+        account = account_named_or_numbered(conn, account_name)
         # a revoke names someone to take access from: a person never seen is not written down
         known = _known_user_id(conn, email) if role is None else _user_id(conn, email, now)
         if known is None:

@@ -66,6 +66,64 @@ def sign_in(ctx: Context, email: str) -> Viewer:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """A signed-in person's access was revoked, and nothing has been granted since: what they read
+    instead of "no access yet" (:func:`access_removal`)."""
+
+    email: str
+    at: dt.datetime  # when the last grant was revoked
+    account_name: str | None
+    role: str | None  # the role revoked with it
+    ask: str  # whom to ask for access again, for a sentence: an address, or "an admin"
+
+    @property
+    def message(self) -> str:
+        """The sentence the person reads: what was revoked, when, and whom to ask."""
+        what = f"your {self.role} role on {self.account_name!r}" if self.account_name else "your role"
+        return (
+            f"You are signed in as {self.email}, but your access was removed: {what} was revoked on "
+            f"{self.at:%Y-%m-%d %H:%M} UTC. If you still need it, ask {self.ask} to grant it again; "
+            "then reload this page."
+        )
+
+
+def _looks_like_email(text: str) -> bool:
+    try:
+        return _check_email(text) == text
+    except InvalidInput:
+        return False
+
+
+@measured("access_removal")
+def access_removal(ctx: Context, viewer: Viewer) -> Removal | None:
+    """Why ``viewer`` has no access, when it is because their grants were revoked: the newest
+    revocation, and whom to ask (the admin who revoked it when that was a person signed in, else
+    ``EBAYDASH_ADMIN_EMAIL``, else any admin). None for a viewer with access or one never granted
+    anything: they read "no access yet"."""
+    if viewer.has_access:
+        return None
+    row = db_access.last_revocation(ctx.db, viewer.email)
+    if row is None:
+        return None
+    bootstrap = db_access.normal_email(ctx.settings.admin_email)
+    # only admins revoke; one at the shell is named "cli:USER", which the person cannot write to
+    if _looks_like_email(row.actor):
+        ask = f"{row.actor} (who removed it) or another admin"
+    elif bootstrap:
+        ask = f"{bootstrap} (the dashboard's admin)"
+    else:
+        ask = "an admin of this dashboard"
+    previous = json.loads(row.detail or "{}").get("previous")
+    return Removal(
+        email=viewer.email,
+        at=row.at,
+        account_name=row.account_name,
+        role=previous if isinstance(previous, str) else None,
+        ask=ask,
+    )
+
+
+@dataclass(frozen=True)
 class GrantRow:
     email: str
     account_id: int | None
@@ -88,7 +146,8 @@ class AuditEntry:
 
 
 def grant(ctx: Context, viewer: Viewer, email: str, account_name: str, role: str) -> db_access.GrantChange:
-    """Give ``email`` ``role`` on the account called ``account_name`` (replacing their role on it).
+    """Give ``email`` ``role`` on the account called ``account_name`` (replacing their role on it);
+    an id, all digits, names the account too when no account has that name.
     :class:`~ebaydash.errors.NotAllowed` unless ``viewer`` is an admin;
     :class:`~ebaydash.errors.InvalidInput` for an unknown role or a malformed email;
     :class:`~ebaydash.errors.NotFound` for an unknown account."""
@@ -99,7 +158,8 @@ def grant(ctx: Context, viewer: Viewer, email: str, account_name: str, role: str
 
 
 def revoke(ctx: Context, viewer: Viewer, email: str, account_name: str) -> db_access.GrantChange:
-    """Take ``email``'s grant on ``account_name`` away (``previous`` is None when there was none)."""
+    """Take ``email``'s grant on ``account_name`` (a name, or an id as :func:`grant` takes it) away
+    (``previous`` is None when there was none)."""
     viewer.require_admin()
     return db_access.set_grant(ctx.db, _check_email(email), account_name, None, by=viewer.email, now=_now())
 
