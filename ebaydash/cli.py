@@ -438,8 +438,6 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.context import build_context
     from ebaydash.services import access
 
-    if args.replicas is not None:
-        settings = settings.replace(replicas=args.replicas)
     if settings.redis_url is None:
         print(
             "ebaydash: note: EBAYDASH_REDIS_URL is not set, so this command cannot see the app's "
@@ -448,7 +446,9 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         )
     ctx = build_context(settings, start_sampler=False)
     try:
-        decision = services.recommendation(ctx, access.operator(), act=not args.dry_run)
+        decision = services.recommendation(
+            ctx, access.operator(), act=not args.dry_run, replicas=args.replicas
+        )
     finally:
         ctx.close()
     code = RECOMMEND_EXITS[decision.action]

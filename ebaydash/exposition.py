@@ -38,23 +38,11 @@ _lock = threading.Lock()
 _endpoint: _Endpoint | None = None
 
 
-def live_replicas(ctx: Context) -> int | None:
-    """Replicas that published a resource sample within three sampling intervals (+2 s of slack)
-    in the shared metrics; None without Redis. A replica killed outright drops out that fast."""
-    shared = ctx.recorder.shared
-    if shared is None:
-        return None
-    try:
-        samples = shared.replica_samples(max_age_s=3 * ctx.sampler.interval_s + 2.0)
-    except Exception:
-        return None
-    return len(samples) or None
-
-
 def scaling_preview(ctx: Context) -> Decision:
-    """The recommendation for the replicas that report now (``EBAYDASH_REPLICAS`` without shared
-    metrics), evaluated against the shared state without claiming or remembering anything."""
-    return services.what_if(ctx, services.Viewer.operator("metrics"), {}, replicas=live_replicas(ctx))
+    """The recommendation for the replicas running now (counted as
+    :func:`ebaydash.services.scaling.replica_count` does), evaluated against the shared state
+    without claiming or remembering anything."""
+    return services.what_if(ctx, services.Viewer.operator("metrics"), {})
 
 
 def attach(ctx: Context, *, live_sessions: Callable[[], int | None] | None = None) -> int | None:

@@ -394,7 +394,8 @@ SETTINGS: tuple[Spec, ...] = (
         "replicas",
         "1",
         Number(int, 1, 1000),
-        "Scaling: replicas running now (set by the deployment).",
+        "Scaling: replicas running now, when set (by the deployment); unset, the app replicas "
+        "reporting in the shared metrics are counted.",
     ),
     Spec(
         "export_timeout_s",
@@ -658,6 +659,9 @@ class Settings:
     admin_email: str = _default("admin_email")
     secret_key: str = _default("secret_key")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: the fields read from a variable (not their default): where a default means "not said",
+    #: as EBAYDASH_REPLICAS against the replicas that report
+    given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -735,7 +739,7 @@ class Settings:
             for k in environ
             if k.startswith(PREFIX) and k not in known and not k.startswith(TOOLING_PREFIXES)
         )
-        settings = cls(**values, extra={k: environ[k] for k in unknown})
+        settings = cls(**values, extra={k: environ[k] for k in unknown}, given=frozenset(values))
         for warning in settings.unknown_names():
             log.warning("%s", warning)
         return settings

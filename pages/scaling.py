@@ -10,10 +10,13 @@ st.title("Scaling")
 
 
 @st.fragment(run_every=ctx.settings.monitor_refresh_s)
-def live() -> None:
+def live() -> int | None:
+    """Draw the recommendation; the replicas it counted as running (None when it failed)."""
+    counted = None
     with ui.guard():
         report = services.scaling_report(ctx, viewer)
         decision = report.decision
+        counted = report.replicas_now.count
         if report.state_note:
             st.warning(report.state_note, icon="⚠️")
         tiles = st.columns(3)
@@ -23,7 +26,10 @@ def live() -> None:
         cooldown = "—" if report.state_note else f"{decision.cooldown_left_s:,.0f} s"
         tiles[2].metric("Cooldown left", cooldown, help="Unknown while the shared state cannot be read.")
         # a rule's name can be long ("stabilisation window"): a caption wraps, a tile cuts it off
-        st.caption(f"**Deciding rule:** {decision.rule.replace('_', ' ')}")
+        st.caption(
+            f"**Deciding rule:** {decision.rule.replace('_', ' ')} · "
+            f"**Replicas now:** {report.replicas_now.label}"
+        )
         show = {"scale_up": st.warning, "scale_down": st.success}.get(decision.action, st.info)
         show(decision.reason)
         st.dataframe(ui.rules_table(decision), hide_index=True, width="stretch")
@@ -51,9 +57,11 @@ def live() -> None:
             st.dataframe(ui.actions_table(report.actions), hide_index=True, width="stretch")
         else:
             st.caption("No scaling action taken yet.")
+    return counted
 
 
-live()
+# the what-if starts from the replicas the recommendation counted, not EBAYDASH_REPLICAS alone
+replicas_now = live() or ctx.settings.replicas
 
 st.subheader("What if?")
 with ui.guard():
@@ -100,7 +108,7 @@ with ui.guard():
         )
         values["min_replicas"] = more[1].number_input("Min replicas", min_value=1, value=base.min_replicas)
         values["max_replicas"] = more[2].number_input("Max replicas", min_value=1, value=base.max_replicas)
-        replicas = more[3].number_input("Replicas now", min_value=1, value=ctx.settings.replicas)
+        replicas = more[3].number_input("Replicas now", min_value=1, value=replicas_now)
         tried = st.form_submit_button("Try these values")
     if tried:
         outcome = services.what_if(ctx, viewer, values, replicas=int(replicas))

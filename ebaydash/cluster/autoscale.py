@@ -94,8 +94,11 @@ class Autoscaler:
         lost = self._reap()
         serving = self.cluster.serving()
         before = len(serving)
-        self.ctx.settings = self.ctx.settings.replace(replicas=max(before, 1))
-        decision = services.recommendation(self.ctx, services.Viewer.operator("autoscaler"), act=True)
+        # the autoscaler knows what it runs; the shared metrics may still hold replicas it
+        # stopped in the last seconds
+        decision = services.recommendation(
+            self.ctx, services.Viewer.operator("autoscaler"), act=True, replicas=max(before, 1)
+        )
         target = min(max(decision.desired_replicas, self.policy.min_replicas), self.policy.max_replicas)
         started: list[str] = []
         stopped: list[str] = []

@@ -10,7 +10,11 @@ Layout (``P`` is ``Settings.metrics_prefix``; ``S`` a bucket's start in epoch se
 - ``P:x:S``   sorted set, member ``kind|name``, score = the worst duration in microseconds
   (``ZADD GT`` keeps the largest).
 - ``P:shapes`` hash: slow-statement id → normalised SQL text.
-- ``P:replicas`` hash: replica id → JSON of its latest resource sample.
+- ``P:replicas`` hash: replica id (``host:pid``, :func:`~ebaydash.monitor.state.replica_id`) →
+  JSON of its latest resource sample (:class:`~ebaydash.monitor.resources.ResourceSample`'s fields)
+  and its ``EBAYDASH_REPLICA_NAME`` (:data:`REPLICA_NAME_FIELD`, empty when unset). Only processes
+  serving the app publish here (see :func:`~ebaydash.monitor.wiring.build_sampler`), so its fresh
+  entries are the replicas running: :func:`distinct_replicas` counts them.
 - ``P:batch:ID`` a marker that push ``ID`` was applied, so a retried push is not counted twice.
 
 Pushes run as one Lua script: atomic, and idempotent per batch id.
@@ -47,6 +51,8 @@ from ebaydash.redis_connection import (
 log = logging.getLogger(__name__)
 
 SEPARATOR = "|"
+#: The field of a published resource sample holding the replica's ``EBAYDASH_REPLICA_NAME``.
+REPLICA_NAME_FIELD = "replica_name"
 T = TypeVar("T")
 
 
@@ -238,6 +244,8 @@ class SharedMetrics:
     # -- replicas' resource samples -------------------------------------------------------------
 
     def publish_sample(self, replica: str, sample: Mapping[str, Any]) -> bool:
+        """Store ``sample`` (JSON-able, with ``at`` in epoch seconds) as ``replica``'s latest, in
+        place of its previous one. False (never raises) when Redis does not answer."""
         key = f"{self.prefix}:replicas"
 
         def send(c: Client) -> Any:
@@ -298,6 +306,29 @@ class SharedMetrics:
 
     def close(self) -> None:
         self.redis.close()
+
+
+def distinct_replicas(samples: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """One sample per replica, from ``samples`` (replica id → sample with a numeric ``at``, as
+    :meth:`SharedMetrics.replica_samples` returns them); the result keeps the ids it kept.
+
+    Samples sharing a non-empty :data:`REPLICA_NAME_FIELD` are one replica, and its newest sample
+    stands for it: a cluster slot or a pod restarted under its name gets a new pid, and the old
+    process's sample stays fresh for the freshness window, which would count it twice. A sample
+    without a name (a replica started without ``EBAYDASH_REPLICA_NAME``, or an older ebaydash)
+    is a replica of its own."""
+    out: dict[str, Mapping[str, Any]] = {}
+    named: dict[str, tuple[float, str]] = {}  # name -> (at, id) of its newest sample
+    for replica, sample in samples.items():
+        name = sample.get(REPLICA_NAME_FIELD)
+        if not isinstance(name, str) or not name:
+            out[replica] = sample
+            continue
+        # the id breaks ties, so the same samples always give the same answer
+        named[name] = max(named.get(name, (float("-inf"), "")), (float(sample["at"]), replica))
+    for _at, replica in named.values():
+        out[replica] = samples[replica]
+    return out
 
 
 def _or_error(call: Callable[[], T]) -> T | ResponseError:

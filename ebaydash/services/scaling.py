@@ -7,16 +7,18 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from ebaydash.context import Context
 from ebaydash.errors import DatabaseError, InvalidInput
 from ebaydash.monitor import scaling
+from ebaydash.monitor.shared import distinct_replicas
 from ebaydash.monitor.state import ActionRecord, ScalingStateStore, decide
 from ebaydash.services._access import for_managers
 from ebaydash.services.resources import replica_samples
+from ebaydash.settings import Settings
 from ebaydash.viewer import Viewer
 
 SCALING_WINDOW_S = 300.0
@@ -27,7 +29,44 @@ def policy(ctx: Context, viewer: Viewer) -> scaling.Policy:
     return scaling.Policy.from_settings(ctx.settings)
 
 
-def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
+@dataclass(frozen=True)
+class ReplicaCount:
+    """The replicas the engine takes as running now (``count``, at least 1) and where that number
+    came from: ``"given"`` by the caller, the ``"setting"`` EBAYDASH_REPLICAS, or the app replicas
+    ``"reporting"`` fresh samples in the shared metrics. ``label`` says it in a few words for the
+    scaling page ("3 replicas reporting", "EBAYDASH_REPLICAS=2")."""
+
+    count: int
+    source: Literal["given", "setting", "reporting"]
+    label: str
+
+
+def replica_count(
+    settings: Settings, reporting: Mapping[str, Any] | None, *, given: int | None = None
+) -> ReplicaCount:
+    """How many replicas run now, by precedence: ``given`` (``recommend --replicas``, the what-if
+    panel); then EBAYDASH_REPLICAS when it is not its default; then the number of ``reporting``
+    replicas (one entry per app replica with a fresh sample, as :func:`distinct_replicas` gives
+    them; ``None`` when metrics are not shared or Redis does not answer), when there are any; else
+    EBAYDASH_REPLICAS (its default, 1).
+
+    EBAYDASH_REPLICAS counts as set when it is in the environment (``Settings.given``), even at
+    its default. Raises InvalidInput when ``given`` is below 1."""
+    if given is not None:
+        if given < 1:
+            raise InvalidInput("Replicas must be at least 1.")
+        return ReplicaCount(given, "given", f"{given} given")
+    setting = settings.replicas
+    # set in the environment (even to 1), or given to Settings directly (a value not the default)
+    if "replicas" in settings.given or setting != Settings.replicas:
+        return ReplicaCount(setting, "setting", f"EBAYDASH_REPLICAS={setting}")
+    if reporting:
+        n = len(reporting)
+        return ReplicaCount(n, "reporting", f"{n} replica{'s' if n != 1 else ''} reporting")
+    return ReplicaCount(setting, "setting", f"EBAYDASH_REPLICAS={setting}, no replica reporting")
+
+
+def observe(ctx: Context, *, now: float | None = None, replicas: int | None = None) -> scaling.Observed:
     """What the engine judges: the last 5 minutes' page response time and requests per replica,
     and memory use — cluster-wide when metrics are shared. Real visitors only: simulated ones
     render nothing, so their fast page runs would pull the response time down. The requests per
@@ -35,15 +74,25 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     and statements, so it is load all the same. With no real page run in the window the response
     time is the simulated visitors' (there is no real latency to hide).
 
-    Shared numbers are as fresh as the newest replica report (each replica reports every few
-    seconds); with no replica reporting, as fresh as the newest recorded event. Metrics are missing
-    while Redis does not answer, and during this process's first minute when not shared.
+    The replicas running now are ``replicas`` when given, else as :func:`replica_count` finds
+    them: the app replicas reporting in the shared metrics unless EBAYDASH_REPLICAS is set. Shared
+    numbers are as fresh as the newest replica report (each replica reports every few seconds);
+    with no replica reporting, as fresh as the newest recorded event. Metrics are missing while
+    Redis does not answer, and during this process's first minute when not shared. Raises
+    InvalidInput when ``replicas`` is below 1.
     """
+    return _observe(ctx, now=now, replicas=replicas)[0]
+
+
+def _observe(
+    ctx: Context, *, now: float | None = None, replicas: int | None = None
+) -> tuple[scaling.Observed, ReplicaCount]:
     now = time.time() if now is None else now
-    replicas = ctx.settings.replicas
     window_s = ctx.settings.scale_window_s  # SCALING_WINDOW_S unless configured
     snap = ctx.recorder.snapshot(window_s, traffic="all")
-    reports = replica_samples(ctx)
+    samples = replica_samples(ctx)  # the resources page's freshness rule: one cluster-wide view
+    reports = None if samples is None else distinct_replicas(samples)
+    counted = replica_count(ctx.settings, reports, given=replicas)
     warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, window_s)
     if snap.note is not None:
         response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
@@ -55,7 +104,7 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
         if snap.scope == "cluster":
             at = max(float(s["at"]) for s in reports.values()) if reports else snap.newest_event_at
         pages = snap.pages
-        per_replica = pages.per_minute / replicas if snap.scope == "cluster" else pages.per_minute
+        per_replica = pages.per_minute / counted.count if snap.scope == "cluster" else pages.per_minute
         throughput = scaling.Reading(per_replica, at)
         real = ctx.recorder.snapshot(window_s, exact=False).pages
         timed = real if real.count else pages
@@ -67,9 +116,13 @@ def observe(ctx: Context, *, now: float | None = None) -> scaling.Observed:
     else:
         sample = ctx.sampler.latest() or ctx.sampler.sample()
         memory = scaling.Reading(sample.system_memory_percent / 100, sample.at)
-    return scaling.Observed(
-        replicas=replicas, avg_response_ms=response, throughput_per_min=throughput, memory_fraction=memory
+    observed = scaling.Observed(
+        replicas=counted.count,
+        avg_response_ms=response,
+        throughput_per_min=throughput,
+        memory_fraction=memory,
     )
+    return observed, counted
 
 
 @dataclass(frozen=True)
@@ -80,23 +133,31 @@ class ScalingReport:
     recent: pd.DataFrame  # time, recommended replicas (the stabilisation window's memory)
     actions: list[ActionRecord]
     state_note: str | None  # set when the shared state could not be used
+    replicas_now: ReplicaCount  # observed.replicas, and where the number came from
 
 
 @for_managers
 def recommendation(
-    ctx: Context, viewer: Viewer, *, act: bool = False, policy_override: scaling.Policy | None = None
+    ctx: Context,
+    viewer: Viewer,
+    *,
+    act: bool = False,
+    policy_override: scaling.Policy | None = None,
+    replicas: int | None = None,
 ) -> scaling.Decision:
     """The scaling decision for the current metrics against the shared state.
 
     ``act=True`` claims a change for this caller (``ebaydash recommend``); the pages only preview.
+    ``replicas`` (at least 1, else InvalidInput) is the count running now when the caller knows it
+    (``recommend --replicas``); without it, see :func:`replica_count`.
     """
-    return _decide(ctx, act=act, policy_used=policy_override or policy(ctx, viewer))[0]
+    used = policy_override or policy(ctx, viewer)
+    return _decide(ctx, act=act, policy_used=used, observed=observe(ctx, replicas=replicas))[0]
 
 
 def _decide(
-    ctx: Context, *, act: bool, policy_used: scaling.Policy
+    ctx: Context, *, act: bool, policy_used: scaling.Policy, observed: scaling.Observed
 ) -> tuple[scaling.Decision, scaling.State, scaling.Observed, str | None]:
-    observed = observe(ctx)
     store = ScalingStateStore(ctx.db)
     try:
         decision, state = decide(store, lambda: observed, policy_used, act=act)
@@ -125,7 +186,8 @@ def _decide(
 @for_managers
 def scaling_report(ctx: Context, viewer: Viewer) -> ScalingReport:
     used = policy(ctx, viewer)
-    decision, state, observed, note = _decide(ctx, act=False, policy_used=used)
+    observed, counted = _observe(ctx)
+    decision, state, observed, note = _decide(ctx, act=False, policy_used=used, observed=observed)
     actions: list[ActionRecord] = []
     if note is None:
         try:
@@ -145,6 +207,7 @@ def scaling_report(ctx: Context, viewer: Viewer) -> ScalingReport:
         recent=recent,
         actions=actions,
         state_note=note,
+        replicas_now=counted,
     )
 
 
