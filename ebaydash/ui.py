@@ -14,7 +14,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -46,6 +46,7 @@ from ebaydash.models import Account, MoneyKpi, Window, local_today
 from ebaydash.monitor.metrics import Snapshot
 from ebaydash.monitor.scaling import Decision, fmt
 from ebaydash.plaintext import markdown_literal, spreadsheet_safe
+from ebaydash.services.health import DatabaseOutage, database_outage, watch_database
 from ebaydash.settings import Settings
 from ebaydash.viewer import Viewer
 
@@ -74,6 +75,8 @@ CURRENCY_SYMBOLS = formatting.CURRENCY_SYMBOLS
 def _context() -> Context:
     ctx = build_context(Settings.from_env(os.environ))
     exposition.attach(ctx, live_sessions=_live_sessions)  # /metrics when EBAYDASH_METRICS_PORT is set
+    # before the first statement, so an outage met by any page (or the cache) is known to all
+    watch_database(ctx)
     return ctx
 
 
@@ -160,6 +163,28 @@ def banner_text(exc: EbaydashError) -> str:
 
 def error_banner(exc: EbaydashError) -> None:
     st.error(banner_text(exc), icon="⚠️")
+
+
+def cached_figures_text(outage: DatabaseOutage, as_of: dt.datetime, tz: str) -> str:
+    """:func:`cached_figures_banner`'s text: the other pages' banner for the same error, then
+    since when the database cannot be used (when known) and that the figures are the cache's."""
+    moment = "%Y-%m-%d %H:%M:%S %Z"  # as the page's "Data as of" line
+    since = ""
+    if outage.since is not None:
+        since = f"Unavailable since {formatting.epoch_time(outage.since, tz, moment)}. "
+    return (
+        f"{banner_text(outage.error)}\n\n{since}The figures below are from the cache, as of "
+        f"{formatting.local_time(as_of, tz, moment)}: changes made after that are not in them."
+    )
+
+
+def cached_figures_banner(ctx: Context, as_of: dt.datetime, tz: str) -> None:
+    """Over figures a page got although the database cannot be used (so from the cache): the
+    banner the pages that need the database stop with, saying whose figures these are. Nothing
+    while the database answers. Asks the database nothing (see :func:`database_outage`)."""
+    outage = database_outage(ctx)
+    if outage is not None:
+        st.error(cached_figures_text(outage, as_of, tz), icon="⚠️")
 
 
 # Set by _stop_with for this script run: its st.stop() ends the run because of a failure.
@@ -705,13 +730,25 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def download_csv(frame: pd.DataFrame, file_name: str, *, label: str = "Download CSV", key: str) -> None:
+def download_csv(
+    frame: pd.DataFrame,
+    file_name: str,
+    *,
+    label: str = "Download CSV",
+    key: str,
+    money_columns: Sequence[str] = (),
+) -> None:
     """A download button for ``frame`` as UTF-8 CSV, its text cells spreadsheet-safe: what the
-    table's own toolbar download would give, without formulas taken from imported files."""
+    table's own toolbar download would give, without formulas taken from imported files.
+    ``money_columns`` (amounts kept as numbers for the table's sorting) are written with their
+    two decimals, as a number a spreadsheet reads (``18.10``, not ``18.1``)."""
+    safe = csv_safe_frame(frame)
+    for column in money_columns:
+        safe[column] = safe[column].map("{:.2f}".format)
     st.download_button(
         label,
         # small tables (a ranking, an order's lines): made now, not deferred like the orders export
-        data=csv_safe_frame(frame).to_csv(index=False).encode("utf-8"),
+        data=safe.to_csv(index=False).encode("utf-8"),
         file_name=file_name,
         mime="text/csv",
         on_click="ignore",
@@ -998,7 +1035,8 @@ def clock_time(epoch_s: float) -> str:
 
 
 def actions_table(actions: list[Any]) -> Any:
-    """The scaling actions as rows for ``st.dataframe``, times on the viewer's clock."""
+    """The scaling actions as rows for ``st.dataframe``, times on the viewer's clock; the reason,
+    the longest text, last (see :func:`actions_history`)."""
     tz = viewer_timezone()
     return [
         {
@@ -1006,11 +1044,37 @@ def actions_table(actions: list[Any]) -> Any:
             "Action": a.action.replace("_", " "),
             "Replicas": f"{a.from_replicas} → {a.to_replicas}",
             "Rule": a.rule.replace("_", " "),
-            "Reason": a.reason,
             "By": a.actor,
+            "Reason": a.reason,
         }
         for a in actions
     ]
+
+
+# Sized to their text, the history's columns ran ~250 px past a 1400 px window: "By" out of sight,
+# every reason cut. Set widths that add up to the page's ~920 px instead, with the text wrapped in
+# them: st.dataframe wraps cells only in rows taller than 4rem (64 px), and three lines of the 400 px
+# of "large" hold the reasons the rules engine and the autoscaler write (up to ~180 characters).
+ACTIONS_ROW_PX = 72
+ACTIONS_COLUMNS: dict[str, Any] = {
+    "When": st.column_config.TextColumn(width=100),  # the date over the time
+    "Action": st.column_config.TextColumn(width=90),
+    "Replicas": st.column_config.TextColumn(width="small"),
+    "Rule": st.column_config.TextColumn(width=110),
+    "By": st.column_config.TextColumn(width=150),
+    "Reason": st.column_config.TextColumn(width="large"),
+}
+
+
+def actions_history(actions: list[Any]) -> None:
+    """The scaling actions as a table that fits the page at 1400 px, every text wrapped whole."""
+    st.dataframe(
+        actions_table(actions),
+        hide_index=True,
+        width="stretch",
+        row_height=ACTIONS_ROW_PX,
+        column_config=ACTIONS_COLUMNS,
+    )
 
 
 def _rounded_ms(value: float) -> float | None:

@@ -15,6 +15,8 @@ st.caption(f"{chosen.period_label}: {ui.window_caption(chosen.window, account.ti
 
 with ui.guard():
     view = services.overview(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
+    # figures in hand while the database is down came from the cache: say so, as other pages would
+    ui.cached_figures_banner(ctx, view.kpis.as_of, account.timezone)
     k, cur, help_ = view.kpis, view.kpis.currency, services.FIGURES
     # more refunds or cancellations is bad news: their increase shows red ("inverse")
     tiles: list[tuple[str, ui.Tile]] = [
@@ -84,18 +86,26 @@ with ui.guard():
                     "SKU": [p.sku for p in products],
                     "Title": [p.title for p in products],
                     "Units": [p.units for p in products],
-                    "Revenue": [ui.money(p.revenue, cur) for p in products],
+                    # numbers shown as money: a click on the header sorts them by value, not as text
+                    "Revenue": [float(p.revenue) for p in products],
                     "Orders": [p.orders for p in products],
                 }
             )
             ui.dataframe(
-                tab, ranking, now=full, column_config={"Title": st.column_config.TextColumn(width="medium")}
+                tab,
+                ranking,
+                now=full,
+                column_config={
+                    "Title": st.column_config.TextColumn(width="medium"),
+                    "Revenue": ui.money_column("Revenue", cur),
+                },
             )
             with tab:
                 ui.download_csv(
                     ranking,
                     f"top-products-by-{ranked_by}-{ui.file_name_part(account.ebay_user_id)}.csv",
                     key=f"top_products_csv_{ranked_by}",
+                    money_columns=["Revenue"],
                 )
     with right:
         st.subheader("Top buyers", help=help_["Top buyers"])
@@ -104,12 +114,15 @@ with ui.guard():
                 {
                     "Buyer": [b.username for b in view.top_buyers],
                     "Orders": [b.orders for b in view.top_buyers],
-                    "Revenue": [ui.money(b.revenue, cur) for b in view.top_buyers],
+                    "Revenue": [float(b.revenue) for b in view.top_buyers],
                 }
             )
-            ui.dataframe(st, buyers, now=full)
+            ui.dataframe(st, buyers, now=full, column_config={"Revenue": ui.money_column("Revenue", cur)})
             ui.download_csv(
-                buyers, f"top-buyers-{ui.file_name_part(account.ebay_user_id)}.csv", key="top_buyers_csv"
+                buyers,
+                f"top-buyers-{ui.file_name_part(account.ebay_user_id)}.csv",
+                key="top_buyers_csv",
+                money_columns=["Revenue"],
             )
         else:
             st.caption("No buyers in this period.")

@@ -54,7 +54,7 @@ def live() -> int | None:
             ui.over_time(chart, ui.count_axis(recent["Recommended replicas"].max()))
             st.plotly_chart(chart, width="stretch", key="chart_recommendations")
         if report.actions:
-            st.dataframe(ui.actions_table(report.actions), hide_index=True, width="stretch")
+            ui.actions_history(report.actions)
         else:
             st.caption("No scaling action taken yet.")
     return counted

@@ -11,6 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from ebaydash import services
 from ebaydash.context import build_context
+from ebaydash.db import queries
+from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import Window
 from ebaydash.settings import Settings
 from tests.conftest import OPERATOR
@@ -87,5 +89,75 @@ def test_a_new_accounts_zone_starts_as_the_browsers(server: tuple[str, Settings]
         expect(zone).to_match_aria_snapshot(
             '- combobox "Time zone of the Seller Hub dates": Asia/Tokyo', timeout=10_000
         )
+    finally:
+        context.close()
+
+
+# What the rules engine, `ebaydash recommend` and the autoscaler write, at their longest.
+SCALING_ACTIONS = [
+    (
+        "scale_up",
+        2,
+        3,
+        "avg_response_ms",
+        "Average response time 4,500 ms is above 3,000 ms: add replicas (2 → 3) (scale-up wins over "
+        "requests per minute per replica being low).",
+        "ebaydash-7c9f8d6b5-x2k4p:48213",
+    ),
+    (
+        "replica_started",
+        2,
+        3,
+        "autoscale",
+        "Started r3 at http://127.0.0.1:40123 and put it into HAProxy's rotation in 2.4 s (scale up 2 → 3).",
+        "autoscale ebaydash-host-7f9c2d:123456",
+    ),
+    (
+        "replica_stopped",
+        3,
+        2,
+        "autoscale",
+        "Drained r2 for 120.0 s and stopped it with 3 sessions still open at the drain timeout (120 s); "
+        "they reconnect to the other replicas (scale down 3 → 2).",
+        "autoscale ebaydash-host-7f9c2d:123456",
+    ),
+]
+
+
+def test_the_scaling_history_fits_a_1400_px_window(server: tuple[str, Settings], browser: Browser) -> None:
+    """Its columns sized to their text ran past the page at 1400 px: "By" hidden to the right,
+    every reason cut (seen in a browser)."""
+    base, settings = server
+    db = Database(make_engine(settings), timeout_ms=5000)
+    try:
+        for n, (action, before, after, rule, reason, actor) in enumerate(SCALING_ACTIONS):
+            values = {
+                "at": dt.datetime.now(dt.UTC).timestamp() - 600 + 60 * n,
+                "action": action,
+                "from_replicas": before,
+                "to_replicas": after,
+                "rule": rule,
+                "reason": reason,
+                "actor": actor,
+            }
+            queries.scaling_action_insert(db, "default", values)
+    finally:
+        db.dispose()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/scaling")
+        # the grid draws on a canvas; its headers are also in a table for screen readers
+        history = page.locator('[data-testid="stDataFrame"]').filter(
+            has=page.locator("th", has_text="Reason")
+        )
+        scroller = history.locator(".dvn-scroller")
+        expect(scroller).to_be_attached(timeout=30_000)
+        headers = [h.strip() for h in history.locator("th").all_text_contents()]
+        assert headers == ["When", "Action", "Replicas", "Rule", "By", "Reason"]
+        page.wait_for_timeout(1000)  # the grid measures its columns once its fonts are in
+        widths = scroller.evaluate("e => ({shown: e.clientWidth, needed: e.scrollWidth})")
+        assert widths["shown"] > 800, widths  # the page's width at 1400 px, not a collapsed grid
+        assert widths["needed"] <= widths["shown"], widths
     finally:
         context.close()
