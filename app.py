@@ -1,6 +1,8 @@
 """ebaydash entry point: who is looking, and the pages they may see. Everything else lives in pages/
 and ebaydash/."""
 
+import functools
+
 import streamlit as st
 
 from ebaydash import ui
@@ -30,16 +32,10 @@ elif not viewer.has_access:
     if removal is None:
         st.navigation([st.Page(ui.no_access_page, title="No access yet", icon=":material/lock:")]).run()
     else:
-        shown = removal
-
-        def access_removed() -> None:
-            """The only page for a signed-in person whose every grant was revoked."""
-            st.title("Access removed")
-            st.info(shown.message, icon=":material/lock:")
-            if st.button("Sign out", key="sign_out_access_removed"):
-                ui.sign_out()
-
-        st.navigation([st.Page(access_removed, title="Access removed", icon=":material/lock:")]).run()
+        page = functools.partial(ui.access_removed_page, removal.message)
+        st.navigation(
+            [st.Page(page, title="Access removed", icon=":material/lock:", url_path="access-removed")]
+        ).run()
 else:
     # only the pages this viewer may see exist for them: a link to another one opens the default
     pages = {

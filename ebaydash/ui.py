@@ -322,10 +322,19 @@ def no_access_page() -> None:
     st.title("No access yet")
     st.info(
         f"You are signed in as {email}, but no shop has been shared with you yet. "
-        "Ask a manager to grant you access; then reload this page.",
+        "Ask an admin of this dashboard to grant you access; then reload this page.",
         icon=":material/lock:",
     )
     if st.button("Sign out", key="sign_out_no_access"):
+        sign_out()
+
+
+def access_removed_page(message: str) -> None:
+    """The only page for a signed-in person whose every grant was revoked: ``message`` says since
+    when and whom to ask (:func:`ebaydash.services.access.access_removal`)."""
+    st.title("Access removed")
+    st.info(message, icon=":material/lock:")
+    if st.button("Sign out", key="sign_out_access_removed"):
         sign_out()
 
 

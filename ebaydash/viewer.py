@@ -28,7 +28,7 @@ Role = Literal["seller", "manager", "admin"]
 ROLES: tuple[Role, ...] = ("seller", "manager", "admin")  # lowest first
 
 #: The one message for a forged or foreign account id: the same whether or not it exists.
-NOT_YOUR_ACCOUNT = "You have no access to this account. Ask a manager to grant it to you."
+NOT_YOUR_ACCOUNT = "You have no access to this account. Ask an admin of this dashboard to grant it to you."
 NOT_A_MANAGER = "The system pages are for managers. Ask an admin if you need them."
 NOT_AN_ADMIN = "Only an admin may see and change who has access."
 

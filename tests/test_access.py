@@ -295,7 +295,7 @@ def test_an_unknown_person_sees_only_the_no_access_page(oidc_env: Shops) -> None
     at = signed_in(STRANGER).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["No access yet"]
-    assert "Ask a manager" in shown_text(at)
+    assert "Ask an admin" in shown_text(at)
     assert not at.sidebar.selectbox and not at.metric and not at.dataframe
 
 
