@@ -604,6 +604,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             skip_invalid=args.skip_invalid,
             progress=progress,
         )
+        created_zone = None
+        if report.account_created and report.account_id is not None:
+            # the zone as stored: an order import's report names it, a money import's does not
+            created_zone = services.account(ctx, access.operator(), report.account_id, fresh=True).timezone
         if shared and report.account_id is not None:
             from ebaydash.services import sellers
 
@@ -618,7 +622,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if report.account_created:
         print(
             f"Created the account {report.account_name!r} (it did not exist): "
-            f"{report.currency or 'USD'}, {report.marketplace or 'EBAY_US'}."
+            f"{report.currency or 'USD'}, {report.marketplace or 'EBAY_US'}, time zone {created_zone}."
         )
     print(report.summary_text(skip_hint="run the same command with --skip-invalid"))
     counts = " + ".join(f"{n:,} {label}" for label, n in report.counts().items() if n)
@@ -844,8 +848,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timezone",
         default=None,
-        help="zone of the Seller Hub dates, e.g. America/New_York (default: the account's, else "
-        "EBAYDASH_TIMEZONE)",
+        help="zone of the Seller Hub dates, e.g. America/New_York; a new account is created in it. "
+        "Without it: an existing account's zone, else the zone of the eBay site the files come from "
+        "(e.g. Europe/Berlin for ebay.de), else EBAYDASH_TIMEZONE",
     )
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid orders and list the invalid ones"

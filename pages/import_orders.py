@@ -58,6 +58,12 @@ with ui.guard():
         "Import into", targets, index=0 if existing else 1, horizontal=True, disabled=not existing
     )
     zones = services.timezones()
+    # the choice that names no zone: the import then gives a new account the zone of its files'
+    # eBay site (their dates are that site's local time), else the browser's (a seller's files are
+    # most likely in their own local time), else the EBAYDASH_TIMEZONE setting's
+    browser = ui.browser_timezone()
+    fallback = browser if browser in zones else ctx.settings.timezone
+    from_site = f"From the files' eBay site (else {fallback})"
     if existing and target == targets[0]:
         ids = [a.id for a in existing]
         current = st.session_state.get("account_id")
@@ -69,24 +75,33 @@ with ui.guard():
             key="import_account",
         )
         account = next(a for a in existing if a.id == chosen)
-        account_name, zone_default = account.name, account.timezone
+        account_name, zone_choices, zone_default = account.name, zones, account.timezone
+        zone_help = "The account's own zone is the default: its days follow it."
         st.caption(f"Currency {ui.md(account.currency)}; orders in another currency are refused.")
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
-        # Seller Hub writes the seller's local times: the browser's zone is the best first guess
-        browser = ui.browser_timezone()
-        zone_default = browser if browser in zones else ctx.settings.timezone
+        zone_choices, zone_default = [from_site, *zones], from_site
+        zone_help = (
+            f"The new account keeps the zone chosen here, and its days follow it. “{from_site}” takes "
+            f"the zone of the site the files say they come from, or {fallback} (your browser's, else "
+            "the EBAYDASH_TIMEZONE setting) when they do not say it."
+        )
         st.caption(
             "The account takes its currency and eBay site from the seller's side of the files (the "
             "report's money and language, the API's listing site) and its eBay seller id from the files."
         )
-    timezone = st.selectbox(
+    picked = st.selectbox(
         "Time zone of the Seller Hub dates",
-        zones,
-        index=zones.index(zone_default) if zone_default in zones else 0,
+        zone_choices,
+        index=zone_choices.index(zone_default) if zone_default in zone_choices else 0,
         key=f"import_zone_{account_name}",
-        help="Seller Hub writes dates in your local time without saying which; JSON dates are UTC.",
+        help=(
+            "Seller Hub reports give their dates in the local time of their eBay site without saying "
+            "which (ebay.com: Pacific time, ebay.co.uk: UK time, ebay.de: German time); JSON dates are "
+            "UTC. " + zone_help
+        ),
     )
+    timezone = None if picked == from_site else picked
     skip_invalid = st.checkbox(
         "Skip invalid orders (import the valid ones and list the others)", key="import_skip"
     )
@@ -104,6 +119,7 @@ with ui.guard():
             files,
             account_name=account_name,
             timezone=timezone,
+            fallback_timezone=fallback,
             skip_invalid=skip_invalid,
             progress=show_progress,
         )

@@ -73,9 +73,11 @@ def test_a_deep_link_as_the_first_request_still_gets_the_whole_app(
         expect(sidebar.get_by_role("link", name="Overview")).to_be_visible()
 
 
-def test_a_new_accounts_zone_starts_as_the_browsers(server: tuple[str, Settings], browser: Browser) -> None:
-    """Seller Hub's dates are the seller's local times: the import page's zone for a new account
-    starts as the browser's, not UTC (an existing account keeps its own)."""
+def test_a_new_accounts_zone_falls_back_to_the_browsers(
+    server: tuple[str, Settings], browser: Browser
+) -> None:
+    """A new account's zone is its files' eBay site's; for files that do not say their site, the
+    import page falls back to the browser's zone (the seller's local time), not UTC."""
     base, _settings = server
     context = browser.new_context(timezone_id="Asia/Tokyo")
     try:
@@ -87,7 +89,8 @@ def test_a_new_accounts_zone_starts_as_the_browsers(server: tuple[str, Settings]
         expect(main.get_by_text("Time zone of the Seller Hub dates")).to_be_visible(timeout=10_000)
         zone = main.get_by_role("combobox", name="Time zone of the Seller Hub dates")
         expect(zone).to_match_aria_snapshot(
-            '- combobox "Time zone of the Seller Hub dates": Asia/Tokyo', timeout=10_000
+            '- combobox "Time zone of the Seller Hub dates": "From the files\' eBay site (else Asia/Tokyo)"',
+            timeout=10_000,
         )
     finally:
         context.close()

@@ -453,3 +453,17 @@ def test_db_upgrade_still_creates_the_database_and_then_the_others_read_it(
     assert path.exists()
     assert cli.main(["db", "check"]) == 0
     assert "the current one" in capsys.readouterr().out
+
+
+def test_the_import_timezone_help_says_which_zone_applies_in_order() -> None:
+    parser = subcommands(cli.build_parser())[("import",)]
+    [option] = [" ".join(str(a.help).split()) for a in parser._actions if a.dest == "timezone"]
+    # the option, else the existing account's zone, else the files' eBay site's, else the setting
+    order = (
+        "a new account is created in it",
+        "an existing account's zone",
+        "the eBay site the files come from",
+        "EBAYDASH_TIMEZONE",
+    )
+    assert [words for words in order if words in option] == list(order), option
+    assert sorted(order, key=option.index) == list(order), option

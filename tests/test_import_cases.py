@@ -11,6 +11,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -112,9 +113,13 @@ def test_german_report_dates_and_currency(
     assert code == 0, out
     rows = stored(fresh)
     assert {r["currency"] for r in rows.values()} == {"EUR"}
-    assert rows["11-55555-00001"]["order_date"].date().isoformat() == "2025-12-10"
-    assert rows["11-55555-00002"]["order_date"].date().isoformat() == "2026-03-03"
-    assert (account(fresh)["currency"], account(fresh)["marketplace"]) == ("EUR", "EBAY_DE")
+    shop = account(fresh)
+    assert (shop["currency"], shop["marketplace"], shop["timezone"]) == ("EUR", "EBAY_DE", "Europe/Berlin")
+    # the report's days are ebay.de's, so the account's: stored in UTC, midnight in Berlin is the
+    # day before (23:00 UTC in winter), and the day the seller sees is the local one
+    zone = ZoneInfo(shop["timezone"])
+    assert rows["11-55555-00001"]["order_date"].astimezone(zone).date().isoformat() == "2025-12-10"
+    assert rows["11-55555-00002"]["order_date"].astimezone(zone).date().isoformat() == "2026-03-03"
 
 
 def test_an_unescaped_quote_is_named_with_its_line_and_column_and_nothing_is_imported(

@@ -14,6 +14,7 @@ from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import orders
 from ebaydash.settings import Settings
+from tests.conftest import ROOT
 from tests.test_importers import FIXTURES
 
 
@@ -37,7 +38,11 @@ def test_import_creates_the_account_and_says_so(
     files = [str(FIXTURES / "getorders_page1.json"), str(FIXTURES / "getorders_page2.json")]
     assert main(["import", *files, "--account", "Retro Records"]) == 0
     out = capsys.readouterr().out
-    assert "Created the account 'Retro Records'" in out
+    # the listing site's zone: ebay.com shows Pacific time
+    assert (
+        "Created the account 'Retro Records' (it did not exist): USD, EBAY_US, time zone America/Los_Angeles."
+        in out
+    )
     assert "6 new, 0 updated, 0 unchanged" in out
     assert "6 imported = 6 of 6 in the files" in out
     assert order_count(database) == 6
@@ -108,3 +113,15 @@ def test_a_file_that_is_not_ebays_gets_no_empty_tally(
     out = capsys.readouterr().out
     assert "notes.txt" in out and "0 of 0" not in out  # the reason, not "Orders: 0 = 0 of 0"
     assert order_count(database) == 0
+
+
+def test_the_created_line_names_the_zone_a_money_import_gave_the_account(
+    database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a money import's report does not name the new account's zone: the line says the one stored
+    monkeypatch.setenv("EBAYDASH_TIMEZONE", "Asia/Kolkata")
+    report = ROOT / "tests" / "fixtures" / "money" / "transaction_report_us.csv"
+    assert main(["import", str(report), "--account", "Payouts"]) == 0
+    out = capsys.readouterr().out
+    assert "Created the account 'Payouts' (it did not exist):" in out
+    assert ", time zone Asia/Kolkata." in out

@@ -4,6 +4,7 @@ file shows its problems, not a traceback."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import accounts, orders
 from ebaydash.settings import Settings
+from tests.conftest import ROOT
 from tests.test_app import app, demo_env  # noqa: F401  (fixture)
 from tests.test_importers import FIXTURES
 
@@ -179,3 +181,80 @@ def test_an_empty_file_is_said_in_one_sentence(demo_env: Settings) -> None:  # n
     assert not at.exception
     [message] = at.error
     assert message.value == "Nothing was imported: empty.csv cannot be imported — the file is empty."
+
+
+# -- the time zone of a new account ---------------------------------------------------------------
+
+GERMAN_REPORT = ROOT / "tests" / "fixtures" / "import_cases" / "07-ebay-de-report.csv"
+FROM_SITE = "From the files' eBay site"
+
+
+def import_german_report(at: AppTest, account_name: str, zone: str | None = None) -> None:
+    """Upload the ebay.de report into a new account; ``zone`` picked on the page, or the default."""
+    uploader(at).set_value(("bestellungen.csv", GERMAN_REPORT.read_bytes(), "text/csv"))
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value(account_name).run()
+    picker = at.selectbox(key=f"import_zone_{account_name}")
+    # the default, nothing named; the zone it falls back to is said (AppTest has no browser zone)
+    assert picker.options[0] == picker.value == f"{FROM_SITE} (else UTC)"
+    if zone is not None:
+        picker.set_value(zone).run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def zone_and_dates(settings: Settings, account_name: str) -> tuple[str, dict[str, dt.datetime]]:
+    db = Database(make_engine(settings), timeout_ms=5000)
+    with db.connect() as conn:
+        account_id, zone = conn.execute(
+            select(accounts.c.id, accounts.c.timezone).where(accounts.c.name == account_name)
+        ).one()
+        rows = conn.execute(
+            select(orders.c.ebay_order_id, orders.c.order_date).where(orders.c.account_id == account_id)
+        ).all()
+    db.dispose()
+    return zone, {r.ebay_order_id: r.order_date for r in rows}
+
+
+def test_a_new_account_takes_the_zone_of_its_files_ebay_site_by_default(demo_env: Settings) -> None:  # noqa: F811
+    at = open_import_page()
+    import_german_report(at, "Kiefer")
+    assert "Time zone of the new account: Europe/Berlin, from ebay.de." in at.success[0].value
+    zone, dates = zone_and_dates(demo_env, "Kiefer")
+    assert zone == "Europe/Berlin"
+    # "10-Dez-25" and "03-Mär-26" are midnight in Berlin, winter time (UTC+1)
+    assert dates == {
+        "11-55555-00001": dt.datetime(2025, 12, 9, 23, 0, tzinfo=dt.UTC),
+        "11-55555-00002": dt.datetime(2026, 3, 2, 23, 0, tzinfo=dt.UTC),
+    }
+
+
+def test_a_zone_chosen_on_the_page_wins_over_the_files_site(demo_env: Settings) -> None:  # noqa: F811
+    at = open_import_page()
+    import_german_report(at, "Kiefer NY", zone="America/New_York")
+    success = html.unescape(at.success[0].value)  # the page escapes the "_" of markdown
+    assert "Time zone of the new account: America/New_York, as chosen for this import." in success
+    zone, dates = zone_and_dates(demo_env, "Kiefer NY")
+    assert zone == "America/New_York"
+    # midnight in New York, winter time (UTC-5)
+    assert dates == {
+        "11-55555-00001": dt.datetime(2025, 12, 10, 5, 0, tzinfo=dt.UTC),
+        "11-55555-00002": dt.datetime(2026, 3, 3, 5, 0, tzinfo=dt.UTC),
+    }
+
+
+def test_an_existing_accounts_own_zone_stays_the_pickers_default(demo_env: Settings) -> None:  # noqa: F811
+    at = open_import_page()
+    assert at.radio[0].value == "An existing account"
+    chosen = at.selectbox(key="import_account")
+    db = Database(make_engine(demo_env), timeout_ms=5000)
+    with db.connect() as conn:
+        name, zone = conn.execute(
+            select(accounts.c.name, accounts.c.timezone).where(accounts.c.id == chosen.value)
+        ).one()
+    db.dispose()
+    picker = at.selectbox(key=f"import_zone_{name}")
+    assert picker.value == zone
+    # an existing account keeps its zone: nothing to guess
+    assert not any(o.startswith(FROM_SITE) for o in picker.options)

@@ -159,6 +159,15 @@ def account_marketplace(files: Sequence[ParsedFile], currency: str | None) -> st
     return locales.site_for(currency, None) or "EBAY_US"
 
 
+def told_site(files: Sequence[ParsedFile], marketplace: str) -> locales.Site | None:
+    """The new account's site (``marketplace``, from :func:`account_marketplace`) when a file says
+    it comes from there — a report's money or headings, the API's listing site — and the site is
+    in :data:`~ebaydash.importers.locales.SITES`; ``None`` when the site was only assumed."""
+    if not any(parsed.readable and parsed.marketplace == marketplace for parsed in files):
+        return None
+    return locales.SITES.get(marketplace)
+
+
 def seller_warnings(seller_ids: set[str], ebay_user_id: str | None) -> list[str]:
     """Orders that name another eBay seller than the account's: likely the wrong account chosen.
     For a new account (``ebay_user_id`` None, nobody's yet): files that name several sellers.

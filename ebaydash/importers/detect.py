@@ -8,7 +8,7 @@ and tests.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -78,7 +78,7 @@ class FileScan:
     def bytes_read(self) -> int:
         return self._source.bytes_read if self._source is not None else 0
 
-    def __iter__(self) -> Iterator[Item]:
+    def __iter__(self) -> Generator[Item, None, None]:  # close() ends a reading early
         info = self.info
         if self.max_bytes is not None and self.size is not None and self.size > self.max_bytes:
             self._unreadable(

@@ -8,35 +8,54 @@
 - :data:`CURRENCY_SYMBOLS`: the symbols sellers see on eBay's sites (``$``, ``£``, ``€``, ``A$``,
   ``CA$``, ``CHF`` …), each naming one currency; eBay's own spellings (``AU $``, ``C $``, ``US $``)
   are added, as CLDR does not have them.
-- :data:`SITES`: eBay marketplace ids with their locale and currency.
+- :data:`SITES`: eBay marketplace ids with their locale, home time zone and address; the currency
+  is CLDR's for the locale's territory (:func:`site_currency`).
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
+from dataclasses import dataclass
 
 from babel import Locale
 from babel.dates import get_month_names
 from babel.numbers import get_currency_symbol, get_decimal_symbol, get_territory_currencies
 
-# eBay marketplace id -> the locale of its site. The currency is CLDR's for the territory.
-SITE_LOCALES: dict[str, str] = {
-    "EBAY_US": "en_US",
-    "EBAY_MOTORS_US": "en_US",
-    "EBAY_GB": "en_GB",
-    "EBAY_AU": "en_AU",
-    "EBAY_CA": "en_CA",
-    "EBAY_IE": "en_IE",
-    "EBAY_DE": "de_DE",
-    "EBAY_AT": "de_AT",
-    "EBAY_CH": "de_CH",
-    "EBAY_FR": "fr_FR",
-    "EBAY_BE": "fr_BE",
-    "EBAY_IT": "it_IT",
-    "EBAY_ES": "es_ES",
-    "EBAY_NL": "nl_NL",
-    "EBAY_PL": "pl_PL",
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One eBay site: the locale its pages and reports are written in, its address, and the zone of
+    the times it shows.
+
+    ``zone`` is the site's home time, an IANA tz database name: the country's zone; for Australia
+    and Canada, which span several, that of their largest city (Sydney, Toronto); for ebay.com,
+    Pacific time, eBay's "official time", in which the US site shows and reports its times. A new
+    account created from a site's files takes it (:mod:`ebaydash.services.imports`).
+    """
+
+    locale: str
+    zone: str
+    domain: str
+
+
+# eBay marketplace id (Sell APIs' MarketplaceIdEnum) -> its site.
+SITES: dict[str, Site] = {
+    "EBAY_US": Site("en_US", "America/Los_Angeles", "ebay.com"),
+    "EBAY_MOTORS_US": Site("en_US", "America/Los_Angeles", "ebay.com"),
+    "EBAY_GB": Site("en_GB", "Europe/London", "ebay.co.uk"),
+    "EBAY_AU": Site("en_AU", "Australia/Sydney", "ebay.com.au"),
+    "EBAY_CA": Site("en_CA", "America/Toronto", "ebay.ca"),
+    "EBAY_IE": Site("en_IE", "Europe/Dublin", "ebay.ie"),
+    "EBAY_DE": Site("de_DE", "Europe/Berlin", "ebay.de"),
+    "EBAY_AT": Site("de_AT", "Europe/Vienna", "ebay.at"),
+    "EBAY_CH": Site("de_CH", "Europe/Zurich", "ebay.ch"),
+    "EBAY_FR": Site("fr_FR", "Europe/Paris", "ebay.fr"),
+    "EBAY_BE": Site("fr_BE", "Europe/Brussels", "ebay.be"),
+    "EBAY_IT": Site("it_IT", "Europe/Rome", "ebay.it"),
+    "EBAY_ES": Site("es_ES", "Europe/Madrid", "ebay.es"),
+    "EBAY_NL": Site("nl_NL", "Europe/Amsterdam", "ebay.nl"),
+    "EBAY_PL": Site("pl_PL", "Europe/Warsaw", "ebay.pl"),
 }
 # the languages of the report headers we recognise (see seller_hub.HEADERS)
 LANGUAGES = ("en", "de", "fr", "it", "es")
@@ -89,10 +108,10 @@ def decimal_mark(locale: str) -> str:
 @functools.cache
 def site_currency(marketplace: str) -> str | None:
     """The currency of an eBay site, e.g. ``EBAY_AU`` → ``AUD``; ``None`` for an unknown site."""
-    locale = SITE_LOCALES.get(marketplace)
-    if locale is None:
+    site = SITES.get(marketplace)
+    if site is None:
         return None
-    territory = Locale.parse(locale).territory
+    territory = Locale.parse(site.locale).territory
     found = get_territory_currencies(territory) if territory else []
     return found[0] if found else None
 
@@ -102,11 +121,9 @@ def site_for(currency: str | None, language: str | None) -> str | None:
     German is ``EBAY_DE``, ``GBP`` is ``EBAY_GB``, ``USD`` is ``EBAY_US``. ``None`` when unsure."""
     if currency is None:
         return None
-    candidates = [
-        site for site in SITE_LOCALES if site != "EBAY_MOTORS_US" and site_currency(site) == currency
-    ]
+    candidates = [site for site in SITES if site != "EBAY_MOTORS_US" and site_currency(site) == currency]
     if language is not None:
-        same_language = [s for s in candidates if SITE_LOCALES[s].split("_")[0] == language]
+        same_language = [s for s in candidates if SITES[s].locale.split("_")[0] == language]
         candidates = same_language or candidates
     return candidates[0] if candidates else None
 

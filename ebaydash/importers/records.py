@@ -76,7 +76,9 @@ class ParsedFile:
     declared_total: int | None = None
     readable: bool = True  # False when the file as a whole could not be read
     # the seller's side of the data, for a new account: the currency of the report's money (or of
-    # its site) and the eBay site (``EBAY_DE`` …) told by the header language and the money
+    # its site) and the eBay site (``EBAY_DE`` …) told by the header language and the money, or the
+    # API's listing site; ``None`` when the file does not tell it (a new account then takes the
+    # site's zone only from a file that does)
     currency: str | None = None
     marketplace: str | None = None
     encoding: str | None = None  # how the bytes were read, e.g. "utf-8", "utf-16", "cp1252"

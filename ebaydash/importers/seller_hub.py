@@ -20,8 +20,14 @@ What the export looks like, and what we assume where eBay does not say:
   Item numbers, order numbers and transaction ids that Excel turned into numbers (``1.23457E+11``)
   are refused; a SKU or item number with two different titles is reported.
 - "Sold For" is the price of one unit; the money symbol gives the currency.
-- Dates are the seller's local time in ``zone``; the order's last change is the latest of its
-  sale, paid and shipped dates.
+- Dates are local times in ``zone`` (unless they name their own zone, see
+  :func:`~ebaydash.importers.values.local_instant`); the order's last change is the latest of its
+  sale, paid and shipped dates. The report does not say its zone, which is its site's local time:
+  the import names it (the one chosen, the account's, or for a new account its site's, from
+  :data:`~ebaydash.importers.locales.SITES`).
+- The report's site (``info.marketplace``) is told by its headings' language and its money
+  (``EUR`` and German is ebay.de, ``£`` is ebay.co.uk, ``AU $`` ebay.com.au); Seller Hub reports
+  have no column naming it. Bare amounts under English headings tell none.
 - Status: the "Order Status" column when the export has one; otherwise shipped when "Shipped On
   Date" is set, paid when "Paid On Date" is set, else pending. The standard export shows no
   cancellations or refunds, so its records do not claim to know them (``OrderRecord.knows``).
@@ -240,6 +246,7 @@ class _Reader:
         self.sales_records = 0
         self.data_rows = 0
         self.currencies: Counter[str] = Counter()
+        self.currency_written = False  # some order's money names its currency (a symbol, a code)
         # (field, id) hash -> (title hash << 32 | the line it was first seen on)
         self.titles: dict[int, int] = {}
         self.tainted: dict[str, list[RowError]] = {}
@@ -509,7 +516,11 @@ class _Reader:
         elif self.columns is not None and self.columns.language in ("de", "fr", "it", "es"):
             self.info.currency = "EUR"
         language = self.columns.language if self.columns else None
-        self.info.marketplace = locales.site_for(self.info.currency, language)
+        # A currency we assumed (the account's, or USD) tells nothing of the site: bare amounts
+        # under English headings may come from any English-speaking site. Other languages name
+        # their sites' currency, the euro.
+        if self.currency_written or language not in (None, "en"):
+            self.info.marketplace = locales.site_for(self.info.currency, language)
         declared = self.info.declared_total
         if declared is not None and declared not in (
             self.sales_records,
@@ -689,6 +700,8 @@ class _Reader:
 
         if errors or sale is None or total is None or status is None or order_id is None or not lines:
             return None, errors
+        tells_site = bool(currencies) or columns.language not in (None, "en")  # as in _finish
+        self.currency_written = self.currency_written or bool(currencies)
         currency = currencies.pop() if currencies else self._implied_currency()
         self.currencies[currency] += 1
         knows = FACTS_ALL
@@ -709,7 +722,7 @@ class _Reader:
                 lines=tuple(lines),
                 buyer=buyer,
                 buyer_email=email,
-                marketplace=locales.site_for(currency, columns.language),
+                marketplace=locales.site_for(currency, columns.language) if tells_site else None,
                 source=Source(name, rows[0].line),
                 knows=knows,
             ),

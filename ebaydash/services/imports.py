@@ -2,6 +2,9 @@
 
 One call does it all, reading every file twice as a stream, so memory does not grow with the files:
 
+0. for a new account without a zone named, the first orders of each file are read beforehand: the
+   eBay site they come from gives the zone in which the check reads the reports' dates (a site's
+   report writes its local time without saying so); the site all orders tell settles it;
 1. **check**: every order of every file is parsed and checked; an index keeps a few numbers per
    valid order (which copy of an order is the newest, its currency), not the orders themselves;
 2. **decide**: the account's currency (the existing account's, else the seller's side of the data),
@@ -19,8 +22,10 @@ invalidated, so the next page view shows the new numbers.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +39,16 @@ from ebaydash.errors import ImportFailed, InvalidInput, NotAllowed
 from ebaydash.formatting import plural
 from ebaydash.importers import (
     FORMAT_LABELS,
+    FileScan,
     NotOrder,
     ParsedFile,
     Rejected,
     RowError,
     checks,
+    locales,
     rejects,
     scan_file,
+    seller_hub,
 )
 from ebaydash.models import Account, OrderRecord
 from ebaydash.services import access, namespaces, sellers
@@ -52,6 +60,7 @@ MAX_ACCOUNT_NAME = 100
 BATCH_ORDERS = 5_000  # orders per upsert within the one transaction: bounds the memory of a write
 MAX_PROBLEMS_KEPT = 10_000  # problems listed (all are counted); a broken 50 MB file has 100,000s
 MAX_NOT_ORDERS_KEPT = 1_000
+PEEK_ITEMS = 100  # items of each file read to guess a new account's site before the check
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,9 @@ class ImportReport:
     seconds: float = 0.0
     currency: str | None = None
     marketplace: str | None = None
+    # a new account's zone (the Seller Hub dates were read in it) and why it is that one
+    timezone: str | None = None
+    timezone_reason: str = ""
     kind: str = "orders"  # what the counts count: "orders", or "money records" (services.money)
 
     @property
@@ -186,7 +198,12 @@ class ImportReport:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
                 head += f", {self.rejected:,} rejected (see the problems)"
-            return head + f" — {self._read} in {self.seconds:.1f} s." + not_orders
+            zone = (
+                f" Time zone of the new account: {self.timezone}, {self.timezone_reason}."
+                if self.account_created and self.timezone
+                else ""
+            )
+            return head + f" — {self._read} in {self.seconds:.1f} s." + zone + not_orders
         unreadable = [f for f in self.files if not f.readable]
         if self.errors and unreadable and self.orders_in == 0:
             if len(self.files) == 1:
@@ -251,63 +268,45 @@ class _Problems:
         self.report.problems_count += len(errors)
 
 
-@measured("import_orders")
-@scoped
-def import_orders(
-    ctx: Context,
-    viewer: Viewer,
-    files: Sequence[ImportFile],
-    *,
-    account_name: str,
-    timezone: str | None = None,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Import ``files`` into the account called ``account_name`` (created when there is none).
+@dataclass(frozen=True)
+class _Reading:
+    """The import's files and how every reading of them scans them; only the zone of the Seller
+    Hub dates may differ between readings."""
 
-    ``timezone`` is the zone of the Seller Hub dates (default: the account's, else the setting).
-    Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
-    field, reason), with ``committed`` False unless ``skip_invalid``.
+    files: Sequence[ImportFile]
+    sizes: list[int]
+    default_currency: str
+    max_bytes: int
 
-    Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
-    or an unknown time zone; :class:`~ebaydash.errors.NotAllowed` when ``viewer`` has no grant on
-    the account (or, not being an admin, would create one); :class:`~ebaydash.errors.ImportFailed`
-    when the database refuses a row, or the files change between their check and their write;
-    :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing is
-    written in any of these cases.
-    """
-    started = time.perf_counter()
-    report_progress = progress or (lambda _fraction, _step: None)
-    name = _clean_name(account_name)
-    if not files:
-        raise InvalidInput("Choose at least one file to import.")
-    existing = import_target(ctx, viewer, name)
-    zone = _zone(timezone or (existing.timezone if existing is not None else ctx.settings.timezone))
-    report = ImportReport(account_name=existing.name if existing is not None else name)
-    default_currency = existing.currency if existing is not None else "USD"
-    max_bytes = ctx.settings.import_max_mb * 2**20
-    sizes = [f.size for f in files]
-    total_bytes = sum(sizes) or 1
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.sizes) or 1
 
-    def scans() -> Iterator[tuple[int, ImportFile, int]]:
+    def scans(self, zone: ZoneInfo) -> Iterator[tuple[int, ImportFile, int, FileScan]]:
+        """(index, file, bytes of the files before it, its scan) for every file, in order."""
         done = 0
-        for index, (file, size) in enumerate(zip(files, sizes, strict=True)):
-            yield index, file, done
+        for index, (file, size) in enumerate(zip(self.files, self.sizes, strict=True)):
+            scan = scan_file(
+                file.name,
+                file.open,
+                zone=zone,
+                default_currency=self.default_currency,
+                size=size,
+                max_bytes=self.max_bytes,
+            )
+            yield index, file, done, scan
             done += size
 
-    # 1. check every order of every file
+
+def _check(
+    reading: _Reading, zone: ZoneInfo, report: ImportReport, progress: Progress
+) -> tuple[checks.OrderIndex, list[ParsedFile]]:
+    """The first reading: every order of every file parsed and checked, into ``report`` (files,
+    problems, warnings, rows that are not orders, counts) and the returned index."""
     index = checks.OrderIndex()
     problems = _Problems(report)
     parsed_files: list[ParsedFile] = []
-    for file_index, file, done in scans():
-        scan = scan_file(
-            file.name,
-            file.open,
-            zone=zone,
-            default_currency=default_currency,
-            size=sizes[file_index],
-            max_bytes=max_bytes,
-        )
+    for file_index, file, done, scan in reading.scans(zone):
         index.start_file(file.name)
         not_orders = 0
         for n, item in enumerate(scan):
@@ -320,7 +319,7 @@ def import_orders(
                 if len(report.not_orders) < MAX_NOT_ORDERS_KEPT:
                     report.not_orders.append(item)
             if n % 2048 == 0:
-                report_progress(0.45 * (done + scan.bytes_read) / total_bytes, f"Checking {file.name}")
+                progress(0.45 * (done + scan.bytes_read) / reading.total_bytes, f"Checking {file.name}")
         parsed = scan.info
         parsed_files.append(parsed)
         report.not_orders.sort(key=lambda row: (row.file != file.name, row.line))
@@ -349,6 +348,108 @@ def import_orders(
     report.errors.sort(key=lambda e: (file_order.get(e.file, 0), e.line or 0))
     for summary in report.files:
         summary.errors = sum(1 for e in report.errors if e.file == summary.name)
+    return index, parsed_files
+
+
+def _first_orders_site(reading: _Reading, zone: ZoneInfo) -> str | None:
+    """The eBay site most of the files' first orders say they come from, of the first
+    :data:`PEEK_ITEMS` items (orders, refused orders, rows that are not orders) of each file;
+    ``None`` when none says."""
+    sites: Counter[str] = Counter()
+    for _index, _file, _done, scan in reading.scans(zone):
+        items = iter(scan)
+        try:
+            for item in itertools.islice(items, PEEK_ITEMS):
+                if isinstance(item, OrderRecord) and item.marketplace:
+                    sites[item.marketplace] += 1
+        finally:
+            items.close()  # the file, now rather than when the scan is collected
+    return sites.most_common(1)[0][0] if sites else None
+
+
+def _site_zone(marketplace: str | None) -> ZoneInfo | None:
+    site = locales.SITES.get(marketplace) if marketplace is not None else None
+    return ZoneInfo(site.zone) if site is not None else None
+
+
+def _new_account_marketplace(parsed_files: Sequence[ParsedFile], index: checks.OrderIndex) -> str:
+    """The site a new account gets, decided as step 2 of :func:`import_orders` decides it."""
+    return checks.account_marketplace(parsed_files, checks.account_currency(parsed_files, index, None))
+
+
+@measured("import_orders")
+@scoped
+def import_orders(
+    ctx: Context,
+    viewer: Viewer,
+    files: Sequence[ImportFile],
+    *,
+    account_name: str,
+    timezone: str | None = None,
+    fallback_timezone: str | None = None,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``files`` into the account called ``account_name`` (created when there is none).
+
+    ``timezone`` is the zone of the Seller Hub dates (default: the account's). A new account is
+    created in it; without it, in the zone of the eBay site the files say they come from
+    (:data:`~ebaydash.importers.locales.SITES`: a report's dates are that site's local time), else
+    in ``fallback_timezone`` (the page gives the browser's), else in the setting's. Dates that
+    name their zone are read in it whatever the zone. The report's
+    ``timezone`` and ``timezone_reason`` say which zone a new account got, and why.
+    Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
+    field, reason), with ``committed`` False unless ``skip_invalid``.
+
+    Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
+    or an unknown time zone; :class:`~ebaydash.errors.NotAllowed` when ``viewer`` has no grant on
+    the account (or, not being an admin, would create one); :class:`~ebaydash.errors.ImportFailed`
+    when the database refuses a row, or the files change between their check and their write;
+    :class:`~ebaydash.errors.DatabaseError` when it cannot be reached or is too slow. Nothing is
+    written in any of these cases.
+    """
+    started = time.perf_counter()
+    report_progress = progress or (lambda _fraction, _step: None)
+    name = _clean_name(account_name)
+    if not files:
+        raise InvalidInput("Choose at least one file to import.")
+    existing = import_target(ctx, viewer, name)
+    named = timezone or (existing.timezone if existing is not None else None)
+    fallback = _zone(fallback_timezone or ctx.settings.timezone)
+    zone = _zone(named) if named is not None else fallback
+    reading = _Reading(
+        files,
+        [f.size for f in files],
+        default_currency=existing.currency if existing is not None else "USD",
+        max_bytes=ctx.settings.import_max_mb * 2**20,
+    )
+    if named is None:
+        # A new account, no zone named: a report's dates are its site's local time, so the check
+        # reads them in the zone of the site the first orders come from. A guess, settled below.
+        zone = _site_zone(_first_orders_site(reading, zone)) or zone
+
+    # 1. check every order of every file
+    report = ImportReport(account_name=existing.name if existing is not None else name)
+    index, parsed_files = _check(reading, zone, report, report_progress)
+    why = "as chosen for this import"
+    if named is None:
+        site = checks.told_site(parsed_files, _new_account_marketplace(parsed_files, index))
+        settled = ZoneInfo(site.zone) if site is not None else fallback
+        why = (
+            f"from {site.domain}"
+            if site is not None
+            else "the zone given for files that do not say their eBay site"
+            if fallback_timezone
+            else "from the EBAYDASH_TIMEZONE setting, as the files do not say their eBay site"
+        )
+        if settled.key != zone.key and any(p.format == seller_hub.FORMAT for p in parsed_files):
+            # all the orders tell another site than the first ones: what the check decided from
+            # the reports' dates (the newest copy, times the clocks skipped) is decided again
+            report = ImportReport(account_name=name)
+            index, parsed_files = _check(reading, settled, report, report_progress)
+        zone = settled
+    if existing is None:
+        report.timezone, report.timezone_reason = zone.key, why
 
     # 2. decide: the account's currency and site, one copy per order
     report_progress(0.47, "Checking the orders together")
@@ -362,7 +463,7 @@ def import_orders(
         existing=existing is not None,
         keep_errors=max(MAX_PROBLEMS_KEPT - len(report.errors), 0),
     )
-    problems.add(decision.currency_errors)
+    _Problems(report).add(decision.currency_errors)
     report.problems_count += decision.currency_rejected - len(decision.currency_errors)
     report.rejected += decision.currency_rejected
     for error in decision.currency_errors:
@@ -401,15 +502,7 @@ def import_orders(
         """The chosen copies, read again from the files, :data:`BATCH_ORDERS` at a time."""
         batch: list[OrderRecord] = []
         read = 0
-        for file_index, file, _done in scans():
-            scan = scan_file(
-                file.name,
-                file.open,
-                zone=zone,
-                default_currency=default_currency,
-                size=sizes[file_index],
-                max_bytes=max_bytes,
-            )
+        for file_index, _file, _done, scan in reading.scans(zone):
             position = 0
             for item in scan:
                 if not isinstance(item, OrderRecord):

@@ -164,6 +164,7 @@ def import_files(
     *,
     account_name: str,
     timezone: str | None = None,
+    fallback_timezone: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -173,7 +174,12 @@ def import_files(
     as a problem, so a mixed import writes nothing). Arguments and errors as those two."""
     if files and all(file_kind(f) in MONEY_FORMATS for f in files):
         report = import_money(
-            ctx, viewer, files, account_name=account_name, timezone=timezone, skip_invalid=skip_invalid
+            ctx,
+            viewer,
+            files,
+            account_name=account_name,
+            timezone=timezone or fallback_timezone,
+            skip_invalid=skip_invalid,
         )
         if progress is not None:
             progress(1.0, "Done")
@@ -184,6 +190,7 @@ def import_files(
         files,
         account_name=account_name,
         timezone=timezone,
+        fallback_timezone=fallback_timezone,
         skip_invalid=skip_invalid,
         progress=progress,
     )
