@@ -35,22 +35,28 @@ from ebaydash.services import sellers
 SECTION = "speed_sql"
 SUMMARY = """\
 Where the service's time over the raw SQL goes. Issue 17 measured 1.38x on the plain statement
-over the orders (15-30 ms); building it per call was the cost then (now built once, 0.01 ms). On
-that statement (second line: a window with a partial day still reads it) the service is now
-1.07-1.09x its raw SQL (three runs on 2026-11-30, quiet machine). Since issue 16 the whole-day KPIs
-read the rollups and the statement takes ~3-4 ms, so the same fixed costs weigh 4-5x more:
-- a transaction around each scoped read (BEGIN, set_config, ROLLBACK: ~2 ms): 1.73x on
-  2026-11-29. Without row-level security (no app role) a read is now its statement alone;
-- the plan, ~0.4 ms: psycopg prepares the raw literal SQL after 5 runs and Postgres reuses its plan
-  (it has no parameters). The service cannot: its listings are those active now, so the moment
-  differs on every call (the raw SQL has it frozen), and with parameters the app's connections
-  plan every run for its own values (plan_cache_mode=force_custom_plan: the generic plan read
-  customer_day_gaps by a plain index scan, 5.4 ms against 3.7 ms). Sending the service's values as
-  literals was tried: no plan is reused, the text changes with the moment;
-- Python, ~0.6 ms (measured around the driver's execute): the cache and access decorators, the
-  pool, the watchdog, metrics, SQLAlchemy's execution and the row into money values.
-Rollup statement, three runs on 2026-11-30, quiet machine: 1.34x, 1.35x, 1.33x (goal 1.1, missed:
-it would need the plan and the Python under ~0.35 ms together)."""
+over the orders (15-30 ms); building it per call was the cost then (now built once, 0.02 ms). On
+that statement (second line: a window with a partial day still reads it) the service is
+1.05-1.10x its raw SQL (runs on 2026-11-30, quiet machine): the issue's goal, met. Since issue 16
+the whole-day KPIs read the rollups (the first line), a statement of 3-10 ms by how many customer
+gaps the 60 days hold (3.1 ms on a database seeded days before, 9.7 ms freshly seeded), so the
+same fixed costs weigh far more. Measured on 2026-11-30 (1M orders, freshly seeded, 200 calls):
+- the plan, ~1.2 ms: the raw literal SQL is prepared by psycopg after 5 runs and Postgres reuses
+  its plan (it has no parameters, and its "now" is frozen). The service cannot: its listings are
+  those active now, and the app's connections plan every run for its own values
+  (plan_cache_mode=force_custom_plan), because the generic plan is slower: 16.6-17.2 ms against
+  11.1 ms custom (it reads customer_day_gaps by a plain index scan);
+- Python, ~1.8 ms: SQLAlchemy's execute around the driver's 0.55 ms, the gateway (pool checkout,
+  autocommit, deadline, error translation, rows) 0.53 ms, the cache, access and metrics
+  decorators and the row into Kpis 0.26-0.6 ms; cProfile shows no single hot spot.
+- Tried: covering indexes on day_rollups and customer_day_gaps (INCLUDE the summed columns): the
+  statement 9.7 -> 6.0 ms raw and the generic plan as good as the custom one, but the ratio worse
+  (1.58x: the same fixed costs over less), and every import writes two more indexes (issue 16's
+  throughput): not kept. Sending the service's values as literals (an earlier stop): no plan is
+  reused, the text changes with the moment.
+The rollup statement's ratio, 1.33-1.38x in every quiet run, misses 1.1: it would need the plan
+and the Python under ~0.35 ms together on a 3 ms statement, i.e. generic plans (slower here) or
+reads outside SQLAlchemy and the gateway (its time limits, pool and error translation)."""
 
 
 def _literal_sql(statement: Any, params: Mapping[str, Any] | None) -> str:
