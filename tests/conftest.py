@@ -11,7 +11,9 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,12 +21,27 @@ from sqlalchemy import create_engine, text
 from ebaydash.db import bulk, migrations, schema
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import meta
+from ebaydash.services.imports import ImportFile
 from ebaydash.settings import Settings
 from ebaydash.viewer import Viewer
 from tests.redis_server import RedisServer
 from tests.redis_server import free_port as free_port  # tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CountedFile(ImportFile):
+    """A file to import that counts how often the import opens it: each opening is a reading
+    of the whole file as a stream (or of its first orders)."""
+
+    openings: list[int] = field(default_factory=list, compare=False)
+
+    def open(self) -> Any:
+        self.openings.append(1)
+        return super().open()
+
+
 SAMPLE_DIR = ROOT / "sample_data"
 PG_ADMIN_URL = os.environ.get("EBAYDASH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("EBAYDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
+import streamlit as st
 from sqlalchemy import insert
 
-from ebaydash.db import rollups
-from ebaydash.db.engine import Database
+from ebaydash.db import migrations, rollups
+from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import accounts, customers, listings, order_items, orders, products
+from ebaydash.settings import Settings
 
 UTC = dt.UTC
 ZERO = Decimal("0.00")
@@ -158,6 +162,20 @@ class Shop:
                 if rows:
                     conn.execute(insert(table), rows)
             rollups.rebuild(conn, [int(a["id"]) for a in self.rows["accounts"]])
+
+    def serve(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+        """A fixture's body: a new SQLite database at ``path`` with these rows, the app's
+        EBAYDASH_DATABASE_URL pointing at it, and Streamlit's cached resources (the app's context)
+        cleared before and after, so an AppTest opens this database."""
+        url = f"sqlite:///{path}"
+        db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
+        migrations.upgrade(db)
+        self.load(db)
+        db.dispose()
+        monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
+        st.cache_resource.clear()
+        yield self
+        st.cache_resource.clear()
 
     def frame(self, table: str) -> pd.DataFrame:
         columns = [c.name for c in TABLES[table].columns]

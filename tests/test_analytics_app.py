@@ -13,15 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import streamlit as st
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from ebaydash import services, ui
-from ebaydash.db import migrations
-from ebaydash.db.engine import Database, make_engine
-from ebaydash.settings import Settings
 from tests import shop_data as sd
 from tests.conftest import ROOT
 from tests.shop_data import Shop
@@ -58,16 +54,8 @@ def recent_shop() -> tuple[Shop, int, int]:
 
 @pytest.fixture
 def app_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    migrations.upgrade(db)
     shop, _, _ = recent_shop()
-    shop.load(db)
-    db.dispose()
-    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
-    st.cache_resource.clear()
-    yield shop
-    st.cache_resource.clear()
+    yield from shop.serve(tmp_path / "app.sqlite3", monkeypatch)
 
 
 def app() -> AppTest:

@@ -29,7 +29,7 @@ from ebaydash.models import OrderRecord
 from ebaydash.services import ImportFile
 from ebaydash.services import imports as import_service
 from ebaydash.settings import Settings
-from tests.conftest import OPERATOR, ROOT
+from tests.conftest import OPERATOR, ROOT, CountedFile
 from tests.export_files import SITES, Layout, Line, Order, render
 
 CASES = ROOT / "tests" / "fixtures" / "import_cases"
@@ -330,15 +330,9 @@ def test_a_file_on_disk_is_read_as_a_stream_twice(ctx: Context, db: Database, tm
     data = _many(12).data
     assert data is not None
     path.write_bytes(data)
-    opened: list[int] = []
-
-    class Counting(ImportFile):
-        def open(self) -> Any:
-            opened.append(1)
-            return super().open()
-
-    report = run(ctx, [Counting("many.csv", path=path)])
-    assert report.imported == 12 and len(opened) == 2  # checked, then written: never held whole
+    counted = CountedFile("many.csv", path=path)
+    report = run(ctx, [counted])
+    assert report.imported == 12 and len(counted.openings) == 2  # checked, then written: never held whole
 
 
 def test_copies_of_an_order_keep_the_newest_across_files(ctx: Context, db: Database) -> None:

@@ -29,7 +29,7 @@ from ebaydash.importers import read_file
 from ebaydash.services import ImportFile
 from ebaydash.services import imports as import_service
 from ebaydash.settings import Settings
-from tests.conftest import OPERATOR, ROOT
+from tests.conftest import OPERATOR, ROOT, CountedFile
 from tests.export_files import SITES, Layout, Line, Order, render
 
 CASES = ROOT / "tests" / "fixtures" / "import_cases"
@@ -211,16 +211,10 @@ def test_the_check_reads_the_files_once_when_the_first_orders_tell_the_site(
     data = report_of("DE", SALE).data
     assert data is not None
     path.write_bytes(data)
-    opened: list[int] = []
-
-    class Counting(ImportFile):
-        def open(self) -> Any:
-            opened.append(1)
-            return super().open()
-
-    report = run_import(ctx, [Counting("report.csv", path=path)])
+    counted = CountedFile("report.csv", path=path)
+    report = run_import(ctx, [counted])
     assert report.committed
-    assert len(opened) == 3  # the first orders, the check, the write: never checked twice
+    assert len(counted.openings) == 3  # the first orders, the check, the write: never checked twice
 
 
 def test_dates_are_read_again_when_the_first_orders_told_another_site(

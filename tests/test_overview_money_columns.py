@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe
 
-from ebaydash.db import migrations
-from ebaydash.db.engine import Database, make_engine
-from ebaydash.settings import Settings
 from tests.conftest import ROOT
 from tests.shop_data import Shop
 
@@ -44,16 +40,7 @@ def small_shop() -> Shop:
 
 @pytest.fixture
 def shop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    url = f"sqlite:///{tmp_path / 'tills.sqlite3'}"
-    db = Database(make_engine(Settings(database_url=url)), timeout_ms=5000)
-    migrations.upgrade(db)
-    shop = small_shop()
-    shop.load(db)
-    db.dispose()
-    monkeypatch.setenv("EBAYDASH_DATABASE_URL", url)
-    st.cache_resource.clear()
-    yield shop
-    st.cache_resource.clear()
+    yield from small_shop().serve(tmp_path / "tills.sqlite3", monkeypatch)
 
 
 def table_with(at: AppTest, first_column: str) -> list[Dataframe]:

@@ -66,7 +66,8 @@ PEEK_ITEMS = 100  # items of each file read to guess a new account's site before
 @dataclass(frozen=True)
 class ImportFile:
     """One file to import: its name (for messages) and its bytes, or the path to read them from
-    (read as a stream, twice: never held in memory whole)."""
+    (read as a stream each time, never held in memory whole: checked, then written; for a new
+    account its first orders are read before, see :func:`import_orders`)."""
 
     name: str
     data: bytes | None = None
