@@ -5,8 +5,7 @@ import functools
 
 import streamlit as st
 
-from ebaydash import ui
-from ebaydash.services.access import Removal, access_removal
+from ebaydash import services, ui
 
 # A storefront drawn inline: a ":material/…:" page icon makes every browser fetch the favicon from
 # fonts.gstatic.com, telling Google of each visit; the app asks no other host for anything.
@@ -26,9 +25,9 @@ if viewer is None:
 elif not viewer.has_access:
     # someone whose grants were revoked is told so, and whom to ask: "no access yet" would send them
     # to ask for what was taken away on purpose
-    removal: Removal | None = None
+    removal: services.Removal | None = None
     with ui.guard():
-        removal = access_removal(ui.context(), viewer)
+        removal = services.access_removal(ui.context(), viewer)
     if removal is None:
         st.navigation([st.Page(ui.no_access_page, title="No access yet", icon=":material/lock:")]).run()
     else:

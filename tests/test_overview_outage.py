@@ -1,7 +1,7 @@
 """The overview while the database is down: figures the cache still holds are shown under the
 banner the other pages stop with, saying since when the database cannot be used and that the
 figures are the cache's. The signal costs no round trip: the engine's own events, fed by the
-statements the cache runs anyway (:class:`ebaydash.services.health.DatabaseReach`).
+statements the cache runs anyway (:class:`ebaydash.db.reach.DatabaseReach`).
 
 The page test stops a private Postgres cluster of its own (tests/pg_cluster.py), never the shared
 server; the watcher's own tests use SQLite files that stop opening.
@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.errors import DatabaseError, DatabaseUnavailable
-from ebaydash.services.health import DatabaseReach
+from ebaydash.db.reach import DatabaseReach
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, require
 from tests.pg_cluster import PrivateCluster, can_run_private_cluster
