@@ -22,8 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
-from ebaydash.errors import DatabaseError, DatabaseUnavailable
 from ebaydash.db.reach import DatabaseReach
+from ebaydash.errors import DatabaseError, DatabaseUnavailable
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, require
 from tests.pg_cluster import PrivateCluster, can_run_private_cluster

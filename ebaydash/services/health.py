@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ebaydash.context import Context
-from ebaydash.db.reach import DatabaseOutage, DatabaseReach
+from ebaydash.db.reach import DatabaseOutage as DatabaseOutage  # the pages name it from here
+from ebaydash.db.reach import DatabaseReach
 from ebaydash.redaction import redact
 from ebaydash.services._access import for_managers
 from ebaydash.viewer import Viewer
