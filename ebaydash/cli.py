@@ -4,8 +4,10 @@ the database schema (``ebaydash db upgrade|current|check``).
 Exit codes: 0 success, 1 failure the message explains, 2 bad usage or configuration;
 ``recommend`` also exits 10 (scale up) and 11 (scale down); ``db check`` exits 1 when the database
 is not at this version's revision; ``cluster status`` exits 3 when the balancer or a replica is
-down. Every command but ``db`` brings an empty or older database to the current revision first
-(unless EBAYDASH_AUTO_MIGRATE=false); those that only read or change what is there (``db current``,
+down; every command exits 141 (as a command killed by SIGPIPE does), without a message, when the
+reader of its output goes away before it is all written (``ebaydash accounts | head -1``).
+Every command but ``db`` brings an empty or older database to the current revision first (unless
+EBAYDASH_AUTO_MIGRATE=false); those that only read or change what is there (``db current``,
 ``db check``, ``recommend``, ``accounts``, ``users``…) say that a SQLite database does not exist
 yet, rather than create it.
 """
@@ -18,6 +20,7 @@ import logging
 import math
 import os
 import re
+import select
 import stat
 import sys
 from collections.abc import Callable, Sequence
@@ -312,6 +315,19 @@ def _account_ids(conn: Any, names: Sequence[str] | None) -> list[int] | None:
     return [int(db_access.account_named_or_numbered(conn, name).id) for name in names]
 
 
+def _import_account_name(ctx: Any, given: str) -> str:
+    """The name to import into for ``--account``: an existing account's, by name or by id (as the
+    other commands take it), else ``given`` itself, the name of the account the import creates."""
+    from ebaydash.db import access as db_access
+    from ebaydash.errors import NotFound
+
+    with ctx.db.connect() as conn:
+        try:
+            return str(db_access.account_named_or_numbered(conn, given).name)
+        except NotFound:
+            return given
+
+
 def cmd_db_rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     from ebaydash.db import rollups
     from ebaydash.db.bulk import LOAD_TIMEOUT_MS
@@ -599,7 +615,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             ctx,
             access.operator(),
             files,
-            account_name=args.account,
+            account_name=_import_account_name(ctx, args.account),
             timezone=args.timezone,
             skip_invalid=args.skip_invalid,
             progress=progress,
@@ -707,8 +723,10 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             if not rows:
                 print("Nobody has signed in or been granted anything yet.")
             for row in rows:
+                if row.account_name is None and row.every_account:
+                    continue  # the EBAYDASH_ADMIN_EMAIL line above says it
                 if row.account_name is None:
-                    print(f"{row.email}: no access yet")
+                    print(f"{row.email}: {row.standing}")
                 else:
                     print(f"{row.email}: {row.role} of {row.account_name!r} (by {row.granted_by})")
     finally:
@@ -844,7 +862,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="orders (getOrders JSON pages, Seller Hub Orders reports) or money records (the Transaction "
         "report, getTransactions / getPayouts pages), or folders holding them",
     )
-    p.add_argument("--account", required=True, help="account name; created when it does not exist")
+    p.add_argument(
+        "--account",
+        metavar="NAME",
+        required=True,
+        help=f"{ACCOUNT_NAME_OR_ID_HELP}; when neither matches, a new account of this name is created",
+    )
     p.add_argument(
         "--timezone",
         default=None,
@@ -1029,7 +1052,47 @@ def _for_the_command_line(message: object) -> str:
     return str(message).replace(RECOVERS, "Run the command again once it is back.")
 
 
+#: The reader of stdout went away before the command had written everything (``ebaydash accounts
+#: | head -1``): 141 is what a shell reports for a command killed by SIGPIPE (128 + 13), kept apart
+#: from 1 so a script under ``set -o pipefail`` sees the same as for any other command cut short.
+EXIT_BROKEN_PIPE = 141
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reader has closed it: a BrokenPipeError from
+    elsewhere (a socket the command uses) is not the operator's ``| head``."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: not its pipe
+        return False
+    if not hasattr(select, "poll"):  # cannot tell: take it for stdout's, as the Python docs do
+        return True
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLERR and POLLHUP are reported whatever is asked for
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code. Output cut short by its reader (``| head``) ends the command
+    quietly with :data:`EXIT_BROKEN_PIPE`, as the Python documentation's "Note on SIGPIPE" does."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # what is still buffered is written now, so a reader that has gone shows here rather
+            # than as "Exception ignored … BrokenPipeError" when the interpreter exits
+            sys.stdout.flush()
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise
+        # the rest of the output (and the interpreter's last flush) goes nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     install_log_redaction()
     args = build_parser().parse_args(argv)
     try:

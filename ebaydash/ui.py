@@ -321,7 +321,7 @@ def no_access_page() -> None:
     email = str(st.user.get("email") or "")
     st.title("No access yet")
     st.info(
-        f"You are signed in as {email}, but no shop has been shared with you yet. "
+        f"You are signed in as {md(email)}, but no shop has been shared with you yet. "
         "Ask an admin of this dashboard to grant you access; then reload this page.",
         icon=":material/lock:",
     )
@@ -331,9 +331,10 @@ def no_access_page() -> None:
 
 def access_removed_page(message: str) -> None:
     """The only page for a signed-in person whose every grant was revoked: ``message`` says since
-    when and whom to ask (:func:`ebaydash.services.access.access_removal`)."""
+    when and whom to ask (:func:`ebaydash.services.access.access_removal`), shown as text: its
+    addresses and account names are no Markdown, no mailto: link."""
     st.title("Access removed")
-    st.info(message, icon=":material/lock:")
+    st.info(md(message), icon=":material/lock:")
     if st.button("Sign out", key="sign_out_access_removed"):
         sign_out()
 
@@ -848,6 +849,9 @@ def window_caption(window: Window, tz: str) -> str:
 Tile = formatting.Tile
 kpi_tile = formatting.kpi_tile
 LISTINGS_UNKNOWN = formatting.LISTINGS_UNKNOWN
+# the same for a tile's caption, which is cut at about 30 characters in a 1400 px window: the
+# tile's help says why (listings come from listing data, never from order files)
+LISTINGS_UNKNOWN_SHORT = "unknown: no listings imported"
 percent_axis = formatting.percent_axis
 clock_axis = formatting.clock_axis
 day_axis = formatting.day_axis
@@ -1186,4 +1190,25 @@ def rules_table(decision: Decision) -> pd.DataFrame:
             }
             for r in decision.rules
         ]
+    )
+
+
+def wrapped_table(rows: Any, widths: dict[str, int], *, max_lines: int = 8) -> None:
+    """``rows`` as a table whose text columns have the set ``widths`` (px, adding up to the page's
+    ~920 px at 1400) and wrap their text whole, as :func:`actions_history` does: rows tall enough
+    for the longest cell's lines (st.dataframe wraps only in rows taller than 64 px), at most
+    ``max_lines``."""
+    frame = pd.DataFrame(rows)
+    lines = 3
+    for name, width in widths.items():
+        if name in frame and len(frame):
+            longest = int(frame[name].astype(str).str.len().max())
+            # ~7.5 px a character, 16 px of padding
+            lines = max(lines, -(-longest * 15 // (2 * max(width - 16, 1))))
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        row_height=max(ACTIONS_ROW_PX, 22 * min(lines, max_lines) + 8),
+        column_config={name: st.column_config.TextColumn(width=width) for name, width in widths.items()},
     )

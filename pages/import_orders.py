@@ -5,6 +5,9 @@ import streamlit as st
 
 from ebaydash import services, ui
 
+# px, adding up to the page's ~920 px at a 1400 px window; the reason, the point of the table, the most
+PROBLEM_WIDTHS = {"File": 190, "Line": 60, "Order": 120, "Column": 150, "Problem": 400}
+
 ctx = ui.context()
 viewer = ui.viewer()
 st.title("Import orders")
@@ -54,8 +57,19 @@ with ui.guard():
             st.rerun()
     # only an admin may create an account (the services refuse it to anyone else, too)
     targets = ["An existing account", "A new account"] if viewer.is_admin else ["An existing account"]
+    # after an import, the form turns to the account imported into: a new account exists now, so
+    # the next upload goes to it rather than "creating" it again
+    switch_to = st.session_state.pop("import_switch_to", None)
+    if switch_to is not None and any(a.id == switch_to for a in existing):
+        st.session_state["import_target"] = targets[0]
+        st.session_state["import_account"] = switch_to
     target = st.radio(
-        "Import into", targets, index=0 if existing else 1, horizontal=True, disabled=not existing
+        "Import into",
+        targets,
+        horizontal=True,
+        disabled=not existing,
+        key="import_target",
+        index=0 if existing else 1,
     )
     zones = services.timezones()
     # the choice that names no zone: the import then gives a new account the zone of its files'
@@ -64,6 +78,7 @@ with ui.guard():
     browser = ui.browser_timezone()
     fallback = browser if browser in zones else ctx.settings.timezone
     from_site = f"From the files' eBay site (else {fallback})"
+    clash = None
     if existing and target == targets[0]:
         ids = [a.id for a in existing]
         current = st.session_state.get("account_id")
@@ -80,6 +95,14 @@ with ui.guard():
         st.caption(f"Currency {ui.md(account.currency)}; orders in another currency are refused.")
     else:
         account_name = st.text_input("New account name", max_chars=100, key="import_new_account")
+        # an import into a name that exists writes to that account, with its zone and currency,
+        # not those chosen here: refused, pointing to the existing account
+        clash = services.imports.existing_account(ctx, viewer, account_name)
+        if clash is not None:
+            st.error(
+                f"An account called “{ui.md(clash.name)}” exists: choose it under “{targets[0]}”.",
+                icon="⛔",
+            )
         zone_choices, zone_default = [from_site, *zones], from_site
         zone_help = (
             f"The new account keeps the zone chosen here, and its days follow it. “{from_site}” takes "
@@ -106,8 +129,8 @@ with ui.guard():
         "Skip invalid orders (import the valid ones and list the others)", key="import_skip"
     )
     files = kept + (held if skip_invalid else []) + fresh_files
-    ready = bool(files) and bool(account_name.strip())
-    if st.button("Import", type="primary", disabled=not ready):
+    ready = bool(files) and bool(account_name.strip()) and clash is None
+    if st.button("Import", type="primary", disabled=not ready) and ready:
         bar = st.progress(0.0, text="Starting")
 
         def show_progress(fraction: float, step: str) -> None:
@@ -120,6 +143,9 @@ with ui.guard():
             account_name=account_name,
             timezone=timezone,
             fallback_timezone=fallback,
+            fallback_source=(
+                "your browser's zone" if browser in zones else "from the EBAYDASH_TIMEZONE setting"
+            ),
             skip_invalid=skip_invalid,
             progress=show_progress,
         )
@@ -136,6 +162,9 @@ with ui.guard():
         if imported.committed:
             # show the imported account everywhere, with a sidebar that knows about it
             st.session_state["select_account_id"] = imported.account_id
+            # and on this form (set before its widgets, on the next run): a new account exists
+            # now, the next upload goes to it
+            st.session_state["import_switch_to"] = imported.account_id
         st.rerun()
 
     report = st.session_state.get("import_report")
@@ -200,29 +229,20 @@ with ui.guard():
                 else ""
             )
             st.subheader(f"Problems ({report.problems_count:,}{more})")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "File": e.file,
-                            "Line": "" if e.line is None else str(e.line),
-                            "Order": e.order_id or "",
-                            "Column": e.field or "",
-                            "Problem": e.reason,
-                        }
-                        for e in report.errors
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-                # the reason is the point of the table: it gets the room, the others what they need
-                column_config={
-                    "File": st.column_config.TextColumn(width="small"),
-                    "Line": st.column_config.TextColumn(width="small"),
-                    "Order": st.column_config.TextColumn(width="small"),
-                    "Column": st.column_config.TextColumn(width="small"),
-                    "Problem": st.column_config.TextColumn(width="large"),
-                },
+            # set widths with the text wrapped whole: sized to their text, File and Problem were
+            # cut off at a 1400 px window
+            ui.wrapped_table(
+                [
+                    {
+                        "File": e.file,
+                        "Line": "" if e.line is None else str(e.line),
+                        "Order": e.order_id or "",
+                        "Column": e.field or "",
+                        "Problem": e.reason,
+                    }
+                    for e in report.errors
+                ],
+                PROBLEM_WIDTHS,
             )
             st.download_button(
                 "Download the problems as CSV",

@@ -38,7 +38,10 @@ def live() -> int | None:
             "5 minutes, and memory use. Run `ebaydash recommend` to act on a recommendation."
         )
         st.subheader("History")
-        if report.recent.empty:
+        if report.state_note:
+            # not "none yet": the warning above says the history cannot be read
+            st.caption("Unknown while the shared scaling state cannot be read.")
+        elif report.recent.empty:
             st.caption("No recommendation remembered in the stabilisation window yet.")
         else:
             recent = ui.chart_frame(report.recent)
@@ -55,7 +58,7 @@ def live() -> int | None:
             st.plotly_chart(chart, width="stretch", key="chart_recommendations")
         if report.actions:
             ui.actions_history(report.actions)
-        else:
+        elif not report.state_note:
             st.caption("No scaling action taken yet.")
     return counted
 

@@ -4,6 +4,8 @@ the URL, the session state) reads nothing and is refused; the grant commands; th
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +17,12 @@ from sqlalchemy import event
 from streamlit.testing.v1 import AppTest
 
 from ebaydash import services
+from ebaydash import ui as ebaydash_ui
 from ebaydash.cli import main
 from ebaydash.context import Context, build_context
 from ebaydash.errors import InvalidCursor, NotAllowed
 from ebaydash.models import Account, OrderFilter, Window
+from ebaydash.plaintext import WORD_JOINER
 from ebaydash.settings import Settings
 from ebaydash.viewer import Viewer
 from tests.conftest import OPERATOR, ROOT
@@ -244,6 +248,13 @@ def test_sign_in_without_its_secrets_is_a_configuration_problem_not_a_crash(oidc
 
 
 def shown_text(at: AppTest) -> str:
+    """The page's text as a reader sees it: escaped characters (``&#64;``) as they show, without
+    the invisible word joiners that keep addresses from becoming links."""
+    return html.unescape(raw_text(at)).replace(WORD_JOINER, "")
+
+
+def raw_text(at: AppTest) -> str:
+    """The page's Markdown as Streamlit receives it."""
     parts = [
         e.value for kind in ("title", "markdown", "caption", "warning", "info", "error") for e in at.get(kind)
     ]
@@ -316,6 +327,96 @@ def test_a_revoked_person_reads_that_their_access_was_removed_and_whom_to_ask(oi
     stranger = signed_in(STRANGER).run()
     assert [t.value for t in stranger.title] == ["No access yet"]
     assert "removed" not in shown_text(stranger)
+
+
+def test_a_person_whose_grants_were_revoked_reads_every_one_of_them(oidc_env: Shops) -> None:
+    """Not only the newest: every grant revoked since they last had access, the roles grouped;
+    a grant revoked while another was still held, and then followed by a new grant, is not one."""
+    ctx, admin, sam = oidc_env.ctx, oidc_env.viewer(ADMIN), "sam@shop.test"
+    mine, other = oidc_env.mine.name, oidc_env.other.name
+    services.grant(ctx, admin, sam, mine, "manager")
+    services.revoke(ctx, admin, sam, mine)  # before the grants they held last: not named
+    for name in (mine, other):
+        services.grant(ctx, admin, sam, name, "seller")
+    services.revoke(ctx, admin, sam, other)
+    services.revoke(ctx, admin, sam, mine)
+    at = signed_in(sam).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Access removed"]
+    shown = shown_text(at)
+    assert f"your seller roles on {other!r} and {mine!r} were revoked on " in shown, shown
+    assert "manager" not in shown
+    # two roles: each named with its accounts
+    services.grant(ctx, admin, sam, mine, "seller")
+    services.grant(ctx, admin, sam, other, "manager")
+    services.revoke(ctx, admin, sam, mine)
+    services.revoke(ctx, admin, sam, other)
+    shown = shown_text(signed_in(sam).run())
+    assert f"your seller role on {mine!r}, and your manager role on {other!r} were revoked" in shown, shown
+    # the control: a single grant reads as before
+    services.grant(ctx, admin, sam, mine, "seller")
+    services.revoke(ctx, admin, sam, mine)
+    assert f"your seller role on {mine!r} was revoked on " in shown_text(signed_in(sam).run())
+
+
+def test_addresses_on_the_no_access_and_access_removed_pages_are_no_links(oidc_env: Shops) -> None:
+    """Markdown makes a bare address a mailto: link; README says addresses never are."""
+    ctx, admin, lee = oidc_env.ctx, oidc_env.viewer(ADMIN), "lee@shop.test"
+    services.grant(ctx, admin, lee, oidc_env.mine.name, "seller")
+    services.revoke(ctx, admin, lee, oidc_env.mine.name)
+    for email, title in ((lee, "Access removed"), (STRANGER, "No access yet")):
+        at = signed_in(email).run()
+        assert [t.value for t in at.title] == [title]
+        [info] = at.info
+        assert f"signed in as {email}" in shown_text(at)  # it reads as the address
+        assert email not in info.value and ADMIN not in info.value  # but is no autolink
+        assert WORD_JOINER in info.value
+
+
+def test_the_access_page_says_why_a_person_has_no_grant(
+    oidc_env: Shops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revoked: "access removed (when)"; the EBAYDASH_ADMIN_EMAIL admin: admin of every account;
+    never granted anything: "no access yet" (the control)."""
+    ctx, admin, kit, boss = oidc_env.ctx, oidc_env.viewer(ADMIN), "kit@shop.test", "boss@shop.test"
+    services.grant(ctx, admin, kit, oidc_env.mine.name, "seller")
+    services.revoke(ctx, admin, kit, oidc_env.mine.name)
+    for email in (kit, STRANGER, boss):
+        signed_in(email).run()  # each is remembered at sign-in
+    monkeypatch.setenv("EBAYDASH_ADMIN_EMAIL", "Boss@Shop.test")
+    st.cache_resource.clear()
+    at = signed_in(ADMIN).run()
+    at.switch_page("pages/access.py").run()
+    assert not at.exception
+    grants = at.dataframe[0].value
+    account = dict(zip(grants["Person"], grants["Account"], strict=True))
+    role = dict(zip(grants["Person"], grants["Role"], strict=True))
+    revoked_at = next(
+        e.at for e in services.audit_log(ctx, admin) if e.subject == kit and e.action == "revoke"
+    )
+    assert account[kit] == f"— access removed ({revoked_at:%Y-%m-%d %H:%M} UTC) —"
+    assert (account[boss], role[boss]) == ("— admin (every account) —", "admin")
+    assert account[STRANGER] == "— no access yet —"
+    # the line on the admin shows their address as text, not as a mailto: link
+    caption = next(c.value for c in at.caption if "EBAYDASH_ADMIN_EMAIL" in c.value)
+    assert "boss@shop.test" not in caption and "boss@shop.test is an admin" in shown_text(at)
+    # the same words for `ebaydash users list`
+    standing = {r.email: r.standing for r in services.grants(ctx, admin) if r.account_name is None}
+    assert standing[kit].startswith("access removed (") and standing[STRANGER] == "no access yet"
+
+
+def test_the_audit_log_gives_its_details_room_and_wraps_them(oidc_env: Shops) -> None:
+    """At 1400 px the Details column was cut: widths that fit, rows tall enough to wrap (as the
+    scaling actions' table, ui.actions_history)."""
+    at = signed_in(ADMIN).run()
+    at.switch_page("pages/access.py").run()
+    assert not at.exception
+    audit = at.dataframe[1]
+    assert audit.proto.row_height == ebaydash_ui.ACTIONS_ROW_PX
+    config = json.loads(audit.proto.columns)
+    assert config["Details"]["width"] == 380 and config["When"]["width"] == 100
+    # shorter than JSON: no braces, no quotes
+    assert "previous: none · role: seller" in audit.value["Details"].tolist()
 
 
 def test_whom_a_revoked_person_is_told_to_ask(demo_url: str) -> None:
@@ -428,6 +529,28 @@ def test_the_users_commands_take_an_account_id_too(
         err = capsys.readouterr().err
         assert f"no account called '{missing}' nor with id {missing}; `ebaydash accounts` lists them" in err
     assert shops.viewer("pat@shop.test").roles == {}
+
+
+def test_users_list_says_access_removed_and_the_admin_once(
+    shops: Shops, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`users list` words a person's standing as the Access page does: a revoked person's access
+    was removed (not "no access yet"), and the EBAYDASH_ADMIN_EMAIL admin is said once, as admin."""
+    monkeypatch.setenv("EBAYDASH_DATABASE_URL", shops.url)
+    monkeypatch.setenv("EBAYDASH_ADMIN_EMAIL", "boss@shop.test")
+    other = shops.other
+    assert main(["users", "grant", "kim@shop.test", "--account", other.name, "--role", "seller"]) == 0
+    assert main(["users", "revoke", "kim@shop.test", "--account", other.name]) == 0
+    shops.viewer("boss@shop.test")  # signs in: known, without a grant
+    capsys.readouterr()
+    assert main(["users", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if line.startswith("kim@shop.test: ")).startswith(
+        "kim@shop.test: access removed ("
+    )
+    assert [line for line in lines if line.startswith("boss@shop.test")] == [
+        "boss@shop.test: admin of every account (EBAYDASH_ADMIN_EMAIL)"
+    ]
 
 
 def test_the_bootstrap_admin_is_an_admin_without_grants(demo_url: str) -> None:
@@ -563,3 +686,32 @@ def test_an_install_brings_everything_sign_in_imports() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     streamlit = next(Requirement(r) for r in project["dependencies"] if Requirement(r).name == "streamlit")
     assert "auth" in streamlit.extras
+
+
+def test_revocations_since_access_and_when_access_was_removed_on_both_backends(db: Any) -> None:
+    """The SQL behind "your seller roles on 'A' and 'B' were revoked" and the Access page's
+    "access removed (when)": the revocations after the newest grant, and the newest revocation's
+    time for a person without a grant only."""
+    from ebaydash.db import access as db_access
+    from tests.migration_support import insert
+
+    insert(
+        db,
+        "accounts",
+        [{"name": "Shop One", "ebay_user_id": "one"}, {"name": "Shop Two", "ebay_user_id": "two"}],
+    )
+    t = [dt.datetime(2026, 11, 1, 12, n, tzinfo=dt.UTC) for n in range(6)]
+    db_access.set_grant(db, "a@x.test", "Shop One", "manager", by="cli:t", now=t[0])
+    db_access.set_grant(db, "a@x.test", "Shop One", None, by="cli:t", now=t[1])  # then granted again
+    db_access.set_grant(db, "a@x.test", "Shop One", "seller", by="cli:t", now=t[2])
+    db_access.set_grant(db, "a@x.test", "Shop Two", "seller", by="cli:t", now=t[3])
+    db_access.set_grant(db, "a@x.test", "Shop Two", None, by="cli:t", now=t[4])
+    removed = {r.email: r.removed_at for r in db_access.all_grants(db)}
+    assert removed == {"a@x.test": None}  # still has Shop One
+    db_access.set_grant(db, "a@x.test", "Shop One", None, by="cli:t", now=t[5])
+    db_access.record_sign_in(db, "never@x.test", t[5], granted=False)
+    since = db_access.revocations_since_last_grant(db, " A@x.test")
+    assert [(r.account_name, r.at) for r in since] == [("Shop Two", t[4]), ("Shop One", t[5])]
+    assert db_access.revocations_since_last_grant(db, "never@x.test") == []
+    removed = {r.email: r.removed_at for r in db_access.all_grants(db)}
+    assert removed == {"a@x.test": t[5], "never@x.test": None}

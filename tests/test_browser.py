@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ebaydash import services
 from ebaydash.context import build_context
+from ebaydash.db import access as db_access
 from ebaydash.db import queries
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.models import Window
@@ -161,6 +162,77 @@ def test_the_scaling_history_fits_a_1400_px_window(server: tuple[str, Settings],
         page.wait_for_timeout(1000)  # the grid measures its columns once its fonts are in
         widths = scroller.evaluate("e => ({shown: e.clientWidth, needed: e.scrollWidth})")
         assert widths["shown"] > 800, widths  # the page's width at 1400 px, not a collapsed grid
+        assert widths["needed"] <= widths["shown"], widths
+    finally:
+        context.close()
+
+
+def _cut_texts(page: Page, selector: str) -> list[str]:
+    """The texts under ``selector`` that overflow their box (shown cut, with "…")."""
+    return page.locator(selector).evaluate_all(
+        """els => els.flatMap(e => [e, ...e.querySelectorAll('*')])
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.innerText)"""
+    )
+
+
+def test_the_unknown_listings_tiles_and_the_audit_log_fit_a_1400_px_window(
+    server: tuple[str, Settings], browser: Browser, tmp_path: Path
+) -> None:
+    """Seen in a browser at 1400 px: the Active listings/products captions of an account without
+    listings read "unknown: no listings imported (order files do n…", and the Access page's audit
+    log cut its Details column."""
+    from tests.migration_support import insert
+
+    base, settings = server
+    db = Database(make_engine(settings), timeout_ms=5000)
+    try:
+        name = "No Listings Shop"
+        insert(db, "accounts", [{"name": name, "ebay_user_id": "no-listings"}])
+        details = {
+            "files": [
+                "eBay-OrdersReport-Nov-30-2026-09:12:44-0700-1234567890.csv",
+                "transactions-2026-11.csv",
+            ],
+            "orders": 1234,
+            "lines": 1500,
+            "new_skus": 12,
+            "money_records": 4321,
+        }
+        db_access.audit(
+            db,
+            at=dt.datetime.now(dt.UTC),
+            actor="someone.with.a.long.name@example-shop.test",
+            action="import",
+            account_name=name,
+            detail=details,
+        )
+    finally:
+        db.dispose()
+    ctx = build_context(settings, start_sampler=False)
+    try:
+        account = next(a for a in services.accounts(ctx, OPERATOR) if a.name == name)
+    finally:
+        ctx.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/?account={account.id}")
+        tile = page.locator('[data-testid="stMetric"]').filter(has_text="Active listings").first
+        expect(tile.get_by_text("unknown: no listings imported")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(tmp_path / "overview.png"))
+        assert _cut_texts(page, '[data-testid="stMetricDelta"]') == []
+
+        page.goto(f"{base}/access")
+        audit = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="Details"))
+        scroller = audit.locator(".dvn-scroller")
+        expect(scroller).to_be_attached(timeout=30_000)
+        page.wait_for_timeout(1000)  # the grid measures its columns once its fonts are in
+        audit.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "access.png"), full_page=True)
+        widths = scroller.evaluate("e => ({shown: e.clientWidth, needed: e.scrollWidth})")
+        assert widths["shown"] > 800, widths
         assert widths["needed"] <= widths["shown"], widths
     finally:
         context.close()

@@ -11,12 +11,14 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from ebaydash import cli
-from ebaydash.cluster import Cluster, ClusterSpec, Replica
-from ebaydash.cluster.commands import EXIT_NOT_ALL_HEALTHY
+from ebaydash.cluster import Cluster, ClusterSpec, Replica, ReplicaStatus
+from ebaydash.cluster.autoscale import Step
+from ebaydash.cluster.commands import EXIT_NOT_ALL_HEALTHY, replica_condition
 from ebaydash.cluster.processes import Proc
 from tests.conftest import free_port
 
@@ -87,7 +89,12 @@ def test_a_dead_and_a_hung_replica_exit_3_named_on_stderr_after_the_full_status(
     assert lines[0].startswith("Balancer ") and "running)" in lines[0]
     # the full status still: every replica, the healthy one too
     assert [line.split()[0] for line in lines[1:]] == ["r1", "r2", "r3"]
-    assert " healthy," in lines[1] and "NOT healthy" in lines[2] and "NOT healthy" in lines[3]
+    assert " healthy, ready, in rotation" not in out  # no HAProxy here: state unknown
+    assert " healthy, unknown, out of rotation, 0 sessions" in lines[1]
+    # down, and why, without an admin state that reads as the replica's condition
+    assert " down (process not running), unknown, out of rotation, 0 sessions" in lines[2]
+    assert " down (no answer to its health check), unknown, out of rotation" in lines[3]
+    assert "NOT healthy" not in out
     assert f"replica r2 is down: its process (pid {ended.pid}) is not running" in err
     assert f"replica r3 is down: pid {ME.pid} runs but does not answer" in err
     assert f":{hung_port}/_stcore/health" in err
@@ -144,3 +151,103 @@ def test_the_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -
     assert "exit codes: 0 the balancer and every replica are up" in shown
     assert "3 the cluster runs but the balancer or a replica is down" in shown
     assert "1 no cluster runs from the run directory" in shown
+
+
+# -- how a replica reads, what `cluster stop` says, counts in words --------------------------------
+
+
+def _row(*, healthy: bool, running: bool, state: str = "ready") -> ReplicaStatus:
+    return ReplicaStatus(
+        name="r2",
+        url="http://127.0.0.1:1",
+        pid=1,
+        healthy=healthy,
+        metrics_url="http://127.0.0.1:2/metrics",
+        state=state,
+        in_rotation=healthy and state == "ready",
+        sessions=0,
+        running=running,
+    )
+
+
+def test_a_dead_replica_reads_down_not_ready() -> None:
+    """HAProxy keeps a dead replica's admin state "ready": shown next to "down", it contradicted it."""
+    assert replica_condition(_row(healthy=False, running=False)) == "down (process not running)"
+    assert replica_condition(_row(healthy=False, running=True)) == "down (no answer to its health check)"
+    # an admin state other than ready says something: it stays
+    assert replica_condition(_row(healthy=False, running=False, state="drain")) == (
+        "down (process not running), drain"
+    )
+    # the control: a replica that is up keeps its state
+    assert replica_condition(_row(healthy=True, running=True)) == "healthy, ready"
+
+
+def _sleeper() -> Proc:
+    process = subprocess.Popen(["sleep", "60"])
+    return Proc.of(process.pid)
+
+
+def stop(run_dir: Path) -> int:
+    return cli.main(["cluster", "--run-dir", str(run_dir), "stop"])
+
+
+def test_stop_says_what_it_stopped_and_what_had_already_exited(
+    tmp_path: Path, ended: Proc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    haproxy, r1 = _sleeper(), _sleeper()  # stand-ins: stopping them is harmless
+    write_cluster(tmp_path, haproxy, {"r1": (r1, free_port()), "r2": (ended, free_port())})
+    assert stop(tmp_path) == 0
+    assert capsys.readouterr().out == "Stopped HAProxy and 1 replica (r2 had already exited).\n"
+    assert not haproxy.alive() and not r1.alive()
+    assert not (tmp_path / "cluster.json").exists()
+
+
+def test_stop_after_haproxy_was_killed_does_not_claim_to_stop_it(
+    tmp_path: Path, ended: Proc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r1, r2 = _sleeper(), _sleeper()
+    write_cluster(tmp_path, ended, {"r1": (r1, free_port()), "r2": (r2, free_port())})
+    assert stop(tmp_path) == 0
+    assert capsys.readouterr().out == "Stopped 2 replicas (HAProxy had already exited).\n"
+    assert not r1.alive() and not r2.alive()
+
+
+def test_stop_with_everything_gone_and_with_everything_up(
+    tmp_path: Path, ended: Proc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "up").mkdir()
+    write_cluster(tmp_path / "gone", ended, {"r1": (ended, free_port()), "r2": (ended, free_port())})
+    assert stop(tmp_path / "gone") == 0
+    assert capsys.readouterr().out == "Nothing was left to stop (HAProxy, r1 and r2 had already exited).\n"
+    # the control: all running, all stopped, nothing said to be gone
+    write_cluster(tmp_path / "up", _sleeper(), {"r1": (_sleeper(), free_port())})
+    assert stop(tmp_path / "up") == 0
+    assert capsys.readouterr().out == "Stopped HAProxy and 1 replica.\n"
+
+
+def test_counts_of_one_are_singular() -> None:
+    """The autoscaler's line and the status' sessions: "1 serving replica", "1 session"."""
+    decision = SimpleNamespace(label="Scale down", rule="all_below", reason="Load is low.")
+    down = Step(decision, before=2, after=1, stopped=("r2",))  # type: ignore[arg-type]
+    assert down.describe().startswith("Scale down: 2 → 1 serving replica (all below); stopped r2.")
+    up = Step(decision, before=1, after=2)  # type: ignore[arg-type]
+    assert "1 → 2 serving replicas (" in up.describe()  # the control: more than one
+
+
+def test_start_says_1_replica(
+    tmp_path: Path, health_port: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cluster start --replicas 1`, its cluster a stand-in (no HAProxy, no Streamlit)."""
+
+    def start(cls: type[Cluster], spec: ClusterSpec, settings: object, environ: object) -> Cluster:
+        return write_cluster(
+            spec.run_dir, ME, {f"r{i}": (ME, health_port) for i in range(1, spec.replicas + 1)}
+        )
+
+    monkeypatch.setattr(Cluster, "start", classmethod(start))
+    run = ["cluster", "--run-dir", str(tmp_path), "start", "--port", str(free_port())]
+    assert cli.main([*run, "--replicas", "1"]) == 0
+    assert ": 1 replica behind HAProxy\n" in capsys.readouterr().out
+    assert cli.main([*run, "--replicas", "2"]) == 0  # the control
+    assert ": 2 replicas behind HAProxy\n" in capsys.readouterr().out

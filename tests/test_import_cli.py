@@ -125,3 +125,45 @@ def test_the_created_line_names_the_zone_a_money_import_gave_the_account(
     out = capsys.readouterr().out
     assert "Created the account 'Payouts' (it did not exist):" in out
     assert ", time zone Asia/Kolkata." in out
+
+
+def account_names(db: Database) -> dict[int, str]:
+    from ebaydash.db.schema import accounts
+
+    with db.connect() as conn:
+        return {int(r.id): str(r.name) for r in conn.execute(select(accounts.c.id, accounts.c.name))}
+
+
+def test_account_takes_an_existing_accounts_id_like_the_other_commands(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page1, page2 = (str(FIXTURES / f"getorders_page{n}.json") for n in (1, 2))
+    assert main(["import", page1, "--account", "Retro Records"]) == 0
+    [(account_id, _name)] = account_names(database).items()
+    capsys.readouterr()
+    # its id, all digits: the account, not a new one called so
+    assert main(["import", page2, "--account", str(account_id)]) == 0
+    out = capsys.readouterr().out
+    assert "Created the account" not in out
+    assert "Imported into 'Retro Records':" in out
+    assert account_names(database) == {account_id: "Retro Records"}
+    assert order_count(database) == 6
+
+
+def test_account_that_is_neither_a_name_nor_an_id_is_created(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", str(FIXTURES / "getorders_page1.json"), "--account", "Retro Records"]) == 0
+    capsys.readouterr()
+    # no account has id 99: "99" is a new account's name
+    assert main(["import", str(FIXTURES / "getorders_page2.json"), "--account", "99"]) == 0
+    assert "Created the account '99' (it did not exist)" in capsys.readouterr().out
+    assert sorted(account_names(database).values()) == ["99", "Retro Records"]
+
+
+def test_the_import_help_says_account_takes_an_id(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "an id, all digits, also works when no account has that name" in out
+    assert "a new account of this name is created" in out

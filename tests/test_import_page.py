@@ -8,7 +8,8 @@ import html
 import json
 from decimal import Decimal
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from ebaydash.db.engine import Database, make_engine
@@ -258,3 +259,91 @@ def test_an_existing_accounts_own_zone_stays_the_pickers_default(demo_env: Setti
     assert picker.value == zone
     # an existing account keeps its zone: nothing to guess
     assert not any(o.startswith(FROM_SITE) for o in picker.options)
+
+
+# -- a "new" account that exists ------------------------------------------------------------------
+
+
+def test_a_new_account_named_like_an_existing_one_is_refused_before_importing(
+    demo_env: Settings,  # noqa: F811
+) -> None:
+    db = Database(make_engine(demo_env), timeout_ms=5000)
+    with db.connect() as conn:
+        name = conn.execute(select(accounts.c.name).order_by(accounts.c.id)).scalars().first()
+        before = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+    assert name is not None
+    at = open_import_page()
+    uploader(at).set_value(("bestellungen.csv", GERMAN_REPORT.read_bytes(), "text/csv"))
+    at.radio[0].set_value("A new account").run()
+    # matched as the import matches names: case and runs of spaces do not count
+    at.text_input(key="import_new_account").set_value(f"  {name.upper().replace(' ', '  ')} ").run()
+    assert not at.exception, at.exception
+    [message] = at.error
+    assert html.unescape(message.value) == (
+        f"An account called “{name}” exists: choose it under “An existing account”."
+    )
+    assert import_button(at).disabled  # AppTest, like a browser, cannot click it
+    assert not at.success
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == before
+    db.dispose()
+
+
+def test_after_an_import_into_a_new_account_the_form_turns_to_it(demo_env: Settings) -> None:  # noqa: F811
+    at = open_import_page()
+    import_german_report(at, "Kiefer Again")
+    zone, _dates = zone_and_dates(demo_env, "Kiefer Again")
+    db = Database(make_engine(demo_env), timeout_ms=5000)
+    with db.connect() as conn:
+        account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == "Kiefer Again")).scalar_one()
+    db.dispose()
+    assert at.radio[0].value == "An existing account"
+    assert at.selectbox(key="import_account").value == account_id
+    assert at.selectbox(key="import_zone_Kiefer Again").value == zone  # the account's own now
+    # the same file again goes to that account: nothing new, no clash
+    uploader(at).set_value(("bestellungen.csv", GERMAN_REPORT.read_bytes(), "text/csv"))
+    at.run()
+    import_button(at).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Imported into 'Kiefer Again': 0 new, 0 updated, 2 unchanged" in at.success[0].value
+
+
+def test_a_new_account_from_files_without_a_site_says_the_zone_is_the_browsers(
+    demo_env: Settings,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ebaydash import ui
+
+    monkeypatch.setattr(ui, "browser_timezone", lambda: "Asia/Tokyo")
+    bare = (
+        "Order Number,Item Title,Quantity,Sold For,Total Price,Sale Date\n"
+        "1-11111-00001,Mug,1,9.00,9.00,Sep-14-26 00:30:00\n"
+    )
+    at = open_import_page()
+    uploader(at).set_value(("bare.csv", bare.encode(), "text/csv"))
+    at.radio[0].set_value("A new account").run()
+    at.text_input(key="import_new_account").set_value("No Site").run()
+    import_button(at).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    success = html.unescape(at.success[0].value)
+    assert "so EBAY_US and USD were assumed" in success
+    assert "Time zone of the new account: Asia/Tokyo, your browser's zone." in success
+
+
+def test_the_problems_table_wraps_file_and_problem_in_set_widths(demo_env: Settings) -> None:  # noqa: F811
+    raw = json.loads((FIXTURES / "getorders_page1.json").read_text())
+    raw["orders"][2]["lineItems"][0]["quantity"] = -1
+    at = open_import_page()
+    long_name = "a-rather-long-export-name-from-the-seller-hub-of-2026-09.json"
+    uploader(at).set_value((long_name, json.dumps(raw).encode(), "application/json"))
+    at.run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1]
+    assert list(table.value["File"]) == [long_name]
+    config = json.loads(table.proto.columns)
+    widths = {name: config[name]["width"] for name in ("File", "Line", "Order", "Column", "Problem")}
+    assert sum(widths.values()) <= 920, widths  # the page's width at a 1400 px window
+    assert widths["Problem"] >= 400 and widths["File"] >= 150
+    # rows taller than 64 px: st.dataframe wraps the text in them, and tall enough for its lines
+    assert table.proto.row_height > 64

@@ -177,7 +177,10 @@ def test_a_report_that_does_not_say_its_site_leaves_the_setting(ctx: Context, db
     assert report.committed, report.summary
     assert the_account(db)["timezone"] == SETTING_ZONE
     assert order_dates(db) == {"1-11111-00001": local(SALE, SETTING_ZONE)}
-    assert f"{SETTING_ZONE}, from the EBAYDASH_TIMEZONE setting" in report.summary
+    assert (
+        "The files do not say their eBay site and currency, so EBAY_US and USD were assumed. "
+        f"Time zone of the new account: {SETTING_ZONE}, from the EBAYDASH_TIMEZONE setting."
+    ) in report.summary
 
 
 BARE_REPORT = (
@@ -194,6 +197,28 @@ def test_a_report_that_does_not_say_its_site_takes_the_fallback_zone(ctx: Contex
     assert the_account(db)["timezone"] == "Asia/Tokyo"
     assert order_dates(db) == {"1-11111-00001": local(SALE, "Asia/Tokyo")}
     assert "Asia/Tokyo, the zone given for files that do not say their eBay site" in report.summary
+    assert "EBAY_US and USD were assumed" in report.summary
+
+
+def test_the_summary_says_whose_the_fallback_zone_is(ctx: Context, db: Database) -> None:
+    """The page says the zone is the browser's: the summary takes its words."""
+    report = run_import(
+        ctx,
+        [ImportFile("bare.csv", BARE_REPORT.encode())],
+        fallback_timezone="Asia/Tokyo",
+        fallback_source="your browser's zone",
+    )
+    assert report.committed, report.summary
+    assert (
+        "The files do not say their eBay site and currency, so EBAY_US and USD were assumed. "
+        "Time zone of the new account: Asia/Tokyo, your browser's zone."
+    ) in report.summary
+
+
+def test_a_site_the_files_say_is_not_called_assumed(ctx: Context, db: Database) -> None:
+    report = run_import(ctx, [report_of("DE", SALE)], fallback_timezone="Asia/Tokyo")
+    assert report.committed, report.summary
+    assert "assumed" not in report.summary
 
 
 def test_a_site_s_zone_wins_over_the_fallback_zone(ctx: Context, db: Database) -> None:

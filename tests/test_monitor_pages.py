@@ -212,15 +212,34 @@ def test_the_cooldown_is_unknown_while_the_shared_state_cannot_be_read(
     from ebaydash.errors import DatabaseUnavailable
     from ebaydash.services import scaling as scaling_service
 
+    # the control first: with the state readable, an empty history says so
+    at = app().run()
+    at.switch_page("pages/scaling.py").run()
+    captions = [c.value for c in at.caption]
+    assert not at.warning and "No scaling action taken yet." in captions
+
     def unreadable(*_args: object, **_kwargs: object) -> None:
-        raise DatabaseUnavailable("The database cannot be reached right now.")
+        raise DatabaseUnavailable(
+            "The database cannot be reached right now (connection refused). The dashboard will "
+            "recover by itself once it is back; please try again in a moment."
+        )
 
     monkeypatch.setattr(scaling_service, "decide", unreadable)
     at = app().run()
     at.switch_page("pages/scaling.py").run()
     assert not at.exception
-    assert any("cooldown and history are unknown" in w.value for w in at.warning)
+    [warning] = [w.value for w in at.warning if "scaling state" in w.value]
+    # the reason, then what is unknown: two sentences, no reason in parentheses inside another
+    assert warning == (
+        "The database cannot be reached right now (connection refused). The dashboard will recover "
+        "by itself once it is back; please try again in a moment. The shared scaling state could not "
+        "be read, so the cooldown and the history are unknown."
+    )
     assert {m.label: m.value for m in at.metric}["Cooldown left"] == "—"  # not "0 s": unknown
+    # not "none yet" under it, which would contradict "unknown": one line says it
+    captions = [c.value for c in at.caption]
+    assert not any(c.startswith(("No recommendation remembered", "No scaling action")) for c in captions)
+    assert captions.count("Unknown while the shared scaling state cannot be read.") == 1
 
 
 def test_what_if_refuses_an_inconsistent_policy_with_a_message(demo_env: Settings) -> None:

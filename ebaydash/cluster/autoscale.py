@@ -33,6 +33,7 @@ from ebaydash.cluster.supervisor import Cluster
 from ebaydash.context import Context, build_context
 from ebaydash.db import queries
 from ebaydash.errors import DatabaseError
+from ebaydash.formatting import plural
 from ebaydash.monitor import scaling
 from ebaydash.monitor.state import replica_id
 from ebaydash.settings import Settings
@@ -60,7 +61,8 @@ class Step:
 
     def describe(self) -> str:
         d = self.decision
-        parts = [f"{d.label}: {self.before} → {self.after} serving replicas ({d.rule.replace('_', ' ')})"]
+        serving = plural(self.after, "serving replica")  # "2 → 1 serving replica"
+        parts = [f"{d.label}: {self.before} → {serving} ({d.rule.replace('_', ' ')})"]
         for label, names in (("lost", self.lost), ("started", self.started), ("stopped", self.stopped)):
             if names:
                 parts.append(f"{label} {', '.join(names)}")
@@ -132,7 +134,7 @@ class Autoscaler:
                     break
                 count -= 1
                 stopped.append(name)
-                left = f"{result.sessions_left} {'session' if result.sessions_left == 1 else 'sessions'}"
+                left = plural(result.sessions_left, "session")
                 ended = (
                     "after its sessions ended"
                     if result.sessions_left == 0
@@ -199,9 +201,12 @@ class Autoscaler:
         while not stop.is_set():
             begun = time.monotonic()
             try:
-                report(self.tick())
+                step = self.tick()
             except ClusterError:
                 raise
             except Exception:
                 log.exception("autoscale tick failed; trying again in %g s", interval_s)
+            else:
+                # outside the retry: output whose reader has gone (``| head``) ends the loop
+                report(step)
             stop.wait(max(0.0, interval_s - (time.monotonic() - begun)))

@@ -22,7 +22,7 @@ from ebaydash.errors import ConfigError
 from ebaydash.settings import Settings
 
 if TYPE_CHECKING:  # each command imports what it runs, so building the parser (--help) stays light
-    from ebaydash.cluster.supervisor import Cluster, ClusterStatus
+    from ebaydash.cluster.supervisor import ClusterStatus, ReplicaStatus
 
 
 def _run_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -47,8 +47,10 @@ def cmd_cluster_start(args: argparse.Namespace, settings: Settings) -> int:
     except (ClusterConfigError, HAProxyMissing) as exc:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 2
+    from ebaydash.formatting import plural
+
     status = cluster.status()
-    print(f"Cluster up at {status.url}: {len(status.replicas)} replicas behind HAProxy")
+    print(f"Cluster up at {status.url}: {plural(len(status.replicas), 'replica')} behind HAProxy")
     for r in status.replicas:
         print(f"  {r.name}  {r.url}  pid {r.pid}  metrics {r.metrics_url}")
     print(f"Run directory {spec.run_dir}; stop it with `make cluster-stop`.")
@@ -64,8 +66,8 @@ def cmd_cluster_stop(args: argparse.Namespace, settings: Settings) -> int:
     except NotRunning as exc:
         print(f"ebaydash: {exc}", file=sys.stderr)
         return 0  # stopping what is not running is done
-    cluster.stop()
-    print(f"Stopped HAProxy and {len(cluster.replicas)} replicas.")
+    # what had already exited is said apart: "Stopped HAProxy and 1 replica (r2 had already exited)."
+    print(cluster.stop().describe())
     return 0
 
 
@@ -81,7 +83,7 @@ STATUS_EPILOG = (
 )
 
 
-def down_parts(cluster: Cluster, status: ClusterStatus) -> list[str]:
+def down_parts(status: ClusterStatus) -> list[str]:
     """What is down in ``status``, one phrase each (the balancer, then each replica whose process
     is gone or does not answer its health check); empty when everything is up."""
     down = []
@@ -90,10 +92,9 @@ def down_parts(cluster: Cluster, status: ClusterStatus) -> list[str]:
     for r in status.replicas:
         if r.healthy:
             continue
-        replica = cluster.replicas.get(r.name)
-        # the status says only "not healthy": which of the two it is tells the operator whether to
-        # read the replica's log for a crash or look at a process that hangs
-        if replica is not None and replica.proc.alive():
+        # which of the two it is tells the operator whether to read the replica's log for a crash
+        # or look at a process that hangs
+        if r.running:
             why = f"pid {r.pid} runs but does not answer {r.url}/_stcore/health"
         else:
             why = f"its process (pid {r.pid}) is not running"
@@ -106,7 +107,7 @@ def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
 
     cluster = Cluster.open(_run_dir(args, settings).resolve())
     status = cluster.status()
-    down = down_parts(cluster, status)
+    down = down_parts(status)
     code = EXIT_NOT_ALL_HEALTHY if down else 0
     if args.json:
         print(json.dumps({**status.as_json(), "down": down, "exit_code": code}, indent=2))
@@ -123,17 +124,28 @@ def cmd_cluster_status(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+def replica_condition(r: ReplicaStatus) -> str:
+    """How a replica is, for a person: ``healthy, ready`` (its HAProxy admin state after it), or
+    ``down (process not running)`` / ``down (no answer to its health check)``. A down replica's
+    admin state is shown only when it is not ``ready``: "ready" next to "down" reads as a
+    contradiction (it is HAProxy's setting, not the replica's condition)."""
+    if r.healthy:
+        return f"healthy, {r.state}"
+    why = "no answer to its health check" if r.running else "process not running"
+    return f"down ({why})" if r.state == "ready" else f"down ({why}), {r.state}"
+
+
 def _print_status(status: ClusterStatus) -> None:
     """The status for a person: the balancer's line, then one line per replica."""
+    from ebaydash.formatting import plural
+
     running = "running" if status.haproxy_running else "NOT running"
     print(f"Balancer {status.url} (HAProxy pid {status.haproxy_pid}, {running})")
     for r in status.replicas:
-        health = "healthy" if r.healthy else "NOT healthy"
         rotation = "in rotation" if r.in_rotation else "out of rotation"
-        sessions = f"{r.sessions} {'session' if r.sessions == 1 else 'sessions'}"
         print(
-            f"  {r.name}  {r.url}  pid {r.pid}  {health}, {r.state}, {rotation}, {sessions}"
-            f"  metrics {r.metrics_url}"
+            f"  {r.name}  {r.url}  pid {r.pid}  {replica_condition(r)}, {rotation}, "
+            f"{plural(r.sessions, 'session')}  metrics {r.metrics_url}"
         )
 
 

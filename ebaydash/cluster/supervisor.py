@@ -73,11 +73,38 @@ class ReplicaStatus:
     name: str
     url: str
     pid: int
-    healthy: bool  # the process answers /_stcore/health
+    healthy: bool  # the process runs and answers /_stcore/health
     metrics_url: str
     state: str  # HAProxy's admin state: ready, drain, maint (or "unknown" without HAProxy)
     in_rotation: bool  # HAProxy sends new sessions to it: ready and its health check passes
     sessions: int  # HAProxy's current sessions to it (open tabs' WebSockets, requests)
+    running: bool = True  # its process runs (not healthy but running: it does not answer)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What :meth:`Cluster.stop` stopped, and what had already exited before it came."""
+
+    haproxy: bool  # HAProxy ran and was stopped
+    replicas: tuple[str, ...]  # replicas that ran and were stopped
+    gone: tuple[str, ...]  # "HAProxy" and replica names whose process had already exited
+
+    def describe(self) -> str:
+        """``Stopped HAProxy and 1 replica (r2 had already exited).``"""
+        from ebaydash.formatting import plural
+
+        stopped = (["HAProxy"] if self.haproxy else []) + (
+            [plural(len(self.replicas), "replica")] if self.replicas else []
+        )
+        gone = f" ({_and(self.gone)} had already exited)" if self.gone else ""
+        if not stopped:
+            return f"Nothing was left to stop{gone}."
+        return f"Stopped {' and '.join(stopped)}{gone}."
+
+
+def _and(names: tuple[str, ...]) -> str:
+    """``r1``, ``r1 and r2``, ``HAProxy, r1 and r2``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)
@@ -177,16 +204,24 @@ class Cluster:
             raise NotRunning(f"No cluster runs from {run_dir}; start one with `make cluster`.")
         return state
 
-    def stop(self) -> None:
-        """Stop HAProxy, then every replica (SIGTERM, SIGKILL after 10 s). Logs stay."""
+    def stop(self) -> Stopped:
+        """Stop HAProxy, then every replica (SIGTERM, SIGKILL after 10 s); what was stopped and
+        what had already exited. Logs stay."""
         with _locked(self.spec.run_dir):
+            haproxy = self.haproxy.alive()
             self.haproxy.stop()
-            for replica in self.replicas.values():
-                replica.proc.signal(15)
-            for replica in self.replicas.values():
-                replica.proc.stop()
+            names = sorted(self.replicas, key=_slot_number)
+            # all signalled first, so they shut down in parallel; False: it had already exited
+            signalled = {name: self.replicas[name].proc.signal(15) for name in names}
+            for name in names:
+                self.replicas[name].proc.stop()
             (self.spec.run_dir / STATE_FILE).unlink(missing_ok=True)
             self.spec.socket.unlink(missing_ok=True)
+        return Stopped(
+            haproxy=haproxy,
+            replicas=tuple(name for name in names if signalled[name]),
+            gone=tuple((["HAProxy"] if not haproxy else []) + [n for n in names if not signalled[n]]),
+        )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -202,16 +237,18 @@ class Cluster:
         for name in sorted(self.replicas, key=_slot_number):
             replica = self.replicas[name]
             server = servers.get(name) if servers is not None else None
+            running = replica.proc.alive()
             rows.append(
                 ReplicaStatus(
                     name=name,
                     url=replica.url,
                     pid=replica.pid,
-                    healthy=replica.proc.alive() and processes.healthy(f"{replica.url}/_stcore/health"),
+                    healthy=running and processes.healthy(f"{replica.url}/_stcore/health"),
                     metrics_url=replica.metrics_url,
                     state=server.admin if server else "unknown",
                     in_rotation=bool(server and server.admin == "ready" and server.up),
                     sessions=server.sessions if server else 0,
+                    running=running,
                 )
             )
         return ClusterStatus(self.spec.url, self.haproxy.pid, self.haproxy.alive(), tuple(rows))
@@ -240,8 +277,11 @@ class Cluster:
                 if slot_name(i) not in self.replicas and servers.get(slot_name(i), _PARKED).admin == "maint"
             ]
             if not free:
+                from ebaydash.formatting import plural
+
                 raise NoSpareSlot(
-                    f"All {self.spec.slots} server slots are in use; start the cluster with more slots."
+                    f"Every server slot is in use ({plural(self.spec.slots, 'slot')}); start the "
+                    "cluster with more slots."
                 )
             replica = _spawn_replica(self.spec, free[0])
             try:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from ebaydash.db import scope
@@ -140,6 +140,25 @@ def last_revocation(db: Database, email: str) -> Row[Any] | None:
         return db.fetch_one("last_revocation", stmt)
 
 
+def revocations_since_last_grant(db: Database, email: str) -> Sequence[Row[Any]]:
+    """Every revocation of a grant of ``email`` made after the newest grant to them (audit rows:
+    at, actor, account_name, detail), oldest first: for a person without a grant now, the grants
+    they held when they last had access. Empty when none of theirs was ever revoked."""
+    email = normal_email(email)
+    last_grant = (
+        select(func.coalesce(func.max(audit_log.c.id), 0))
+        .where(audit_log.c.subject == email, audit_log.c.action == "grant")
+        .scalar_subquery()
+    )
+    stmt = (
+        select(audit_log.c.at, audit_log.c.actor, audit_log.c.account_name, audit_log.c.detail)
+        .where(audit_log.c.subject == email, audit_log.c.action == "revoke", audit_log.c.id > last_grant)
+        .order_by(audit_log.c.at, audit_log.c.id)
+    )
+    with scope.all_accounts():
+        return db.fetch_all("revocations_since_last_grant", stmt)
+
+
 def record_sign_in(db: Database, email: str, now: dt.datetime, *, granted: bool) -> None:
     """Remember the person and when they last signed in; audit the sign-in."""
     email = normal_email(email)
@@ -203,7 +222,14 @@ def set_grant(
 
 def all_grants(db: Database) -> Sequence[Row[Any]]:
     """Every person with their grants (a person without any has one row with NULL account):
-    email, last_sign_in_at, account_id, account_name, role, granted_at, granted_by."""
+    email, last_sign_in_at, account_id, account_name, role, granted_at, granted_by, and
+    removed_at: for a person without a grant, when one of theirs was last revoked (NULL when none
+    ever was, and for every row of a person with a grant)."""
+    last_revoked = (
+        select(func.max(audit_log.c.at))
+        .where(audit_log.c.subject == users.c.email, audit_log.c.action == "revoke")
+        .scalar_subquery()
+    )
     stmt = (
         select(
             users.c.email,
@@ -213,6 +239,7 @@ def all_grants(db: Database) -> Sequence[Row[Any]]:
             grants.c.role,
             grants.c.granted_at,
             grants.c.granted_by,
+            case((grants.c.id.is_(None), last_revoked), else_=None).label("removed_at"),
         )
         .select_from(users)
         .outerjoin(grants, grants.c.user_id == users.c.id)

@@ -86,6 +86,11 @@ class OrderIndex:
     def valid(self) -> int:
         return sum(len(f.when) for f in self._files)
 
+    def file_currencies(self, file_index: int) -> Counter[str]:
+        """How many valid orders file ``file_index`` holds in each currency."""
+        counts = Counter(self._files[file_index].currency)
+        return Counter({self._currency_codes[code]: n for code, n in counts.items()})
+
     def decide(
         self, currency: str | None, account_name: str, *, existing: bool, keep_errors: int
     ) -> Decision:
@@ -134,13 +139,17 @@ class OrderIndex:
 def account_currency(files: Sequence[ParsedFile], index: OrderIndex, existing: str | None) -> str | None:
     """The account's currency: the existing account's; for a new one, the seller's — what the files
     say of the seller's side (the report's money and language, the API's listing site), weighted
-    by their orders; else the one most orders use. ``None`` when there is nothing to decide from."""
+    by the valid orders each file holds in that currency (``files`` in the order of the index's
+    files); else the one most orders use. ``None`` when there is nothing to decide from."""
     if existing:
         return existing
     votes: Counter[str] = Counter()
-    for parsed in files:
+    for file_index, parsed in enumerate(files):
         if parsed.currency and parsed.readable:
-            votes[parsed.currency] += max(parsed.orders_found - parsed.rejected_orders, 1)
+            # the file's valid orders in its (the seller's) currency, as the check counted them:
+            # ``parsed.orders`` stays empty when files are read as streams
+            held = index.file_currencies(file_index)[parsed.currency]
+            votes[parsed.currency] += max(held, 1)
     if votes:
         return votes.most_common(1)[0][0]
     return index.currencies.most_common(1)[0][0] if index.currencies else None

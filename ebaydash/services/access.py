@@ -66,25 +66,74 @@ def sign_in(ctx: Context, email: str) -> Viewer:
 
 
 @dataclass(frozen=True)
+class Revoked:
+    """One grant taken away: the role, on which account (None when the log does not say), when."""
+
+    role: str | None
+    account_name: str | None
+    at: dt.datetime
+
+
+def _quoted(names: list[str]) -> str:
+    """``'A'``, ``'A' and 'B'``, ``'A', 'B' and 'C'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _revoked_phrase(revoked: tuple[Revoked, ...]) -> tuple[str, bool]:
+    """``your seller roles on 'A' and 'B', and your manager role on 'C'`` (roles in the order they
+    were first revoked), and whether it names more than one grant (for "was"/"were")."""
+    by_role: dict[str | None, list[str]] = {}
+    unnamed = False
+    for r in revoked:
+        if r.account_name is None:
+            unnamed = True
+        elif r.account_name not in by_role.setdefault(r.role, []):
+            by_role[r.role].append(r.account_name)
+    parts = []
+    for role, names in by_role.items():
+        if not names:
+            continue
+        noun = f"{role} role" if role else "role"
+        parts.append(f"your {noun}{'s' if len(names) > 1 else ''} on {_quoted(names)}")
+    if unnamed or not parts:
+        parts.append("your other roles" if parts else "your role")
+    phrase = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])}, and {parts[-1]}"
+    return phrase, len(revoked) > 1
+
+
+@dataclass(frozen=True)
 class Removal:
     """A signed-in person's access was revoked, and nothing has been granted since: what they read
     instead of "no access yet" (:func:`access_removal`)."""
 
     email: str
     at: dt.datetime  # when the last grant was revoked
-    account_name: str | None
+    account_name: str | None  # the last grant's account
     role: str | None  # the role revoked with it
     ask: str  # whom to ask for access again, for a sentence: an address, or "an admin"
+    # every grant revoked since the person last had access, oldest first (the last one included)
+    revoked: tuple[Revoked, ...] = ()
 
     @property
     def message(self) -> str:
         """The sentence the person reads: what was revoked, when, and whom to ask."""
-        what = f"your {self.role} role on {self.account_name!r}" if self.account_name else "your role"
+        revoked = self.revoked or (Revoked(self.role, self.account_name, self.at),)
+        what, several = _revoked_phrase(revoked)
+        first = min(r.at for r in revoked)
+        when = f"on {self.at:%Y-%m-%d %H:%M} UTC"
+        if f"{first:%Y-%m-%d %H:%M}" != f"{self.at:%Y-%m-%d %H:%M}":
+            when = f"between {first:%Y-%m-%d %H:%M} and {self.at:%Y-%m-%d %H:%M} UTC"
         return (
-            f"You are signed in as {self.email}, but your access was removed: {what} was revoked on "
-            f"{self.at:%Y-%m-%d %H:%M} UTC. If you still need it, ask {self.ask} to grant it again; "
-            "then reload this page."
+            f"You are signed in as {self.email}, but your access was removed: {what} "
+            f"{'were' if several else 'was'} revoked {when}. If you still need it, ask {self.ask} "
+            "to grant it again; then reload this page."
         )
+
+
+def _previous_role(detail: str | None) -> str | None:
+    previous = json.loads(detail or "{}").get("previous")
+    return previous if isinstance(previous, str) else None
 
 
 def _looks_like_email(text: str) -> bool:
@@ -96,8 +145,9 @@ def _looks_like_email(text: str) -> bool:
 
 @measured("access_removal")
 def access_removal(ctx: Context, viewer: Viewer) -> Removal | None:
-    """Why ``viewer`` has no access, when it is because their grants were revoked: the newest
-    revocation, and whom to ask (the admin who revoked it when that was a person signed in, else
+    """Why ``viewer`` has no access, when it is because their grants were revoked: every grant
+    revoked since they last had access (after the newest grant to them), and whom to ask (the
+    admin who revoked the last one when that was a person signed in, else
     ``EBAYDASH_ADMIN_EMAIL``, else any admin). None for a viewer with access or one never granted
     anything: they read "no access yet"."""
     if viewer.has_access:
@@ -113,13 +163,17 @@ def access_removal(ctx: Context, viewer: Viewer) -> Removal | None:
         ask = f"{bootstrap} (the dashboard's admin)"
     else:
         ask = "an admin of this dashboard"
-    previous = json.loads(row.detail or "{}").get("previous")
+    revoked = tuple(
+        Revoked(_previous_role(r.detail), r.account_name, r.at)
+        for r in db_access.revocations_since_last_grant(ctx.db, viewer.email)
+    )
     return Removal(
         email=viewer.email,
         at=row.at,
         account_name=row.account_name,
-        role=previous if isinstance(previous, str) else None,
+        role=_previous_role(row.detail),
         ask=ask,
+        revoked=revoked,
     )
 
 
@@ -132,6 +186,21 @@ class GrantRow:
     granted_at: dt.datetime | None
     granted_by: str | None
     last_sign_in_at: dt.datetime | None
+    removed_at: dt.datetime | None = None  # without a grant: when one was last revoked, if ever
+    every_account: bool = False  # without a grant: the EBAYDASH_ADMIN_EMAIL admin
+
+    @property
+    def standing(self) -> str:
+        """What a row without an account says of the person: ``admin (every account)`` for the
+        EBAYDASH_ADMIN_EMAIL admin, ``access removed (2026-11-30 09:12 UTC)`` for one whose grants
+        were revoked, else ``no access yet``; a row with an account, the role on it."""
+        if self.account_name is not None:
+            return f"{self.role} of {self.account_name!r}"
+        if self.every_account:
+            return "admin (every account)"
+        if self.removed_at is not None:
+            return f"access removed ({self.removed_at:%Y-%m-%d %H:%M} UTC)"
+        return "no access yet"
 
 
 @dataclass(frozen=True)
@@ -165,9 +234,17 @@ def revoke(ctx: Context, viewer: Viewer, email: str, account_name: str) -> db_ac
 
 
 def grants(ctx: Context, viewer: Viewer) -> list[GrantRow]:
-    """Everyone known (signed in once, or granted something) with each of their grants."""
+    """Everyone known (signed in once, or granted something) with each of their grants; a person
+    without any has one row saying why (:attr:`GrantRow.standing`)."""
     viewer.require_admin()
-    return [GrantRow(**row._mapping) for row in db_access.all_grants(ctx.db)]
+    bootstrap = db_access.normal_email(ctx.settings.admin_email)
+    return [
+        GrantRow(
+            **row._mapping,
+            every_account=bool(bootstrap) and row.account_id is None and row.email == bootstrap,
+        )
+        for row in db_access.all_grants(ctx.db)
+    ]
 
 
 def audit_log(ctx: Context, viewer: Viewer, *, limit: int = MAX_AUDIT_ROWS) -> list[AuditEntry]:

@@ -134,6 +134,8 @@ class ImportReport:
     # a new account's zone (the Seller Hub dates were read in it) and why it is that one
     timezone: str | None = None
     timezone_reason: str = ""
+    # a new account whose files do not say their eBay site: its site and currency were assumed
+    site_assumed: bool = False
     kind: str = "orders"  # what the counts count: "orders", or "money records" (services.money)
 
     @property
@@ -199,12 +201,18 @@ class ImportReport:
                 head += f", {self.duplicates:,} duplicate copies skipped"
             if self.rejected:
                 head += f", {self.rejected:,} rejected (see the problems)"
+            assumed = (
+                f" The files do not say their eBay site and currency, so {self.marketplace or 'EBAY_US'} "
+                f"and {self.currency or 'USD'} were assumed."
+                if self.account_created and self.site_assumed
+                else ""
+            )
             zone = (
                 f" Time zone of the new account: {self.timezone}, {self.timezone_reason}."
                 if self.account_created and self.timezone
                 else ""
             )
-            return head + f" — {self._read} in {self.seconds:.1f} s." + zone + not_orders
+            return head + f" — {self._read} in {self.seconds:.1f} s." + assumed + zone + not_orders
         unreadable = [f for f in self.files if not f.readable]
         if self.errors and unreadable and self.orders_in == 0:
             if len(self.files) == 1:
@@ -388,6 +396,7 @@ def import_orders(
     account_name: str,
     timezone: str | None = None,
     fallback_timezone: str | None = None,
+    fallback_source: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -396,7 +405,8 @@ def import_orders(
     ``timezone`` is the zone of the Seller Hub dates (default: the account's). A new account is
     created in it; without it, in the zone of the eBay site the files say they come from
     (:data:`~ebaydash.importers.locales.SITES`: a report's dates are that site's local time), else
-    in ``fallback_timezone`` (the page gives the browser's), else in the setting's. Dates that
+    in ``fallback_timezone`` (the page gives the browser's; ``fallback_source`` says whose it is,
+    e.g. "your browser's zone", for the report), else in the setting's. Dates that
     name their zone are read in it whatever the zone. The report's
     ``timezone`` and ``timezone_reason`` say which zone a new account got, and why.
     Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
@@ -433,16 +443,19 @@ def import_orders(
     report = ImportReport(account_name=existing.name if existing is not None else name)
     index, parsed_files = _check(reading, zone, report, report_progress)
     why = "as chosen for this import"
+    site_assumed = False
     if named is None:
         site = checks.told_site(parsed_files, _new_account_marketplace(parsed_files, index))
         settled = ZoneInfo(site.zone) if site is not None else fallback
+        # without a site (the summary says it was assumed), the zone is the fallback's
         why = (
             f"from {site.domain}"
             if site is not None
-            else "the zone given for files that do not say their eBay site"
+            else (fallback_source or "the zone given for files that do not say their eBay site")
             if fallback_timezone
-            else "from the EBAYDASH_TIMEZONE setting, as the files do not say their eBay site"
+            else "from the EBAYDASH_TIMEZONE setting"
         )
+        site_assumed = site is None
         if settled.key != zone.key and any(p.format == seller_hub.FORMAT for p in parsed_files):
             # all the orders tell another site than the first ones: what the check decided from
             # the reports' dates (the newest copy, times the clocks skipped) is decided again
@@ -451,6 +464,7 @@ def import_orders(
         zone = settled
     if existing is None:
         report.timezone, report.timezone_reason = zone.key, why
+        report.site_assumed = site_assumed
 
     # 2. decide: the account's currency and site, one copy per order
     report_progress(0.47, "Checking the orders together")
@@ -586,6 +600,15 @@ def import_target(ctx: Context, viewer: Viewer, name: str) -> Account | None:
     else:
         viewer.require_account(existing.id)
     return existing
+
+
+@scoped
+def existing_account(ctx: Context, viewer: Viewer, name: str) -> Account | None:
+    """The account an import into ``name`` would write to, matched as :func:`import_target`
+    matches it (ignoring case and runs of spaces); ``None`` when the import would create it (or
+    the name is empty). For the import page, which refuses a "new" account that exists."""
+    cleaned = " ".join((name or "").split())
+    return upsert.find_account(ctx.db, cleaned) if cleaned else None
 
 
 def check_may_import(ctx: Context, viewer: Viewer, name: str) -> None:

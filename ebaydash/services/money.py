@@ -165,6 +165,7 @@ def import_files(
     account_name: str,
     timezone: str | None = None,
     fallback_timezone: str | None = None,
+    fallback_source: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -191,6 +192,7 @@ def import_files(
         account_name=account_name,
         timezone=timezone,
         fallback_timezone=fallback_timezone,
+        fallback_source=fallback_source,
         skip_invalid=skip_invalid,
         progress=progress,
     )

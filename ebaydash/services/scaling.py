@@ -155,6 +155,17 @@ def recommendation(
     return _decide(ctx, act=act, policy_used=used, observed=observe(ctx, replicas=replicas))[0]
 
 
+def state_unreadable(exc: Exception) -> str:
+    """What the scaling page and ``recommend`` say when the shared state could not be read: the
+    reason (the error's own sentences, as they are), then what is unknown because of it."""
+    reason = str(exc).strip()
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    return (
+        f"{reason} The shared scaling state could not be read, so the cooldown and the history are unknown."
+    )
+
+
 def _decide(
     ctx: Context, *, act: bool, policy_used: scaling.Policy, observed: scaling.Observed
 ) -> tuple[scaling.Decision, scaling.State, scaling.Observed, str | None]:
@@ -165,7 +176,7 @@ def _decide(
     except DatabaseError as exc:
         state = scaling.State()
         decision = scaling.evaluate(observed, policy_used, state, time.time())
-        note = f"The shared scaling state could not be read ({exc}); cooldown and history are unknown."
+        note = state_unreadable(exc)
         if act and decision.action != "hold":
             decision = dataclasses.replace(
                 decision,
