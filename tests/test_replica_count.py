@@ -17,13 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 from ebaydash import cli, ui
 from ebaydash.monitor import shared as shared_metrics
-from ebaydash.monitor.buckets import BUCKET_S
 from ebaydash.monitor.metrics import MetricsRecorder
 from ebaydash.monitor.shared import SharedMetrics
 from ebaydash.monitor.state import replica_id
 from ebaydash.services import scaling as scaling_service
 from ebaydash.settings import Settings
 from tests.conftest import ROOT
+from tests.test_shared_metrics import delete_shared_metrics
 
 # the field a replica's EBAYDASH_REPLICA_NAME is published in, spelled out: replicas of other
 # versions read it
@@ -94,11 +94,7 @@ def shared_env(redis_url: str, demo_url: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("EBAYDASH_REPLICAS", raising=False)
     monkeypatch.delenv("EBAYDASH_REPLICA_NAME", raising=False)
     yield prefix
-    client = redis.Redis.from_url(redis_url, socket_timeout=1)
-    starts = range((started // BUCKET_S - 2) * BUCKET_S, int(time.time()) + 2 * BUCKET_S, BUCKET_S)
-    keys = [f"{prefix}:{kind}:{s}" for s in starts for kind in ("b", "x")]
-    client.delete(*keys, f"{prefix}:shapes", f"{prefix}:replicas")
-    client.close()
+    delete_shared_metrics(redis_url, prefix, started)
 
 
 def store_for(redis_url: str, prefix: str) -> SharedMetrics:

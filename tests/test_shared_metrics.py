@@ -30,10 +30,16 @@ def prefix(redis_url: str) -> Iterator[str]:
     name = f"ebaydash:test:{uuid.uuid4().hex[:12]}"
     started = int(time.time())
     yield name
+    delete_shared_metrics(redis_url, name, started)
+
+
+def delete_shared_metrics(redis_url: str, prefix: str, started: int) -> None:
+    """Delete, by name (never KEYS), the shared-metrics keys a test under ``prefix`` may have
+    written since ``started`` (epoch seconds): its buckets, shapes and replica samples."""
     client = redis.Redis.from_url(redis_url, socket_timeout=1)
     starts = range((started // BUCKET_S - 2) * BUCKET_S, int(time.time()) + 2 * BUCKET_S, BUCKET_S)
-    keys = [f"{name}:{kind}:{s}" for s in starts for kind in ("b", "x")]
-    client.delete(*keys, f"{name}:shapes", f"{name}:replicas")
+    keys = [f"{prefix}:{kind}:{s}" for s in starts for kind in ("b", "x")]
+    client.delete(*keys, f"{prefix}:shapes", f"{prefix}:replicas")
     client.close()
 
 
