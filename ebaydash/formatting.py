@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -124,6 +125,13 @@ def noun(n: int, singular: str, plural_form: str | None = None) -> str:
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     """``1 matching order``, ``1,234 matching orders``, ``0 orders``."""
     return f"{n:,} {noun(n, singular, plural_form)}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: several items read as a sentence (none: empty)."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def percent(fraction: float | None, digits: int = 0) -> str:

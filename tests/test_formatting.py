@@ -172,3 +172,12 @@ def test_profit_tiles_word_their_change_as_the_overviews_do() -> None:
     # as the overview's tiles say it
     assert f.delta(Kpi(usd("61.99"), usd("0")), currency="USD") == "+$61.99 (new)"
     assert f.delta(Kpi(usd("5.00"), usd("5.00")), currency="USD") == "no change"
+
+
+def test_several_items_read_as_a_sentence() -> None:
+    assert [f.and_list(items) for items in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "",
+        "a",
+        "a and b",
+        "a, b and c",
+    ]

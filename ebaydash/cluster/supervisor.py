@@ -41,6 +41,7 @@ from ebaydash.cluster.errors import (
 )
 from ebaydash.cluster.processes import Proc
 from ebaydash.cluster.runtime import RuntimeAPI, ServerState
+from ebaydash.formatting import and_list
 from ebaydash.settings import Settings
 
 STATE_FILE = "cluster.json"
@@ -96,15 +97,10 @@ class Stopped:
         stopped = (["HAProxy"] if self.haproxy else []) + (
             [plural(len(self.replicas), "replica")] if self.replicas else []
         )
-        gone = f" ({_and(self.gone)} had already exited)" if self.gone else ""
+        gone = f" ({and_list(self.gone)} had already exited)" if self.gone else ""
         if not stopped:
             return f"Nothing was left to stop{gone}."
         return f"Stopped {' and '.join(stopped)}{gone}."
-
-
-def _and(names: tuple[str, ...]) -> str:
-    """``r1``, ``r1 and r2``, ``HAProxy, r1 and r2``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)

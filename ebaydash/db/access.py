@@ -123,27 +123,14 @@ def grants_of(db: Database, email: str) -> Sequence[Row[Any]]:
         return db.fetch_all("grants_of", stmt)
 
 
-def last_revocation(db: Database, email: str) -> Row[Any] | None:
-    """The newest revocation of a grant of ``email`` (its audit row: at, actor, account_name,
-    detail), or None when none of theirs was ever revoked.
+def revocations_since_last_grant(db: Database, email: str) -> Sequence[Row[Any]]:
+    """Every revocation of a grant of ``email`` made after the newest grant to them (audit rows:
+    at, actor, account_name, detail), oldest first: for a person without a grant now, the grants
+    they held when they last had access. Empty when none of theirs was revoked since.
 
     The audit log is where a revocation stays: the grant's row is deleted with it, in the same
     transaction (:func:`set_grant`), so a person whose every grant was revoked and one never
     granted anything look alike in ``users`` and ``grants``."""
-    stmt = (
-        select(audit_log.c.at, audit_log.c.actor, audit_log.c.account_name, audit_log.c.detail)
-        .where(audit_log.c.subject == normal_email(email), audit_log.c.action == "revoke")
-        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
-        .limit(1)
-    )
-    with scope.all_accounts():
-        return db.fetch_one("last_revocation", stmt)
-
-
-def revocations_since_last_grant(db: Database, email: str) -> Sequence[Row[Any]]:
-    """Every revocation of a grant of ``email`` made after the newest grant to them (audit rows:
-    at, actor, account_name, detail), oldest first: for a person without a grant now, the grants
-    they held when they last had access. Empty when none of theirs was ever revoked."""
     email = normal_email(email)
     last_grant = (
         select(func.coalesce(func.max(audit_log.c.id), 0))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ebaydash.errors import InvalidInput
+from ebaydash.formatting import and_list
 from ebaydash.settings import Settings
 
 Action = Literal["scale_up", "scale_down", "hold"]
@@ -316,7 +317,7 @@ def evaluate(observed: Observed, policy: Policy, state: State, now: float) -> De
         )
 
     if unknown:
-        names = _and([f"{r.label.lower()} ({r.note})" for r in unknown])
+        names = and_list([f"{r.label.lower()} ({r.note})" for r in unknown])
         rule = "stale_data" if all(r.verdict == "stale" for r in unknown) else "missing_data"
         return decide("hold", current, rule, f"Cannot judge the load safely: {names}. Holding.", None)
 
@@ -364,7 +365,7 @@ def evaluate(observed: Observed, policy: Policy, state: State, now: float) -> De
         )
 
     if low:
-        names = _and([r.label.lower() for r in low])
+        names = and_list([r.label.lower() for r in low])
         return decide(
             "hold",
             current,
@@ -392,8 +393,3 @@ def next_state(decision: Decision, state: State, policy: Policy) -> State:
         last_desired=decision.desired_replicas,
         recent=recent,
     )
-
-
-def _and(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``: the reasons read as a sentence."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"

@@ -16,6 +16,7 @@ from typing import Any
 from ebaydash.context import Context
 from ebaydash.db import access as db_access
 from ebaydash.errors import InvalidInput
+from ebaydash.formatting import and_list
 from ebaydash.services._measure import measured
 from ebaydash.viewer import ROLES, Role, Viewer
 
@@ -74,12 +75,6 @@ class Revoked:
     at: dt.datetime
 
 
-def _quoted(names: list[str]) -> str:
-    """``'A'``, ``'A' and 'B'``, ``'A', 'B' and 'C'``."""
-    quoted = [repr(n) for n in names]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
 def _revoked_phrase(revoked: tuple[Revoked, ...]) -> tuple[str, bool]:
     """``your seller roles on 'A' and 'B', and your manager role on 'C'`` (roles in the order they
     were first revoked), and whether it names more than one grant (for "was"/"were")."""
@@ -95,7 +90,7 @@ def _revoked_phrase(revoked: tuple[Revoked, ...]) -> tuple[str, bool]:
         if not names:
             continue
         noun = f"{role} role" if role else "role"
-        parts.append(f"your {noun}{'s' if len(names) > 1 else ''} on {_quoted(names)}")
+        parts.append(f"your {noun}{'s' if len(names) > 1 else ''} on {and_list([repr(n) for n in names])}")
     if unnamed or not parts:
         parts.append("your other roles" if parts else "your role")
     phrase = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])}, and {parts[-1]}"
@@ -152,9 +147,10 @@ def access_removal(ctx: Context, viewer: Viewer) -> Removal | None:
     anything: they read "no access yet"."""
     if viewer.has_access:
         return None
-    row = db_access.last_revocation(ctx.db, viewer.email)
-    if row is None:
+    rows = db_access.revocations_since_last_grant(ctx.db, viewer.email)
+    if not rows:
         return None
+    row = rows[-1]  # the last grant taken away
     bootstrap = db_access.normal_email(ctx.settings.admin_email)
     # only admins revoke; one at the shell is named "cli:USER", which the person cannot write to
     if _looks_like_email(row.actor):
@@ -163,10 +159,7 @@ def access_removal(ctx: Context, viewer: Viewer) -> Removal | None:
         ask = f"{bootstrap} (the dashboard's admin)"
     else:
         ask = "an admin of this dashboard"
-    revoked = tuple(
-        Revoked(_previous_role(r.detail), r.account_name, r.at)
-        for r in db_access.revocations_since_last_grant(ctx.db, viewer.email)
-    )
+    revoked = tuple(Revoked(_previous_role(r.detail), r.account_name, r.at) for r in rows)
     return Removal(
         email=viewer.email,
         at=row.at,
