@@ -7,6 +7,7 @@ shown as a message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -185,6 +186,29 @@ def cached_figures_banner(ctx: Context, as_of: dt.datetime, tz: str) -> None:
     outage = database_outage(ctx)
     if outage is not None:
         st.error(cached_figures_text(outage, as_of, tz), icon="⚠️")
+        _rerun_when_database_answers(ctx)
+
+
+#: while a page says the database cannot be reached, how often (seconds) it asks whether it answers
+RECOVERY_CHECK_S = 5
+
+
+def _rerun_when_database_answers(ctx: Context) -> None:
+    """Under the banner of a database that cannot be reached: ask it every
+    :data:`RECOVERY_CHECK_S` seconds whether it answers (``SELECT 1``, a 2 s limit: a round trip
+    only while the banner shows) and rerun the page once it does, so the page recovers by itself,
+    without the viewer reloading it. A fragment: the rest of the page is not redrawn meanwhile."""
+    asked = [False]
+
+    @st.fragment(run_every=RECOVERY_CHECK_S)
+    def watch() -> None:
+        if not asked[0]:  # drawn with the banner: the page has just failed, nothing to ask yet
+            asked[0] = True
+            return
+        if ctx.db.health().ok:
+            st.rerun(scope="app")
+
+    watch()
 
 
 # Set by _stop_with for this script run: its st.stop() ends the run because of a failure.
@@ -216,6 +240,10 @@ def show_startup_problem(problem: EbaydashError) -> NoReturn:
 
 def _stop_with(exc: EbaydashError) -> NoReturn:
     error_banner(exc)
+    if isinstance(exc, DatabaseUnavailable):
+        # it comes back by itself (a restart, a network cut): so does the page
+        with contextlib.suppress(EbaydashError):
+            _rerun_when_database_answers(_context())
     _STOPPED_BY_FAILURE.set(True)
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from playwright.sync_api import Browser, expect
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from ebaydash import ui
 from ebaydash.db import migrations
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.reach import DatabaseReach
@@ -27,6 +29,7 @@ from ebaydash.errors import DatabaseError, DatabaseUnavailable
 from ebaydash.settings import Settings
 from tests.conftest import ROOT, require
 from tests.pg_cluster import PrivateCluster, can_run_private_cluster
+from tests.servers import running_app
 from tests.test_overview_money_columns import small_shop
 
 HEADING = "**The database cannot be reached** right now ("
@@ -197,3 +200,27 @@ def test_the_overview_says_its_figures_are_from_the_cache_while_the_database_is_
     at.switch_page("pages/overview.py")
     run_until(at, lambda at: not at.error)
     assert tiles(at) == shown
+
+
+@pytest.mark.slow
+def test_an_open_page_recovers_by_itself_when_the_database_is_back(
+    cluster: PrivateCluster, tmp_path: Path, browser: Browser
+) -> None:
+    """Nobody reloads: the banner of a database that cannot be reached goes by itself once it
+    answers again (the page asks every ui.RECOVERY_CHECK_S seconds while the banner shows)."""
+    env = {"EBAYDASH_DATABASE_URL": cluster.url, "EBAYDASH_STATEMENT_TIMEOUT_MS": "3000"}
+    with running_app(tmp_path, env) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/orders")
+        expect(page.get_by_text("matching order", exact=False).first).to_be_visible(timeout=30_000)
+        pg_ctl(cluster, "stop")
+        # a search no page has run yet: the listing is not in the cache, the page needs the database
+        page.goto(f"{base}/orders?q=SKU-B")
+        main = page.locator('[data-testid="stMain"]')
+        banner = main.get_by_text("The database cannot be reached", exact=False)
+        expect(banner).to_be_visible(timeout=60_000)
+        pg_ctl(cluster, "start")
+        # no reload, no click: the next check finds it back and the page draws its orders again
+        expect(banner).to_be_hidden(timeout=ui.RECOVERY_CHECK_S * 1000 + 20_000)
+        expect(main.get_by_text("1 matching order", exact=False).first).to_be_visible(timeout=10_000)
+        page.close()
