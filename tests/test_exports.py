@@ -104,6 +104,8 @@ EXPORTS: dict[str, set[str]] = {
         "ROLES",
         "AuditEntry",
         "GrantRow",
+        "Removal",
+        "access_removal",
         "Viewer",
         "audit_log",
         "grant",

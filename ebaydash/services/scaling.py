@@ -92,7 +92,11 @@ def _observe(
     snap = ctx.recorder.snapshot(window_s, traffic="all")
     samples = replica_samples(ctx)  # the resources page's freshness rule: one cluster-wide view
     reports = None if samples is None else distinct_replicas(samples)
-    counted = replica_count(ctx.settings, reports, given=replicas)
+    # a replica killed outright stops reporting: it counts while its samples come on time (three
+    # sampling intervals and 2 s), not for the 30 s the resources page keeps showing it
+    live_after = now - (3 * ctx.sampler.interval_s + 2.0)
+    live = None if reports is None else {k: s for k, s in reports.items() if float(s["at"]) >= live_after}
+    counted = replica_count(ctx.settings, live, given=replicas)
     warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, window_s)
     if snap.note is not None:
         response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
