@@ -195,7 +195,7 @@ RECOVERY_CHECK_S = 5
 
 def _rerun_when_database_answers(ctx: Context) -> None:
     """Under the banner of a database that cannot be reached: ask it every
-    :data:`RECOVERY_CHECK_S` seconds whether it answers (``SELECT 1``, a 2 s limit: a round trip
+    :data:`RECOVERY_CHECK_S` seconds whether it answers (its health check, a 2 s limit: a round trip
     only while the banner shows) and rerun the page once it does, so the page recovers by itself,
     without the viewer reloading it. A fragment: the rest of the page is not redrawn meanwhile."""
     asked = [False]
