@@ -472,9 +472,12 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         payload = {**asdict(decision), "label": decision.label, "exit_code": code, "dry_run": args.dry_run}
         print(json.dumps(payload, default=str, indent=2))
     else:
-        print(f"{decision.label}: {decision.current_replicas} -> {decision.desired_replicas} replicas")
-        print(_for_the_command_line(decision.reason))
+        from ebaydash.formatting import plural
         from ebaydash.monitor.scaling import fmt
+
+        desired = plural(decision.desired_replicas, "replica")
+        print(f"{decision.label}: {decision.current_replicas} -> {desired}")
+        print(_for_the_command_line(decision.reason))
 
         for rule in decision.rules:
             # in the rule's unit, as on the scaling page: memory as a percentage, times in ms

@@ -382,7 +382,8 @@ def who_is_looking(current: Viewer) -> None:
             )
             return
         role = "admin" if current.is_admin else "manager" if current.is_manager else "seller"
-        st.caption(f"Signed in as {current.email} ({role})")
+        # an address in Markdown becomes a mailto: link, as if the page offered to write to it
+        st.caption(md(f"Signed in as {current.email} ({role})"))
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             sign_out()
 

@@ -288,6 +288,8 @@ def test_a_forged_account_in_the_session_state_is_not_followed(oidc_env: Shops, 
 def test_pages_follow_the_role(oidc_env: Shops) -> None:
     seller = signed_in(SELLER).run()
     assert "Signed in as seller@shop.test (seller)" in shown_text(seller)
+    # the sidebar's address is text, not a mailto: link (as on the no-access pages)
+    assert all(SELLER not in c.value for c in seller.sidebar.caption)
     for page in ("pages/performance.py", "pages/resources.py", "pages/scaling.py", "pages/access.py"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             seller.switch_page(page)  # the page does not exist for a seller

@@ -55,7 +55,7 @@ def test_recommend_exits_10_on_scale_up_and_the_second_run_holds(
     # another replica's cron job a moment later: the episode was claimed, so it holds
     assert cli.main(["recommend", "--replicas", "2"]) == cli.EXIT_HOLD
     out = capsys.readouterr().out
-    assert out.startswith("Hold: 2 -> 2 replicas")
+    assert out.startswith("Hold: 2 -> 2 replicas\n")
     assert "cooldown left" in out
 
 
@@ -92,7 +92,7 @@ def test_recommend_scale_down_when_every_metric_is_low(
     assert store.publish_sample("other:1", {"at": time.time(), "system_memory_percent": 5.0})
     assert cli.main(["recommend", "--replicas", "4"]) == cli.EXIT_SCALE_DOWN
     out = capsys.readouterr().out
-    assert out.startswith("Scale down: 4 -> 1 replicas")
+    assert out.startswith("Scale down: 4 -> 1 replica\n")
     # each reading in its unit: memory as a percentage (not 0.05), response time in ms
     assert "  Memory use: 5% (down:" in out
     assert "  Average response time: 50 ms (down:" in out

@@ -41,7 +41,7 @@ from ebaydash.cluster.errors import (
 )
 from ebaydash.cluster.processes import Proc
 from ebaydash.cluster.runtime import RuntimeAPI, ServerState
-from ebaydash.formatting import and_list
+from ebaydash.formatting import and_list, plural
 from ebaydash.settings import Settings
 
 STATE_FILE = "cluster.json"
@@ -92,7 +92,6 @@ class Stopped:
 
     def describe(self) -> str:
         """``Stopped HAProxy and 1 replica (r2 had already exited).``"""
-        from ebaydash.formatting import plural
 
         stopped = (["HAProxy"] if self.haproxy else []) + (
             [plural(len(self.replicas), "replica")] if self.replicas else []
@@ -273,8 +272,6 @@ class Cluster:
                 if slot_name(i) not in self.replicas and servers.get(slot_name(i), _PARKED).admin == "maint"
             ]
             if not free:
-                from ebaydash.formatting import plural
-
                 raise NoSpareSlot(
                     f"Every server slot is in use ({plural(self.spec.slots, 'slot')}); start the "
                     "cluster with more slots."
