@@ -92,7 +92,6 @@ class Stopped:
 
     def describe(self) -> str:
         """``Stopped HAProxy and 1 replica (r2 had already exited).``"""
-
         stopped = (["HAProxy"] if self.haproxy else []) + (
             [plural(len(self.replicas), "replica")] if self.replicas else []
         )

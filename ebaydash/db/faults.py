@@ -9,7 +9,7 @@ cause                       Postgres (SQLSTATE, psycopg)                 SQLite 
 ==========================  ===========================================  ============================
 cannot be reached           08xxx, 57P01-57P03, 53300, no SQLSTATE       "unable to open database
                             (libpq: refused, timed out, closed)          file" (not a permission)
-stopped answering           the client's deadline cut the socket         —
+is not answering            the client's deadline cut the socket         —
 login refused               28000, 28P01, 3D000 (or their texts)         —
 query timed out/cancelled   57014 ("statement timeout" or other)         "interrupted" (progress
                                                                          handler)
@@ -72,7 +72,7 @@ def classify(
     original = exc.orig
     if unresponsive:
         return DatabaseUnresponsive(
-            "The database stopped answering: a query got no reply within "
+            "The database is not answering: a query got no reply within "
             f"{timeout_ms / 1000 + MARGIN_S:g} s (its {timeout_ms / 1000:g} s limit + {MARGIN_S:g} s), "
             "so the connection was closed. The server may be frozen or overloaded, or the network "
             f"drops packets. {RECOVERS}"
