@@ -81,11 +81,14 @@ with ui.guard():
     clash = None
     if existing and target == targets[0]:
         ids = [a.id for a in existing]
-        current = st.session_state.get("account_id")
+        # the default goes through the session state: a widget given both an index and a value
+        # set in the session state (after an import, above) makes Streamlit log a warning
+        if st.session_state.get("import_account") not in ids:
+            current = st.session_state.get("account_id")
+            st.session_state["import_account"] = current if current in ids else ids[0]
         chosen = st.selectbox(
             "Account",
             ids,
-            index=ids.index(current) if current in ids else 0,
             format_func=lambda i: next(a.name for a in existing if a.id == i),
             key="import_account",
         )
