@@ -226,27 +226,30 @@ with ui.guard():
                     width="stretch",
                 )
         if report.errors:
-            more = (
-                f", the first {len(report.errors):,} shown"
-                if report.problems_count > len(report.errors)
-                else ""
-            )
-            st.subheader(f"Problems ({report.problems_count:,}{more})")
-            # set widths with the text wrapped whole: sized to their text, File and Problem were
-            # cut off at a 1400 px window
-            ui.wrapped_table(
-                [
-                    {
-                        "File": e.file,
-                        "Line": "" if e.line is None else str(e.line),
-                        "Order": e.order_id or "",
-                        "Column": e.field or "",
-                        "Problem": e.reason,
-                    }
-                    for e in report.errors
-                ],
-                PROBLEM_WIDTHS,
-            )
+            st.subheader(f"Problems ({report.problems_count:,})")
+            ui.problem_list(report.errors)
+            if len(report.errors) > ui.PROBLEMS_LISTED:
+                kept = len(report.errors)
+                label = f"All {kept:,} problems as a table"
+                if report.problems_count > kept:
+                    label = f"The first {kept:,} problems as a table (the CSV holds as many)"
+                st.caption(f"The first {ui.PROBLEMS_LISTED} are listed above.")
+                with st.expander(label):
+                    # set widths with the text wrapped whole: sized to their text, File and
+                    # Problem were cut off at a 1400 px window
+                    ui.wrapped_table(
+                        [
+                            {
+                                "File": e.file,
+                                "Line": "" if e.line is None else str(e.line),
+                                "Order": e.order_id or "",
+                                "Column": e.field or "",
+                                "Problem": e.reason,
+                            }
+                            for e in report.errors
+                        ],
+                        PROBLEM_WIDTHS,
+                    )
             st.download_button(
                 "Download the problems as CSV",
                 report.rejects_csv(),

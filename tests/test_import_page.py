@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
+from ebaydash import ui
 from ebaydash.db.engine import Database, make_engine
 from ebaydash.db.schema import accounts, orders
 from ebaydash.settings import Settings
@@ -95,16 +96,24 @@ def test_a_bad_file_lists_its_problems_and_imports_nothing(demo_env: Settings) -
     assert not at.exception, at.exception
     [message] = at.error
     assert "Nothing was imported: 1 of 4 orders have problems" in message.value
-    problems = at.dataframe[-1].value
-    assert list(problems["Column"]) == ["orders[2].lineItems[0].quantity"]
-    assert "at least 1" in problems["Problem"][0]
+    listed = problems_listed(at)
+    assert "**bad.json**" in listed and "orders[2].lineItems[0].quantity" in listed
+    assert "at least 1" in listed
     assert at.sidebar.selectbox(key="account_id").options == accounts_before
     # a file that is not an export at all
     uploader(at).set_value(("notes.txt", b"hello", "text/plain"))
     at.run()
     import_button(at).click().run()
     assert not at.exception
-    assert "not a file ebaydash can import" in at.dataframe[-1].value["Problem"][0]
+    assert "not a file ebaydash can import" in problems_listed(at)
+
+
+def problems_listed(at: AppTest) -> str:
+    """The Markdown under the "Problems" heading, as the page shows it (escapes undone)."""
+    assert [h for h in at.subheader if h.value.startswith("Problems (")]
+    return html.unescape(
+        "\n".join(m.value for m in at.markdown if m.value.startswith("**")).replace("\\", "")
+    )
 
 
 def test_a_failed_run_looks_failed_and_its_files_leave_the_uploader(demo_env: Settings) -> None:  # noqa: F811
@@ -341,7 +350,9 @@ def test_a_new_account_from_files_without_a_site_says_the_zone_is_the_browsers(
     assert "Time zone of the new account: Asia/Tokyo, your browser's zone." in success
 
 
-def test_the_problems_table_wraps_file_and_problem_in_set_widths(demo_env: Settings) -> None:  # noqa: F811
+def test_problems_read_as_sentences_and_many_also_as_a_table(demo_env: Settings) -> None:  # noqa: F811
+    """Each problem whole under its file's name (a table's rows of one height cut long messages
+    and padded short ones); past PROBLEMS_LISTED, all of them also in a table with set widths."""
     raw = json.loads((FIXTURES / "getorders_page1.json").read_text())
     raw["orders"][2]["lineItems"][0]["quantity"] = -1
     at = open_import_page()
@@ -350,8 +361,22 @@ def test_the_problems_table_wraps_file_and_problem_in_set_widths(demo_env: Setti
     at.run()
     import_button(at).click().run()
     assert not at.exception, at.exception
-    table = at.dataframe[-1]
-    assert list(table.value["File"]) == [long_name]
+    listed = problems_listed(at)
+    assert listed.startswith(f"**{long_name}**")
+    assert "- Line " in listed and "**orders[2].lineItems[0].quantity**: " in listed
+    assert not at.expander or all("as a table" not in e.label for e in at.expander)  # one: no table
+    # many problems: the first ones listed, all in a table
+    many = ui.PROBLEMS_LISTED + 5
+    header = "Order number,Item number,Item title,Quantity,Sold for,Sale date\n"
+    rows = "".join(f"1{i:02d}-000,1,Thing,-1,$1.00,Mar-0{1 + i % 9}-26\n" for i in range(many))
+    uploader(at).set_value(("many.csv", (header + rows).encode(), "text/csv"))
+    at.run()
+    import_button(at).click().run()
+    assert not at.exception, at.exception
+    assert problems_listed(at).count("\n- ") == ui.PROBLEMS_LISTED
+    [expander] = [e for e in at.expander if "as a table" in e.label]
+    table = expander.dataframe[0]
+    assert len(table.value) == many == int(at.subheader[-1].value.removeprefix("Problems (").rstrip(")"))
     config = json.loads(table.proto.columns)
     widths = {name: config[name]["width"] for name in ("File", "Line", "Order", "Column", "Problem")}
     assert sum(widths.values()) <= 920, widths  # the page's width at a 1400 px window
