@@ -117,5 +117,17 @@ class RedisServer:
         thread = threading.Thread(target=sleep, daemon=True)
         thread.start()
         started.wait()
-        time.sleep(0.05)  # let the command reach the server before the test goes on
+        # go on once the server is busy: a fixed 50 ms was not always enough on a loaded machine
+        # (CI: the test's call found Redis still answering, no l2.error counted)
+        # (a raw PING: redis-py retries a timed-out command until the server answers)
+        deadline = time.monotonic() + seconds / 2
+        while time.monotonic() < deadline:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                probe.settimeout(0.1)
+                probe.sendall(b"PING\r\n")
+                try:
+                    probe.recv(16)
+                except TimeoutError:
+                    break  # the sleep holds the server
+            time.sleep(0.01)
         return thread
