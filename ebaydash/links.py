@@ -8,7 +8,8 @@ Parameters (all optional; an invalid one is dropped with a message, never truste
 
 =============  ===================================================================================
 ``account``    account id
-``period``     ``7d``, ``30d``, ``90d``, ``12m`` or ``custom`` (then ``from`` and ``to``: ISO dates)
+``period``     ``7d``, ``30d``, ``90d``, ``12m``, ``month`` (this month so far) or ``custom`` (then
+               ``from`` and ``to``: ISO dates; a range running past today is cut to end today)
 ``status``     orders page: comma-separated order statuses
 ``q``          orders page: search text (at most 200 characters)
 ``buyer``      orders page: part of the buyer's username (at most 128 characters)
@@ -35,6 +36,7 @@ PERIOD_SLUGS: dict[str, str] = {
     "30d": "Last 30 days",
     "90d": "Last 90 days",
     "12m": "Last 12 months",
+    "month": "This month",
     "custom": "Custom range",
 }
 ORDERS_DATES: dict[str, str] = {"period": "Sidebar period", "all": "All time", "custom": "Custom"}
@@ -66,8 +68,14 @@ class OrdersView:
 
 
 def _date_range(
-    params: Mapping[str, str], first: str, last: str, problems: list[str]
+    params: Mapping[str, str], first: str, last: str, problems: list[str], *, today: dt.date | None = None
 ) -> tuple[dt.date, dt.date] | None:
+    """The ``first``..``last`` dates of ``params``, or ``None`` (with the reason in ``problems``).
+
+    With ``today``, a range that starts by then and ends later is cut to end ``today`` (said in
+    ``problems``), and one starting later is refused. Without it (no zone to tell today by), any
+    range up to tomorrow is taken: tomorrow has begun somewhere.
+    """
     raw = (params.get(first), params.get(last))
     if raw == (None, None):
         return None
@@ -76,30 +84,51 @@ def _date_range(
     except (TypeError, ValueError):
         problems.append(f"the link's dates ({first}, {last}) are not dates like 2026-09-30")
         return None
-    latest = dt.date.today() + dt.timedelta(days=1)
-    if not EARLIEST <= start <= end <= latest:
-        problems.append(f"the link's dates must run forward, from {EARLIEST:%Y} up to tomorrow")
+    if today is None:
+        latest = dt.date.today() + dt.timedelta(days=1)
+        if not EARLIEST <= start <= end <= latest:
+            problems.append(f"the link's dates must run forward, from {EARLIEST:%Y} up to tomorrow")
+            return None
+        return start, end
+    if not EARLIEST <= start <= min(end, today):
+        problems.append(f"the link's dates must run forward, from {EARLIEST:%Y}, and start by today, {today}")
         return None
+    if end > today:
+        # a shared "until the end of the month" link is still worth its days so far
+        problems.append(f"the link's range {start} to {end} ends after today: shown up to today, {today}")
+        return start, today
     return start, end
 
 
-def parse_sidebar(params: Mapping[str, str]) -> tuple[SidebarView, list[str]]:
-    """The account and period a URL asks for, and what was wrong with it (plain sentences)."""
-    problems: list[str] = []
-    account_id = None
+def linked_account(params: Mapping[str, str]) -> int | None:
+    """The account number a URL names, when it is one (not yet checked to exist)."""
     raw = params.get("account")
-    if raw is not None:
-        if raw.isdigit() and 0 < int(raw) < 2**63:
-            account_id = int(raw)
-        else:
-            problems.append(f"the link's account {raw[:40]!r} is not an account number")
+    if raw is not None and raw.isdigit() and 0 < int(raw) < 2**63:
+        return int(raw)
+    return None
+
+
+def parse_sidebar(
+    params: Mapping[str, str], *, today: dt.date | None = None
+) -> tuple[SidebarView, list[str]]:
+    """The account and period a URL asks for, and what was wrong with it (plain sentences).
+
+    ``today``: the local date of the account shown (``models.local_today``); a custom range
+    that starts by then and ends later is cut to end then, with a sentence saying so, and one
+    starting after it is refused. Without it, ranges up to tomorrow are taken as they are.
+    """
+    problems: list[str] = []
+    account_id = linked_account(params)
+    raw = params.get("account")
+    if raw is not None and account_id is None:
+        problems.append(f"the link's account {raw[:40]!r} is not an account number")
     period = None
     slug = params.get("period")
     if slug is not None:
         period = PERIOD_SLUGS.get(slug)
         if period is None:
             problems.append(f"the link's period {slug[:20]!r} is not one of {', '.join(PERIOD_SLUGS)}")
-    dates = _date_range(params, "from", "to", problems) if period == "Custom range" else None
+    dates = _date_range(params, "from", "to", problems, today=today) if period == "Custom range" else None
     if period == "Custom range" and dates is None:
         period = None
     return SidebarView(account_id, period, dates), problems

@@ -86,6 +86,14 @@ class Window:
         return cls.for_dates(today - dt.timedelta(days=days - 1), today, tz)
 
     @classmethod
+    def month_so_far(cls, tz: str, today: dt.date | None = None) -> Window:
+        """This calendar month of zone ``tz`` up to and including today (local days): the
+        sidebar's "This month" and the window refresh-ahead computes for it, built here once so
+        both are equal and share cache keys."""
+        today = today or local_today(tz)
+        return cls.for_dates(today.replace(day=1), today, tz)
+
+    @classmethod
     def for_dates(cls, first: dt.date, last: dt.date, tz: str) -> Window:
         """From local midnight of ``first`` to local midnight after ``last``."""
         if last < first:

@@ -61,8 +61,10 @@ PERIODS: dict[str, int | None] = {
     "Last 30 days": 30,
     "Last 90 days": 90,
     "Last 12 months": 365,
+    "This month": None,  # month to date: Window.month_so_far, as refresh-ahead builds it
     "Custom range": None,
 }
+THIS_MONTH = "This month"
 DEFAULT_PERIOD = "Last 30 days"
 NO_ACCOUNTS = "No accounts yet. Run `make run` to load the demo, or import your orders."
 CURRENCY_SYMBOLS = formatting.CURRENCY_SYMBOLS
@@ -435,12 +437,14 @@ def sidebar() -> Selection | None:
         label = st.selectbox("Period", options=list(PERIODS), key="period", on_change=_forget_link_warning)
         days = PERIODS[label]
         picked: Any = None
-        if days is None:
+        if label == THIS_MONTH:
+            window = Window.month_so_far(account.timezone)
+        elif days is None:
             today = local_today(account.timezone)
             st.session_state.setdefault("custom_dates", (today - dt.timedelta(days=29), today))
             picked = st.date_input(
                 "Dates",
-                # a link's dates are checked without a zone, up to tomorrow
+                # today in any zone: dates kept from another account's (or its link's) today fit
                 max_value=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1),
                 key="custom_dates",
                 on_change=_forget_link_warning,
@@ -476,7 +480,11 @@ def _view_from_link(by_id: dict[int, Account]) -> None:
     if st.session_state.get("_link_read"):
         return
     st.session_state["_link_read"] = True
-    view, problems = links.parse_sidebar(st.query_params.to_dict())
+    params = st.query_params.to_dict()
+    # a range is cut at today in the zone of the account it opens (the link's, else the default)
+    linked = links.linked_account(params)
+    shown = by_id[linked] if linked in by_id else services.default_account(list(by_id.values()))
+    view, problems = links.parse_sidebar(params, today=local_today(shown.timezone))
     if view.account_id is not None:
         if view.account_id in by_id:
             st.session_state["account_id"] = view.account_id

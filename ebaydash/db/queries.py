@@ -71,6 +71,15 @@ def list_accounts(db: Database) -> Sequence[Row[Any]]:
     return db.fetch_all("list_accounts", stmt, replica_ok=True)
 
 
+def first_order_at(db: Database, account_id: int) -> dt.datetime | None:
+    """When the account's first order was placed (any status: it is where the account's order
+    data starts), an aware UTC datetime; ``None`` for an account without orders. One index probe
+    on (account_id, order_date), like the last order of :func:`list_accounts`."""
+    first = type_coerce(func.min(o.order_date), UTCDateTime).label("first_order_at")
+    row = db.fetch_one("first_order_at", select(first).where(o.account_id == account_id), replica_ok=True)
+    return row.first_order_at if row is not None else None
+
+
 # -- KPIs ---------------------------------------------------------------------------------------
 
 

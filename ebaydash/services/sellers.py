@@ -33,7 +33,7 @@ from ebaydash.context import Context
 from ebaydash.db import queries, rollup_reads, scope
 from ebaydash.db.pagination import Cursor, Direction, decode_cursor, encode_cursor, fingerprint
 from ebaydash.db.schema import ORDER_STATUSES
-from ebaydash.errors import InvalidCursor, InvalidInput, NotFound
+from ebaydash.errors import DatabaseError, InvalidCursor, InvalidInput, NotFound
 from ebaydash.models import (
     Account,
     Kpi,
@@ -51,6 +51,7 @@ from ebaydash.models import (
     TrendPoint,
     Window,
     granularity_for,
+    local_today,
 )
 from ebaydash.money import to_money
 from ebaydash.plaintext import spreadsheet_safe
@@ -316,6 +317,59 @@ def status_mix(
     ]
 
 
+@measured("first_order_at")
+@for_account
+@cacheable("first_order_at", namespace=namespaces.ACCOUNT)
+def first_order_at(
+    ctx: Context, viewer: Viewer, account_id: int, *, fresh: bool = False
+) -> dt.datetime | None:
+    """When the account's first order was placed (any status, cancelled included: where its
+    order data starts), an aware datetime in UTC; ``None`` for an account without orders.
+    Cached with the account's figures, so an import that brings older orders moves it."""
+    return queries.first_order_at(ctx.db, account_id)
+
+
+@for_account
+def comparison_note(
+    ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False
+) -> str | None:
+    """A sentence for under the overview's tiles when their comparison period,
+    ``window.previous()``, is only partly covered by the account's orders: its first order was
+    placed after that period's first day (local days of the account's zone, dates as
+    ``01 Dec 2024``). A change against such a period is growth of the data, not of the shop.
+
+    ``None`` when the previous period is covered from its first day, when the account has no
+    order, or when its first order comes after ``window`` (both periods are empty then). Also
+    ``None`` when the database cannot say and the cache does not hold the answer: the page's
+    figures, maybe from the cache, are not stopped for want of this sentence.
+    """
+    tz = _zone(ctx, viewer, account_id)
+    try:
+        first = first_order_at(ctx, viewer, account_id, fresh=fresh)
+    except DatabaseError:
+        log.info("first order of account %s unknown; the overview goes without its note", account_id)
+        return None
+    if first is None or first >= window.end:
+        return None
+    zone = ZoneInfo(tz)
+    before = window.previous()
+    before_first = before.start.astimezone(zone).date()
+    before_last = (before.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    first_day = first.astimezone(zone).date()
+    if first_day <= before_first:
+        return None
+    period = f"The previous period ({before_first:%d %b %Y} – {before_last:%d %b %Y})"
+    if first_day <= before_last:
+        return (
+            f"{period} has orders only from {first_day:%d %b %Y}, the account's first: "
+            "its changes compare with part of a period."
+        )
+    return (
+        f"{period} has no orders: the account's first was placed on {first_day:%d %b %Y}, "
+        "in this period, so its changes compare with nothing."
+    )
+
+
 @for_account
 def overview(
     ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fresh: bool = False
@@ -420,9 +474,9 @@ STANDARD_DAYS = (30, 7, 90, 365)
 def standard_windows(tz: str, today: dt.date | None = None) -> list[Window]:
     """The windows :func:`refresh_ahead` recomputes: the last 30, 7, 90 and 365 local days and
     this calendar month so far, as the sidebar builds them (equal windows, equal cache keys)."""
-    today = today or dt.datetime.now(ZoneInfo(tz)).date()
+    today = today or local_today(tz)
     windows = [Window.last_days(days, tz, today) for days in STANDARD_DAYS]
-    windows.append(Window.for_dates(today.replace(day=1), today, tz))
+    windows.append(Window.month_so_far(tz, today))
     return windows
 
 
