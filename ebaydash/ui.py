@@ -707,6 +707,19 @@ def dataframe(
         container.container(height=min(35 * (len(frame) + 1) + 3, 400), border=False)
 
 
+# Tiles keep their whole number in a narrow column (an 800 px window with the sidebar open cut
+# "$18,197.72" to "$18,19…"): the value's size follows the tile's width, up to Streamlit's own,
+# and the change line wraps rather than being cut. Only a <style> element: it takes no room.
+_NARROW_TILES_CSS = """<style>
+div[data-testid="stMetric"] { container-type: inline-size; }
+div[data-testid="stMetricValue"] { font-size: min(2.25rem, 15cqi); }
+div[data-testid="stMetricDelta"] div, div[data-testid="stMetricDelta"] p,
+label[data-testid="stMetricLabel"] div, label[data-testid="stMetricLabel"] p {
+  white-space: normal; overflow: visible; text-overflow: clip;
+}
+</style>"""
+
+
 def run_page(page: Any) -> None:
     """Run the navigation's page, measure it, and keep the sidebar's choice for it to read.
 
@@ -723,6 +736,7 @@ def run_page(page: Any) -> None:
             st.session_state["_selection"] = sidebar()
         if watching:
             _watch_reconnects()
+        st.html(_NARROW_TILES_CSS)
         page.run()
         ok = True
         # a page that held its heavy elements back until the browser has drawn the first ones

@@ -229,10 +229,10 @@ with ui.guard():
             st.subheader(f"Problems ({report.problems_count:,})")
             ui.problem_list(report.errors)
             if len(report.errors) > ui.PROBLEMS_LISTED:
-                kept = len(report.errors)
-                label = f"All {kept:,} problems as a table"
-                if report.problems_count > kept:
-                    label = f"The first {kept:,} problems as a table (the CSV holds as many)"
+                listed = len(report.errors)
+                label = f"All {listed:,} problems as a table"
+                if report.problems_count > listed:
+                    label = f"The first {listed:,} problems as a table (the CSV holds as many)"
                 st.caption(f"The first {ui.PROBLEMS_LISTED} are listed above.")
                 with st.expander(label):
                     # set widths with the text wrapped whole: sized to their text, File and

@@ -64,8 +64,10 @@ with ui.guard():
         st.session_state["orders_cursor"] = ui.linked_cursor()  # None unless a link brought one
     cursor = st.session_state.get("orders_cursor")
 
-    nav = st.columns([1, 1, 1, 5])
-    if nav[0].button("First", icon=":material/first_page:", disabled=cursor is None, key="orders_first"):
+    # buttons as wide as their labels, wrapping as a row: in fixed columns a narrow window (800 px
+    # with the sidebar open) cut them to "←…" and "N…"
+    nav = st.container(horizontal=True, vertical_alignment="center")
+    if nav.button("First", icon=":material/first_page:", disabled=cursor is None, key="orders_first"):
         st.session_state["orders_cursor"] = None
         st.rerun()
     page = ui.first_page_if_stale(
@@ -85,14 +87,14 @@ with ui.guard():
         cursor=st.session_state.get("orders_cursor"),
     )
     total = services.orders_total(ctx, chosen.viewer, account.id, flt, fresh=chosen.fresh)
-    if nav[1].button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):
+    if nav.button("← Previous", disabled=page.prev_cursor is None, key="orders_prev"):
         st.session_state["orders_cursor"] = page.prev_cursor
         st.rerun()
-    if nav[2].button("Next →", disabled=page.next_cursor is None, key="orders_next"):
+    if nav.button("Next →", disabled=page.next_cursor is None, key="orders_next"):
         st.session_state["orders_cursor"] = page.next_cursor
         st.rerun()
     shown = f"rows {page.first_row:,}–{page.last_row:,}" if page.rows else "no rows on this page"
-    nav[3].markdown(f"**{total:,}** {ui.noun(total, 'matching order')} · {shown}")
+    nav.markdown(f"**{total:,}** {ui.noun(total, 'matching order')} · {shown}")
 
     table = pd.DataFrame(
         {
@@ -125,15 +127,12 @@ with ui.guard():
     ).selection.rows
 
     if total:
-        export = st.columns([2, 2, 4], vertical_alignment="center")
-        with_items = export[1].toggle(
-            "One row per item",
-            key="orders_export_items",
-            help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
-        )
+        export = st.container(horizontal=True, vertical_alignment="center")
+        # the toggle's value as this run sees it: the button comes first in the row
+        with_items = bool(st.session_state.get("orders_export_items", False))
         stamp = f"{dt.datetime.now(ZoneInfo(tz)):%Y%m%d-%H%M}"  # the account's clock, as its dates
         seller = ui.file_name_part(account.ebay_user_id)
-        export[0].download_button(
+        export.download_button(
             f"⬇ Download {ui.plural(total, 'order')} as CSV",
             # deferred: the export runs only when clicked, streamed into a temporary file
             data=lambda: services.export_orders_file(
@@ -143,6 +142,11 @@ with ui.guard():
             mime="text/csv",
             on_click="ignore",
             key="orders_export",
+        )
+        export.toggle(
+            "One row per item",
+            key="orders_export_items",
+            help="Each line item on its own row (SKU, title, quantity, prices), with its order's columns.",
         )
 
     if page.rows and not picked_rows:

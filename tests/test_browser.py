@@ -236,3 +236,33 @@ def test_the_unknown_listings_tiles_and_the_audit_log_fit_a_1400_px_window(
         assert widths["needed"] <= widths["shown"], widths
     finally:
         context.close()
+
+
+def test_tiles_and_buttons_keep_their_whole_text_in_an_800_px_window(
+    server: tuple[str, Settings], browser: Browser, tmp_path: Path
+) -> None:
+    """A tester at 800 px (the sidebar open) read "$18,19…" on the overview, every profit tile cut,
+    and the orders' buttons as "←…", "N…", "⬇ Downloa…". Control: without the page's tile style
+    (ui._NARROW_TILES_CSS) the overview's values are cut here."""
+    base, _settings = server
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(base)
+        expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=30_000)
+        for path in ("", "profit"):
+            page.goto(f"{base}/{path}")
+            expect(page.locator('[data-testid="stMetricValue"]').nth(7)).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(tmp_path / f"{path or 'overview'}-800.png"), full_page=True)
+            for part in ("stMetricValue", "stMetricDelta", "stMetricLabel"):
+                assert _cut_texts(page, f'[data-testid="{part}"]') == [], (path, part)
+        page.goto(f"{base}/orders")
+        expect(page.get_by_role("button", name="Next →")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(tmp_path / "orders-800.png"), full_page=True)
+        assert _cut_texts(page, '[data-testid="stButton"], [data-testid="stDownloadButton"]') == []
+        toggle_label = '[data-testid="stCheckbox"] [data-testid="stMarkdownContainer"]'
+        assert _cut_texts(page, toggle_label) == []  # "One row per item"
+    finally:
+        context.close()
