@@ -95,6 +95,12 @@ def payout_status(status: str | None) -> str:
     return PAYOUT_STATUS_LABELS.get(status.upper(), status)
 
 
+def order_status(status: str) -> str:
+    """An order's status as a label (``paid`` → ``Paid``): the database keeps eBay's states in
+    lower case (:data:`~ebaydash.db.schema.ORDER_STATUSES`), the pages show them as words."""
+    return status.replace("_", " ").capitalize()
+
+
 def money_type(kind: str) -> str:
     """A money record's type in words (``shipping_label`` → ``Shipping label``)."""
     return MONEY_TYPE_LABELS.get(kind, kind.replace("_", " ").capitalize())
@@ -190,11 +196,11 @@ class Tile:
 
 def delta(kpi: Kpi, *, currency: str | None = None) -> str | None:
     """The change line: absolute change and percentage against the previous window (``+12
-    (+4.0%)``, ``+$3.00 (new)``); ``None`` when there is nothing to compare (both zero) and
-    ``"no change"`` when the figure did not move."""
+    (+4.0%)``, ``+$3.00 (new)``); ``"no change"`` when the figure did not move, zero in both
+    windows too (a tile without a line beside tiles with one read as a missing figure)."""
     change = kpi.change
     if change == 0:
-        return "no change" if kpi.previous else None
+        return "no change"
     absolute = money(change, currency) if currency else f"{change:,}"
     if not str(absolute).startswith("-"):
         absolute = "+" + absolute

@@ -832,6 +832,7 @@ money = formatting.money
 money_or = formatting.money_or
 payout_status = formatting.payout_status
 money_type = formatting.money_type
+order_status = formatting.order_status
 delta = formatting.delta
 percent = formatting.percent
 local_time = formatting.local_time
@@ -862,18 +863,18 @@ def money_or_unknown(kpi: MoneyKpi, currency: str, *, percent: bool = False) -> 
     """A profit tile's value: the amount (or percentage), or why it is unknown — never 0."""
     if kpi.current is None:
         return "unknown"
-    return f"{kpi.current:,.2f} %" if percent else money(kpi.current, currency)
+    return f"{kpi.current:,.2f}%" if percent else money(kpi.current, currency)
 
 
 def money_delta(kpi: MoneyKpi, *, currency: str | None = None) -> str | None:
     """A profit tile's change line, worded as the overview's (:func:`formatting.delta`): none when
-    either window is unknown or both are zero, ``no change``, ``+$3.00 (new)`` after zero,
+    either window is unknown, ``no change`` (both zero too), ``+$3.00 (new)`` after zero,
     ``+$3.00 (+4.0%)``; a margin (``currency`` None) in percentage points."""
     change = kpi.change
     if change is None or kpi.previous is None:
         return None
     if change == 0:
-        return "no change" if kpi.previous else None
+        return "no change"
     absolute = money(change, currency) if currency else f"{change:+,.2f} pp"
     if currency and not absolute.startswith("-"):
         absolute = "+" + absolute

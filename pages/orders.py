@@ -19,7 +19,11 @@ with ui.guard():
     ui.orders_view_from_link()  # a new session (reload, shared link, failover) opens the URL's view
     top = st.columns([3, 3, 2])
     statuses = top[0].multiselect(
-        "Status", services.ORDER_STATUSES, key="orders_status", placeholder="Any status"
+        "Status",
+        services.ORDER_STATUSES,
+        format_func=ui.order_status,
+        key="orders_status",
+        placeholder="Any status",
     )
     search = top[1].text_input(
         "Search order id, SKU or title",
@@ -93,14 +97,17 @@ with ui.guard():
     if nav.button("Next →", disabled=page.next_cursor is None, key="orders_next"):
         st.session_state["orders_cursor"] = page.next_cursor
         st.rerun()
-    shown = f"rows {page.first_row:,}–{page.last_row:,}" if page.rows else "no rows on this page"
-    nav.markdown(f"**{total:,}** {ui.noun(total, 'matching order')} · {shown}")
+    if total:
+        shown = f"rows {page.first_row:,}–{page.last_row:,}" if page.rows else "no rows on this page"
+        nav.markdown(f"**{total:,}** {ui.noun(total, 'matching order')} · {shown}")
+    else:
+        nav.markdown("No orders match these filters.")
 
     table = pd.DataFrame(
         {
             "Order": [r.ebay_order_id for r in page.rows],
             "Date": [ui.local_time(r.order_date, tz) for r in page.rows],
-            "Status": [r.status for r in page.rows],
+            "Status": [ui.order_status(r.status) for r in page.rows],
             "Buyer": [r.buyer or "" for r in page.rows],
             "Items": [r.items for r in page.rows],
             # numbers (cents exact as floats: 2 decimals, under 2**53), so the header sorts them
@@ -161,7 +168,7 @@ with ui.guard():
         st.subheader(f"Order {ui.md(o.ebay_order_id)}", anchor="order-details")
         st.caption(
             f"Placed {ui.local_time(o.order_date, tz)} · last updated {ui.local_time(detail.updated_at, tz)}"
-            f" · status **{ui.md(o.status)}**"
+            f" · status **{ui.md(ui.order_status(o.status))}**"
         )
         amounts = st.columns(5)
         amounts[0].metric("Items", ui.money(detail.items_total, o.currency))

@@ -152,7 +152,7 @@ with ui.guard():
         st,
         pd.DataFrame(
             {
-                "Status": [s.status for s in view.status_mix],
+                "Status": [ui.order_status(s.status) for s in view.status_mix],
                 "Orders": [s.orders for s in view.status_mix],
                 "Share": [f"{s.orders / placed:.1%}" if placed else "—" for s in view.status_mix],
                 "Order totals": [ui.money(s.amount, cur) for s in view.status_mix],

@@ -63,7 +63,7 @@ with ui.guard():
                     {
                         "Fee type": f.label,
                         "This period": ui.money(f.current, cur),
-                        "Before": ui.money(f.previous, cur),
+                        "Previous period": ui.money(f.previous, cur),
                         "eBay code": f.fee_type,
                     }
                     for f in figures.fees_by_type
@@ -72,7 +72,9 @@ with ui.guard():
             hide_index=True,
             width="stretch",
             column_config={
-                "Before": st.column_config.TextColumn(help="The same number of days just before."),
+                "Previous period": st.column_config.TextColumn(
+                    help="The same number of days just before this period."
+                ),
                 # medium: FINAL_VALUE_FEE_FIXED_PER_ORDER was cut off at small
                 "eBay code": st.column_config.TextColumn(width="medium", help="eBay's FeeTypeEnum code."),
             },

@@ -741,7 +741,7 @@ def test_the_profit_and_payouts_pages_show_the_figures_and_a_mismatch(
         # the tables: money with the currency and cents, one under the other (no columns but the
         # tiles'), the eBay code last
         fee_table, top_table = at.dataframe[0].value, at.dataframe[1].value
-        assert list(fee_table.columns) == ["Fee type", "This period", "Before", "eBay code"]
+        assert list(fee_table.columns) == ["Fee type", "This period", "Previous period", "eBay code"]
         assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in fee_table["This period"]), fee_table
         assert list(top_table.columns)[-2:] == ["Cost of goods", "Profit"]
         assert all(re.fullmatch(r"-?\$[\d,]+\.\d\d", v) for v in top_table["Revenue"]), top_table
