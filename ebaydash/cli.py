@@ -470,7 +470,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     code = RECOMMEND_EXITS[decision.action]
     if args.json:
         payload = {**asdict(decision), "label": decision.label, "exit_code": code, "dry_run": args.dry_run}
-        print(json.dumps(payload, default=str, indent=2))
+        print(json.dumps(_rounded(payload), default=str, indent=2))
     else:
         from ebaydash.formatting import plural
         from ebaydash.monitor.scaling import fmt
@@ -488,6 +488,18 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     if decision.rule == "state_unavailable":
         return 1
     return code
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with its floats rounded to 6 decimals, lists and dicts through: ``0.074`` rather
+    than the ``0.07400000000000001`` a sum of fractions leaves, in a command's JSON."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def cmd_loadgen(args: argparse.Namespace, settings: Settings) -> int:
@@ -749,6 +761,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         found = services.accounts(ctx, access.operator(), fresh=True)
     finally:
         ctx.close()
+    if args.json:
+        # the same fields as the table, plus the eBay seller id and the newest order (ISO, UTC)
+        fields = ("id", "name", "ebay_user_id", "timezone", "currency", "marketplace", "last_order_at")
+        listed = [{f: getattr(a, f) for f in fields} for a in found]
+        print(json.dumps(listed, default=lambda v: v.isoformat(), indent=2, ensure_ascii=False))
+        return 0
     if not found:
         print("There are no accounts yet: `ebaydash seed-demo` loads the demo, `ebaydash import` adds one.")
         return 0
@@ -849,6 +867,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the accounts: id, name, time zone, currency, marketplace",
         description="Every account, by name: the names `--account` of the other commands takes.",
     )
+    p.add_argument("--json", action="store_true", help="print a JSON list (an empty one for no account)")
     p.set_defaults(handler=cmd_accounts, existing_database=True)
 
     p = sub.add_parser(

@@ -5,7 +5,9 @@ exit code (2 bad usage, 1 a failure the message explains), never a traceback."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import errno
+import json
 import os
 import re
 import shutil
@@ -308,12 +310,31 @@ def test_accounts_lists_names_ids_zones_and_currencies(
     assert any(re.fullmatch(r"\d+\s+Stitch & Thread\s+Europe/London\s+GBP\s+EBAY_GB", line) for line in lines)
 
 
+def test_accounts_json_lists_the_same_accounts(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_database(monkeypatch, demo_url)
+    assert cli.main(["accounts", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 5
+    retro = next(a for a in listed if a["id"] == 1)
+    assert (retro["name"], retro["timezone"], retro["currency"], retro["marketplace"]) == (
+        "Retro Records",
+        "America/New_York",
+        "USD",
+        "EBAY_US",
+    )
+    assert dt.datetime.fromisoformat(retro["last_order_at"]).tzinfo is not None
+
+
 def test_accounts_on_an_empty_database_says_how_to_add_one(
     migrated: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     use_database(monkeypatch, str(migrated.engine.url))
     assert cli.main(["accounts"]) == 0
     assert "There are no accounts yet" in capsys.readouterr().out
+    assert cli.main(["accounts", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_an_unknown_account_points_to_a_command_that_lists_them(

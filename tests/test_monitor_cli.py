@@ -52,6 +52,10 @@ def test_recommend_exits_10_on_scale_up_and_the_second_run_holds(
     assert (first["action"], first["current_replicas"], first["desired_replicas"]) == ("scale_up", 2, 3)
     assert first["rule"] == "avg_response_ms" and first["exit_code"] == 10
     assert {r["metric"]: r["verdict"] for r in first["rules"]}["avg_response_ms"] == "up"
+    # readings rounded: a sum of fractions printed 0.07400000000000001
+    observed = [r["observed"] for r in first["rules"] if isinstance(r["observed"], float)]
+    assert observed and all(o == round(o, 6) for o in observed)
+    assert cli._rounded({"a": [0.07400000000000001, 2], "b": 1 / 3}) == {"a": [0.074, 2], "b": 0.333333}
     # another replica's cron job a moment later: the episode was claimed, so it holds
     assert cli.main(["recommend", "--replicas", "2"]) == cli.EXIT_HOLD
     out = capsys.readouterr().out
@@ -106,7 +110,9 @@ def test_recommend_without_redis_says_why_it_holds(
     assert cli.main(["recommend"]) == cli.EXIT_HOLD
     captured = capsys.readouterr()
     assert "EBAYDASH_REDIS_URL is not set" in captured.err
-    assert "collecting" in captured.out
+    # the command's own process serves no page: waiting would not help, so it says what would
+    assert "(no shared metrics: EBAYDASH_REDIS_URL is not set" in captured.out
+    assert "collecting" not in captured.out
 
 
 def test_recommend_with_redis_down_holds_quickly(

@@ -100,6 +100,12 @@ def _observe(
     warming_up = snap.scope == "process" and now - ctx.recorder.started_at < min(60.0, window_s)
     if snap.note is not None:
         response = throughput = scaling.Reading(None, None, "shared metrics unavailable")
+    elif snap.scope == "process" and not ctx.sampler.running and not snap.pages.count:
+        # a command line process (no sampler, no page run) serves no page: its own metrics say
+        # nothing, and waiting would not change that ("collecting" suggested it would)
+        response = throughput = scaling.Reading(
+            None, None, "no shared metrics: EBAYDASH_REDIS_URL is not set, the app's stay in its process"
+        )
     elif warming_up:
         age = now - ctx.recorder.started_at
         response = throughput = scaling.Reading(None, None, f"collecting: metrics started {age:,.0f} s ago")
