@@ -7,6 +7,7 @@ and tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable, Generator
 from typing import BinaryIO
@@ -64,6 +65,7 @@ class FileScan:
         default_currency: str = "USD",
         size: int | None = None,
         max_bytes: int | None = None,
+        now: dt.datetime | None = None,
     ) -> None:
         self.name = name
         self.opener = opener
@@ -71,6 +73,9 @@ class FileScan:
         self.default_currency = default_currency
         self.size = size
         self.max_bytes = max_bytes
+        # what an order may not be dated more than a day after; fixed here, so that every
+        # reading of one import (checked, then written) judges the dates alike
+        self.now = now or dt.datetime.now(dt.UTC)
         self.info = ParsedFile(name=name, format="unknown")
         self._source: TextSource | None = None
 
@@ -95,16 +100,24 @@ class FileScan:
             info.encoding = source.encoding.codec
             if source.encoding.note:
                 info.warnings.append(f"{self.name} {source.encoding.note}")
+            if source.repaired is not None:
+                info.warnings.append(f"{self.name} {source.repaired.note}")
             if not source.sample.strip("\ufeff \t\r\n\x00"):
                 self._unreadable("the file is empty")
                 return
             kind = detect(source.sample)
             try:
                 if kind == fulfillment.FORMAT:
-                    yield from fulfillment.scan(self.name, source, info)
+                    yield from fulfillment.scan(self.name, source, info, now=self.now)
                 elif kind == seller_hub.FORMAT:
                     yield from seller_hub.scan(
-                        self.name, source, info, zone=self.zone, default_currency=self.default_currency
+                        self.name,
+                        source,
+                        info,
+                        zone=self.zone,
+                        opener=self.opener,
+                        default_currency=self.default_currency,
+                        now=self.now,
                     )
                 elif kind in money_sniff.MONEY_FORMATS:
                     self._unreadable(
@@ -126,6 +139,9 @@ class FileScan:
                 # a legacy code page that stops fitting further down the file
                 info.readable = False
                 info.errors.append(RowError(self.name, None, None, str(decode_error(exc, source.encoding))))
+                return
+            if source.repaired is not None and source.repaired.kept:
+                info.warnings.append(f"{self.name} {source.repaired.kept_note}")
 
     def _unreadable(self, reason: str, line: int | None = None) -> None:
         self.info.readable = False
@@ -140,11 +156,19 @@ def scan_file(
     default_currency: str = "USD",
     size: int | None = None,
     max_bytes: int | None = None,
+    now: dt.datetime | None = None,
 ) -> FileScan:
     """A :class:`FileScan` of the file ``opener`` opens (a new binary stream on every call, so a
-    file can be read twice: once to check it, once to write it)."""
+    file can be read twice: once to check it, once to write it). ``now`` (default: the current
+    time, UTC) is what an order may not be dated more than a day after."""
     return FileScan(
-        name, opener, zone=zone, default_currency=default_currency, size=size, max_bytes=max_bytes
+        name,
+        opener,
+        zone=zone,
+        default_currency=default_currency,
+        size=size,
+        max_bytes=max_bytes,
+        now=now,
     )
 
 
@@ -155,6 +179,7 @@ def read_file(
     zone: ZoneInfo,
     default_currency: str = "USD",
     max_bytes: int | None = None,
+    now: dt.datetime | None = None,
 ) -> ParsedFile:
     """Parse one whole file of either format; problems come back in the result, never as exceptions."""
     scan = scan_file(
@@ -164,6 +189,7 @@ def read_file(
         default_currency=default_currency,
         size=len(data),
         max_bytes=max_bytes,
+        now=now,
     )
     orders: list[OrderRecord] = []
     errors: list[RowError] = []

@@ -17,13 +17,25 @@ machine (Windows-1252 in Western Europe and the Americas). How a file's encoding
    cp1250 and a one-line Spanish title cp1006, "Farsi"; so it only names what cp1252 cannot read.)
 
 Only a sample (the first :data:`SAMPLE_BYTES`) is examined; the rest is decoded as it streams.
+
+Unicode text can also be **encoded twice**: UTF-8 read as Windows-1252 and saved as UTF-8 again
+(an Excel round trip does it), so ``Café`` reads ``CafÃ©``. A file is taken for such when every
+run of non-ASCII characters in its sample, encoded back as Windows-1252 (with Latin-1 for the five
+bytes Windows-1252 leaves undefined, which Windows reads as the C1 controls of the same number), is
+valid UTF-8. Correct text does not pass: ``São`` gives the bytes ``S \xe3 o``, no UTF-8, and a
+lone ``Ã`` is the start of a sequence that never ends. Such a file is repaired as it streams, run by
+run, with a note naming an example (:class:`Repair`); a run further down that does not decode is
+kept as read and counted. (``ftfy`` fixes mojibake too, but segment by segment with heuristics,
+which may change correct text: here the decision is one per file, by the strict test above.)
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -55,6 +67,75 @@ _LABELS = {
     "utf-32": "UTF-32",
     "cp1252": "Windows-1252",
 }
+
+
+def _windows_bytes() -> dict[int, int]:
+    """Windows-1252's characters for the bytes 0x80-0x9F (``€`` → 0x80 …), for ``str.translate``:
+    with them mapped back, a double-encoded text is Latin-1 and encodes back to its UTF-8 bytes."""
+    table: dict[int, int] = {}
+    for byte in range(0x80, 0xA0):
+        # undefined in cp1252 (0x81 …): Windows reads U+0081 etc., which Latin-1 encodes as is
+        with contextlib.suppress(UnicodeDecodeError):
+            table[ord(bytes([byte]).decode("cp1252"))] = byte
+    return table
+
+
+_WINDOWS_BYTES = _windows_bytes()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_TRAILING_NON_ASCII = re.compile(r"[^\x00-\x7f]+\Z")
+_WORD_WITH_NON_ASCII = re.compile(r'[^\s,;|"]*[^\x00-\x7f][^\s,;|"]*')
+EXAMPLE_CHARS = 40
+
+
+def undo_double_encoding(run: str) -> str | None:
+    """``run`` (non-ASCII characters) decoded as the UTF-8 it was before it was read as
+    Windows-1252, e.g. ``Ã©`` → ``é``; ``None`` when its bytes are not UTF-8 (correct text)."""
+    try:
+        return run.translate(_WINDOWS_BYTES).encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+
+
+def double_encoded(sample: str, *, complete: bool) -> tuple[str, str] | None:
+    """An example word of ``sample`` as read and repaired (``CafÃ©``, ``Café``) when the text is
+    UTF-8 encoded twice (see the module's docstring); ``None`` when it is not, or has no non-ASCII
+    text to tell. ``complete``: the sample is the whole file (else its last run may be cut)."""
+    runs = _NON_ASCII.findall(sample)
+    if runs and not complete and _TRAILING_NON_ASCII.search(sample):
+        runs.pop()  # the sample may end inside a character's sequence
+    if not runs or any(undo_double_encoding(run) is None for run in runs):
+        return None
+    found = _WORD_WITH_NON_ASCII.search(sample)
+    assert found is not None  # there is a run
+    word = found.group()[:EXAMPLE_CHARS]
+    return word, _NON_ASCII.sub(lambda m: undo_double_encoding(m.group()) or m.group(), word)
+
+
+@dataclass
+class Repair:
+    """A file encoded twice, being repaired: an example (as read, repaired) for the note, and the
+    runs further down that were not encoded twice, kept as read (how many, the first's line)."""
+
+    original: str
+    fixed: str
+    kept: int = 0
+    first_kept_line: int | None = None
+
+    @property
+    def note(self) -> str:
+        return (
+            "was encoded twice: its UTF-8 text had been read as Windows-1252 and saved as UTF-8 again "
+            f"(as an Excel round trip does), so accented letters showed as two or three others. It was "
+            f"repaired, e.g. {self.original!r} → {self.fixed!r}; check that accented letters look right."
+        )
+
+    @property
+    def kept_note(self) -> str:
+        where = f" (the first on line {self.first_kept_line})" if self.first_kept_line else ""
+        return (
+            f"was repaired as encoded twice, but {self.kept:,} passage(s) of it were not{where}: they "
+            "were kept as read; check them."
+        )
 
 
 class Unreadable(Exception):
@@ -195,18 +276,58 @@ class TextSource:
             self.sample = codecs.getincrementaldecoder(self.encoding.codec)(self.encoding.errors).decode(head)
         if self.sample.startswith("\ufeff"):
             self.sample = self.sample[1:]
+        self.repaired: Repair | None = None
+        self._line = 0  # physical lines handed out, for naming a run kept as read
+        self._carry = ""  # read(): a trailing run held back, as it may be cut
+        if self.encoding.note is None:  # Unicode: a legacy code page is not UTF-8 to begin with
+            example = double_encoded(self.sample, complete=complete)
+            if example is not None:
+                self.repaired = Repair(*example)
+                self.sample = _NON_ASCII.sub(
+                    lambda m: undo_double_encoding(m.group()) or m.group(), self.sample
+                )
 
     @property
     def bytes_read(self) -> int:
         return self.raw.consumed
 
-    def lines(self) -> io.TextIOWrapper:
-        """The text stream itself: iterating it yields lines. Decoding errors of a legacy code page
-        surface as :class:`Unreadable` from the caller's loop (see :func:`decode_error`)."""
-        return self._text
+    def lines(self) -> Iterator[str]:
+        """The file's lines, repaired when it is encoded twice (:attr:`repaired`). Decoding errors
+        of a legacy code page surface as ``UnicodeDecodeError`` from the caller's loop (see
+        :func:`decode_error`)."""
+        if self.repaired is None:
+            return self._text
+        return self._repaired_lines()
+
+    def _repaired_lines(self) -> Iterator[str]:
+        for line in self._text:
+            self._line += 1
+            yield line if line.isascii() else _NON_ASCII.sub(self._undo, line)
 
     def read(self, size: int) -> str:
-        return self._text.read(size)
+        """Up to ``size`` characters ("" at the end), repaired as :meth:`lines` are."""
+        if self.repaired is None:
+            return self._text.read(size)
+        while True:
+            more = self._text.read(size)
+            text, self._carry = self._carry + more, ""
+            if more:
+                cut = _TRAILING_NON_ASCII.search(text)
+                if cut is not None:
+                    text, self._carry = text[: cut.start()], text[cut.start() :]
+                if not text:
+                    continue
+            return _NON_ASCII.sub(self._undo, text)
+
+    def _undo(self, match: re.Match[str]) -> str:
+        fixed = undo_double_encoding(match.group())
+        if fixed is not None:
+            return fixed
+        assert self.repaired is not None
+        self.repaired.kept += 1
+        if self.repaired.first_kept_line is None and self._line:
+            self.repaired.first_kept_line = self._line
+        return match.group()
 
 
 def decode_whole(data: bytes) -> str:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from ebaydash.importers import locales, statuses, values
 from ebaydash.importers.encoding import TextSource
@@ -38,6 +39,7 @@ FORMAT = "fulfillment-json"
 CHUNK_CHARS = 1 << 20
 MAX_ORDER_CHARS = 16 << 20  # one order of getOrders is a few KB; more is a damaged file
 T = TypeVar("T")
+_UTC = ZoneInfo("UTC")  # getOrders dates are UTC; a problem shows them so
 Item = OrderRecord | Rejected
 
 
@@ -147,9 +149,14 @@ class _Window:
         return line, pos - (start + self.base) + 1
 
 
-def scan(name: str, source: TextSource, info: ParsedFile) -> Iterator[Item]:
-    """The page's orders (valid or rejected) in file order; file-level facts go into ``info``."""
+def scan(
+    name: str, source: TextSource, info: ParsedFile, *, now: dt.datetime | None = None
+) -> Iterator[Item]:
+    """The page's orders (valid or rejected) in file order; file-level facts go into ``info``.
+    An order created more than a day after ``now`` (default: the current time) or before eBay
+    opened is rejected (:func:`~ebaydash.importers.values.plausible_order_date`)."""
     info.format = FORMAT
+    now = now or dt.datetime.now(dt.UTC)
     window = _Window(source)
     header: dict[str, Any] = {}
     read = 0
@@ -160,7 +167,7 @@ def scan(name: str, source: TextSource, info: ParsedFile) -> Iterator[Item]:
             read += 1
             info.orders_found += 1
             info.rows_read += 1
-            item = _parse_order(name, window.line_of(start), read - 1, raw)
+            item = _parse_order(name, window.line_of(start), read - 1, raw, now)
             window.release(start)
             if isinstance(item, OrderRecord):
                 if item.marketplace:
@@ -333,13 +340,17 @@ def _amount(order: _Order, path: str, value: Any, *, required: bool = True) -> t
     return amount, currency
 
 
-def _parse_order(file: str, line: int, index: int, raw: Any) -> Item:
+def _parse_order(file: str, line: int, index: int, raw: Any, now: dt.datetime) -> Item:
     order = _Order(file, line, index, raw)
     if not isinstance(raw, dict):
         order.fail("", f"expected an order object, got {values._show(raw)}")
         return Rejected(tuple(_with_raw(order.errors, raw)))
     order.order_id = order.get("orderId", _order_id, raw.get("orderId"))
-    created = order.get("creationDate", values.iso_instant, raw.get("creationDate"))
+
+    def creation(value: Any) -> dt.datetime:
+        return values.plausible_order_date(values.iso_instant(value), now, str(value), _UTC)
+
+    created = order.get("creationDate", creation, raw.get("creationDate"))
     modified = None
     if raw.get("lastModifiedDate") is not None:
         modified = order.get("lastModifiedDate", values.iso_instant, raw.get("lastModifiedDate"))

@@ -24,7 +24,14 @@ What the export looks like, and what we assume where eBay does not say:
   :func:`~ebaydash.importers.values.local_instant`); the order's last change is the latest of its
   sale, paid and shipped dates. The report does not say its zone, which is its site's local time:
   the import names it (the one chosen, the account's, or for a new account its site's, from
-  :data:`~ebaydash.importers.locales.SITES`).
+  :data:`~ebaydash.importers.locales.SITES`). A date more than a day after ``now``, or before eBay
+  opened (1995), is a problem of its row: mostly a two-digit year misread.
+- Numeric dates with slashes (``09/03/2026``, as Excel re-saves dates in the machine's locale) have
+  one order, day or month first, for the whole file: the first date whose first part is above 12
+  (day first) or whose second is (month first) settles it, and a later date of the other order is
+  a problem of its row. When none settles it, the file is read in the convention of the eBay site
+  it comes from (month first on ebay.com, day first elsewhere), with a warning saying so. Finding
+  the settling date takes a reading of its own, done only when a file has such dates.
 - The report's site (``info.marketplace``) is told by its headings' language and its money
   (``EUR`` and German is ebay.de, ``£`` is ebay.co.uk, ``AU $`` ebay.com.au); Seller Hub reports
   have no column naming it. Bare amounts under English headings tell none.
@@ -42,13 +49,14 @@ import csv
 import datetime as dt
 import re
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from ebaydash.importers import dialect, headers, locales, statuses, values
-from ebaydash.importers.encoding import TextSource
+from ebaydash.importers.encoding import TextSource, Unreadable
 from ebaydash.importers.records import NotOrder, ParsedFile, Rejected, RowError
 from ebaydash.importers.values import ValueProblem
 from ebaydash.models import FACTS_ALL, LineRecord, OrderRecord, Source
@@ -63,6 +71,8 @@ REQUIRED: dict[str, str] = {
     "price": "the unit price",
 }
 ITEM_FIELDS = ("item_number", "title", "sku")
+DATE_FIELDS = ("sale_date", "paid_date", "shipped_date")
+MONEY_FIELDS = ("price", "total", "shipping", "refunded")
 ID_FIELDS = {"order_id": "order number", "item_number": "item number", "transaction_id": "transaction id"}
 MAX_OPEN_GROUPS = 2_000  # orders whose rows are not all read yet; exports keep an order's rows together
 MAX_TITLE_WARNINGS = 20
@@ -97,6 +107,7 @@ class _Lines:
         self._number = 0
         self._again: deque[tuple[int, str]] = deque()
         self.taken: list[tuple[int, str]] = []
+        self.ended = False  # the file's last line has been read past: a record open now is cut off
 
     def __iter__(self) -> _Lines:
         return self
@@ -105,7 +116,11 @@ class _Lines:
         if self._again:
             number, line = self._again.popleft()
         else:
-            line = next(self._source)
+            try:
+                line = next(self._source)
+            except StopIteration:
+                self.ended = True
+                raise
             self._number += 1
             number = self._number
         self.taken.append((number, line))
@@ -126,6 +141,9 @@ def _raw(lines: list[tuple[int, str]]) -> str:
 # -- quotes -------------------------------------------------------------------------------------
 
 
+NEVER_CLOSED = "its opening quote is never closed"
+
+
 def diagnose_quotes(lines: list[tuple[int, str]], delimiter: str) -> tuple[int, int, str] | None:
     """Where a record's quoting breaks: (line, 0-based column, what is wrong), or ``None``.
 
@@ -144,7 +162,7 @@ def diagnose_quotes(lines: list[tuple[int, str]], delimiter: str) -> tuple[int, 
             i += 1
             while True:
                 if i >= n:
-                    return start_line, start_column, "its opening quote is never closed"
+                    return start_line, start_column, NEVER_CLOSED
                 char = text[i]
                 if char == '"':
                     if text[i + 1 : i + 2] == '"':
@@ -214,7 +232,6 @@ class _Columns:
         else:
             self.locale = {"de": "de_DE", "fr": "fr_FR", "it": "it_IT", "es": "es_ES"}[self.language]
         self.decimal_mark = locales.decimal_mark(self.locale)
-        self.day_first = self.locale != "en_US"
 
     def shown(self, key: str) -> str:
         return self.heading.get(key) or headers.shown(key, self.language)
@@ -227,15 +244,45 @@ class _Columns:
 # -- the file -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _DateOrder:
+    """How a file's slashed dates are read: day first or month first, and the date that settled
+    it as (line, field, text), or ``None`` when the site's convention was assumed."""
+
+    day_first: bool
+    settled_by: tuple[int, str, str] | None
+
+
+@dataclass(slots=True)
+class _SlashEvidence:
+    """What a reading of a file's date columns found: the first date that settles the order of its
+    slashed dates (line, field, text, day first), the first that could be read either way (line,
+    field, text), and the first currency its money names."""
+
+    settled: tuple[int, str, str, bool] | None = None
+    ambiguous: tuple[int, str, str] | None = None
+    currency: str | None = None
+
+
 class _Reader:
     def __init__(
-        self, name: str, source: TextSource, info: ParsedFile, zone: ZoneInfo, default_currency: str
+        self,
+        name: str,
+        source: TextSource,
+        info: ParsedFile,
+        zone: ZoneInfo,
+        default_currency: str,
+        opener: Callable[[], BinaryIO],
+        now: dt.datetime,
     ) -> None:
         self.name = name
         self.source = source
         self.info = info
         self.zone = zone
         self.default_currency = default_currency
+        self.opener = opener
+        self.now = now
+        self.date_order: _DateOrder | None = None  # decided at the first slashed date
         self.delimiter = dialect.detect(source.sample)
         info.delimiter = self.delimiter
         self.columns: _Columns | None = None
@@ -436,13 +483,29 @@ class _Reader:
         if found is not None:
             where, column, why = found
             raw = _raw([t for t in taken if t[0] == where])
-            reason = (
-                f"unbalanced quote: the value of {self.columns.at(column)} starts with a quote, but {why}; "
-                'a quote inside a value must be written twice ("")'
-            )
+            rest = [t for t in taken if t[0] > where]
+            if why == NEVER_CLOSED and lines.ended and not rest:
+                # a download cut short stops mid-value: its last quote is unbalanced through no
+                # fault of the seller's quoting, so blaming the quoting would send them astray
+                reason = (
+                    f"the file ends inside a quoted value: the value of {self.columns.at(column)} on "
+                    f"line {where} starts with a quote that is never closed. Was the download cut off? "
+                    "Download the report again and import the whole file"
+                )
+            elif why == NEVER_CLOSED and lines.ended:
+                reason = (
+                    f"the value of {self.columns.at(column)} starts with a quote that is never closed: it "
+                    f"runs over the {len(rest) + 1} lines to the end of the file. Either the download was "
+                    "cut off (download the report again), or a quote inside a value was not written "
+                    'twice ("")'
+                )
+            else:
+                reason = (
+                    f"unbalanced quote: the value of {self.columns.at(column)} starts with a quote, but "
+                    f'{why}; a quote inside a value must be written twice ("")'
+                )
             error = RowError(self.name, where, self.columns.at(column), reason, raw=raw)
             # the lines after the broken one were swallowed into it: read them again as rows
-            rest = [t for t in taken if t[0] > where]
             if rest:
                 lines.again(rest)
         elif problem is not None:
@@ -596,7 +659,7 @@ class _Reader:
                     add(row, key, "the date is missing")
                 return None
             try:
-                return values.local_instant(text, self.zone, columns.day_first)
+                return self._date(text)
             except ValueProblem as exc:
                 add(row, key, str(exc))
                 return None
@@ -729,6 +792,144 @@ class _Reader:
             [],
         )
 
+    def _date(self, text: str) -> dt.datetime:
+        """A date of the file as UTC, its slashes read in the file's order; raises
+        :class:`ValueProblem` for a date that is none, contradicts that order, or cannot be an
+        order's (see :func:`~ebaydash.importers.values.plausible_order_date`)."""
+        day_first = False
+        parts = values.slashed(text)
+        if parts is not None:
+            order = self.date_order or self._decide_date_order()
+            day_first = order.day_first
+            must = values.slash_order(*parts)
+            if must is not None and must != day_first:
+                raise ValueProblem(self._contradiction(text, parts, must, order))
+        instant = values.local_instant(text, self.zone, day_first)
+        return values.plausible_order_date(instant, self.now, text, self.zone)
+
+    def _contradiction(self, text: str, parts: tuple[int, int], must: bool, order: _DateOrder) -> str:
+        assert self.columns is not None
+        its, files = ("day", "month") if must else ("month", "day")
+        no_month = parts[0] if must else parts[1]
+        if order.settled_by is not None:
+            line, key, settling = order.settled_by
+            because = f"line {line} settled that ({self.columns.shown(key)} {settling!r})"
+        else:
+            because = "as its other dates are read"
+        return (
+            f"{text!r} is {its} first ({no_month} is no month), but this file's dates are {files} "
+            f"first: {because}. The dates of one file are all in one order; check this one"
+        )
+
+    def _decide_date_order(self) -> _DateOrder:
+        """The order of the file's slashed dates: the first date that settles it, else the
+        convention of the file's eBay site (a warning says which was assumed, and why)."""
+        assert self.columns is not None
+        evidence = self._slash_evidence()
+        if evidence.settled is not None:
+            line, key, text, day_first = evidence.settled
+            self.date_order = _DateOrder(day_first, (line, key, text))
+            return self.date_order
+        day_first, convention = self._date_convention(evidence.currency)
+        self.date_order = _DateOrder(day_first, None)
+        if evidence.ambiguous is not None:
+            line, key, text = evidence.ambiguous
+            try:
+                day = values.local_instant(text, self.zone, day_first).astimezone(self.zone).date()
+                read_as = f" ({text} as {day.day} {day:%B} {day.year})"
+            except ValueProblem:
+                read_as = ""
+            self.info.warnings.append(
+                f"{self.name}: no date in the file shows whether its dates are day or month first "
+                f"(none has a part above 12, e.g. line {line}, {self.columns.shown(key)} {text!r}); "
+                f"they were read {'day' if day_first else 'month'} first{read_as}, {convention}. "
+                "If that is wrong, so are the orders' dates"
+            )
+        return self.date_order
+
+    def _date_convention(self, currency: str | None) -> tuple[bool, str]:
+        """Whether the file's eBay site writes dates day first, and which site that is, in words."""
+        assert self.columns is not None
+        language = self.columns.language
+        if currency is not None or language not in (None, "en"):
+            # as _finish tells the file's site: its money, else the euro of its language
+            site = locales.site_for(currency or "EUR", language)
+            if site is not None:
+                told = f"its amounts are in {currency}" if currency else "its headings' language"
+                return _day_first_site(site), (
+                    f"the convention of {locales.SITES[site].domain}, the eBay site the file comes from "
+                    f"({told})"
+                )
+        if self.columns.locale == "en_GB":
+            return True, (
+                "the convention of eBay's UK, Australian and Irish sites, whose wording its headings "
+                "use (postage, dispatched)"
+            )
+        site = locales.site_for(self.default_currency, "en") or "EBAY_US"
+        return _day_first_site(site), (
+            f"the convention of {locales.SITES[site].domain}: the file does not say its eBay site, and "
+            f"amounts without a currency symbol are read as {self.default_currency}"
+        )
+
+    def _slash_evidence(self) -> _SlashEvidence:
+        """A reading of the file's date and money columns, from the header on, until a slashed
+        date settles the order (so a file read through once more only when none does)."""
+        assert self.columns is not None
+        columns = self.columns
+        found = _SlashEvidence()
+        dates = [(i, k) for i, k in columns.index.items() if k in DATE_FIELDS]
+        money = [(i, k) for i, k in columns.index.items() if k in MONEY_FIELDS]
+        currency_at = next((i for i, k in columns.index.items() if k == "currency"), None)
+        try:
+            with self.opener() as stream:
+                lines = _Lines(TextSource(stream))
+                reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+                while True:
+                    try:
+                        cells = next(reader)
+                    except StopIteration:
+                        break
+                    except csv.Error:
+                        lines.take()  # a broken row is reported by the reading proper
+                        continue
+                    taken = lines.take()
+                    if not taken or taken[0][0] <= self.header_line or len(cells) != columns.width:
+                        continue
+                    line = taken[0][0]
+                    for index, key in dates:
+                        parts = values.slashed(cells[index])
+                        if parts is None:
+                            continue
+                        must = values.slash_order(*parts)
+                        if must is not None:
+                            found.settled = (line, key, cells[index].strip(), must)
+                            return found
+                        if found.ambiguous is None and parts[0] != parts[1]:
+                            found.ambiguous = (line, key, cells[index].strip())
+                    if found.currency is None:
+                        found.currency = self._named_currency(cells, money, currency_at)
+        except (Unreadable, UnicodeDecodeError, OSError):
+            pass  # the reading proper reports why the file cannot be read
+        return found
+
+    def _named_currency(
+        self, cells: list[str], money: list[tuple[int, str]], currency_at: int | None
+    ) -> str | None:
+        assert self.columns is not None
+        if currency_at is not None:
+            try:
+                return values.currency_code(cells[currency_at])
+            except ValueProblem:
+                pass
+        for index, _key in money:
+            try:
+                _amount, currency = values.money_text(cells[index], self.columns.decimal_mark)
+            except ValueProblem:
+                continue
+            if currency is not None:
+                return currency
+        return None
+
     def _rounded(self, key: str, value: str) -> bool:
         """Whether ``value`` lost digits to Excel: it looks rounded, and so do most values of its
         column so far (Excel damages a whole column, never one cell)."""
@@ -779,19 +980,34 @@ def _separator_name(delimiter: str) -> str:
     return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}.get(delimiter, repr(delimiter))
 
 
+def _day_first_site(site: str) -> bool:
+    return locales.SITES[site].locale != "en_US"  # ebay.com writes month/day/year; the others day first
+
+
 def _first(rows: list[_Row], key: str, *, prefer: _Row) -> str:
     """The value of ``key`` on ``prefer`` (the summary row), else on the first row that has it."""
     return prefer.get(key) or next((r.get(key) for r in rows if r.get(key)), "")
 
 
 def scan(
-    name: str, source: TextSource, info: ParsedFile, *, zone: ZoneInfo, default_currency: str = "USD"
+    name: str,
+    source: TextSource,
+    info: ParsedFile,
+    *,
+    zone: ZoneInfo,
+    opener: Callable[[], BinaryIO],
+    default_currency: str = "USD",
+    now: dt.datetime | None = None,
 ) -> Iterator[Item]:
     """The file's orders, rejected orders and rows that are not orders, in file order. File-level
     facts (errors, warnings, counts, seller id, currency, site) are filled into ``info`` as the
-    stream is read; they are complete when it ends."""
+    stream is read; they are complete when it ends.
+
+    ``opener`` opens the file again (a new binary stream), for the reading that decides the order
+    of its slashed dates; ``now`` (default: the current time, UTC) is what a date may not be more
+    than a day after."""
     info.format = FORMAT
-    reader = _Reader(name, source, info, zone, default_currency)
+    reader = _Reader(name, source, info, zone, default_currency, opener, now or dt.datetime.now(dt.UTC))
     try:
         yield from reader.items()
     except _MissingColumns:

@@ -285,12 +285,72 @@ def iso_instant(value: Any) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
+# eBay opened on this day, as AuctionWeb: no eBay order is older
+EBAY_FOUNDED = dt.date(1995, 9, 3)
+# an order "in the future" by less than this is a clock or zone away from now, not a misread year
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
+def full_year(year: int) -> int:
+    """The year a date's year field means: two digits are read in eBay's lifetime, ``95``–``99``
+    as 1995–1999 (eBay opened in 1995) and ``00``–``94`` as 2000–2094; four digits as they are."""
+    if year >= 100:
+        return year
+    return 1900 + year if year >= EBAY_FOUNDED.year % 100 else 2000 + year
+
+
+def slashed(text: str) -> tuple[int, int] | None:
+    """The first and second parts of a numeric date written with slashes (``09/03/2026``, whose
+    order, day or month first, the text alone may not settle), else ``None``."""
+    match = _NUMERIC.fullmatch(text.strip())
+    if match is None or match["sep"] != "/":
+        return None
+    return int(match["a"]), int(match["b"])
+
+
+def slash_order(first: int, second: int) -> bool | None:
+    """Whether a slashed date with these parts must be day first (``True``: its first part is no
+    month), must be month first (``False``), or could be either (``None``, also when it is no
+    date either way)."""
+    if first > 12 and second <= 12:
+        return True
+    if second > 12 and first <= 12:
+        return False
+    return None
+
+
+def plausible_order_date(instant: dt.datetime, now: dt.datetime, text: str, zone: ZoneInfo) -> dt.datetime:
+    """``instant`` (read from ``text``) when it can be the date of an eBay order: not more than
+    :data:`FUTURE_TOLERANCE` after ``now`` and not before :data:`EBAY_FOUNDED`. Raises
+    :class:`ValueProblem` naming the date as read (in ``zone``) otherwise: a wrong year, mostly a
+    two-digit one read in the wrong century."""
+    day = instant.astimezone(zone).date()
+    if instant > now + FUTURE_TOLERANCE:
+        raise ValueProblem(
+            f"{_show(text)} was read as {day.isoformat()}, which is in the future (today is "
+            f"{now.astimezone(zone).date().isoformat()}): an order cannot be dated later than now; "
+            "check its year"
+        )
+    if day < EBAY_FOUNDED:
+        raise ValueProblem(
+            f"{_show(text)} was read as {day.isoformat()}, before eBay opened "
+            f"({EBAY_FOUNDED.isoformat()}): it cannot be the date of an eBay order; check its year"
+        )
+    return instant
+
+
 @functools.lru_cache(maxsize=8192)  # exports repeat timestamps (sale and payment in one minute)
 def local_instant(text: str, zone: ZoneInfo, day_first: bool = False) -> dt.datetime:
     """A Seller Hub date such as ``Sep-30-26 23:45:00`` in ``zone`` (unless it names its own zone),
     as UTC. Also accepts day-first dates with month names of eBay's sites (``10-Dez-25``,
-    ``03-Mär-26``, ``5 déc. 2025``), numeric dates (``10.12.2025``; ``10/12/2025`` is read day
-    first when ``day_first``, as outside the US), ``2026-09-30 23:45:00`` and ISO timestamps."""
+    ``03-Mär-26``, ``5 déc. 2025``), numeric dates (``10.12.2025`` is day first; ``10/12/2025``
+    is read day first when ``day_first``, else month first: the caller decides a file's order,
+    see :func:`slash_order`), ``2026-09-30 23:45:00`` and ISO timestamps. Two-digit years are
+    read as :func:`full_year` says.
+
+    Raises :class:`ValueProblem` for text that is no date, a date that does not exist (also a
+    slashed one that does not exist in the order asked for, ``13/03/2026`` month first) and a
+    wall time the clocks skipped in ``zone``."""
     raw = text.strip()
     if not raw:
         raise ValueProblem("the date is empty")
@@ -317,12 +377,13 @@ def local_instant(text: str, zone: ZoneInfo, day_first: bool = False) -> dt.date
                 f"{_show(text)} is not a date in a known format (expected e.g. Sep-30-26 23:45:00)"
             )
         a, b = int(match["a"]), int(match["b"])
-        if match["sep"] == "." or day_first or a > 12:
+        if match["sep"] == "." or day_first:
             day, month = a, b
+        elif a > 12 and b <= 12:
+            raise ValueProblem(f"{_show(text)} is day first ({a} is no month), not month first")
         else:
             month, day = a, b
-    year = int(match["y"])
-    year = year + 2000 if year < 100 else year
+    year = full_year(int(match["y"]))
     hour = int(match["h"] or 0)
     if match["ampm"]:
         if not 1 <= hour <= 12:

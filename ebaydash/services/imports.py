@@ -21,6 +21,7 @@ invalidated, so the next page view shows the new numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
 import re
@@ -286,6 +287,9 @@ class _Reading:
     sizes: list[int]
     default_currency: str
     max_bytes: int
+    # one "now" for every reading: an order dated just after it must not pass the check and then
+    # fail the write
+    now: dt.datetime
 
     @property
     def total_bytes(self) -> int:
@@ -302,6 +306,7 @@ class _Reading:
                 default_currency=self.default_currency,
                 size=size,
                 max_bytes=self.max_bytes,
+                now=self.now,
             )
             yield index, file, done, scan
             done += size
@@ -399,6 +404,7 @@ def import_orders(
     fallback_source: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    now: dt.datetime | None = None,
 ) -> ImportReport:
     """Import ``files`` into the account called ``account_name`` (created when there is none).
 
@@ -410,7 +416,8 @@ def import_orders(
     name their zone are read in it whatever the zone. The report's
     ``timezone`` and ``timezone_reason`` say which zone a new account got, and why.
     Problems in the files do not raise: they come back in the report's ``errors`` (file, line,
-    field, reason), with ``committed`` False unless ``skip_invalid``.
+    field, reason), with ``committed`` False unless ``skip_invalid``; an order dated more than a
+    day after ``now`` (an aware datetime; default: the current time) or before eBay opened is one.
 
     Raises :class:`~ebaydash.errors.InvalidInput` for no files, an empty or too long account name
     or an unknown time zone; :class:`~ebaydash.errors.NotAllowed` when ``viewer`` has no grant on
@@ -433,6 +440,7 @@ def import_orders(
         [f.size for f in files],
         default_currency=existing.currency if existing is not None else "USD",
         max_bytes=ctx.settings.import_max_mb * 2**20,
+        now=now or dt.datetime.now(dt.UTC),
     )
     if named is None:
         # A new account, no zone named: a report's dates are its site's local time, so the check

@@ -617,7 +617,7 @@ def when(text: str, zone: ZoneInfo, *, month_first: bool) -> When:
                 f"{_short(text)} is not a date in a known format (expected e.g. Sep 30, 2026 or 30.09.2026)"
             ) from None
         return When(instant.astimezone(zone).date(), instant, ":" in raw)
-    year = year + 2000 if year < 100 else year
+    year = values.full_year(year)
     try:
         day = dt.date(year, month, day_number)
     except ValueError as exc:
