@@ -268,6 +268,10 @@ def day_axis(buckets: int = 0, *, step_days: int = 1, first: dt.date | None = No
     axis: dict[str, Any] = {"tickformat": "%b %d", "hoverformat": "%a %d %b %Y", "dtick": every * DAY_MS}
     if first is not None:
         axis["tick0"] = first.isoformat()  # weekly ticks on the buckets' Mondays
+        if buckets == 1:
+            # one bar would fill the whole width (plotly sizes it to the range): a bucket either side
+            step = dt.timedelta(days=step_days)
+            axis["range"] = [(first - step).isoformat(), (first + step).isoformat()]
     return axis
 
 

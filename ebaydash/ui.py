@@ -908,6 +908,7 @@ percent_axis = formatting.percent_axis
 clock_axis = formatting.clock_axis
 day_axis = formatting.day_axis
 count_axis = formatting.count_axis
+DAY_MS = formatting.DAY_MS
 duration_axis = formatting.duration_axis
 money_axis = formatting.money_axis
 
@@ -980,8 +981,19 @@ def over_time(figure: Any, yaxis: dict[str, Any] | None = None, yaxis_title: str
     """``figure`` (a monitor chart against the viewer's clock) laid out as every such chart is:
     :func:`clock_axis` with no title under it, no legend title, ``yaxis`` (e.g.
     :func:`percent_axis`) and ``yaxis_title``. Returns the figure."""
+    axis = clock_axis()
+    # points less than a minute apart (a few recommendations in one second) got ticks a fifth of
+    # a second apart, all labelled "04:23:02": a minute at least, around them
+    times = pd.to_datetime(
+        pd.Series([x for trace in figure.data for x in (trace.x if trace.x is not None else ())])
+    )
+    if len(times):
+        span = times.max() - times.min()
+        if span < pd.Timedelta(minutes=1):
+            pad = (pd.Timedelta(minutes=1) - span) / 2
+            axis["range"] = [times.min() - pad, times.max() + pad]
     figure.update_layout(
-        legend_title_text="", xaxis=clock_axis(), xaxis_title="", yaxis=yaxis or {}, yaxis_title=yaxis_title
+        legend_title_text="", xaxis=axis, xaxis_title="", yaxis=yaxis or {}, yaxis_title=yaxis_title
     )
     return figure
 

@@ -58,9 +58,20 @@ with ui.guard():
         days = [p.bucket for p in view.trend.points]
         fig = go.Figure(
             [
-                go.Bar(x=days, y=[float(p.revenue) for p in view.trend.points], name=f"Revenue ({cur})"),
+                go.Bar(
+                    x=days,
+                    y=[float(p.revenue) for p in view.trend.points],
+                    name=f"Revenue ({cur})",
+                    # a bucket's width less a gap: alone on its axis, a bar sized to the range
+                    width=0.8 * (7 if per == "week" else 1) * ui.DAY_MS,
+                ),
                 go.Scatter(
-                    x=days, y=[p.orders for p in view.trend.points], name="Orders", yaxis="y2", mode="lines"
+                    x=days,
+                    y=[p.orders for p in view.trend.points],
+                    name="Orders",
+                    yaxis="y2",
+                    # a single point of a line without a marker is not drawn at all
+                    mode="lines" if len(days) > 1 else "markers",
                 ),
             ]
         )

@@ -183,3 +183,27 @@ def test_several_items_read_as_a_sentence() -> None:
         "a and b",
         "a, b and c",
     ]
+
+
+def test_a_single_bucket_has_a_bucket_of_room_either_side() -> None:
+    """One bar alone filled the chart's whole width (a one-day range): its axis spans a bucket
+    either side; two or more buckets keep plotly's own range (the control)."""
+    day = dt.date(2026, 11, 15)
+    assert f.day_axis(1, first=day)["range"] == ["2026-11-14", "2026-11-16"]
+    assert f.day_axis(1, step_days=7, first=day)["range"] == ["2026-11-08", "2026-11-22"]
+    assert "range" not in f.day_axis(2, first=day)
+
+
+def test_points_within_a_second_get_a_minute_of_axis() -> None:
+    """Three recommendations in one second had ticks 0.2 s apart, all reading "04:23:02"."""
+    import plotly.graph_objects as go
+
+    from ebaydash import ui
+
+    at = dt.datetime(2026, 11, 30, 4, 23, 2)
+    close = go.Figure([go.Scatter(x=[at, at + dt.timedelta(milliseconds=400)], y=[1, 2])])
+    low, high = ui.over_time(close).layout.xaxis.range
+    assert pd.Timestamp(high) - pd.Timestamp(low) == pd.Timedelta(minutes=1)
+    assert pd.Timestamp(low) < pd.Timestamp(at) < pd.Timestamp(high)
+    apart = go.Figure([go.Scatter(x=[at, at + dt.timedelta(minutes=5)], y=[1, 2])])
+    assert ui.over_time(apart).layout.xaxis.range is None  # plotly's own, the control
