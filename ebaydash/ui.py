@@ -991,7 +991,11 @@ def over_time(figure: Any, yaxis: dict[str, Any] | None = None, yaxis_title: str
         span = times.max() - times.min()
         if span < pd.Timedelta(minutes=1):
             pad = (pd.Timedelta(minutes=1) - span) / 2
-            axis["range"] = [times.min() - pad, times.max() + pad]
+            # whole milliseconds: plotly drops (and warns about) nanoseconds
+            axis["range"] = [
+                (times.min() - pad).floor("ms").to_pydatetime(),
+                (times.max() + pad).ceil("ms").to_pydatetime(),
+            ]
     figure.update_layout(
         legend_title_text="", xaxis=axis, xaxis_title="", yaxis=yaxis or {}, yaxis_title=yaxis_title
     )
