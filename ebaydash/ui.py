@@ -984,17 +984,16 @@ def over_time(figure: Any, yaxis: dict[str, Any] | None = None, yaxis_title: str
     axis = clock_axis()
     # points less than a minute apart (a few recommendations in one second) got ticks a fifth of
     # a second apart, all labelled "04:23:02": a minute at least, around them
-    times = pd.to_datetime(
-        pd.Series([x for trace in figure.data for x in (trace.x if trace.x is not None else ())])
-    )
-    if len(times):
-        span = times.max() - times.min()
+    ends = [(min(t.x), max(t.x)) for t in figure.data if t.x is not None and len(t.x)]
+    if ends:
+        first, last = pd.Timestamp(min(e[0] for e in ends)), pd.Timestamp(max(e[1] for e in ends))
+        span = last - first
         if span < pd.Timedelta(minutes=1):
             pad = (pd.Timedelta(minutes=1) - span) / 2
             # whole milliseconds: plotly drops (and warns about) nanoseconds
             axis["range"] = [
-                (times.min() - pad).floor("ms").to_pydatetime(),
-                (times.max() + pad).ceil("ms").to_pydatetime(),
+                (first - pad).floor("ms").to_pydatetime(),
+                (last + pad).ceil("ms").to_pydatetime(),
             ]
     figure.update_layout(
         legend_title_text="", xaxis=axis, xaxis_title="", yaxis=yaxis or {}, yaxis_title=yaxis_title
