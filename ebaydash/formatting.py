@@ -98,12 +98,17 @@ def payout_status(status: str | None) -> str:
 def order_status(status: str) -> str:
     """An order's status as a label (``paid`` → ``Paid``): the database keeps eBay's states in
     lower case (:data:`~ebaydash.db.schema.ORDER_STATUSES`), the pages show them as words."""
-    return status.replace("_", " ").capitalize()
+    return _in_words(status)
 
 
 def money_type(kind: str) -> str:
     """A money record's type in words (``shipping_label`` → ``Shipping label``)."""
-    return MONEY_TYPE_LABELS.get(kind, kind.replace("_", " ").capitalize())
+    return MONEY_TYPE_LABELS.get(kind, _in_words(kind))
+
+
+def _in_words(code: str) -> str:
+    """A lower-case code as a label: ``non_sale_charge`` → ``Non sale charge``."""
+    return code.replace("_", " ").capitalize()
 
 
 def money_axis(currency: str) -> dict[str, str]:
