@@ -889,6 +889,18 @@ def as_of(moment: dt.datetime, tz: str) -> None:
     st.caption(f"Data as of {formatting.local_time(moment, tz, '%Y-%m-%d %H:%M:%S %Z')}")
 
 
+def comparison_caption(chosen: Selection, tz: str) -> str:
+    """What the tiles' changes compare with, naming the previous period's days (README
+    "Figures": every period compares day for day with the days just before it, this month too)."""
+    before = window_caption(chosen.window.previous(), tz)
+    if chosen.period_label == THIS_MONTH:
+        return (
+            f"Changes compare with the same number of days just before this month ({before}), "
+            "not with the same days of last month."
+        )
+    return f"Changes compare with the same number of days just before this period ({before})."
+
+
 def window_caption(window: Window, tz: str) -> str:
     from zoneinfo import ZoneInfo
 

@@ -33,15 +33,7 @@ with ui.guard():
     for start in range(0, len(tiles), 3):
         for column, (label, tile) in zip(st.columns(3), tiles[start : start + 3], strict=True):
             ui.metric(column, label, tile, help=help_[label])
-    before = ui.window_caption(chosen.window.previous(), account.timezone)
-    if chosen.period_label == ui.THIS_MONTH:
-        # README "Figures": every period compares day for day, this month too
-        st.caption(
-            f"Changes compare with the same number of days just before this month ({before}), "
-            "not with the same days of last month."
-        )
-    else:
-        st.caption(f"Changes compare with the same number of days just before this period ({before}).")
+    st.caption(ui.comparison_caption(chosen, account.timezone))
     # an account whose orders start inside the previous period would show growth of its data
     note = services.comparison_note(ctx, chosen.viewer, account.id, chosen.window, fresh=chosen.fresh)
     if note is not None:

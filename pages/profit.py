@@ -48,10 +48,8 @@ with ui.guard():
             if kpi.current is None and kpi.reason and kpi.reason not in said:
                 said.add(kpi.reason)
                 column.caption(kpi.reason)
-    st.caption(
-        f"In {cur}, by the day eBay booked each transaction. Changes compare with the same number of "
-        "days just before this period."
-    )
+    compared = ui.comparison_caption(chosen, account.timezone)
+    st.caption(f"In {cur}, by the day eBay booked each transaction. {compared}")
     st.caption(services.SALES_VS_REVENUE)
 
     # one under the other, full width: side by side at 1400 px the amounts were cut off

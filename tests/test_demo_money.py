@@ -456,6 +456,11 @@ def test_the_demo_pages_show_profit_payouts_and_costs(demo_env: None) -> None:
     fee_types = at.dataframe[0].value
     assert {"FINAL_VALUE_FEE", "FINAL_VALUE_FEE_FIXED_PER_ORDER", "AD_FEE"} <= set(fee_types["eBay code"])
     assert len(at.dataframe[1].value) > 0  # top products by profit
+    # the comparison names the previous period's days, as the overview's does
+    assert any(
+        "Changes compare with the same number of days just before this period (" in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption]
 
     # Dormant Depot (no sale in the last 30 days, money records imported): known zeros, no hint
     dormant = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)

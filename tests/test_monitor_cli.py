@@ -111,7 +111,7 @@ def test_recommend_without_redis_says_why_it_holds(
     captured = capsys.readouterr()
     assert "EBAYDASH_REDIS_URL is not set" in captured.err
     # the command's own process serves no page: waiting would not help, so it says what would
-    assert "(no shared metrics: EBAYDASH_REDIS_URL is not set" in captured.out
+    assert "(not shared: EBAYDASH_REDIS_URL is not set)" in captured.out
     assert "collecting" not in captured.out
 
 

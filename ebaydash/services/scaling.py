@@ -103,9 +103,7 @@ def _observe(
     elif snap.scope == "process" and not ctx.sampler.running and not snap.pages.count:
         # a command line process (no sampler, no page run) serves no page: its own metrics say
         # nothing, and waiting would not change that ("collecting" suggested it would)
-        response = throughput = scaling.Reading(
-            None, None, "no shared metrics: EBAYDASH_REDIS_URL is not set, the app's stay in its process"
-        )
+        response = throughput = scaling.Reading(None, None, "not shared: EBAYDASH_REDIS_URL is not set")
     elif warming_up:
         age = now - ctx.recorder.started_at
         response = throughput = scaling.Reading(None, None, f"collecting: metrics started {age:,.0f} s ago")
