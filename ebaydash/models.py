@@ -57,6 +57,13 @@ class Window:
     def length(self) -> dt.timedelta:
         return self.end - self.start
 
+    def dates_touched(self, tz: str) -> tuple[dt.date, dt.date]:
+        """The first and last local day of zone ``tz`` the window touches (its end is exclusive:
+        a window ending at midnight ends on the day before)."""
+        zone = ZoneInfo(tz)
+        last = (self.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        return self.start.astimezone(zone).date(), last
+
     def local_dates(self) -> tuple[dt.date, dt.date] | None:
         """First and last local day when the window is whole days of ``tz``; else ``None``."""
         if self.tz is None:

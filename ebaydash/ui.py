@@ -902,11 +902,7 @@ def comparison_caption(chosen: Selection, tz: str) -> str:
 
 
 def window_caption(window: Window, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(tz)
-    first = window.start.astimezone(zone).date()
-    last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    first, last = window.dates_touched(tz)
     return f"{first:%d %b %Y} – {last:%d %b %Y}"
 
 

@@ -91,8 +91,7 @@ def periods(window: Window, timezone: str) -> profit_db.Period:
     zone = ZoneInfo(timezone)
     dates = window.local_dates()
     if dates is None:
-        first = window.start.astimezone(zone).date()
-        last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        first, last = window.dates_touched(timezone)
     else:
         first, last = dates
     previous = window.previous()

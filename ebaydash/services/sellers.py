@@ -217,9 +217,7 @@ def trend(ctx: Context, viewer: Viewer, account_id: int, window: Window, *, fres
     granularity = granularity_for(window)
     rows = rollup_reads.revenue_trend(ctx.db, account_id, window, tz, granularity)
     by_bucket = {_as_date(r.bucket): r for r in rows}
-    zone = ZoneInfo(tz)
-    first = window.start.astimezone(zone).date()
-    last = (window.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    first, last = window.dates_touched(tz)
     step = dt.timedelta(days=7 if granularity == "week" else 1)
     if granularity == "week":
         first -= dt.timedelta(days=first.weekday())
@@ -351,11 +349,8 @@ def comparison_note(
         return None
     if first is None or first >= window.end:
         return None
-    zone = ZoneInfo(tz)
-    before = window.previous()
-    before_first = before.start.astimezone(zone).date()
-    before_last = (before.end - dt.timedelta(microseconds=1)).astimezone(zone).date()
-    first_day = first.astimezone(zone).date()
+    before_first, before_last = window.previous().dates_touched(tz)
+    first_day = first.astimezone(ZoneInfo(tz)).date()
     if first_day <= before_first:
         return None
     period = f"The previous period ({before_first:%d %b %Y} – {before_last:%d %b %Y})"
